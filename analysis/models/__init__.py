@@ -1,0 +1,6 @@
+"""Physical models: one module per family, registered through ``stsworkbench.models`` entry points."""
+
+from analysis.models.base import Model, Param
+from analysis.models.registry import ModelRegistry, get_model, registry
+
+__all__ = ["Model", "ModelRegistry", "Param", "get_model", "registry"]

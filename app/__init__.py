@@ -1,0 +1,1 @@
+"""Composition layer: main window, docks, menus, application state, workers and the CLI."""

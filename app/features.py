@@ -1,0 +1,7 @@
+"""Feature modules installed into the main window, in order.
+
+Each names a module with ``install(window) -> None``; ``window`` is :class:`app.main_window.MainWindow`,
+which offers ``state``, ``add_dock(...)``, ``menu(name)``, ``run_job(...)`` and ``log(level, text)``.
+"""
+
+FEATURES: list[str] = []
