@@ -1,0 +1,252 @@
+"""Region-averaged spectra side by side, one plot per co-registered grid (QP left, Josephson right).
+
+Each curve is a region's mean spectrum with a shaded standard-deviation band, named with its pixel count
+in the legend. The controls choose the normalisation and the vertical offset; the panel emits the choice
+(:attr:`RegionSpectraPanel.settings_changed`) and the application sends back normalised, offset curves
+(:meth:`RegionSpectraPanel.set_curves`). The panel computes nothing itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QSignalBlocker, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
+
+from analysis.normalisation import MODE_TITLES, MODES
+
+
+@dataclass(frozen=True)
+class SpectraSettings:
+    """Normalisation mode and parameters, offset step (in the plotted unit; ``auto_offset`` picks one).
+
+    ``at`` is a bias in V; ``outer_fraction`` is the high-bias window as the outer fraction of each grid's
+    own sweep (0.15: 85 %..100 % of max |V|), so grids with different ranges are treated alike.
+    """
+
+    mode: str = "high_bias"
+    at: float = 0.0
+    outer_fraction: float = 0.15
+    offset: float = 0.0
+    auto_offset: bool = True
+    show_std: bool = True
+
+
+@dataclass(frozen=True)
+class RegionCurve:
+    """One curve: ``x`` bias (V), ``y`` and ``std`` already normalised and offset; ``n`` pixels used."""
+
+    region_id: str
+    name: str
+    colour: tuple[int, int, int]
+    x: np.ndarray
+    y: np.ndarray
+    std: np.ndarray | None
+    n: int
+    n_invalid: int = 0
+
+
+class _GridPlot(QWidget):
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setTitle(title, color="k")
+        self.plot.setLabel("bottom", "Bias", units="V")
+        self.plot.setLabel("left", "dI/dV (normalised)")
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.legend = self.plot.addLegend(offset=(5, 5), labelTextColor="k")
+        lay.addWidget(self.plot)
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.bands: dict[str, pg.FillBetweenItem] = {}
+
+    def show_curves(self, curves: Sequence[RegionCurve], y_label: str, show_std: bool) -> None:
+        self.plot.clear()
+        self.legend.clear()
+        self.curves.clear()
+        self.bands.clear()
+        self.plot.setLabel("left", y_label)
+        for c in curves:
+            pen = pg.mkPen(c.colour, width=2)
+            label = f"{c.name} (n={c.n})"
+            if c.n_invalid:
+                label += f", {c.n_invalid} invalid"
+            item = self.plot.plot(c.x, c.y, pen=pen, name=label)
+            self.curves[c.region_id] = item
+            if show_std and c.std is not None and np.all(np.isfinite(c.std)):
+                lo = pg.PlotDataItem(c.x, c.y - c.std, pen=None)
+                hi = pg.PlotDataItem(c.x, c.y + c.std, pen=None)
+                band = pg.FillBetweenItem(lo, hi, brush=pg.mkBrush(*c.colour, 50))
+                self.plot.addItem(band)
+                self.bands[c.region_id] = band
+
+
+class RegionSpectraPanel(QWidget):
+    """Side-by-side region spectra with normalisation and offset controls."""
+
+    settings_changed = Signal(object)  # SpectraSettings
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(2, 2, 2, 2)
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("Normalise:"))
+        self.mode_combo = QComboBox()
+        for m in MODES:
+            self.mode_combo.addItem(MODE_TITLES[m], m)
+        controls.addWidget(self.mode_combo)
+        self.at_spin = self._mv_spin("at ", -1e4, 1e4, 0.0)
+        self.outer_spin = QDoubleSpinBox()
+        self.outer_spin.setPrefix("outer ")
+        self.outer_spin.setSuffix(" % of sweep")
+        self.outer_spin.setDecimals(1)
+        self.outer_spin.setRange(0.5, 100.0)
+        self.outer_spin.setValue(15.0)
+        for s in (self.at_spin, self.outer_spin):
+            controls.addWidget(s)
+        controls.addWidget(QLabel("Offset:"))
+        self.offset_spin = QDoubleSpinBox()
+        self.offset_spin.setDecimals(4)
+        self.offset_spin.setRange(-1e6, 1e6)
+        self.offset_spin.setSingleStep(0.1)
+        controls.addWidget(self.offset_spin)
+        self.auto_offset_check = QCheckBox("auto")
+        self.auto_offset_check.setChecked(True)
+        controls.addWidget(self.auto_offset_check)
+        self.std_check = QCheckBox("std band")
+        self.std_check.setChecked(True)
+        controls.addWidget(self.std_check)
+        controls.addStretch(1)
+        outer.addLayout(controls)
+        self.plots_row = QHBoxLayout()
+        outer.addLayout(self.plots_row, 1)
+        self.empty_label = QLabel("Draw or create regions to see their averaged spectra.")
+        self.plots_row.addWidget(self.empty_label)
+        self._plots: dict[str, _GridPlot] = {}
+        self._order: list[str] = []
+
+        self.mode_combo.setCurrentIndex(MODES.index("high_bias"))
+        self.mode_combo.currentIndexChanged.connect(self._emit)
+        for s in (self.at_spin, self.outer_spin, self.offset_spin):
+            s.valueChanged.connect(self._emit)
+        self.auto_offset_check.toggled.connect(self._emit)
+        self.std_check.toggled.connect(self._emit)
+        self._sync_enabled()
+
+    @staticmethod
+    def _mv_spin(prefix: str, lo: float, hi: float, value: float) -> QDoubleSpinBox:
+        s = QDoubleSpinBox()
+        s.setPrefix(prefix)
+        s.setSuffix(" mV")
+        s.setDecimals(3)
+        s.setRange(lo, hi)
+        s.setSingleStep(0.1)
+        s.setValue(value)
+        return s
+
+    # -- settings ---------------------------------------------------------------------------------
+    def settings(self) -> SpectraSettings:
+        return SpectraSettings(
+            mode=str(self.mode_combo.currentData()),
+            at=self.at_spin.value() * 1e-3,
+            outer_fraction=self.outer_spin.value() / 100.0,
+            offset=self.offset_spin.value(),
+            auto_offset=self.auto_offset_check.isChecked(),
+            show_std=self.std_check.isChecked(),
+        )
+
+    def set_settings(self, s: SpectraSettings) -> None:
+        """Show these settings (no signal)."""
+        widgets = (
+            self.mode_combo,
+            self.at_spin,
+            self.outer_spin,
+            self.offset_spin,
+            self.auto_offset_check,
+            self.std_check,
+        )
+        blockers = [QSignalBlocker(w) for w in widgets]
+        self.mode_combo.setCurrentIndex(MODES.index(s.mode))
+        self.at_spin.setValue(s.at * 1e3)
+        self.outer_spin.setValue(s.outer_fraction * 100.0)
+        self.offset_spin.setValue(s.offset)
+        self.auto_offset_check.setChecked(s.auto_offset)
+        self.std_check.setChecked(s.show_std)
+        del blockers
+        self._sync_enabled()
+
+    def _sync_enabled(self) -> None:
+        mode = self.mode_combo.currentData()
+        self.at_spin.setEnabled(mode == "at_bias")
+        self.outer_spin.setEnabled(mode == "high_bias")
+        self.offset_spin.setEnabled(not self.auto_offset_check.isChecked())
+
+    def _emit(self, *args) -> None:
+        self._sync_enabled()
+        self.settings_changed.emit(self.settings())
+
+    def set_offset_value(self, value: float) -> None:
+        """Show the offset the application chose in auto mode (no signal)."""
+        with QSignalBlocker(self.offset_spin):
+            self.offset_spin.setValue(value)
+
+    # -- plots ------------------------------------------------------------------------------------
+    def set_grids(self, grids: Sequence[tuple[str, str]]) -> None:
+        """One plot per grid: (key, title) in left-to-right order."""
+        keys = [k for k, _ in grids]
+        if keys == self._order and all(self._plots[k].plot.plotItem.titleLabel.text == t for k, t in grids):
+            return
+        for p in self._plots.values():
+            self.plots_row.removeWidget(p)
+            p.deleteLater()
+        self._plots.clear()
+        self._order = keys
+        self.empty_label.setVisible(not grids)
+        for key, title in grids:
+            p = _GridPlot(title)
+            self._plots[key] = p
+            self.plots_row.addWidget(p, 1)
+
+    def grid_keys(self) -> list[str]:
+        return list(self._order)
+
+    def set_curves(self, grid_key: str, curves: Sequence[RegionCurve], y_label: str = "dI/dV") -> None:
+        plot = self._plots.get(grid_key)
+        if plot is None:
+            return
+        plot.show_curves(curves, y_label, self.std_check.isChecked())
+
+    def plot_widget(self, grid_key: str) -> pg.PlotWidget | None:
+        p = self._plots.get(grid_key)
+        return p.plot if p else None
+
+    def curve_data(self, grid_key: str, region_id: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(x, y) of a plotted curve, as drawn."""
+        p = self._plots.get(grid_key)
+        if p is None or region_id not in p.curves:
+            return None
+        x, y = p.curves[region_id].getData()
+        return np.asarray(x), np.asarray(y)
+
+    def legend_labels(self, grid_key: str) -> list[str]:
+        p = self._plots.get(grid_key)
+        if p is None:
+            return []
+        return [label.text for _, label in p.legend.items]
+
+    def has_std_band(self, grid_key: str, region_id: str) -> bool:
+        p = self._plots.get(grid_key)
+        return p is not None and region_id in p.bands
