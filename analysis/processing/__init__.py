@@ -1,0 +1,1 @@
+"""Processing of datasets: derived channels, levelling, display copies. Each step records provenance."""
