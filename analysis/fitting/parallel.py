@@ -1,0 +1,252 @@
+"""Spread a batch fit over the cores with worker processes.
+
+The rows (spectra) are cut into chunks; each chunk is fitted by :func:`analysis.fitting.batch.fit_batch`
+in a worker process and the results are put back in order. Fitting is per spectrum, so the maps do not
+depend on how the rows were cut. Processes are used rather than threads because the per-iteration work
+is many small numpy calls that hold the GIL most of the time.
+
+Workers are started with the ``forkserver`` method (safe in a process that runs Qt threads) and kept in a
+pool per worker count for later runs; :func:`shutdown_pools` stops them (also at exit).
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing as mp
+import os
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+
+import numpy as np
+
+from analysis.errors import FitError
+from analysis.fitting.batch import BatchResult, FitCancelled, FitOptions, ProgressFn, fit_batch
+from analysis.models.base import Model
+
+_POOLS: dict[int, ProcessPoolExecutor] = {}
+_LOCK = threading.Lock()
+
+
+def cpu_count() -> int:
+    """Cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+#: Worker processes run their BLAS single-threaded: the cores are shared out by processes instead.
+_WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+class _worker_env:
+    """Set the worker environment while processes (or the fork server) are started."""
+
+    def __enter__(self) -> None:
+        self._old = {k: os.environ.get(k) for k in _WORKER_ENV}
+        os.environ.update(_WORKER_ENV)
+
+    def __exit__(self, *exc: object) -> None:
+        for k, v in self._old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+_BLAS_SETTERS = (
+    "openblas_set_num_threads",
+    "scipy_openblas_set_num_threads64_",
+    "scipy_openblas_set_num_threads",
+    "openblas_set_num_threads64_",
+)
+
+
+def _blas_thread_functions() -> list[tuple[object, object]]:
+    """(set, get) pairs of the OpenBLAS thread-count functions of the libraries loaded in this process."""
+    import ctypes
+
+    paths = set()
+    try:
+        with open("/proc/self/maps") as fh:
+            for line in fh:
+                path = line.split()[-1] if line.strip() else ""
+                if "openblas" in path.lower() and path.startswith("/"):
+                    paths.add(path)
+    except OSError:
+        return []
+    out = []
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in _BLAS_SETTERS:
+            setter = getattr(lib, name, None)
+            getter = getattr(lib, name.replace("set_num", "get_num"), None)
+            if setter is not None and getter is not None:
+                setter.argtypes = [ctypes.c_int]
+                getter.restype = ctypes.c_int
+                out.append((setter, getter))
+                break
+    return out
+
+
+class single_threaded_blas:
+    """Context manager running OpenBLAS with one thread in this process (restored afterwards).
+
+    The batched evaluations call BLAS on small matrices, where threads cost more than they give; the
+    benchmark uses this to compare one core with one core. Does nothing when no OpenBLAS is found.
+    """
+
+    def __enter__(self) -> single_threaded_blas:
+        self._saved = []
+        for setter, getter in _blas_thread_functions():
+            self._saved.append((setter, int(getter())))
+            setter(1)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for setter, n in self._saved:
+            setter(n)
+
+    @property
+    def active(self) -> bool:
+        return bool(self._saved)
+
+
+def _context():
+    methods = mp.get_all_start_methods()
+    ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if ctx.get_start_method() == "forkserver":
+        ctx.set_forkserver_preload(["numpy", "analysis.fitting.batch"])
+        from multiprocessing import forkserver
+
+        with _worker_env():
+            forkserver.ensure_running()
+    return ctx
+
+
+def _noop() -> int:
+    return os.getpid()
+
+
+def get_pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool with ``workers`` processes, created on first use and reused."""
+    with _LOCK:
+        pool = _POOLS.get(workers)
+        if pool is None:
+            with _worker_env():
+                pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context())
+                # Start every worker now, with the single-threaded BLAS environment.
+                for f in [pool.submit(_noop) for _ in range(workers)]:
+                    f.result()
+            _POOLS[workers] = pool
+        return pool
+
+
+def _drop_pool(workers: int, pool: ProcessPoolExecutor) -> None:
+    with _LOCK:
+        if _POOLS.get(workers) is pool:
+            del _POOLS[workers]
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def shutdown_pools() -> None:
+    """Stop every worker pool started by this module."""
+    with _LOCK:
+        for pool in _POOLS.values():
+            pool.shutdown(wait=True, cancel_futures=True)
+        _POOLS.clear()
+
+
+atexit.register(shutdown_pools)
+
+
+def _fit_chunk(
+    model: Model,
+    x: np.ndarray,
+    Y: np.ndarray,
+    P0: np.ndarray,
+    options: FitOptions,
+    weights: np.ndarray | None,
+) -> BatchResult:
+    """Worker entry point: one chunk of rows."""
+    return fit_batch(model, x, Y, P0, options, weights=weights)
+
+
+def split_rows(n: int, parts: int, min_rows: int = 16) -> list[slice]:
+    """Cut ``range(n)`` into about ``parts`` contiguous slices of at least ``min_rows`` rows."""
+    parts = max(1, min(parts, max(1, n // max(1, min_rows))))
+    edges = np.linspace(0, n, parts + 1).round().astype(int)
+    return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+
+def chunk_args(
+    Y: np.ndarray, P0: np.ndarray, weights: np.ndarray | None, slices: list[slice]
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+    w2 = weights is not None and np.ndim(weights) == 2
+    out = []
+    for sl in slices:
+        w = None if weights is None else (np.asarray(weights)[sl] if w2 else np.asarray(weights))
+        out.append((np.ascontiguousarray(Y[sl]), np.ascontiguousarray(P0[sl]), w))
+    return out
+
+
+def fit_batch_parallel(
+    model: Model,
+    x: np.ndarray,
+    Y: np.ndarray,
+    P0: np.ndarray,
+    options: FitOptions | None = None,
+    *,
+    weights: np.ndarray | None = None,
+    workers: int | None = None,
+    chunks_per_worker: int = 2,
+    in_process_single: bool = True,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> BatchResult:
+    """:func:`~analysis.fitting.batch.fit_batch` over ``workers`` processes (default: all cores).
+
+    With ``workers == 1`` the fit runs in this process (unless ``in_process_single`` is False: then in one
+    worker process, single-threaded, which is how the one-core speed is measured). ``cancel`` stops the
+    run within one chunk's time: pending chunks are dropped and :class:`FitCancelled` is raised.
+    """
+    options = options or FitOptions()
+    Y = np.atleast_2d(np.asarray(Y, dtype=float))
+    n, k = Y.shape[0], len(model.params)
+    P0 = np.asarray(P0, float)
+    P0 = np.broadcast_to(P0, (n, k)).copy() if P0.ndim == 1 else P0
+    workers = cpu_count() if workers is None else max(1, int(workers))
+    if (workers == 1 and in_process_single) or n < 32:
+        return fit_batch(model, x, Y, P0, options, weights=weights, progress=progress, cancel=cancel)
+    slices = split_rows(n, workers * chunks_per_worker, min_rows=256)
+    pool = get_pool(workers)
+    x = np.asarray(x, float)
+    futures: dict[Future, int] = {}
+    parts: list[BatchResult | None] = [None] * len(slices)
+    done_rows = 0
+    pending: set[Future] = set()
+    try:
+        for i, (y, p, w) in enumerate(chunk_args(Y, P0, weights, slices)):
+            futures[pool.submit(_fit_chunk, model, x, y, p, options, w)] = i
+        pending = set(futures)
+        while pending:
+            if cancel is not None and cancel.is_set():
+                raise FitCancelled("batch fit cancelled")
+            finished, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+            for f in finished:
+                i = futures[f]
+                parts[i] = f.result()
+                done_rows += slices[i].stop - slices[i].start
+                if progress is not None:
+                    progress(done_rows, n)
+    except BrokenProcessPool as exc:
+        _drop_pool(workers, pool)
+        raise FitError(f"a fitting worker process stopped abruptly: {exc}") from exc
+    finally:
+        for f in pending:
+            f.cancel()
+    return BatchResult.concat([p for p in parts if p is not None])
