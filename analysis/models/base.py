@@ -56,6 +56,17 @@ class Model(ABC):
     reference: ClassVar[str] = ""
     has_jacobian: ClassVar[bool] = False
 
+    # -- contract-test hints (used by the registry-wide contract test; safe defaults) -------------------
+    #: Parameters a fit of noisy synthetic data must recover (the others are held at their true values).
+    #: ``None`` means every parameter with ``vary=True``; ``()`` means recovery is not meaningful.
+    contract_recover: ClassVar[tuple[str, ...] | None] = None
+    #: Relative tolerance of that recovery (of |true|, or of the bounds' span when the true value is 0).
+    contract_rtol: ClassVar[float] = 0.05
+    #: True parameter values of the synthetic data (defaults when None).
+    contract_values: ClassVar[dict[str, float] | None] = None
+    #: Relative Gaussian noise (of the signal's peak-to-peak) added to the synthetic data.
+    contract_noise: ClassVar[float] = 0.002
+
     # -- evaluation -------------------------------------------------------------------------------
     @abstractmethod
     def evaluate(self, x: np.ndarray, **params: float) -> np.ndarray:
@@ -74,6 +85,10 @@ class Model(ABC):
     def jacobian_batch(self, x: np.ndarray, P: np.ndarray) -> np.ndarray | None:
         """(n, nb, k) derivatives of the model with respect to each parameter, or None."""
         return None
+
+    def example_x(self) -> np.ndarray:
+        """A representative independent-variable axis (previews, contract tests): +-10 mV, 201 points."""
+        return np.linspace(-0.01, 0.01, 201)
 
     def __call__(self, x: np.ndarray, **params: float) -> np.ndarray:
         full = self.defaults()
