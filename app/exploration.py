@@ -117,13 +117,15 @@ class Exploration:
         self.spectra.unpin_requested.connect(self.state.unpin)
         self.spectra.clear_pins_requested.connect(self._clear_pins)
         self.spectra.pin_selected_requested.connect(self._pin_cursor)
+        self.pin_on_click = True
+        self.spectra.pin_on_click_toggled.connect(lambda on: setattr(self, "pin_on_click", bool(on)))
         self.spectra.export_requested.connect(self._export_plot)
 
     # -- maps ---------------------------------------------------------------------------------------------
     def bind_map(self, panel: MapView) -> None:
         panel.hovered.connect(lambda xy, p=panel: self._map_hovered(p, xy))
         panel.clicked.connect(lambda x, y, p=panel: self._map_clicked(p, x, y))
-        panel.pin_requested.connect(lambda x, y: self.state.pin(x, y))
+        panel.pin_requested.connect(lambda x, y, p=panel: self.pin_point(p, x, y))
         panel.export_requested.connect(lambda kind, p=panel: self.window.exporter.export_map(p, kind))
 
     def _map_hovered(self, panel: MapView, xy: tuple[float, float] | None) -> None:
@@ -131,7 +133,19 @@ class Exploration:
         self.window.readout.setText(self.readout_text(panel, xy))
 
     def _map_clicked(self, panel: MapView, x: float, y: float) -> None:
+        """A click selects the point in every co-registered map and, with "Pin on click", pins it."""
         self.state.set_cursor((x, y))
+        if self.pin_on_click:
+            self.pin_point(panel, x, y)
+
+    def pin_point(self, panel: MapView, x: float, y: float) -> None:
+        """Pin (x, y) unless a pin already sits on the same pixel of ``panel``'s frame."""
+        frame = panel.frame
+        if frame is not None:
+            here = frame.nearest_pixel(x, y)
+            if here is not None and any(frame.nearest_pixel(p.x, p.y) == here for p in self.state.pinned):
+                return
+        self.state.pin(x, y)
 
     def readout_text(self, panel: MapView, xy: tuple[float, float] | None) -> str:
         """Status-bar text: position in nm, pixel index, value with units, sweep value of the panel."""
@@ -394,7 +408,12 @@ class Exploration:
                 "info", "Click a map to select a point, then pin it (or Shift+click to pin at once)"
             )
             return
-        self.state.pin(*self.state.cursor)
+        x, y = self.state.cursor
+        panel = next((p for p in self.window.map_panels() if self._inside(p, (x, y))), None)
+        if panel is None:
+            self.state.pin(x, y)
+        else:
+            self.pin_point(panel, x, y)
 
     def _clear_pins(self) -> None:
         for p in list(self.state.pinned):

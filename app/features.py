@@ -4,4 +4,9 @@ Each names a module with ``install(window) -> None``; ``window`` is :class:`app.
 which offers ``state``, ``add_dock(...)``, ``menu(name)``, ``run_job(...)`` and ``log(level, text)``.
 """
 
-FEATURES: list[str] = []
+FEATURES: list[str] = [
+    "app.fit_feature",
+    "app.regions_feature",
+    "app.linecut_feature",
+    "app.project_feature",
+]

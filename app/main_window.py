@@ -13,14 +13,13 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, QThreadPool, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QWidget
 
 from app import workers
 from app.deferred_pool import DeferredPool
 from app.state import AppState
-from widgets import qt_workarounds
 from widgets.job_status import JobStatus
 from widgets.log_panel import LogPanel
 from widgets.map_view import MapView
@@ -63,18 +62,14 @@ class MainWindow(QMainWindow):
         self.setDockNestingEnabled(True)
         self.setAcceptDrops(True)
         self.resize(1600, 1000)
-        self._refcount_timer = QTimer(self)
-        self._refcount_timer.setInterval(2000)
-        self._refcount_timer.timeout.connect(qt_workarounds.top_up)
-        if qt_workarounds.DEFECTIVE:
-            self._refcount_timer.start()
 
         for name in ("File", "View", "Analysis", "Help"):
             self.menu(name)
         self._view_separator = self.menu("View").addSeparator()
 
         self.readout = QLabel()
-        self.readout.setMinimumWidth(420)
+        # fixed width: a read-out that changes with every mouse move must never re-lay out the window
+        self.readout.setFixedWidth(560)
         self.statusBar().addPermanentWidget(self.readout)
         self.job_status = JobStatus()
         self.job_status.cancel_clicked.connect(self._cancel_newest_job)

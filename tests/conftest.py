@@ -10,11 +10,6 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-try:  # some PySide6 builds over-release True/None on every emit; see widgets/qt_workarounds.py
-    import widgets.qt_workarounds  # noqa: F401
-except ImportError:  # no Qt installed: the analysis tests run without it
-    pass
-
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 

@@ -19,7 +19,6 @@ from PySide6.QtGui import QAction, QTransform
 from PySide6.QtWidgets import QHBoxLayout, QMenu, QVBoxLayout, QWidget
 
 from analysis.dataset import Frame
-from widgets import qt_workarounds  # noqa: F401 (keeps the interpreter alive, see module)
 from widgets.colormaps import colormap
 
 pg.setConfigOptions(antialias=True)
@@ -351,7 +350,8 @@ class MapView(QWidget):
         self.hovered.emit(xy if xy is not None and self._inside_frame(xy) else None)
 
     def _mouse_clicked(self, ev) -> None:
-        if ev.button() != Qt.MouseButton.LeftButton or ev.double():
+        # A click taken by an item on the map (a drawing tool, an ROI handle) is not a map click.
+        if ev.button() != Qt.MouseButton.LeftButton or ev.double() or ev.isAccepted():
             return
         xy = self._scene_to_view(ev.scenePos())
         if xy is None or not self._inside_frame(xy):

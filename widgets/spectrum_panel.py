@@ -16,6 +16,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -180,6 +181,7 @@ class SpectrumPanel(QWidget):
     unpin_requested = Signal(str)
     clear_pins_requested = Signal()
     pin_selected_requested = Signal()
+    pin_on_click_toggled = Signal(bool)
     export_requested = Signal(str, str)  # kind, plot key
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -219,6 +221,13 @@ class SpectrumPanel(QWidget):
         pl.setContentsMargins(0, 0, 0, 0)
         head = QHBoxLayout()
         head.addWidget(QLabel("Pinned"), 1)
+        self.pin_on_click = QCheckBox("on click")
+        self.pin_on_click.setToolTip(
+            "Pin the spectrum of every point clicked on a map (Shift+click always pins)"
+        )
+        self.pin_on_click.setChecked(True)
+        self.pin_on_click.toggled.connect(self.pin_on_click_toggled)
+        head.addWidget(self.pin_on_click)
         self.pin_button = QPushButton("Pin")
         self.pin_button.setToolTip("Pin the selected (clicked) point")
         self.pin_button.clicked.connect(self.pin_selected_requested)

@@ -374,3 +374,21 @@ def test_forward_backward_and_point_spectra(qtbot, window):
     assert spectra.plot_keys()[0] == skey
     xs, ys = _curve_y(window, skey, "data")
     np.testing.assert_array_equal(xs, x) and np.testing.assert_allclose(ys, x * 2e-9)
+
+
+def test_click_pins_once_per_pixel_and_can_be_switched_off(qtbot, window):
+    g = make_grid()
+    key = window.state.add_dataset(g, "g")
+    wait_slicers_idle(qtbot, window, n=1)
+    panel = window.exploration.slicers_for(key)[0].panel
+    spectra = window.exploration.spectra
+    click_map(qtbot, panel, *pixel_xy(g, 2, 3))
+    qtbot.waitUntil(lambda: len(window.state.pinned) == 1)
+    assert g.frame.nearest_pixel(window.state.pinned[0].x, window.state.pinned[0].y) == (2, 3)
+    click_map(qtbot, panel, *pixel_xy(g, 2, 3))  # same pixel again: no duplicate pin
+    click_map(qtbot, panel, *pixel_xy(g, 5, 6))
+    qtbot.waitUntil(lambda: len(window.state.pinned) == 2)
+    spectra.pin_on_click.setChecked(False)
+    click_map(qtbot, panel, *pixel_xy(g, 7, 1))
+    qtbot.waitUntil(lambda: g.frame.nearest_pixel(*window.state.cursor) == (7, 1))
+    assert len(window.state.pinned) == 2

@@ -8,14 +8,8 @@ from PySide6.QtCore import QSettings
 
 from analysis.linecut import CutPath, line_cut, position_at
 from tests.widgets.region_mouse import drag
-from widgets.qt_workarounds import top_up
 
 NM = 1e-9
-
-
-@pytest.fixture(autouse=True)
-def _pyside_refcounts():
-    top_up()
 
 
 @pytest.fixture

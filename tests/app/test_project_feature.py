@@ -19,15 +19,9 @@ from PySide6.QtWidgets import QFileDialog
 from analysis.linecut import CutPath
 from analysis.regions import Rectangle
 from tests.app.gui_support import make_grid, wait_slicers_idle
-from widgets.qt_workarounds import top_up
 
 NM = 1e-9
 FEATURES = ["app.regions_feature", "app.project_feature"]
-
-
-@pytest.fixture(autouse=True)
-def _pyside_refcounts():
-    top_up()
 
 
 def _window(qtbot, tmp_path: Path, name: str):

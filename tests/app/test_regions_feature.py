@@ -10,14 +10,8 @@ from analysis.dataset import Frame, Grid
 from analysis.region_io import read_masks_npz, read_spectra_csv
 from analysis.regions import Rectangle
 from tests.widgets.region_mouse import drag
-from widgets.qt_workarounds import top_up
 
 NM = 1e-9
-
-
-@pytest.fixture(autouse=True)
-def _pyside_refcounts():
-    top_up()
 
 
 def _grids():

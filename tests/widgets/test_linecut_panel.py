@@ -18,15 +18,9 @@ from tests.widgets.region_mouse import click, drag
 from widgets.linecut_drawing import CutShape, LineCutDrawer
 from widgets.linecut_panel import CutColumn, CutSettings, LineCutPanel, opengl_status
 from widgets.profile_panel import ProfilePanel, ProfileRequest, ProfileSource
-from widgets.qt_workarounds import top_up
 
 NM = 1e-9
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def _pyside_refcounts():
-    top_up()
 
 
 def _column(key="j", n=50, nb=41, scale=1.0, title="Josephson"):
@@ -287,7 +281,6 @@ _RENDER_SCRIPT = textwrap.dedent(
     from PySide6.QtGui import QVector3D
     from PySide6.QtWidgets import QApplication
     app = QApplication([])
-    import widgets.qt_workarounds  # noqa: F401
     from widgets.linecut_panel import SURFACE_HEIGHT, SURFACE_SIZE, CutColumn, LineCutPanel, opengl_status
     from widgets.colormaps import colormap
 

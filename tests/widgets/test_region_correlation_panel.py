@@ -7,12 +7,6 @@ import pytest
 
 from analysis.regions import Lasso, Rectangle
 from widgets.correlation_panel import CorrelationPanel
-from widgets.qt_workarounds import top_up
-
-
-@pytest.fixture(autouse=True)
-def _pyside_refcounts():
-    top_up()
 
 
 @pytest.fixture

@@ -5,13 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtWidgets import QDialog
 
-from widgets.qt_workarounds import top_up
 from widgets.region_dialogs import BandsDialog, ClusterDialog, parse_thresholds
-
-
-@pytest.fixture(autouse=True)
-def _pyside_refcounts():
-    top_up()
 
 
 def test_parse_thresholds():

@@ -10,15 +10,9 @@ from analysis.dataset import Frame
 from analysis.regions import Ellipse, Lasso, Polygon, Rectangle
 from tests.widgets.region_mouse import click, drag
 from widgets.map_view import MapView
-from widgets.qt_workarounds import top_up
 from widgets.region_drawing import RegionDrawer, RegionShape
 
 NM = 1e-9
-
-
-@pytest.fixture(autouse=True)
-def _pyside_refcounts():
-    top_up()
 
 
 @pytest.fixture

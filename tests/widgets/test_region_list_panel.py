@@ -6,14 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
-from widgets.qt_workarounds import top_up
 from widgets.region_list_panel import RegionListPanel, RegionRow
-
-
-@pytest.fixture(autouse=True)
-def _pyside_refcounts():
-    top_up()
-
 
 ROWS = [
     RegionRow("r1", "Region 1", (255, 0, 0), 120, 2500.0, 3),

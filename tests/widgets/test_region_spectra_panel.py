@@ -5,13 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from widgets.qt_workarounds import top_up
 from widgets.region_spectra_panel import RegionCurve, RegionSpectraPanel, SpectraSettings
-
-
-@pytest.fixture(autouse=True)
-def _pyside_refcounts():
-    top_up()
 
 
 @pytest.fixture
