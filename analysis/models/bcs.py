@@ -292,7 +292,7 @@ class DynesSIN(Model):
 
     name: ClassVar[str] = "dynes_sin"
     title: ClassVar[str] = "BCS/Dynes SIN conductance"
-    family: ClassVar[str] = "BCS"
+    family: ClassVar[str] = "BCS / Dynes"
     y_name: ClassVar[str] = "dI/dV"
     y_unit: ClassVar[str] = "S"
     params: ClassVar[tuple[Param, ...]] = (

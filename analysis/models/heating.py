@@ -828,7 +828,7 @@ class HeatingSpectrumModel(Model):
 
     name = "heating_spectrum"
     title = "Heating spectrum from R(T) (Newton cooling)"
-    family = "heating"
+    family = "Self-heating"
     x_name, x_unit = "Bias", "V"
     y_name, y_unit = "dI/dV", "S"
     params = (
@@ -888,7 +888,7 @@ class StackHeatingModel(Model):
 
     name = "mesa_stack_heating"
     title = "Self-heated junction stack I(V)"
-    family = "heating"
+    family = "Self-heating"
     x_name, x_unit = "Bias", "V"
     y_name, y_unit = "Current", "A"
     params = (

@@ -551,7 +551,7 @@ class ShapiroBesselModel(_RfVoltageAxis):
 
     name = "shapiro_bessel"
     title = "Shapiro step amplitude (Bessel law)"
-    family = "microwave"
+    family = "Microwave"
     x_name, x_unit = "rf voltage", "V"
     y_name, y_unit = "step amplitude", "A"
     params = (
@@ -582,7 +582,7 @@ class ShapiroWerthamerModel(_RfVoltageAxis):
 
     name = "shapiro_werthamer"
     title = "Shapiro step amplitude (Werthamer + Riedel)"
-    family = "microwave"
+    family = "Microwave"
     x_name, x_unit = "rf voltage", "V"
     y_name, y_unit = "step amplitude", "A"
     params = (
@@ -621,7 +621,7 @@ class PhotonStepModel(_RfVoltageAxis):
 
     name = "photon_assisted_step"
     title = "Photon-assisted QP step amplitude"
-    family = "microwave"
+    family = "Microwave"
     x_name, x_unit = "rf voltage", "V"
     y_name, y_unit = "step amplitude", "A"
     params = (
@@ -667,7 +667,7 @@ class ShapiroAttenuationModel(_AttenuationAxis):
 
     name = "shapiro_bessel_attenuation"
     title = "Shapiro step amplitude vs attenuation"
-    family = "microwave"
+    family = "Microwave"
     x_name, x_unit = "attenuation", "dB"
     y_name, y_unit = "step amplitude", "A"
     params = (
@@ -691,7 +691,7 @@ class PhotonStepAttenuationModel(_AttenuationAxis):
 
     name = "photon_assisted_step_attenuation"
     title = "Photon-assisted QP step vs attenuation"
-    family = "microwave"
+    family = "Microwave"
     x_name, x_unit = "attenuation", "dB"
     y_name, y_unit = "step amplitude", "A"
     params = (

@@ -60,7 +60,7 @@ class TwoBandSIN(Model):
 
     name: ClassVar[str] = "two_band_sin"
     title: ClassVar[str] = "Two-band (pi + sigma) SIN conductance"
-    family: ClassVar[str] = "two-band"
+    family: ClassVar[str] = "Two-band"
     y_name: ClassVar[str] = "dI/dV"
     y_unit: ClassVar[str] = "S"
     params: ClassVar[tuple[Param, ...]] = (
@@ -138,7 +138,7 @@ class TwoBandSIN(Model):
 
 
 class _TwoBandSISBase(Model):
-    family: ClassVar[str] = "two-band"
+    family: ClassVar[str] = "Two-band"
     params: ClassVar[tuple[Param, ...]] = (
         Param("G_N", "S", 1e-8, 0.0, np.inf, "normal-state conductance"),
         Param("Delta_pi_t", "eV", 2.5e-3, 0.0, 20e-3, "tip pi gap"),

@@ -124,7 +124,7 @@ def _recovery_cases():
             free = tuple(p.name for p in m.params if p.vary)
         if not free:
             continue
-        cost = "slow" if m.family in {"d-wave", "two-band"} else None
+        cost = "slow" if m.family in {"d-wave", "Two-band"} else None
         marks = [pytest.mark.slow] if cost else []
         out.append(pytest.param(name, free, marks=marks, id=name))
     return out

@@ -384,7 +384,7 @@ def test_stack_input_checks():
 # -- registered models ----------------------------------------------------------------------------------
 def test_heating_spectrum_model_matches_function_and_fits_ha():
     m = get_model("heating_spectrum")
-    assert m.family == "heating"
+    assert m.family == "Self-heating"
     x = np.linspace(-0.4, 0.4, 161)
     vals = dict(h_a=16e-6, T_B=4.2, R_min=80.0, T_star=150.0)
     y = m.evaluate(x, **vals)

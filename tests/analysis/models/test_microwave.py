@@ -354,7 +354,7 @@ MODEL_NAMES = [cls.name for cls in mw.MODELS]
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_models_registered_and_finite(name):
     m = get_model(name)
-    assert m.family == "microwave"
+    assert m.family == "Microwave"
     x = np.linspace(0.0, 30.0, 31) if m.x_unit == "dB" else np.linspace(0.0, 3e-3, 31)
     y = m(x)
     assert y.shape == x.shape and np.all(np.isfinite(y)) and np.all(y >= 0)
