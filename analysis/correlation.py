@@ -12,7 +12,7 @@ import numpy as np
 from scipy import stats
 
 from analysis.dataset import Frame
-from analysis.regions import pixel_centres
+from analysis.regions import nearest_pixels
 
 
 @dataclass(frozen=True)
@@ -97,12 +97,7 @@ def map_in_frame(values: np.ndarray, src: Frame, dst: Frame) -> np.ndarray:
         raise ValueError(f"map shape {values.shape} does not match its frame {tuple(src.shape)}")
     if src == dst:
         return values
-    x, y = pixel_centres(dst)
-    fx, fy = src.xy_to_pixel(x, y)
-    ix = np.floor(fx + 0.5).astype(np.int64)
-    iy = np.floor(fy + 0.5).astype(np.int64)
-    ny, nx = src.shape
-    inside = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
+    iy, ix, inside = nearest_pixels(src, dst)
     out = np.full(dst.shape, np.nan)
     out[inside] = values[iy[inside], ix[inside]]
     return out

@@ -282,6 +282,21 @@ def geometry_from_dict(d: Mapping[str, Any]) -> Geometry:
         raise ValueError(f"malformed {kind} geometry: {exc}") from exc
 
 
+def nearest_pixels(src: Frame, dst: Frame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each pixel of ``dst``, the ``src`` pixel containing its centre.
+
+    Returns ``(iy, ix, inside)``, each (ny, nx) of ``dst``: int64 row and column indices into ``src`` and a
+    bool mask of the pixels whose centre falls inside ``src`` (the indices are only valid there).
+    """
+    x, y = pixel_centres(dst)
+    fx, fy = src.xy_to_pixel(x, y)
+    ix = np.floor(fx + 0.5).astype(np.int64)
+    iy = np.floor(fy + 0.5).astype(np.int64)
+    ny, nx = src.shape
+    inside = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
+    return iy, ix, inside
+
+
 def resample_mask(mask: np.ndarray, src: Frame, dst: Frame) -> np.ndarray:
     """Re-rasterise an (ny, nx) bool ``mask`` drawn in frame ``src`` into frame ``dst``.
 
@@ -292,12 +307,7 @@ def resample_mask(mask: np.ndarray, src: Frame, dst: Frame) -> np.ndarray:
         raise ValueError(f"mask shape {mask.shape} does not match its frame {tuple(src.shape)}")
     if src == dst:
         return mask.copy()
-    x, y = pixel_centres(dst)
-    fx, fy = src.xy_to_pixel(x, y)
-    ix = np.floor(fx + 0.5).astype(np.int64)
-    iy = np.floor(fy + 0.5).astype(np.int64)
-    ny, nx = src.shape
-    inside = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
+    iy, ix, inside = nearest_pixels(src, dst)
     out = np.zeros(dst.shape, dtype=bool)
     out[inside] = mask[iy[inside], ix[inside]]
     return out

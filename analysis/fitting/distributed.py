@@ -16,7 +16,14 @@ import numpy as np
 
 from analysis.errors import FitError
 from analysis.fitting.batch import BatchResult, FitCancelled, FitOptions, ProgressFn, fit_batch
-from analysis.fitting.parallel import _fit_chunk, chunk_args, cpu_count, split_rows
+from analysis.fitting.parallel import (
+    ChunkResults,
+    _fit_chunk,
+    batch_inputs,
+    chunk_args,
+    cpu_count,
+    split_rows,
+)
 from analysis.models.base import Model
 
 
@@ -53,11 +60,8 @@ def fit_batch_distributed(
     to connect to, else a ``LocalCluster`` of ``n_workers`` single-threaded workers (processes unless
     ``processes=False``) started and closed here. ``connect_timeout`` (s) bounds the wait for a scheduler.
     """
-    options = options or FitOptions()
-    Y = np.atleast_2d(np.asarray(Y, dtype=float))
-    n, k = Y.shape[0], len(model.params)
-    P0 = np.asarray(P0, float)
-    P0 = np.broadcast_to(P0, (n, k)).copy() if P0.ndim == 1 else P0
+    options, Y, P0 = batch_inputs(model, Y, P0, options)
+    n = Y.shape[0]
     if n == 0:
         return fit_batch(model, x, Y, P0, options, weights=weights)
     distributed = _import_distributed()
@@ -86,8 +90,7 @@ def fit_batch_distributed(
         for y, p, w in chunk_args(Y, P0, weights, slices):
             futures.append(client.submit(_fit_chunk, model, x_fut, y, p, options, w, pure=False))
         index = {f.key: i for i, f in enumerate(futures)}
-        parts: list[BatchResult | None] = [None] * len(slices)
-        done_rows = 0
+        results = ChunkResults(slices, n, progress)
         ac = distributed.as_completed(futures)
         remaining = len(futures)
         while remaining:
@@ -99,13 +102,9 @@ def fit_batch_distributed(
                 time.sleep(0.05)
                 continue
             for f in batch:
-                i = index[f.key]
-                parts[i] = f.result()
+                results.add(index[f.key], f.result())
                 remaining -= 1
-                done_rows += slices[i].stop - slices[i].start
-                if progress is not None:
-                    progress(done_rows, n)
-        return BatchResult.concat([p for p in parts if p is not None])
+        return results.merged()
     finally:
         if own_client is not None:
             own_client.close()

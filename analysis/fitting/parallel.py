@@ -183,6 +183,44 @@ def split_rows(n: int, parts: int, min_rows: int = 16) -> list[slice]:
     return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
+def batch_inputs(
+    model: Model, Y: np.ndarray, P0: np.ndarray, options: FitOptions | None
+) -> tuple[FitOptions, np.ndarray, np.ndarray]:
+    """The inputs of a chunked run: ``options`` (defaults when None), ``Y`` as (n, nb) float and ``P0`` as
+    (n, k) (a (k,) ``P0`` is repeated for every row)."""
+    options = options or FitOptions()
+    Y = np.atleast_2d(np.asarray(Y, dtype=float))
+    n, k = Y.shape[0], len(model.params)
+    P0 = np.asarray(P0, float)
+    P0 = np.broadcast_to(P0, (n, k)).copy() if P0.ndim == 1 else P0
+    return options, Y, P0
+
+
+class ChunkResults:
+    """The results of the chunks of one run, kept in row order, with progress counted in rows.
+
+    ``slices`` are the row slices of the chunks (from :func:`split_rows`), ``total`` the number of rows;
+    :meth:`add` stores the result of chunk ``i`` and reports ``progress(rows done, total)``.
+    """
+
+    def __init__(self, slices: list[slice], total: int, progress: ProgressFn | None) -> None:
+        self.slices = slices
+        self.total = total
+        self.progress = progress
+        self.parts: list[BatchResult | None] = [None] * len(slices)
+        self.done_rows = 0
+
+    def add(self, i: int, part: BatchResult) -> None:
+        self.parts[i] = part
+        self.done_rows += self.slices[i].stop - self.slices[i].start
+        if self.progress is not None:
+            self.progress(self.done_rows, self.total)
+
+    def merged(self) -> BatchResult:
+        """One :class:`BatchResult` of the rows of every stored chunk, in order."""
+        return BatchResult.concat([p for p in self.parts if p is not None])
+
+
 def chunk_args(
     Y: np.ndarray, P0: np.ndarray, weights: np.ndarray | None, slices: list[slice]
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
@@ -214,11 +252,8 @@ def fit_batch_parallel(
     worker process, single-threaded, which is how the one-core speed is measured). ``cancel`` stops the
     run within one chunk's time: pending chunks are dropped and :class:`FitCancelled` is raised.
     """
-    options = options or FitOptions()
-    Y = np.atleast_2d(np.asarray(Y, dtype=float))
-    n, k = Y.shape[0], len(model.params)
-    P0 = np.asarray(P0, float)
-    P0 = np.broadcast_to(P0, (n, k)).copy() if P0.ndim == 1 else P0
+    options, Y, P0 = batch_inputs(model, Y, P0, options)
+    n = Y.shape[0]
     workers = cpu_count() if workers is None else max(1, int(workers))
     if (workers == 1 and in_process_single) or n < 32:
         return fit_batch(model, x, Y, P0, options, weights=weights, progress=progress, cancel=cancel)
@@ -226,8 +261,7 @@ def fit_batch_parallel(
     pool = get_pool(workers)
     x = np.asarray(x, float)
     futures: dict[Future, int] = {}
-    parts: list[BatchResult | None] = [None] * len(slices)
-    done_rows = 0
+    results = ChunkResults(slices, n, progress)
     pending: set[Future] = set()
     try:
         for i, (y, p, w) in enumerate(chunk_args(Y, P0, weights, slices)):
@@ -238,15 +272,11 @@ def fit_batch_parallel(
                 raise FitCancelled("batch fit cancelled")
             finished, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
             for f in finished:
-                i = futures[f]
-                parts[i] = f.result()
-                done_rows += slices[i].stop - slices[i].start
-                if progress is not None:
-                    progress(done_rows, n)
+                results.add(futures[f], f.result())
     except BrokenProcessPool as exc:
         _drop_pool(workers, pool)
         raise FitError(f"a fitting worker process stopped abruptly: {exc}") from exc
     finally:
         for f in pending:
             f.cancel()
-    return BatchResult.concat([p for p in parts if p is not None])
+    return results.merged()

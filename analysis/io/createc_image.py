@@ -35,6 +35,7 @@ import numpy as np
 
 from analysis.dataset import BWD_SUFFIX, Frame, Image, Source
 from analysis.errors import ReadError
+from analysis.io.common import read_file_bytes
 from analysis.io.createc_header import (
     current_per_dac,
     decode_header,
@@ -73,10 +74,7 @@ def _kinds(hdr: dict[str, str], nstored: int) -> list[str]:
 
 def read(path: Path) -> list[Image]:
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ReadError(path, f"cannot read file: {exc.strerror or exc}") from None
+    raw = read_file_bytes(path)
     version = MAGICS.get(raw[:11])
     if version is None:
         raise ReadError(path, "not a Createc image (expected [Parameter], [Paramet32] or [Paramco32])")

@@ -29,6 +29,7 @@ import numpy as np
 
 from analysis.dataset import BWD_SUFFIX, Source, Spectrum
 from analysis.errors import ReadError
+from analysis.io.common import ascending_sweep, read_file_bytes
 from analysis.io.createc_header import (
     current_per_dac,
     decode_header,
@@ -112,10 +113,7 @@ def _strictly_monotonic(a: np.ndarray) -> bool:
 
 def read(path: Path) -> list[Spectrum]:
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ReadError(path, f"cannot read file: {exc.strerror or exc}") from None
+    raw = read_file_bytes(path)
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     hdr, version, body, header_lines = _split(path, raw)
@@ -177,7 +175,7 @@ def read(path: Path) -> list[Spectrum]:
             cols[name], units[name] = col * vpd, "V"
 
     bias = cols["Bias"]
-    x_name, x_unit, reversed_ = "Bias", "V", False
+    x_name, x_unit = "Bias", "V"
     channels: dict[str, np.ndarray]
     half = n // 2
     if _strictly_monotonic(bias):
@@ -206,12 +204,7 @@ def read(path: Path) -> list[Spectrum]:
         x, x_name, x_unit = np.arange(n, dtype=np.float64), "Index", ""
         channels = dict(cols)
         warnings.append("neither the bias nor Z is monotonic (a ramp there and back): x is the point index")
-    if x[-1] < x[0]:
-        order = slice(None, None, -1)
-        x = x[order].copy()
-        channels = {k: np.ascontiguousarray(v[order]) for k, v in channels.items()}
-        reversed_ = True
-    channels = {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in channels.items()}
+    x, channels, reversed_ = ascending_sweep(x, channels)
 
     lockin = {
         "frequency_Hz": get_float(hdr, "LockinFreq"),

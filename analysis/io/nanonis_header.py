@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +92,15 @@ def split_label(label: str) -> tuple[str, str]:
     if m and m.group("name"):
         return normalise_name(m.group("name")), m.group("unit").strip()
     return normalise_name(label), ""
+
+
+def unique_key(name: str, taken: Container[str]) -> str:
+    """``name`` when it is not in ``taken``, else the first free one of ``"name (2)"``, ``"name (3)"``, ..."""
+    key, n = name, 2
+    while key in taken:
+        key = f"{name} ({n})"
+        n += 1
+    return key
 
 
 class HeaderCollector:

@@ -38,6 +38,7 @@ from analysis.io.nanonis_header import (
     header_int,
     read_until,
     split_label,
+    unique_key,
 )
 from analysis.io.registry import ReaderSpec
 
@@ -208,11 +209,7 @@ def read_image(path: str | os.PathLike[str]) -> Image:
             img = img[::-1]
         if bwd:
             img = img[:, ::-1]
-        key = name
-        n = 2
-        while key in channels:
-            key = f"{name} ({n})"
-            n += 1
+        key = unique_key(name, channels)
         channels[key] = np.ascontiguousarray(img)
         units[key] = unit
     if stack.size:

@@ -25,7 +25,15 @@ import numpy as np
 
 from analysis.dataset import Source, Spectrum
 from analysis.errors import ReadError
-from analysis.io.nanonis_header import UTF8_BOM, HeaderCollector, decode_text, split_label, to_float
+from analysis.io.common import ascending_sweep, read_file_bytes
+from analysis.io.nanonis_header import (
+    UTF8_BOM,
+    HeaderCollector,
+    decode_text,
+    split_label,
+    to_float,
+    unique_key,
+)
 from analysis.io.registry import ReaderSpec
 
 NAME = "nanonis_spectrum"
@@ -79,14 +87,9 @@ def _rows(path: Path, lines: list[str], first_line: int, ncols: int) -> np.ndarr
 def read_spectrum(path: str | os.PathLike[str]) -> Spectrum:
     """Read a Nanonis ``.dat`` spectrum (see the module docstring); raises :class:`ReadError` on bad input."""
     path = Path(path)
-    try:
-        size = os.stat(path).st_size
-        if size > MAX_FILE_BYTES:
-            raise ReadError(path, f"file is {size} bytes, too large for a Nanonis point spectrum")
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except OSError as exc:
-        raise ReadError(path, f"cannot read file: {exc.strerror or exc}") from None
+    raw = read_file_bytes(
+        path, MAX_FILE_BYTES, lambda size: f"file is {size} bytes, too large for a Nanonis point spectrum"
+    )
     text = decode_text(raw)
     if "\x00" in text:
         raise ReadError(path, "file holds NUL bytes: not a Nanonis text spectrum", offset=raw.find(b"\x00"))
@@ -126,10 +129,7 @@ def read_spectrum(path: str | os.PathLike[str]) -> Spectrum:
     channels: dict[str, np.ndarray] = {}
     units: dict[str, str] = {}
     for (name, unit), col in zip(names[1:], table.T[1:]):
-        key, n = name, 2
-        while key in channels or key == x_name:
-            key = f"{name} ({n})"
-            n += 1
+        key = unique_key(name, {*channels, x_name})
         channels[key] = np.ascontiguousarray(col)
         units[key] = unit
     reversed_ = False
@@ -139,9 +139,7 @@ def read_spectrum(path: str | os.PathLike[str]) -> Spectrum:
     if x.size >= 2:
         d = np.diff(x)
         if np.all(d <= 0) and x[-1] < x[0]:
-            x = x[::-1].copy()
-            channels = {k: v[::-1].copy() for k, v in channels.items()}
-            reversed_ = True
+            x, channels, reversed_ = ascending_sweep(x, channels)
         elif not np.all(d >= 0):
             order = np.argsort(x, kind="stable")
             x = x[order]

@@ -33,6 +33,7 @@ import numpy as np
 
 from analysis.dataset import BWD_SUFFIX, Source, Spectrum
 from analysis.errors import ReadError
+from analysis.io.common import ascending_sweep, read_file_bytes
 from analysis.io.registry import ReaderSpec
 
 MAX_BYTES = 512 * 1024 * 1024
@@ -196,13 +197,9 @@ def sniff(head: bytes, path: Path) -> bool:
 
 def read(path: Path) -> list[Spectrum]:
     path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise ReadError(path, f"text file of {size} bytes is larger than {MAX_BYTES} bytes")
-        blob = path.read_bytes()
-    except OSError as exc:
-        raise ReadError(path, f"cannot read file: {exc.strerror or exc}") from None
+    blob = read_file_bytes(
+        path, MAX_BYTES, lambda size: f"text file of {size} bytes is larger than {MAX_BYTES} bytes"
+    )
     text = _decode(blob)
     if text is None:
         raise ReadError(path, "not a text file (contains NUL bytes)")
@@ -308,7 +305,6 @@ def read(path: Path) -> list[Spectrum]:
     chan_units = {names[k]: units[k] for k in range(1, ncol)}
     n = x_all.size
     half = n // 2
-    reversed_ = False
     if _monotonic(x_all):
         x, channels = x_all, cols
     elif (
@@ -326,11 +322,7 @@ def read(path: Path) -> list[Spectrum]:
         channels = {x_name: x_all, **cols}
         chan_units = {x_name: x_unit, **chan_units}
         x, x_name, x_unit = np.arange(n, dtype=np.float64), "Index", ""
-    if x.size >= 2 and x[-1] < x[0]:
-        x = x[::-1]
-        channels = {k: v[::-1] for k, v in channels.items()}
-        reversed_ = True
-    channels = {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in channels.items()}
+    x, channels, reversed_ = ascending_sweep(x, channels)
     metadata = {
         "columns": header if header is not None else [],
         "column_units": [u if u is not None else "" for u in raw_units],

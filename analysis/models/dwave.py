@@ -27,7 +27,7 @@ from scipy.special import ellipk
 
 from analysis.models.base import Model, Param
 from analysis.models.numerics import dynes_dos, dynes_dos_grid_average, sin_conductance, sis_iv
-from analysis.models.sis import conductance_peak_guess, current_to_conductance
+from analysis.models.sis import SISConductanceModel, SISCurrentModel, conductance_peak_guess
 
 #: Cap on the number of angles of the phi quadrature.
 N_PHI_MAX = 4096
@@ -224,43 +224,27 @@ class _DWaveSISBase(Model):
         smp = DWaveDOS(p["Delta0_s"], p["Gamma"], p["a"])
         return sis_iv(np.asarray(x, dtype=float) - p["V0"], tip, smp, p["T"])
 
-    def _guess_g(self, x: np.ndarray, g: np.ndarray) -> dict[str, float]:
+    def _guess_from_conductance(self, x: np.ndarray, g: np.ndarray) -> dict[str, float]:
         gn, vpk = conductance_peak_guess(x, g)
         # isotropic d-wave SIS peaks about 6 % below 2 Delta0
         d = max(vpk / 2 / 0.94, 1e-3)
         return self.clip_to_bounds({**self.defaults(), "G_N": abs(gn), "Delta0_t": d, "Delta0_s": d})
 
 
-class DWaveSISConductance(_DWaveSISBase):
+class DWaveSISConductance(SISConductanceModel, _DWaveSISBase):
     """d-wave/d-wave SIS conductance dI/dV (S): FFT correlation of two d-wave DOS at common T."""
 
     name: ClassVar[str] = "dwave_sis_conductance"
     title: ClassVar[str] = "d-wave SIS conductance"
-    y_name: ClassVar[str] = "dI/dV"
-    y_unit: ClassVar[str] = "S"
     formula: ClassVar[str] = "G = G_N d/dV Int N_d,t(E) N_d,s(E+eV) [f(E) - f(E+eV)] dE"
 
-    def evaluate(self, x: np.ndarray, **p: float) -> np.ndarray:
-        return p["G_N"] * self._iv(x, p)[1]
 
-    def guess(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
-        return self._guess_g(x, y)
-
-
-class DWaveSISCurrent(_DWaveSISBase):
+class DWaveSISCurrent(SISCurrentModel, _DWaveSISBase):
     """d-wave/d-wave SIS quasiparticle current I (A)."""
 
     name: ClassVar[str] = "dwave_sis_current"
     title: ClassVar[str] = "d-wave SIS current"
-    y_name: ClassVar[str] = "Current"
-    y_unit: ClassVar[str] = "A"
     formula: ClassVar[str] = "I = G_N Int N_d,t(E) N_d,s(E+eV) [f(E) - f(E+eV)] dE"
-
-    def evaluate(self, x: np.ndarray, **p: float) -> np.ndarray:
-        return p["G_N"] * self._iv(x, p)[0]
-
-    def guess(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
-        return self._guess_g(x, current_to_conductance(x, y))
 
 
 MODELS = [DWaveSIN, DWaveSISConductance, DWaveSISCurrent]

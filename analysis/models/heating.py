@@ -93,6 +93,23 @@ def alpha_lower_bound(t_target: float, t_bath: float, power: float) -> float:
     return (t_target - t_bath) / power
 
 
+def _paired(a, b, names: str) -> tuple[np.ndarray, np.ndarray]:
+    """``a`` and ``b`` as 1-D float arrays of one length (ValueError naming ``names`` otherwise)."""
+    a = np.asarray(a, dtype=float).ravel()
+    b = np.asarray(b, dtype=float).ravel()
+    if a.shape != b.shape:
+        raise ValueError(f"{names} must have the same length, got {a.shape} and {b.shape}")
+    return a, b
+
+
+def _finite_sorted(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of (n,) ``a`` and ``b`` where both are finite, sorted by ``a`` (stable)."""
+    ok = np.isfinite(a) & np.isfinite(b)
+    a, b = a[ok], b[ok]
+    order = np.argsort(a, kind="stable")
+    return a[order], b[order]
+
+
 # ---------------------------------------------------------------------------------------------------
 # 9.3 Heating spectra from a measured R(T); 3-point contact term
 # ---------------------------------------------------------------------------------------------------
@@ -126,14 +143,8 @@ class ResistanceCurve:
     @classmethod
     def from_samples(cls, T, R, kinks: Sequence[float] = ()) -> ResistanceCurve:
         """R(T) from samples T (n,) K and R (n,) Ohm (any order; sorted, duplicates and NaN dropped)."""
-        t = np.asarray(T, dtype=float).ravel()
-        r = np.asarray(R, dtype=float).ravel()
-        if t.shape != r.shape:
-            raise ValueError(f"T and R must have the same length, got {t.shape} and {r.shape}")
-        ok = np.isfinite(t) & np.isfinite(r)
-        t, r = t[ok], r[ok]
-        order = np.argsort(t, kind="stable")
-        t, r = t[order], r[order]
+        t, r = _paired(T, R, "T and R")
+        t, r = _finite_sorted(t, r)
         keep = np.concatenate(([True], np.diff(t) > 0)) if t.size else np.zeros(0, bool)
         t, r = t[keep], r[keep]
         if t.size < 2:
@@ -322,10 +333,7 @@ def resistance_vs_load(v, i, area: float | None = None) -> tuple[np.ndarray, np.
 
     Points with I = 0, non-finite values or negative dissipation are dropped ([ITS] Figs. 5B and 6C).
     """
-    v = np.asarray(v, dtype=float).ravel()
-    i = np.asarray(i, dtype=float).ravel()
-    if v.shape != i.shape:
-        raise ValueError(f"V and I must have the same length, got {v.shape} and {i.shape}")
+    v, i = _paired(v, i, "V and I")
     ok = np.isfinite(v) & np.isfinite(i) & (i != 0) & (v * i >= 0)
     p = v[ok] * i[ok]
     if area is not None:
@@ -352,10 +360,7 @@ def critical_load(p, r, eps: float = 0.02, r0: float | None = None, decade: floa
     ``p`` (n,) loads (W or W/m^2, > 0 are used), ``r`` (n,) R = V/I (Ohm). R0 defaults to the mean R of the
     points in the lowest load decade (P <= ``decade`` * P_min). Below P_c the response is heating-free.
     """
-    p = np.asarray(p, dtype=float).ravel()
-    r = np.asarray(r, dtype=float).ravel()
-    if p.shape != r.shape:
-        raise ValueError(f"P and R must have the same length, got {p.shape} and {r.shape}")
+    p, r = _paired(p, r, "P and R")
     ok = np.isfinite(p) & np.isfinite(r) & (p > 0)
     p, r = p[ok], r[ok]
     if p.size == 0:
@@ -440,14 +445,8 @@ def figure_of_merit_beta(
     define the baseline; broad equilibrium SIS peaks often have no zero-baseline crossing). Thresholds from
     [MESA]: beta <= 0.15 strong self-heating (the peak is not 2 Delta); beta >= 0.32 near equilibrium.
     """
-    v = np.asarray(v, dtype=float).ravel()
-    g = np.asarray(g, dtype=float).ravel()
-    if v.shape != g.shape:
-        raise ValueError(f"V and G must have the same length, got {v.shape} and {g.shape}")
-    ok = np.isfinite(v) & np.isfinite(g)
-    v, g = v[ok], g[ok]
-    order = np.argsort(v, kind="stable")
-    v, g = v[order], g[order]
+    v, g = _paired(v, g, "V and G")
+    v, g = _finite_sorted(v, g)
     lo, hi = v_range if v_range is not None else (0.0, math.inf)
     win = np.flatnonzero((v > lo) & (v <= hi)) if v_range is None else np.flatnonzero((v >= lo) & (v <= hi))
     if win.size == 0:
@@ -497,10 +496,7 @@ def subtract_series_junction(i_meas, v_meas, i_sin, v_sin, end_fraction: float =
     is_ = np.asarray(i_sin, dtype=float).ravel()
     if vs.shape != is_.shape or vs.size < 3:
         raise ValueError("the SIN curve needs equal-length V and I arrays with at least 3 points")
-    ok = np.isfinite(vs) & np.isfinite(is_)
-    vs, is_ = vs[ok], is_[ok]
-    order = np.argsort(vs, kind="stable")
-    vs, is_ = vs[order], is_[order]
+    vs, is_ = _finite_sorted(vs, is_)
     if np.any(np.diff(is_) <= 0):
         raise ValueError("the SIN I(V) must increase strictly with V to be inverted")
     g_lo = _end_slope(vs, is_, end_fraction, top=False)
@@ -517,10 +513,7 @@ def current_bias_conductance(i, v, n: int | None = None) -> tuple[np.ndarray, np
     ``i``, ``v`` (m,) A and V (any order; sorted by I, duplicate currents averaged). Returns (I_grid (n,),
     V(I_grid) (n,), G (n,) S); G is +inf where V is flat in I (a supercurrent branch).
     """
-    i = np.asarray(i, dtype=float).ravel()
-    v = np.asarray(v, dtype=float).ravel()
-    if i.shape != v.shape:
-        raise ValueError(f"I and V must have the same length, got {i.shape} and {v.shape}")
+    i, v = _paired(i, v, "I and V")
     ok = np.isfinite(i) & np.isfinite(v)
     i, v = i[ok], v[ok]
     iu, inv = np.unique(i, return_inverse=True)

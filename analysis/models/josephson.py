@@ -29,7 +29,9 @@ References: Ambegaokar & Baratoff, PRL 10, 486 (1963); Ivanchenko & Zil'berman, 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy import optimize, special
@@ -483,31 +485,58 @@ def _chunks(n: int, nb: int):
         yield slice(a, min(a + step, n))
 
 
+def _iz_batched(V, P, jacobian: bool, block):
+    """Run ``block(Ic, R, T, x, nu, vp, jacobian) -> (values (m, nb), J (m, nb, 3) or None)`` over the
+    parameter rows ``P`` (n, 3) = (Ic, R, Teff) at bias ``V`` (nb,), in cache-sized blocks of rows (each with
+    the number of levels its largest x needs). Rows with x = 0 give 0 (and a zero Jacobian).
+
+    Returns the (n, nb) values, or (values, J) with J (n, nb, 3) when ``jacobian``.
+    """
+    P = np.atleast_2d(np.asarray(P, dtype=float))
+    V = np.asarray(V, dtype=float)
+    out = np.empty((P.shape[0], V.size))
+    J = np.empty((P.shape[0], V.size, 3)) if jacobian else None
+    for sl in _chunks(P.shape[0], V.size):
+        Ic, R, T, x, nu, vp, live = _iz_rows(V, P[sl])
+        values, Jc = block(Ic, R, T, x, nu, vp, jacobian)
+        out[sl] = np.where(live, values, 0.0)
+        if jacobian:
+            Jc[~live[:, 0]] = 0.0
+            J[sl] = Jc
+    return (out, J) if jacobian else out
+
+
+def _current_block(Ic, R, T, x, nu, vp, jacobian: bool):
+    if not jacobian:
+        (r,) = _ratio_batch(nu, x, 0)
+        return Ic * np.imag(r), None
+    r, r_nu, r_x = _ratio_batch(nu, x, 2)
+    Jc = np.empty(r.shape + (3,))
+    Jc[:, :, 0] = np.imag(r + x * r_x)
+    Jc[:, :, 1] = Ic * np.imag(-r_nu * nu) / R
+    Jc[:, :, 2] = Ic * np.imag(-r_x * x - r_nu * nu) / T
+    return Ic * np.imag(r), Jc
+
+
+def _conductance_block(Ic, R, T, x, nu, vp, jacobian: bool):
+    if not jacobian:
+        _, r_nu = _ratio_batch(nu, x, 1)
+        return -Ic * np.real(r_nu) / vp, None
+    _, r_nu, _, r_nunu, r_nux = _ratio_batch(nu, x, 3)
+    Jc = np.empty(r_nu.shape + (3,))
+    Jc[:, :, 0] = -np.real(r_nu + x * r_nux) / vp
+    Jc[:, :, 1] = Ic * np.real(r_nu + nu * r_nunu) / (vp * R)
+    Jc[:, :, 2] = Ic * np.real(r_nu + x * r_nux + nu * r_nunu) / (vp * T)
+    return -Ic * np.real(r_nu) / vp, Jc
+
+
 def iz_current_batch(V, P, *, jacobian: bool = False):
     """IZ current for parameter rows ``P`` (n, 3) = (Ic, R, Teff) at bias ``V`` (nb,): (n, nb) in A.
 
     With ``jacobian=True`` returns (I, J) with J (n, nb, 3) = dI/d(Ic, R, Teff), analytic. Rows are
     processed in cache-sized blocks, each with the number of levels its largest x needs.
     """
-    P = np.atleast_2d(np.asarray(P, dtype=float))
-    V = np.asarray(V, dtype=float)
-    I = np.empty((P.shape[0], V.size))
-    J = np.empty((P.shape[0], V.size, 3)) if jacobian else None
-    for sl in _chunks(P.shape[0], V.size):
-        Ic, R, T, x, nu, _, live = _iz_rows(V, P[sl])
-        if not jacobian:
-            (r,) = _ratio_batch(nu, x, 0)
-            I[sl] = np.where(live, Ic * np.imag(r), 0.0)
-            continue
-        r, r_nu, r_x = _ratio_batch(nu, x, 2)
-        I[sl] = np.where(live, Ic * np.imag(r), 0.0)
-        Jc = np.empty(r.shape + (3,))
-        Jc[:, :, 0] = np.imag(r + x * r_x)
-        Jc[:, :, 1] = Ic * np.imag(-r_nu * nu) / R
-        Jc[:, :, 2] = Ic * np.imag(-r_x * x - r_nu * nu) / T
-        Jc[~live[:, 0]] = 0.0
-        J[sl] = Jc
-    return (I, J) if jacobian else I
+    return _iz_batched(V, P, jacobian, _current_block)
 
 
 def iz_conductance_batch(V, P, *, jacobian: bool = False):
@@ -516,28 +545,39 @@ def iz_conductance_batch(V, P, *, jacobian: bool = False):
     With ``jacobian=True`` returns (G, J) with J (n, nb, 3) = dG/d(Ic, R, Teff), analytic (second
     derivatives of the continued fraction).
     """
-    P = np.atleast_2d(np.asarray(P, dtype=float))
-    V = np.asarray(V, dtype=float)
-    G = np.empty((P.shape[0], V.size))
-    J = np.empty((P.shape[0], V.size, 3)) if jacobian else None
-    for sl in _chunks(P.shape[0], V.size):
-        Ic, R, T, x, nu, vp, live = _iz_rows(V, P[sl])
-        if not jacobian:
-            _, r_nu = _ratio_batch(nu, x, 1)
-            G[sl] = np.where(live, -Ic * np.real(r_nu) / vp, 0.0)
-            continue
-        _, r_nu, _, r_nunu, r_nux = _ratio_batch(nu, x, 3)
-        G[sl] = np.where(live, -Ic * np.real(r_nu) / vp, 0.0)
-        Jc = np.empty(r_nu.shape + (3,))
-        Jc[:, :, 0] = -np.real(r_nu + x * r_nux) / vp
-        Jc[:, :, 1] = Ic * np.real(r_nu + nu * r_nunu) / (vp * R)
-        Jc[:, :, 2] = Ic * np.real(r_nu + x * r_nux + nu * r_nunu) / (vp * T)
-        Jc[~live[:, 0]] = 0.0
-        J[sl] = Jc
-    return (G, J) if jacobian else G
+    return _iz_batched(V, P, jacobian, _conductance_block)
 
 
-class IZCurrent(Model):
+class _PhaseDiffusionModel(Model):
+    """Josephson phase-diffusion models of (Ic, R, T_eff), shown on a -2..2 mV bias axis."""
+
+    family = "Josephson"
+    contract_recover = ("R", "Teff")  # Ic, R, T_eff are degenerate for x << 1: Ic is pinned
+
+    def example_x(self):
+        return np.linspace(-2e-3, 2e-3, 201)
+
+
+class _IZModel(_PhaseDiffusionModel):
+    """A bare IZ curve: ``_curve(V, Ic, R, Teff)`` for one spectrum, ``_curve_batch(V, P, jacobian=)`` for
+    (n, 3) rows of parameters."""
+
+    params = _IZ_PARAMS
+    has_jacobian = True
+    _curve: ClassVar[Callable[..., np.ndarray]]
+    _curve_batch: ClassVar[Callable[..., Any]]
+
+    def evaluate(self, x, **p):
+        return self._curve(x, p["Ic"], p["R"], p["Teff"])
+
+    def evaluate_batch(self, x, P):
+        return self._curve_batch(x, P)
+
+    def jacobian_batch(self, x, P):
+        return self._curve_batch(x, P, jacobian=True)[1]
+
+
+class IZCurrent(_IZModel):
     """Ivanchenko-Zil'berman phase-diffusion current I(V) (continued-fraction evaluation).
 
     I(V) = Ic Im[I_{1-i eta}(x)/I_{-i eta}(x)], x = hbar Ic/(2 e kB T_eff), eta = hbar V/(2 e R kB T_eff).
@@ -546,31 +586,16 @@ class IZCurrent(Model):
 
     name = "iz_current"
     title = "Ivanchenko-Zil'berman I(V)"
-    family = "Josephson"
     y_name = "Current"
     y_unit = "A"
-    params = _IZ_PARAMS
-    contract_recover = ("R", "Teff")  # Ic, R, T_eff are degenerate for x << 1: Ic is pinned
     formula = (
         "I = Ic Im[I_{1-i eta}(x) / I_{-i eta}(x)],  x = hbar Ic/(2e kB Teff),  eta = hbar V/(2e R kB Teff)"
     )
     reference = (
         "Ivanchenko & Zil'berman, Sov. Phys. JETP 28, 1272 (1969); Naaman et al., PRL 87, 097004 (2001)"
     )
-
-    has_jacobian = True
-
-    def evaluate(self, x, **p):
-        return iz_current(x, p["Ic"], p["R"], p["Teff"])
-
-    def evaluate_batch(self, x, P):
-        return iz_current_batch(x, P)
-
-    def jacobian_batch(self, x, P):
-        return iz_current_batch(x, P, jacobian=True)[1]
-
-    def example_x(self):
-        return np.linspace(-2e-3, 2e-3, 201)
+    _curve = staticmethod(iz_current)
+    _curve_batch = staticmethod(iz_current_batch)
 
     def guess(self, x, y):
         x = np.asarray(x, float)
@@ -578,7 +603,7 @@ class IZCurrent(Model):
         return self.clip_to_bounds(_peak_guess(x, y, self.param("R").default) or self.defaults())
 
 
-class IZConductance(Model):
+class IZConductance(_IZModel):
     """Ivanchenko-Zil'berman phase-diffusion conductance dI/dV (analytic derivative of the CF).
 
     G(0) = (1 - 1/I0(x)^2)/R exactly; for x << 1 a Lorentzian-derivative zero-bias peak that changes sign at
@@ -587,27 +612,12 @@ class IZConductance(Model):
 
     name = "iz_conductance"
     title = "Ivanchenko-Zil'berman dI/dV"
-    family = "Josephson"
     y_name = "dI/dV"
     y_unit = "S"
-    params = _IZ_PARAMS
-    contract_recover = ("R", "Teff")
     formula = "G = d/dV { Ic Im[I_{1-i eta}(x) / I_{-i eta}(x)] }"
     reference = IZCurrent.reference
-
-    has_jacobian = True
-
-    def evaluate(self, x, **p):
-        return iz_conductance(x, p["Ic"], p["R"], p["Teff"])
-
-    def evaluate_batch(self, x, P):
-        return iz_conductance_batch(x, P)
-
-    def jacobian_batch(self, x, P):
-        return iz_conductance_batch(x, P, jacobian=True)[1]
-
-    def example_x(self):
-        return np.linspace(-2e-3, 2e-3, 201)
+    _curve = staticmethod(iz_conductance)
+    _curve_batch = staticmethod(iz_conductance_batch)
 
     def guess(self, x, y):
         x = np.asarray(x, float)
@@ -615,7 +625,7 @@ class IZConductance(Model):
         return self.clip_to_bounds(_conductance_guess(x, y, self.param("R").default))
 
 
-class JosephsonQPConductance(Model):
+class JosephsonQPConductance(_PhaseDiffusionModel):
     """Josephson phase-diffusion peak on a quasiparticle background, dI/dV vs V.
 
     G(V) = G_IZ(V; Ic, R, T_eff) + G_leak + G_N g_SIS(V; Delta_t, Delta_s, T)
@@ -627,7 +637,6 @@ class JosephsonQPConductance(Model):
 
     name = "josephson_qp_conductance"
     title = "IZ Josephson peak + quasiparticle background"
-    family = "Josephson"
     y_name = "dI/dV"
     y_unit = "S"
     params = (
@@ -638,13 +647,9 @@ class JosephsonQPConductance(Model):
         Param("Delta_s", "eV", 2.5e-3, 1e-5, 0.1, "sample gap of the SIS background", vary=False),
         Param("T", "K", 2.1, 0.01, 100.0, "bath temperature of the SIS background", vary=False),
     )
-    contract_recover = ("R", "Teff")
     contract_values = {"Ic": 1e-7, "R": 100.0, "Teff": 66.0, "G_leak": 1e-6}
     formula = "G = G_IZ(V; Ic, R, Teff) + G_leak + G_N * g_SIS(V; Delta_t, Delta_s, T)"
     reference = IZCurrent.reference
-
-    def example_x(self):
-        return np.linspace(-2e-3, 2e-3, 201)
 
     def evaluate_batch(self, x, P):
         x = np.asarray(x, float)

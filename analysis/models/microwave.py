@@ -514,6 +514,7 @@ def fit_attenuator_calibration(
 # N (step index) and f are fixed parameters; ``guess(x, y, **known)`` takes their actual values as keywords.
 # ---------------------------------------------------------------------------------------------------
 _F_PARAM = Param("f", "Hz", 25.7e9, 1e9, 1e12, "microwave frequency", vary=False)
+_C_PARAM = Param("C", "V", 8e-3, 1e-6, 10.0, "rf voltage at 0 dB attenuation")
 
 
 def _order_param(default: int = 0) -> Param:
@@ -527,16 +528,36 @@ def _scale_guess(shape: np.ndarray, y: np.ndarray) -> float:
     return s if s > 0 else float(np.max(np.abs(y))) if y.size else 1.0
 
 
-class _RfVoltageAxis(Model):
+def _guess_scale(model: Model, x, y, scale_name: str, known) -> dict[str, float]:
+    """Defaults (updated by ``known``) with the amplitude ``scale_name`` solved linearly against ``y``."""
+    d = {**model.defaults(), **known}
+    args = {name: d[name] for name in model.param_names}
+    shape = model.evaluate(np.asarray(x, float), **{**args, scale_name: 1.0})
+    d[scale_name] = _scale_guess(shape, np.asarray(y, float))
+    return model.clip_to_bounds(d)
+
+
+class _StepAmplitudeModel(Model):
+    """Microwave models of a step amplitude (A)."""
+
+    family = "Microwave"
+    y_name, y_unit = "step amplitude", "A"
+
+
+class _RfVoltageAxis(_StepAmplitudeModel):
     """Models whose independent variable is the rf voltage amplitude V_rf (V)."""
+
+    x_name, x_unit = "rf voltage", "V"
 
     def example_x(self) -> np.ndarray:
         """V_rf from 0 to 2.5 mV (2 alpha up to about 47 at 25.7 GHz, the range of [HAM])."""
         return np.linspace(0.0, 2.5e-3, 201)
 
 
-class _AttenuationAxis(Model):
+class _AttenuationAxis(_StepAmplitudeModel):
     """Models whose independent variable is the attenuator reading A (dB)."""
+
+    x_name, x_unit = "attenuation", "dB"
 
     def example_x(self) -> np.ndarray:
         """A from 10 to 40 dB."""
@@ -551,9 +572,6 @@ class ShapiroBesselModel(_RfVoltageAxis):
 
     name = "shapiro_bessel"
     title = "Shapiro step amplitude (Bessel law)"
-    family = "Microwave"
-    x_name, x_unit = "rf voltage", "V"
-    y_name, y_unit = "step amplitude", "A"
     params = (
         Param("I_J0", "A", 1e-4, 0.0, 1.0, "zero-voltage Josephson current I_J(0)"),
         _F_PARAM,
@@ -566,10 +584,7 @@ class ShapiroBesselModel(_RfVoltageAxis):
         return bessel_step_amplitude(int(round(N)), photon_ratio(x, f), I_J0)
 
     def guess(self, x, y, **known):
-        d = {**self.defaults(), **known}
-        shape = self.evaluate(np.asarray(x, float), 1.0, d["f"], d["N"])
-        d["I_J0"] = _scale_guess(shape, np.asarray(y, float))
-        return self.clip_to_bounds(d)
+        return _guess_scale(self, x, y, "I_J0", known)
 
 
 class ShapiroWerthamerModel(_RfVoltageAxis):
@@ -582,9 +597,6 @@ class ShapiroWerthamerModel(_RfVoltageAxis):
 
     name = "shapiro_werthamer"
     title = "Shapiro step amplitude (Werthamer + Riedel)"
-    family = "Microwave"
-    x_name, x_unit = "rf voltage", "V"
-    y_name, y_unit = "step amplitude", "A"
     params = (
         Param("I_J0", "A", 1e-4, 0.0, 1.0, "zero-voltage Josephson current I_J(0)"),
         Param("delta", "eV", 0.5875e-3, 1e-5, 0.1, "superconducting gap Delta"),
@@ -621,9 +633,6 @@ class PhotonStepModel(_RfVoltageAxis):
 
     name = "photon_assisted_step"
     title = "Photon-assisted QP step amplitude"
-    family = "Microwave"
-    x_name, x_unit = "rf voltage", "V"
-    y_name, y_unit = "step amplitude", "A"
     params = (
         Param("S", "A", 1e-4, 0.0, 1.0, "quasiparticle current step at the gap without rf"),
         _F_PARAM,
@@ -638,10 +647,7 @@ class PhotonStepModel(_RfVoltageAxis):
         return S * photon_step_weight(int(round(N)), photon_ratio(x, f))
 
     def guess(self, x, y, **known):
-        d = {**self.defaults(), **known}
-        shape = self.evaluate(np.asarray(x, float), 1.0, d["f"], d["N"])
-        d["S"] = _scale_guess(shape, np.asarray(y, float))
-        return self.clip_to_bounds(d)
+        return _guess_scale(self, x, y, "S", known)
 
 
 def _guess_c(model: Model, x: np.ndarray, y: np.ndarray, scale_name: str, known) -> dict[str, float]:
@@ -667,12 +673,9 @@ class ShapiroAttenuationModel(_AttenuationAxis):
 
     name = "shapiro_bessel_attenuation"
     title = "Shapiro step amplitude vs attenuation"
-    family = "Microwave"
-    x_name, x_unit = "attenuation", "dB"
-    y_name, y_unit = "step amplitude", "A"
     params = (
         Param("I_J0", "A", 1e-4, 0.0, 1.0, "zero-voltage Josephson current I_J(0)"),
-        Param("C", "V", 8e-3, 1e-6, 10.0, "rf voltage at 0 dB attenuation"),
+        _C_PARAM,
         _F_PARAM,
         _order_param(0),
     )
@@ -691,12 +694,9 @@ class PhotonStepAttenuationModel(_AttenuationAxis):
 
     name = "photon_assisted_step_attenuation"
     title = "Photon-assisted QP step vs attenuation"
-    family = "Microwave"
-    x_name, x_unit = "attenuation", "dB"
-    y_name, y_unit = "step amplitude", "A"
     params = (
         Param("S", "A", 1e-4, 0.0, 1.0, "quasiparticle current step at the gap without rf"),
-        Param("C", "V", 8e-3, 1e-6, 10.0, "rf voltage at 0 dB attenuation"),
+        _C_PARAM,
         _F_PARAM,
         _order_param(0),
     )

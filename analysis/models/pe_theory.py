@@ -421,7 +421,18 @@ def _env(p) -> Environment:
     return Environment(p["R"], p["C"], p["T"], p["mode_R"], p["mode_f"], p["mode_Q"])
 
 
-class CooperPairCurrent(Model):
+class _CooperPairModel(Model):
+    """P(E) Cooper-pair models of (E_J, R, C, T, optional LC mode), shown on a -60..60 uV bias axis."""
+
+    family = "Josephson"
+    params = _PE_PARAMS
+    contract_recover = ("T",)  # E_J^2, R and T are nearly degenerate in the ohmic line, as in IZ
+
+    def example_x(self):
+        return np.linspace(-60e-6, 60e-6, 241)
+
+
+class CooperPairCurrent(_CooperPairModel):
     """Cooper-pair current from P(E) theory, lowest order in E_J, ohmic RC environment (+ optional LC mode).
 
     I_CP(V) = (pi e E_J^2/hbar)[P(2eV) - P(-2eV)], P(E) by FFT of exp(J(t)). In the classical regime
@@ -430,19 +441,13 @@ class CooperPairCurrent(Model):
 
     name = "pe_cooper_pair_current"
     title = "P(E) Cooper-pair current"
-    family = "Josephson"
     y_name = "Current"
     y_unit = "A"
-    params = _PE_PARAMS
     formula = "I = (pi e E_J^2/hbar) [P(2eV) - P(-2eV)],  P(E) = (1/2 pi hbar) Int dt exp[J(t) + iEt/hbar]"
     reference = "Ingold & Nazarov, cond-mat/0508728; Jack et al., arXiv:1712.07172"
-    contract_recover = ("T",)  # E_J^2, R and T are nearly degenerate in the ohmic line, as in IZ
 
     def evaluate(self, x, **p):
         return cooper_pair_current(x, p["E_J"], _env(p))
-
-    def example_x(self):
-        return np.linspace(-60e-6, 60e-6, 241)
 
     def guess(self, x, y):
         """High-T Lorentzian estimate: peak at V_p = gamma/2e, height from E_J."""
@@ -462,25 +467,18 @@ class CooperPairCurrent(Model):
         return self.clip_to_bounds(out)
 
 
-class CooperPairConductance(Model):
+class CooperPairConductance(_CooperPairModel):
     """dI/dV of the P(E) Cooper-pair current (derivative of the interpolated P on its FFT grid)."""
 
     name = "pe_cooper_pair_conductance"
     title = "P(E) Cooper-pair dI/dV"
-    family = "Josephson"
     y_name = "dI/dV"
     y_unit = "S"
-    params = _PE_PARAMS
     formula = "G = (2 pi e^2 E_J^2/hbar) [P'(2eV) + P'(-2eV)]"
     reference = CooperPairCurrent.reference
 
-    contract_recover = ("T",)
-
     def evaluate(self, x, **p):
         return cooper_pair_conductance(x, p["E_J"], _env(p))
-
-    def example_x(self):
-        return np.linspace(-60e-6, 60e-6, 241)
 
     def guess(self, x, y):
         x = np.asarray(x, float)

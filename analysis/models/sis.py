@@ -129,14 +129,14 @@ class _SISBase(Model):
         return self.clip_to_bounds(out)
 
 
-class SISConductance(_SISBase):
-    """SIS quasiparticle conductance G_N * R_N dI/dV(V - V0; Delta_t, Delta_s, Gamma_t, Gamma_s, T)."""
+class SISConductanceModel(Model):
+    """dI/dV (S) = G_N * (R_N dI/dV) of a subclass's ``_iv(x, p) -> (I R_N, R_N dI/dV)`` (each (nb,)).
 
-    name: ClassVar[str] = "sis_conductance"
-    title: ClassVar[str] = "SIS quasiparticle conductance (Dynes/Dynes)"
+    The subclass also gives ``_guess_from_conductance(x, g)``; list this class first among the bases.
+    """
+
     y_name: ClassVar[str] = "dI/dV"
     y_unit: ClassVar[str] = "S"
-    formula: ClassVar[str] = "G = G_N d/dV Integral N_t(E) N_s(E+eV) [f(E) - f(E+eV)] dE"
 
     def evaluate(self, x: np.ndarray, **p: float) -> np.ndarray:
         return p["G_N"] * self._iv(x, p)[1]
@@ -145,20 +145,37 @@ class SISConductance(_SISBase):
         return self._guess_from_conductance(x, y)
 
 
-class SISCurrent(_SISBase):
-    """SIS quasiparticle current I = G_N * (I R_N)(V - V0; Delta_t, Delta_s, Gamma_t, Gamma_s, T)."""
+class SISCurrentModel(Model):
+    """Current I (A) = G_N * (I R_N) of a subclass's ``_iv(x, p) -> (I R_N, R_N dI/dV)`` (each (nb,)).
 
-    name: ClassVar[str] = "sis_current"
-    title: ClassVar[str] = "SIS quasiparticle current (Dynes/Dynes)"
+    The subclass also gives ``_guess_from_conductance(x, g)``, used on dI/dV of the measured current; list
+    this class first among the bases.
+    """
+
     y_name: ClassVar[str] = "Current"
     y_unit: ClassVar[str] = "A"
-    formula: ClassVar[str] = "I = G_N Integral N_t(E) N_s(E+eV) [f(E) - f(E+eV)] dE"
 
     def evaluate(self, x: np.ndarray, **p: float) -> np.ndarray:
         return p["G_N"] * self._iv(x, p)[0]
 
     def guess(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
         return self._guess_from_conductance(x, current_to_conductance(x, y))
+
+
+class SISConductance(SISConductanceModel, _SISBase):
+    """SIS quasiparticle conductance G_N * R_N dI/dV(V - V0; Delta_t, Delta_s, Gamma_t, Gamma_s, T)."""
+
+    name: ClassVar[str] = "sis_conductance"
+    title: ClassVar[str] = "SIS quasiparticle conductance (Dynes/Dynes)"
+    formula: ClassVar[str] = "G = G_N d/dV Integral N_t(E) N_s(E+eV) [f(E) - f(E+eV)] dE"
+
+
+class SISCurrent(SISCurrentModel, _SISBase):
+    """SIS quasiparticle current I = G_N * (I R_N)(V - V0; Delta_t, Delta_s, Gamma_t, Gamma_s, T)."""
+
+    name: ClassVar[str] = "sis_current"
+    title: ClassVar[str] = "SIS quasiparticle current (Dynes/Dynes)"
+    formula: ClassVar[str] = "I = G_N Integral N_t(E) N_s(E+eV) [f(E) - f(E+eV)] dE"
 
 
 MODELS = [SISConductance, SISCurrent]

@@ -23,7 +23,7 @@ import numpy as np
 
 from analysis.models.base import Model, Param
 from analysis.models.numerics import DynesDOS, MixtureDOS, sis_iv
-from analysis.models.sis import conductance_peak_guess, current_to_conductance
+from analysis.models.sis import SISConductanceModel, SISCurrentModel, conductance_peak_guess
 
 
 def two_band_dos(
@@ -177,7 +177,7 @@ class _TwoBandSISBase(Model):
         )
         return sis_iv(np.asarray(x, dtype=float) - p["V0"], tip, smp, p["T"])
 
-    def _guess_g(self, x: np.ndarray, g: np.ndarray) -> dict[str, float]:
+    def _guess_from_conductance(self, x: np.ndarray, g: np.ndarray) -> dict[str, float]:
         gn, vpk = conductance_peak_guess(x, g)
         d = max(vpk / 2, 1e-4)
         return self.clip_to_bounds(
@@ -192,36 +192,20 @@ class _TwoBandSISBase(Model):
         )
 
 
-class TwoBandSISConductance(_TwoBandSISBase):
+class TwoBandSISConductance(SISConductanceModel, _TwoBandSISBase):
     """Two-band/two-band SIS dI/dV = G_N Sum_ij w_i^t w_j^s G_SIS(V - V0; D_i^t, D_j^s) / G_N."""
 
     name: ClassVar[str] = "two_band_sis_conductance"
     title: ClassVar[str] = "Two-band SIS conductance (MgB2/MgB2)"
-    y_name: ClassVar[str] = "dI/dV"
-    y_unit: ClassVar[str] = "S"
     formula: ClassVar[str] = "G = G_N d/dV Sum_ij w_i^t w_j^s I_SIS(V; D_i^t, D_j^s) R_N"
 
-    def evaluate(self, x: np.ndarray, **p: float) -> np.ndarray:
-        return p["G_N"] * self._iv(x, p)[1]
 
-    def guess(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
-        return self._guess_g(x, y)
-
-
-class TwoBandSISCurrent(_TwoBandSISBase):
+class TwoBandSISCurrent(SISCurrentModel, _TwoBandSISBase):
     """Two-band/two-band SIS current I = G_N Sum_ij w_i^t w_j^s I_SIS(V - V0; D_i^t, D_j^s) R_N."""
 
     name: ClassVar[str] = "two_band_sis_current"
     title: ClassVar[str] = "Two-band SIS current (MgB2/MgB2)"
-    y_name: ClassVar[str] = "Current"
-    y_unit: ClassVar[str] = "A"
     formula: ClassVar[str] = "I = G_N Sum_ij w_i^t w_j^s I_SIS(V; D_i^t, D_j^s) R_N"
-
-    def evaluate(self, x: np.ndarray, **p: float) -> np.ndarray:
-        return p["G_N"] * self._iv(x, p)[0]
-
-    def guess(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
-        return self._guess_g(x, current_to_conductance(x, y))
 
 
 MODELS = [TwoBandSIN, TwoBandSISConductance, TwoBandSISCurrent]

@@ -361,6 +361,18 @@ def _named(group: h5py.Group) -> list[tuple[str, h5py.Dataset]]:
     return out
 
 
+def _arrays(group: h5py.Group, expected: tuple[int, ...], message: str) -> dict[str, np.ndarray]:
+    """Every dataset of ``group`` read into memory, by name, each of shape ``expected``; otherwise
+    ValueError with ``message`` formatted with ``name``, ``shape`` and ``expected``."""
+    out = {}
+    for name, d in _named(group):
+        arr = np.asarray(d[()])
+        if arr.shape != expected:
+            raise ValueError(message.format(name=name, shape=arr.shape, expected=expected))
+        out[name] = arr
+    return out
+
+
 def _attr_str(g: h5py.Group, key: str, default: str = "") -> str:
     v = g.attrs.get(key, default)
     if isinstance(v, bytes):
@@ -392,12 +404,7 @@ def _read_entry(path: Path, g: h5py.Group) -> ProjectEntry:
             cube = LazyCube(d.id, str(path))
             cube.prepare()
             channels[name] = cube
-        params = {}
-        for name, d in _named(g["params"]):
-            arr = np.asarray(d[()])
-            if arr.shape != (ny, nx):
-                raise ValueError(f"parameter {name!r} has shape {arr.shape}, expected {(ny, nx)}")
-            params[name] = arr
+        params = _arrays(g["params"], (ny, nx), "parameter {name!r} has shape {shape}, expected {expected}")
         valid = np.asarray(g["valid"][()], dtype=bool)
         if valid.shape != (ny, nx):
             raise ValueError(f"valid mask has shape {valid.shape}, expected {(ny, nx)}")
@@ -415,12 +422,8 @@ def _read_entry(path: Path, g: h5py.Group) -> ProjectEntry:
         )
     elif kind == "spectrum":
         x = np.asarray(g["x"][()], dtype=np.float64)
-        chans = {}
-        for name, d in _named(g["channels"]):
-            arr = np.asarray(d[()])
-            if arr.shape != x.shape:
-                raise ValueError(f"channel {name!r} has {arr.shape} points, the sweep has {x.shape}")
-            chans[name] = arr
+        mismatch = "channel {name!r} has {shape} points, the sweep has {expected}"
+        chans = _arrays(g["channels"], x.shape, mismatch)
         pos = _loads(g.attrs.get("position", "null"), "position")
         ds = Spectrum(
             **common,
@@ -433,12 +436,7 @@ def _read_entry(path: Path, g: h5py.Group) -> ProjectEntry:
         )
     elif kind == "image":
         frame = Frame.from_dict(_loads(g.attrs["frame"], "frame"))
-        chans = {}
-        for name, d in _named(g["channels"]):
-            arr = np.asarray(d[()])
-            if arr.shape != frame.shape:
-                raise ValueError(f"channel {name!r} has shape {arr.shape}, expected {frame.shape}")
-            chans[name] = arr
+        chans = _arrays(g["channels"], frame.shape, "channel {name!r} has shape {shape}, expected {expected}")
         ds = Image(**common, channels=chans, frame=frame, scan_direction=_attr_str(g, "scan_direction", "up"))
     else:
         raise ValueError(f"unknown entry kind {kind!r} in {g.name}")

@@ -5,23 +5,13 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from analysis.dataset import Frame
 from analysis.linecut import line_cut
-from tests.benchmarks.common import Row, best_time
-
-
-def _cube(ny: int, nx: int, nb: int) -> np.ndarray:
-    rng = np.random.default_rng(0)
-    cube = np.empty((ny, nx, nb), dtype=np.float32)
-    for i in range(ny):
-        cube[i] = rng.random((nx, nb), dtype=np.float32)
-    return cube
+from tests.benchmarks.common import Row, best_time, map_cube
 
 
 def bench_line_cut(quick: bool) -> list[Row]:
-    ny, nx, nb = (128, 128, 256) if quick else (512, 512, 1024)
-    cube = _cube(ny, nx, nb)
-    frame = Frame(center=(0.0, 0.0), size=(1e-7, 1e-7), shape=(ny, nx))
+    cube, frame = map_cube(quick)
+    ny, nx, nb = cube.shape
     # a two-segment polyline across the frame, one sample per pixel along it
     verts = [
         frame.pixel_to_xy(3.3, 5.1),
