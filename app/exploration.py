@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 
 from analysis.dataset import BWD_SUFFIX, Grid, Image, Spectrum
 from analysis.processing.levelling import level
+from app.map_docks import MapDocks, default_levelling
 from app.slicers import SlicerController
 from app.slicing import BiasMajorCache
 from widgets.data_browser import DataBrowser
@@ -82,6 +83,7 @@ class Exploration:
         self.topo_key: str | None = None
         self.topo_channel: str | None = None
         self.topo_levelling = "plane"
+        self.height_levelling = "plane"  # the user's levelling for heights; other maps are not levelled
 
         area = Qt.DockWidgetArea
         # Left column: data + topography; top: slicers side by side; bottom: spectra; right: feature docks.
@@ -97,6 +99,11 @@ class Exploration:
         window.add_dock("spectra", "Spectra", self.spectra, area.BottomDockWidgetArea)
         self.bind_map(self.topography)
         window.register_map_panel(self.topography)
+        # any 2D map (fitted parameters, images, a grid's Z) in a dock of its own, used like a slicer
+        self.map_docks = MapDocks(self)
+        self.topography.add_context_action(
+            "Open this map in a new map view", lambda _x, _y: self._topography_to_map_view()
+        )
 
         self.state.datasets_changed.connect(self._datasets_changed)
         self.state.current_changed.connect(self._current_changed)
@@ -106,7 +113,9 @@ class Exploration:
 
         self.browser.current_selected.connect(self.state.set_current)
         self.browser.channel_activated.connect(lambda k, c: self.new_slicer(k, c))
-        self.browser.param_activated.connect(self._show_param)
+        self.browser.param_activated.connect(lambda k, name: self.open_map(k, name))
+        self.browser.image_activated.connect(lambda k, name: self.open_map(k, name))
+        self.browser.topography_requested.connect(self.show_in_topography)
         self.browser.remove_requested.connect(self.state.remove_dataset)
         self.topography.channel_selected.connect(self._topo_channel)
         self.topography.levelling_selected.connect(self._topo_levelling)
@@ -127,6 +136,17 @@ class Exploration:
         panel.clicked.connect(lambda x, y, p=panel: self._map_clicked(p, x, y))
         panel.pin_requested.connect(lambda x, y, p=panel: self.pin_point(p, x, y))
         panel.export_requested.connect(lambda kind, p=panel: self.window.exporter.export_map(p, kind))
+
+    def open_map(self, key: str, name: str | None = None) -> Any:
+        """Open map ``name`` of dataset ``key`` (an image channel or a grid parameter) in a new map view;
+        returns its :class:`app.map_docks.MapDock` (None with a logged reason when it cannot)."""
+        return self.map_docks.open(key, name)
+
+    def _topography_to_map_view(self) -> None:
+        if self.topo_key in self.state.entries and self.topo_channel:
+            md = self.open_map(self.topo_key, self.topo_channel)
+            if md is not None and md.levelling != self.topo_levelling:
+                self.map_docks.set_levelling(md, self.topo_levelling)
 
     def _map_hovered(self, panel: MapView, xy: tuple[float, float] | None) -> None:
         self.state.set_hover(xy)
@@ -285,6 +305,7 @@ class Exploration:
         self.browser.set_current(self.state.current)
         for s in [s for s in self.slicers if s.key not in entries]:
             self.close_slicer(s)
+        self.map_docks.datasets_changed()
         for key in list(self._seen - set(entries)):
             self.cache.forget(key)
             self.plot_channel.pop(key, None)
@@ -307,10 +328,21 @@ class Exploration:
         return self.state.current if self.state.current in self.state.entries else None
 
     # -- topography ---------------------------------------------------------------------------------------
+    def _shows_in_topography(self, key: str) -> bool:
+        """Whether selecting ``key`` moves the topography panel to it: a grid, an image file, a derived
+        height map, or the dataset already shown. Derived maps of other quantities (fitted gaps, ...)
+        open in map views and leave the topography on the sample's height."""
+        entry = self.state.entries.get(key)
+        if entry is None or not isinstance(entry.dataset, Grid | Image):
+            return False
+        if isinstance(entry.dataset, Grid) or entry.parent is None or key == self.topo_key:
+            return True
+        return any(entry.dataset.unit(n) == "m" for n in entry.dataset.channels)
+
     def _topo_source(self) -> tuple[str | None, dict[str, np.ndarray], dict[str, str]]:
         """(key, {name: 2D array}, units) of the dataset the topography panel should show."""
         key = self.state.current
-        if key is None or not isinstance(self.state.entries[key].dataset, Grid | Image):
+        if key is None or not self._shows_in_topography(key):
             key = self.topo_key if self.topo_key in self.state.entries else None
         if key is None:
             candidates = [e for e in self.state.entries.values() if isinstance(e.dataset, Grid | Image)]
@@ -340,6 +372,7 @@ class Exploration:
                 n for n in names if units.get(n) == "m"
             ]
             self.topo_channel = topo_names[0] if topo_names else names[0]
+            self._default_topo_levelling(units.get(self.topo_channel, ""))
         self.topo_key = key
         panel.dataset_key = key
         panel.set_channels(names, self.topo_channel)
@@ -365,12 +398,28 @@ class Exploration:
 
     def _topo_levelling(self, method: str) -> None:
         self.topo_levelling = method
+        if self.topo_channel and self._topo_unit(self.topo_key, self.topo_channel) == "m":
+            self.height_levelling = method
         self._refresh_topography()
 
-    def _show_param(self, key: str, name: str) -> None:
-        self.state.set_current(key)
+    def _topo_unit(self, key: str | None, name: str) -> str:
+        entry = self.state.entries.get(key or "")
+        if entry is None:
+            return ""
+        ds = entry.dataset
+        return ds.unit(name) if isinstance(ds, Image) else getattr(ds, "param_units", {}).get(name, "")
+
+    def _default_topo_levelling(self, unit: str) -> None:
+        """Heights get the user's levelling, other maps (gaps, currents, ...) none."""
+        self.topo_levelling = self.height_levelling if default_levelling(unit) != "none" else "none"
+        self.topography.set_levelling(self.topo_levelling)
+
+    def show_in_topography(self, key: str, name: str) -> None:
+        """Show map ``name`` of dataset ``key`` in the topography panel (levelled only if a height)."""
         self.topo_key = key
         self.topo_channel = name
+        self._default_topo_levelling(self._topo_unit(key, name))
+        self.state.set_current(key)
         self._refresh_topography()
 
     # -- cursor, hover and pins ---------------------------------------------------------------------------
@@ -379,6 +428,10 @@ class Exploration:
 
     def _inside(self, panel: MapView, xy: tuple[float, float] | None) -> bool:
         return xy is not None and panel.frame is not None and panel.frame.nearest_pixel(*xy) is not None
+
+    def refresh_overlays(self, panel: MapView) -> None:
+        """Show the shared cursor and the pinned points that fall inside ``panel``'s frame."""
+        self._refresh_overlays(panel)
 
     def _refresh_overlays(self, panel: MapView) -> None:
         cur = self.state.cursor

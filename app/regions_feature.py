@@ -198,13 +198,23 @@ class RegionsController:
         add = getattr(panel, "add_context_action", None)
         if add is not None:
             add("Regions from this map's colour scale...", lambda x, y, p=panel: self.open_bands_dialog(p))
+        # a map view switched to another map (channel, levelling): its name in the map lists follows
+        for name in ("channel_selected", "levelling_selected"):
+            sig = getattr(panel, name, None)
+            if sig is not None:
+                sig.connect(lambda *_a, p=panel: self._panel_map_changed(p))
         self._refresh_panel(panel, drawer)
         self._refresh_map_choices()
+
+    def _panel_map_changed(self, panel: Any) -> None:
+        if id(panel) in self.drawers:
+            self._refresh_map_choices()
 
     def _detach(self, panel: Any) -> None:
         item = self.drawers.pop(id(panel), None)
         if item is not None:
             item[1].detach()
+            self._refresh_map_choices()
 
     def drawer_for(self, panel: Any) -> RegionDrawer:
         return self.drawers[id(panel)][1]

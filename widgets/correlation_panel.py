@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSignalBlocker, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -103,6 +103,7 @@ class CorrelationPanel(QWidget):
                 combo.clear()
                 for key, label in choices:
                     combo.addItem(label, key)
+                    combo.setItemData(combo.count() - 1, label, Qt.ItemDataRole.ToolTipRole)
                 target = want if want is not None else old
                 i = combo.findData(target) if target is not None else -1
                 if i >= 0:

@@ -104,12 +104,21 @@ def details_html(label: str, ds: Dataset, parent_label: str | None = None) -> st
 
 
 class DataBrowser(QWidget):
-    """Tree of open datasets. Emits ``current_selected(key)`` on selection, ``channel_activated(key, name)``
-    and ``param_activated(key, name)`` on double-click, ``remove_requested(key)`` from the context menu."""
+    """Tree of open datasets.
+
+    Signals: ``current_selected(key)`` on selection; ``channel_activated(key, name)`` when a grid (or
+    spectrum) channel is double-clicked or "Open in new slicer" is chosen; ``param_activated(key, name)``
+    (a grid's per-pixel parameter such as Z) and ``image_activated(key, name)`` (a channel of an image
+    dataset such as a fitted parameter map) when a 2D map is double-clicked or "Open in new map view" is
+    chosen; ``topography_requested(key, name)`` for "Show in Topography"; ``remove_requested(key)`` for
+    "Close dataset".
+    """
 
     current_selected = Signal(str)
     channel_activated = Signal(str, str)
     param_activated = Signal(str, str)
+    image_activated = Signal(str, str)
+    topography_requested = Signal(str, str)
     remove_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -154,9 +163,12 @@ class DataBrowser(QWidget):
                 group = QTreeWidgetItem(["Channels", str(len(chans))])
                 group.setData(0, _ROLE, ("group", key, ""))
                 item.addChild(group)
+                kind = "image" if isinstance(ds, Image) else "channel"
                 for c in chans:
                     ch = QTreeWidgetItem([c, ds.unit(c)])
-                    ch.setData(0, _ROLE, ("channel", key, c))
+                    ch.setData(0, _ROLE, (kind, key, c))
+                    if kind == "image":
+                        ch.setToolTip(0, f"{c}: double-click to open in a new map view")
                     group.addChild(ch)
             params = getattr(ds, "params", None)
             if params:
@@ -166,6 +178,7 @@ class DataBrowser(QWidget):
                 for p in params:
                     pi = QTreeWidgetItem([p, ds.param_units.get(p, "")])  # type: ignore[union-attr]
                     pi.setData(0, _ROLE, ("param", key, p))
+                    pi.setToolTip(0, f"{p}: double-click to open in a new map view")
                     group.addChild(pi)
             item.setExpanded(True)
         self.tree.blockSignals(False)
@@ -173,6 +186,11 @@ class DataBrowser(QWidget):
             self.set_current(current)
 
     def set_current(self, key: str | None) -> None:
+        """Select dataset ``key``; a selected channel or parameter of that dataset stays selected (so the
+        second click of a double-click lands on the item the first one chose)."""
+        if key is not None and key in self._items and self.current_key() == key:
+            self._show_details(key)
+            return
         item = self._items.get(key) if key else None
         self.tree.blockSignals(True)
         self.tree.setCurrentItem(item) if item is not None else self.tree.clearSelection()
@@ -191,6 +209,19 @@ class DataBrowser(QWidget):
 
     def item_for(self, key: str) -> QTreeWidgetItem | None:
         return self._items.get(key)
+
+    def map_item(self, key: str, name: str) -> QTreeWidgetItem | None:
+        """The tree item of channel or parameter ``name`` of dataset ``key`` (None when absent)."""
+        top = self._items.get(key)
+        if top is None:
+            return None
+        for i in range(top.childCount()):
+            group = top.child(i)
+            for j in range(group.childCount()):
+                data: Any = group.child(j).data(0, _ROLE)
+                if data and data[0] != "dataset" and data[1] == key and data[2] == name:
+                    return group.child(j)
+        return None
 
     def _show_details(self, key: str | None) -> None:
         if key is None or key not in self._data:
@@ -215,16 +246,23 @@ class DataBrowser(QWidget):
             self.channel_activated.emit(key, name)
         elif kind == "param":
             self.param_activated.emit(key, name)
+        elif kind == "image":
+            self.image_activated.emit(key, name)
 
-    def _context_menu(self, pos) -> None:
-        item = self.tree.itemAt(pos)
-        if item is None:
-            return
+    def context_menu_for(self, item: QTreeWidgetItem) -> QMenu:
+        """The right-click menu of a tree item (not shown)."""
         kind, key, name = item.data(0, _ROLE) or ("", "", "")
         menu = QMenu(self)
         if kind == "channel":
             menu.addAction("Open in new slicer", lambda: self.channel_activated.emit(key, name))
-        if kind == "param":
-            menu.addAction("Show as map", lambda: self.param_activated.emit(key, name))
+        if kind in ("image", "param"):
+            opened = self.param_activated if kind == "param" else self.image_activated
+            menu.addAction("Open in new map view", lambda: opened.emit(key, name))
+            menu.addAction("Show in Topography", lambda: self.topography_requested.emit(key, name))
         menu.addAction("Close dataset", lambda: self.remove_requested.emit(key))
-        menu.popup(self.tree.viewport().mapToGlobal(pos))
+        return menu
+
+    def _context_menu(self, pos) -> None:
+        item = self.tree.itemAt(pos)
+        if item is not None:
+            self.context_menu_for(item).popup(self.tree.viewport().mapToGlobal(pos))

@@ -74,5 +74,14 @@ class TopographyPanel(MapView):
     def levelling(self) -> str:
         return str(self.levelling_combo.currentData())
 
+    def set_levelling(self, method: str) -> None:
+        """Show ``method`` (a key of :data:`LEVELLING`) as the levelling choice (no signal)."""
+        i = self.levelling_combo.findData(method)
+        if i < 0:
+            raise ValueError(f"levelling must be one of {', '.join(LEVELLING)}")
+        self.levelling_combo.blockSignals(True)
+        self.levelling_combo.setCurrentIndex(i)
+        self.levelling_combo.blockSignals(False)
+
     def set_title_text(self, text: str) -> None:
         self.plot_item.setTitle(text, size="10pt")
