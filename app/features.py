@@ -9,4 +9,5 @@ FEATURES: list[str] = [
     "app.regions_feature",
     "app.linecut_feature",
     "app.project_feature",
+    "app.scenarios",
 ]

@@ -95,6 +95,7 @@ class FitController:
         self.last_fit: SingleFit | None = None
         self.last_josephson = None
         self._data: tuple[np.ndarray, np.ndarray, str, str | None] | None = None
+        self._shown_axes: tuple[str | None, str, str] = (None, "", "")
 
         menu = window.menu("Analysis")
         self.fit_action = menu.addAction("Fit spectrum")
@@ -215,9 +216,19 @@ class FitController:
 
     def refresh_data(self) -> None:
         data = self.source_data(self.panel.current_source())
-        self._data = data
         model = self._model()
         ylab, yunit = (model.y_name, model.y_unit) if model is not None else ("", "")
+        old, self._data = self._data, data
+        if (
+            data is not None
+            and old is not None
+            and data[2:] == old[2:]
+            and (self.panel.current_model(), ylab, yunit) == self._shown_axes
+            and np.array_equal(data[0], old[0])
+            and np.array_equal(data[1], old[1], equal_nan=True)
+        ):
+            return  # same spectrum (another source changed): keep the fitted curve and residuals
+        self._shown_axes = (self.panel.current_model(), ylab, yunit)
         if data is None:
             self.panel.set_data(None, None, y_label=ylab, y_unit=yunit)
         else:

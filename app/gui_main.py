@@ -1,7 +1,9 @@
-"""``stsworkbench [FILE ...] [--demo] [--screenshot PNG] [--size WxH]``: the workbench window.
+"""``stsworkbench [FILE ...] [--demo] [--scenario NAME] [--screenshot PNG] [--size WxH]``: the window.
 
-With ``--screenshot`` the window opens the demo (and any files given), shows the QP grid at -5 mV with a
-pinned spectrum beside the Josephson grid at 0 mV, renders itself into the PNG and exits.
+``--scenario`` sets up one workflow on the demo grids (see :mod:`app.scenarios`: ``explore``, ``fig4``,
+``fig5``, ``fig6``, ``fit``). With ``--screenshot`` the window opens the demo (and any files given), runs the
+scenario (default ``explore``: the QP grid at -5 mV with a pinned spectrum beside the Josephson grid at
+0 mV), waits until every job and slice has finished, renders itself into the PNG and exits.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
-SCREENSHOT_POINT = (-40e-9, 30e-9)  # metres: where the screenshot pins a spectrum
+SCENARIO_NAMES = ("explore", "fig4", "fig5", "fig6", "fit")  # app.scenarios.SCENARIOS, without importing Qt
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -37,53 +39,64 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument(
         "--screenshot", metavar="PNG", help="render the window with the demo data into PNG and exit"
     )
+    ap.add_argument(
+        "--scenario",
+        choices=sorted(SCENARIO_NAMES),
+        help="set up a workflow of the MgB2 paper on the demo grids (implies --demo)",
+    )
     ap.add_argument("--size", type=_size, default=(1600, 1000), metavar="WxH", help="window size (1600x1000)")
     return ap.parse_args(argv)
 
 
-def take_screenshot(window, path: str, timeout_ms: int = 60000) -> bool:
-    """Wait (event loop, no polling of processEvents) until loading and slicing settle, pin a spectrum,
-    then write the window into ``path``. Returns True on success."""
+def grab_window(window):
+    """The window as a QImage, with every visible OpenGL view painted from its own framebuffer (a plain
+    grab of the window misses what those views draw with QPainter, such as the 3D axis labels)."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QPainter
+    from PySide6.QtOpenGLWidgets import QOpenGLWidget
+
+    image = window.grab().toImage()
+    painter = QPainter(image)
+    try:
+        for gl in window.findChildren(QOpenGLWidget):
+            if not gl.isVisible() or gl.visibleRegion().isEmpty():
+                continue
+            frame = gl.grabFramebuffer()
+            if frame.isNull():
+                continue
+            top_left = gl.mapTo(window, QPoint(0, 0))
+            painter.setClipRegion(gl.visibleRegion().translated(top_left))
+            painter.drawImage(gl.rect().translated(top_left), frame)
+    finally:
+        painter.end()
+    return image
+
+
+def take_screenshot(window, path: str, scenario: str = "explore", timeout_ms: int = 180_000) -> bool:
+    """Run ``scenario`` (see :mod:`app.scenarios`), wait until the window has settled (event loop and
+    timers, no processEvents), then write the window into ``path``. Returns True on success."""
     from PySide6.QtCore import QEventLoop
+
+    from app.scenarios import run_scenario
 
     loop = QEventLoop()
     result = {"ok": False}
 
-    def settled() -> bool:
-        ex = window.exploration
-        return (
-            window.loader.loading == 0
-            and not window.active_jobs()
-            and len(ex.slicers) >= 2
-            and all(s.scheduler.idle() and s.panel.shown_index is not None for s in ex.slicers)
-        )
-
-    stage = {"pinned": False}
-
-    def check() -> None:
-        if not settled():
-            return
-        if not stage["pinned"]:
-            stage["pinned"] = True
-            window.state.set_cursor(SCREENSHOT_POINT)
-            window.state.pin(*SCREENSHOT_POINT)
-            window.state.set_cursor((20e-9, -45e-9))
-            return
-        poll.stop()
-        QTimer.singleShot(400, finish)  # let the histograms refresh once
-
     def finish() -> None:
-        image = window.grab()
-        result["ok"] = image.save(path, "PNG")
+        result["ok"] = grab_window(window).save(path, "PNG")
         loop.quit()
 
-    poll = QTimer()
-    poll.setInterval(100)
-    poll.timeout.connect(check)
-    poll.start()
-    QTimer.singleShot(timeout_ms, loop.quit)
-    loop.exec()
-    poll.stop()
+    def scenario_done(ok: bool, message: str) -> None:
+        if not ok:
+            print(f"stsworkbench: {message}", file=sys.stderr)
+            loop.quit()
+            return
+        QTimer.singleShot(600, finish)  # let the histograms, titles and 3D views repaint once
+
+    runner = run_scenario(window, scenario, timeout_ms)
+    runner.finished.connect(scenario_done)
+    if not runner.done:
+        loop.exec()
     return result["ok"]
 
 
@@ -102,12 +115,16 @@ def main(argv: list[str] | None = None) -> int:
         window = MainWindow()
     window.resize(*args.size)
     window.show()
-    if args.demo or args.screenshot:
+    if args.demo or args.screenshot or args.scenario:
         window.open_demo()
     if args.files:
         window.open_files(args.files)
+    if args.scenario and not args.screenshot:
+        from app.scenarios import run_scenario
+
+        run_scenario(window, args.scenario)
     if args.screenshot:
-        ok = take_screenshot(window, args.screenshot)
+        ok = take_screenshot(window, args.screenshot, args.scenario or "explore")
         window.close()
         window.deleteLater()
         QTimer.singleShot(0, app.quit)

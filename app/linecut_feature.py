@@ -40,6 +40,7 @@ from app.exploration import preferred_channel
 from widgets.linecut_drawing import CutShape, LineCutDrawer
 from widgets.linecut_panel import CutColumn, CutSettings, LineCutPanel
 from widgets.profile_panel import ProfilePanel, ProfileRequest, ProfileSource
+from widgets.slicer_panel import format_sweep
 
 if TYPE_CHECKING:
     from app.main_window import MainWindow
@@ -451,8 +452,12 @@ class LineCutController:
         if req.measure == "peak":
             return cut.distance, peak_height(cut, req.lo, req.hi), f"{cut.label} peak height", cut.unit
         v = value_at(cut, req.bias)
-        k = int(np.argmin(np.abs(cut.sweep - req.bias))) if cut.sweep is not None else 0
-        at = f" at {cut.sweep[k] * 1e3:+.3g} mV" if cut.sweep is not None else ""
+        at = ""
+        if cut.sweep is not None and cut.sweep.size:
+            k = int(np.argmin(np.abs(cut.sweep - req.bias)))
+            step = float(np.median(np.abs(np.diff(cut.sweep)))) * 1e3 if cut.sweep.size > 1 else 0.0
+            nearest_zero = k == int(np.argmin(np.abs(cut.sweep)))
+            at = f" at {format_sweep(cut.sweep[k] * 1e3, step, snap=nearest_zero)} mV"
         return cut.distance, v, f"{cut.label}{at}", cut.unit
 
     def refresh_profile(self) -> None:

@@ -255,7 +255,12 @@ class FitPanel(QWidget):
         split.addWidget(self.report_view)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 4)
-        split.setStretchFactor(2, 2)
+        split.setStretchFactor(2, 3)
+        split.setChildrenCollapsible(False)
+        # the report (chi-square, every parameter with its error, warnings) gets room from the start
+        self.report_view.setMinimumHeight(90)
+        split.setSizes([300, 400, 260])
+        self.splitter = split
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addWidget(split)
@@ -323,8 +328,20 @@ class FitPanel(QWidget):
         self.formula.setText(d.get("formula") or "")
         ref = d.get("reference") or ""
         self.reference.setText(f"Reference: {ref}" if ref else "")
+        self._reserve_label_heights()
         self._fill_table(d.get("params", []))
         self.model_changed.emit(name)
+
+    def _reserve_label_heights(self) -> None:
+        """Give the wrapped formula and reference the height their text needs at the current width (a
+        form layout squeezed by the splitter would otherwise draw them over each other)."""
+        for label in (self.formula, self.reference):
+            width = label.width() if label.width() > 50 else max(self.width() - 80, 200)
+            label.setMinimumHeight(label.heightForWidth(width) if label.text() else 0)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._reserve_label_heights()
 
     def _fill_table(self, params: Sequence[Mapping[str, Any]]) -> None:
         self.table.setRowCount(len(params))

@@ -230,7 +230,7 @@ class LineCutDrawer(QObject):
         roi = pg.PolyLineROI([tuple(v) for v in s.vertices], closed=False, movable=True)
         roi.setZValue(40)
         self.view_box.addItem(roi, ignoreBounds=True)
-        label = pg.TextItem(s.label, color=(255, 255, 255), fill=pg.mkBrush(0, 0, 0, 140), anchor=(1, 1))
+        label = pg.TextItem(s.label, color=(255, 255, 255), fill=pg.mkBrush(0, 0, 0, 140), anchor=(0.5, 1.15))
         label.setZValue(41)
         self.view_box.addItem(label, ignoreBounds=True)
         band = pg.PlotCurveItem(pen=pg.mkPen(s.colour, width=1, style=Qt.PenStyle.DotLine))

@@ -168,6 +168,21 @@ class _Column:
     def gl_widget(self) -> QWidget:
         return self.gl_view if self.gl_view is not None else self.gl_message
 
+    def gl_page(self) -> QWidget:
+        """The 3D view (or its message) under the grid's title, as placed in the 3D tab."""
+        if getattr(self, "_gl_page", None) is None:
+            page = QWidget()
+            lay = QVBoxLayout(page)
+            lay.setContentsMargins(0, 4, 0, 0)
+            lay.setSpacing(2)
+            self.gl_title = QLabel(self.data.title)
+            self.gl_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.gl_title.setStyleSheet("color: #555; font-size: 12pt;")
+            lay.addWidget(self.gl_title)
+            lay.addWidget(self.gl_widget(), 1)
+            self._gl_page = page
+        return self._gl_page
+
     def _build_gl(self) -> None:
         import pyqtgraph.opengl as gl
 
@@ -194,7 +209,8 @@ class _Column:
         if self.gl_view is None:
             return
         self.gl_view.opts["center"] = pg.Vector(SURFACE_SIZE / 2, SURFACE_SIZE / 2, SURFACE_HEIGHT / 3)
-        self.gl_view.setCameraPosition(distance=2.4 * SURFACE_SIZE, elevation=30, azimuth=-60)
+        # seen from the negative-bias side: distance runs left to right as in the top view
+        self.gl_view.setCameraPosition(distance=1.75 * SURFACE_SIZE, elevation=35, azimuth=-80)
 
     # -- data ------------------------------------------------------------------------------------
     def _set_data(self, column: CutColumn) -> None:
@@ -301,7 +317,7 @@ class _Column:
         self.gl_labels = []
         black = (0, 0, 0, 255)
         font = QFont()
-        font.setPointSize(8)
+        font.setPointSize(9)
         d, s = self.distance_nm, self.sweep_display
         lo, hi = self.levels
         h = SURFACE_HEIGHT * self.panel.height_scale()
@@ -312,15 +328,16 @@ class _Column:
             self.gl_labels.append(item)
 
         for f in (0.0, 0.5, 1.0):
-            text((f * SURFACE_SIZE, -0.8, 0.0), f"{d[0] + f * (d[-1] - d[0]):.0f}")
+            text((f * SURFACE_SIZE + 0.3, -1.3, 0.0), f"{d[0] + f * (d[-1] - d[0]):.0f}")
             text((SURFACE_SIZE + 0.4, f * SURFACE_SIZE, 0.0), f"{s[0] + f * (s[-1] - s[0]):.3g}")
-            text((-0.4, SURFACE_SIZE, f * h), _value_text(lo + f * (hi - lo), self.data.value_unit))
-        text((SURFACE_SIZE / 2, -2.0, 0.0), "distance (nm)")
+            # the value scale stands on the front-left corner (the z axis), in front of the surface
+            text((-0.6, -0.6, f * h), _value_text(lo + f * (hi - lo), self.data.value_unit))
+        text((SURFACE_SIZE / 2, -2.6, 0.0), "distance (nm)")
         text(
             (SURFACE_SIZE + 1.6, SURFACE_SIZE / 2, 0.0),
             f"{self.data.sweep_label} ({self.sweep_display_unit})",
         )
-        text((-0.4, SURFACE_SIZE, h * 1.2), self.data.value_label)
+        text((-0.6, -0.6, h * 1.2), self.data.value_label)
 
     # -- marker and hover ------------------------------------------------------------------------
     def set_marker(self, distance_m: float | None) -> None:
@@ -422,53 +439,60 @@ class LineCutPanel(QWidget):
             self.quantity_combo.addItem(title, q)
         self.quantity_combo.currentIndexChanged.connect(self._emit_settings)
         row.addWidget(self.quantity_combo)
-        row.addWidget(QLabel("Width:"))
+        row.addStretch(1)
+        outer.addLayout(row)
+
+        row2 = QHBoxLayout()
+        row2.addWidget(QLabel("Width:"))
         self.width_spin = QDoubleSpinBox()
         self.width_spin.setRange(0.0, 1000.0)
         self.width_spin.setDecimals(2)
         self.width_spin.setSuffix(" nm")
         self.width_spin.setToolTip("Average across the path over this width (0: no averaging)")
         self.width_spin.editingFinished.connect(self._emit_settings)
-        row.addWidget(self.width_spin)
-        row.addWidget(QLabel("Points:"))
+        row2.addWidget(self.width_spin)
+        row2.addWidget(QLabel("Points:"))
         self.points_spin = QSpinBox()
         self.points_spin.setRange(0, 100000)
         self.points_spin.setSpecialValueText("1/pixel")
         self.points_spin.setToolTip("Samples along the path (1/pixel: one per pixel)")
         self.points_spin.editingFinished.connect(self._emit_settings)
-        row.addWidget(self.points_spin)
-        row.addStretch(1)
-        outer.addLayout(row)
-
-        row2 = QHBoxLayout()
+        row2.addWidget(self.points_spin)
         row2.addWidget(QLabel("Colour map:"))
         self.cmap_combo = QComboBox()
+        self.cmap_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.cmap_combo.setMinimumContentsLength(8)
         self.cmap_combo.addItems(list(COLORMAPS))
         self.cmap_combo.currentIndexChanged.connect(lambda _i: self._restyle())
         row2.addWidget(self.cmap_combo)
         self.auto_levels = QPushButton("Auto levels")
         self.auto_levels.clicked.connect(self.reset_levels)
         row2.addWidget(self.auto_levels)
-        row2.addWidget(QLabel("Waterfall offset:"))
+        row2.addStretch(1)
+        outer.addLayout(row2)
+
+        # view options sit beside the tabs they concern (the waterfall and the 3D surface)
+        corner = QWidget()
+        row3 = QHBoxLayout(corner)
+        row3.setContentsMargins(0, 0, 0, 2)
+        row3.addWidget(QLabel("Waterfall offset:"))
         self.offset_spin = QDoubleSpinBox()
         self.offset_spin.setRange(0.0, 5.0)
         self.offset_spin.setSingleStep(0.02)
         self.offset_spin.setValue(0.08)
         self.offset_spin.setToolTip("Offset between spectra, as a fraction of the data range")
         self.offset_spin.valueChanged.connect(lambda _v: self._restyle())
-        row2.addWidget(self.offset_spin)
-        row2.addWidget(QLabel("3D height:"))
+        row3.addWidget(self.offset_spin)
+        row3.addWidget(QLabel("3D height:"))
         self.height_spin = QDoubleSpinBox()
         self.height_spin.setRange(0.1, 5.0)
         self.height_spin.setSingleStep(0.1)
         self.height_spin.setValue(1.0)
         self.height_spin.valueChanged.connect(lambda _v: self._restyle())
-        row2.addWidget(self.height_spin)
+        row3.addWidget(self.height_spin)
         self.reset_view = QPushButton("Reset 3D view")
         self.reset_view.clicked.connect(lambda: [c.reset_camera() for c in self._columns.values()])
-        row2.addWidget(self.reset_view)
-        row2.addStretch(1)
-        outer.addLayout(row2)
+        row3.addWidget(self.reset_view)
 
         self.tabs = QTabWidget()
         self._tab_pages = []
@@ -480,6 +504,7 @@ class LineCutPanel(QWidget):
             self.tabs.addTab(page, title)
             self._tab_pages.append(page)
             self._tab_layouts.append(lay)
+        self.tabs.setCornerWidget(corner, Qt.Corner.TopRightCorner)
         outer.addWidget(self.tabs, 1)
         self.empty_label = QLabel("Draw a line cut on a map (Analysis > Line cuts, or the buttons above).")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -574,7 +599,7 @@ class LineCutPanel(QWidget):
             self._columns[c.key] = col
             self._tab_layouts[0].addWidget(col.top, 0, j)
             self._tab_layouts[1].addWidget(col.water, 0, j)
-            self._tab_layouts[2].addWidget(col.gl_widget(), 0, j)
+            self._tab_layouts[2].addWidget(col.gl_page(), 0, j)
         if self._last_hover is not None:
             self.set_marker(self._last_hover)
 

@@ -120,6 +120,30 @@ class _Catcher(pg.GraphicsObject):
             d.add_vertex(p.x(), p.y())
 
 
+def _outline(mask: np.ndarray, min_hole: int = 16) -> np.ndarray:
+    """(ny, nx) bool: the boundary pixels of ``mask`` (4-neighbourhood), ignoring specks and holes
+    smaller than ``min_hole`` pixels (noise pixels would otherwise each get a ring; they keep the tint)."""
+    from scipy import ndimage
+
+    lab, n = ndimage.label(mask)
+    if n:
+        sizes = np.bincount(lab.ravel(), minlength=n + 1)
+        big = sizes >= min_hole
+        big[0] = False
+        if big.any():
+            mask = big[lab]
+    holes = ndimage.binary_fill_holes(mask) & ~mask
+    if holes.any():
+        lab, n = ndimage.label(holes)
+        sizes = np.bincount(lab.ravel(), minlength=n + 1)
+        small = sizes < min_hole
+        small[0] = False
+        mask = mask | small[lab]
+    p = np.pad(mask, 1, mode="edge")
+    inner = p[:-2, 1:-1] & p[2:, 1:-1] & p[1:-1, :-2] & p[1:-1, 2:]
+    return mask & ~inner
+
+
 class RegionDrawer(QObject):
     """Region drawing, ROI editing and overlays on one map's ViewBox (coordinates in metres).
 
@@ -345,9 +369,15 @@ class RegionDrawer(QObject):
 
     # -- overlays ----------------------------------------------------------------------------------
     def set_mask_overlay(
-        self, masks: Sequence[tuple[np.ndarray, tuple[int, int, int]]], alpha: int = 90
+        self,
+        masks: Sequence[tuple[np.ndarray, tuple[int, int, int]]],
+        alpha: int = 55,
+        edge_alpha: int = 235,
     ) -> None:
-        """Tint the image with region masks: (mask (ny, nx) bool in the image's grid, rgb) each."""
+        """Tint the image with region masks: (mask (ny, nx) bool in the image's grid, rgb) each.
+
+        The inside gets a light tint (``alpha``) so the map stays readable; the pixels on each region's
+        boundary are drawn almost opaque (``edge_alpha``) so the regions stand out."""
         if self._mask_overlay is None:
             return
         if not masks:
@@ -356,7 +386,9 @@ class RegionDrawer(QObject):
         shape = masks[0][0].shape
         rgba = np.zeros((*shape, 4), dtype=np.uint8)
         for m, colour in masks:
+            m = np.asarray(m, dtype=bool)
             rgba[m] = (*colour[:3], alpha)
+            rgba[_outline(m)] = (*colour[:3], edge_alpha)
         self._mask_overlay.setImage(rgba, autoLevels=False, levels=(0, 255))
         self._mask_overlay.setVisible(True)
 

@@ -67,7 +67,15 @@ class _GridPlot(QWidget):
         self.plot.setLabel("bottom", "Bias", units="V")
         self.plot.setLabel("left", "dI/dV (normalised)")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.legend = self.plot.addLegend(offset=(5, 5), labelTextColor="k")
+        # an opaque-ish box: the labels stay readable where the legend covers curves
+        self.legend = self.plot.addLegend(
+            offset=(5, 5),
+            labelTextColor="k",
+            brush=pg.mkBrush(255, 255, 255, 215),
+            pen=pg.mkPen(190, 190, 190),
+            verSpacing=-4,
+        )
+        self.legend.setColumnCount(2)
         lay.addWidget(self.plot)
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.bands: dict[str, pg.FillBetweenItem] = {}
@@ -91,6 +99,19 @@ class _GridPlot(QWidget):
                 band = pg.FillBetweenItem(lo, hi, brush=pg.mkBrush(*c.colour, 50))
                 self.plot.addItem(band)
                 self.bands[c.region_id] = band
+        self._leave_room_for_legend(curves)
+
+    def _leave_room_for_legend(self, curves: Sequence[RegionCurve], headroom: float = 0.45) -> None:
+        """Y range of the curves plus ``headroom`` of it above, where the legend sits over no curve."""
+        ys = [np.asarray(c.y, dtype=float) for c in curves]
+        ys = [y[np.isfinite(y)] for y in ys if np.isfinite(y).any()]
+        if not ys:
+            self.plot.enableAutoRange(axis="y")
+            return
+        lo = min(float(y.min()) for y in ys)
+        hi = max(float(y.max()) for y in ys)
+        span = hi - lo if hi > lo else abs(hi) or 1.0
+        self.plot.setYRange(lo - 0.03 * span, hi + headroom * span, padding=0)
 
 
 class RegionSpectraPanel(QWidget):
@@ -105,6 +126,8 @@ class RegionSpectraPanel(QWidget):
         controls = QHBoxLayout()
         controls.addWidget(QLabel("Normalise:"))
         self.mode_combo = QComboBox()
+        self.mode_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.mode_combo.setMinimumContentsLength(14)
         for m in MODES:
             self.mode_combo.addItem(MODE_TITLES[m], m)
         controls.addWidget(self.mode_combo)
@@ -119,8 +142,8 @@ class RegionSpectraPanel(QWidget):
             controls.addWidget(s)
         controls.addWidget(QLabel("Offset:"))
         self.offset_spin = QDoubleSpinBox()
-        self.offset_spin.setDecimals(4)
-        self.offset_spin.setRange(-1e6, 1e6)
+        self.offset_spin.setDecimals(3)
+        self.offset_spin.setRange(-1e4, 1e4)
         self.offset_spin.setSingleStep(0.1)
         controls.addWidget(self.offset_spin)
         self.auto_offset_check = QCheckBox("auto")
@@ -192,6 +215,9 @@ class RegionSpectraPanel(QWidget):
         mode = self.mode_combo.currentData()
         self.at_spin.setEnabled(mode == "at_bias")
         self.outer_spin.setEnabled(mode == "high_bias")
+        # only the parameter of the chosen mode is shown: the row stays short in a narrow dock
+        self.at_spin.setVisible(mode == "at_bias")
+        self.outer_spin.setVisible(mode == "high_bias")
         self.offset_spin.setEnabled(not self.auto_offset_check.isChecked())
 
     def _emit(self, *args) -> None:

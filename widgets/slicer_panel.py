@@ -27,6 +27,52 @@ _LEVEL_ITEMS = (
 _SWEEP_DISPLAY = {"V": (1e3, "mV"), "m": (1e9, "nm"), "A": (1e9, "nA")}
 
 
+def sweep_decimals(step: float) -> int:
+    """Decimals that tell neighbouring sweep points ``step`` apart (display units), between 1 and 6."""
+    step = abs(float(step))
+    if not np.isfinite(step) or step == 0:
+        return 2
+    return max(1, min(6, int(np.ceil(-np.log10(step))) + 1))
+
+
+def snap_zero(value: float, step: float) -> float:
+    """``value``, or 0 when it lies within half a ``step`` of zero: a sweep of an even number of points
+    has no point at 0 and its middle points read like -0.00784 mV."""
+    return 0.0 if abs(value) <= abs(step) / 2 * (1 + 1e-9) else float(value)
+
+
+def format_sweep(value: float, step: float, snap: bool = True) -> str:
+    """Sweep value in display units at the sweep's resolution, trailing zeros dropped: "-5", "0", "1.25".
+    With ``snap`` a value within half a step of zero reads "0" (pass it only for the one point nearest
+    zero, so two neighbours never read alike)."""
+    text = f"{(snap_zero(value, step) if snap else float(value)):.{sweep_decimals(step)}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def zero_index(sweep: np.ndarray, step: float) -> int | None:
+    """Index of the sweep point shown as zero: the one nearest 0 (the first of two equally near), when it
+    lies within half a ``step`` of 0; None otherwise."""
+    sweep = np.asarray(sweep, dtype=float)
+    if sweep.size == 0 or not np.isfinite(step) or step <= 0:
+        return None
+    k = int(np.argmin(np.abs(sweep)))
+    return k if snap_zero(float(sweep[k]), step) == 0.0 else None
+
+
+class _SweepSpinBox(QDoubleSpinBox):
+    """Spin box that shows the sweep point nearest zero (``zero_value``, display units) as 0."""
+
+    zero_value: float | None = None
+
+    def textFromValue(self, value: float) -> str:
+        z = self.zero_value
+        if z is not None and abs(value - z) <= 0.5 * 10.0 ** -self.decimals():
+            value = 0.0  # the spin box holds the value rounded to its decimals
+        return super().textFromValue(value)
+
+
 class SlicerPanel(MapView):
     """Map of a grid channel at one sweep point. ``index()`` is the requested point; ``shown_index`` the
     one on display (they differ while a newer request is being computed)."""
@@ -42,6 +88,8 @@ class SlicerPanel(MapView):
         self._sweep_label = "Bias"
         self._scale, self._disp_unit = 1e3, "mV"
         self._index = 0
+        self._step = 0.0
+        self._zero: int | None = None
         self.shown_index: int | None = None
         self.render_count = 0
         self._name = title
@@ -55,7 +103,7 @@ class SlicerPanel(MapView):
         self.channel_combo.setMinimumContentsLength(6)
         self.channel_combo.currentTextChanged.connect(self._channel_changed)
         row1.addWidget(self.channel_combo)
-        self.bias_spin = QDoubleSpinBox()
+        self.bias_spin = _SweepSpinBox()
         self.bias_spin.setKeyboardTracking(False)
         self.bias_spin.setToolTip("Sweep value of the map")
         self.bias_spin.setMinimumWidth(90)
@@ -126,8 +174,11 @@ class SlicerPanel(MapView):
         if n:
             self.bias_spin.setRange(float(disp.min()), float(disp.max()))
             step = float(np.median(np.diff(disp))) if n > 1 else 1.0
+            self._step = abs(step)
             self.bias_spin.setSingleStep(abs(step))
-            self.bias_spin.setDecimals(max(2, min(6, int(np.ceil(-np.log10(abs(step) or 1))) + 2)))
+            self.bias_spin.setDecimals(sweep_decimals(step))
+            self._zero = zero_index(disp, abs(step))
+            self.bias_spin.zero_value = None if self._zero is None else float(disp[self._zero])
         self.bias_spin.setSuffix(f" {self._disp_unit}")
         self.bias_spin.blockSignals(False)
 
@@ -172,6 +223,14 @@ class SlicerPanel(MapView):
         i = self._index if index is None else index
         return float(self._sweep[i]) if len(self._sweep) else float("nan")
 
+    def sweep_text(self, index: int | None = None) -> str:
+        """The sweep value of ``index`` (default: the requested one) as displayed, e.g. "-5 mV", "0 mV"."""
+        i = self._index if index is None else index
+        if not len(self._sweep):
+            return ""
+        text = format_sweep(self._sweep[i] * self._scale, self._step, snap=i == self._zero)
+        return f"{text} {self._disp_unit}"
+
     def _slider_changed(self, value: int) -> None:
         self.request_index(value)
 
@@ -200,8 +259,7 @@ class SlicerPanel(MapView):
         if self.current_channel():
             parts.append(self.current_channel())
         if self.shown_index is not None and len(self._sweep):
-            value = self._sweep[self.shown_index] * self._scale
-            parts.append(f"{self._sweep_label} {value:+.3g} {self._disp_unit}")
+            parts.append(f"{self._sweep_label} {self.sweep_text(self.shown_index)}")
             if self.window_spin.value():
                 parts[-1] += f" (±{self.window_spin.value()} pt)"
         self.plot_item.setTitle("  ·  ".join(parts), size="10pt")

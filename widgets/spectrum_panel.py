@@ -72,6 +72,42 @@ class _PlotViewBox(pg.ViewBox):
         self._row.build_context_menu().popup(ev.screenPos().toPoint())
 
 
+class _ElidedLabel(QLabel):
+    """A bold one-line label that ends in an ellipsis when too narrow (full text in the tooltip)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        font = self.font()
+        font.setBold(True)
+        self.setFont(font)
+        self.set_full_text(text)
+
+    def set_full_text(self, text: str) -> None:
+        self.full_text = text
+        self.setToolTip(text)
+        self._elide()
+
+    def _elide(self) -> None:
+        metrics = self.fontMetrics()
+        super().setText(
+            metrics.elidedText(self.full_text, Qt.TextElideMode.ElideRight, max(self.width(), 20))
+        )
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def minimumSizeHint(self):
+        hint = super().minimumSizeHint()
+        hint.setWidth(40)
+        return hint
+
+    def sizeHint(self):
+        hint = super().sizeHint()
+        hint.setWidth(self.fontMetrics().horizontalAdvance(self.full_text) + 4)
+        return hint
+
+
 class _PlotRow(QWidget):
     def __init__(self, panel: SpectrumPanel, spec: PlotSpec) -> None:
         super().__init__()
@@ -81,7 +117,7 @@ class _PlotRow(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(1)
         head = QHBoxLayout()
-        self.title = QLabel(f"<b>{spec.title}</b>")
+        self.title = _ElidedLabel(spec.title)
         self.title.setMinimumWidth(40)
         head.addWidget(self.title, 1)
         self.channel_combo = QComboBox()
@@ -105,7 +141,7 @@ class _PlotRow(QWidget):
         self.update_spec(spec)
 
     def update_spec(self, spec: PlotSpec) -> None:
-        self.title.setText(f"<b>{spec.title}</b>")
+        self.title.set_full_text(spec.title)
         self.channel_combo.blockSignals(True)
         if [self.channel_combo.itemText(i) for i in range(self.channel_combo.count())] != spec.channels:
             self.channel_combo.clear()
@@ -221,13 +257,15 @@ class SpectrumPanel(QWidget):
         pl.setContentsMargins(0, 0, 0, 0)
         head = QHBoxLayout()
         head.addWidget(QLabel("Pinned"), 1)
-        self.pin_on_click = QCheckBox("on click")
+        self.pin_on_click = QCheckBox("Pin on click")
         self.pin_on_click.setToolTip(
             "Pin the spectrum of every point clicked on a map (Shift+click always pins)"
         )
         self.pin_on_click.setChecked(True)
         self.pin_on_click.toggled.connect(self.pin_on_click_toggled)
         head.addWidget(self.pin_on_click)
+        pl.addLayout(head)
+        head = QHBoxLayout()  # the buttons on a row of their own: the pin column is narrow
         self.pin_button = QPushButton("Pin")
         self.pin_button.setToolTip("Pin the selected (clicked) point")
         self.pin_button.clicked.connect(self.pin_selected_requested)
@@ -238,6 +276,7 @@ class SpectrumPanel(QWidget):
         self.clear_button = QPushButton("Clear")
         self.clear_button.clicked.connect(self.clear_pins_requested)
         head.addWidget(self.clear_button)
+        head.addStretch(1)
         pl.addLayout(head)
         self.pin_list = QListWidget()
         self.pin_list.setSelectionMode(QListWidget.SelectionMode.ExtendedSelection)

@@ -149,7 +149,10 @@ def test_overlays_in_the_image_grid(qtbot, view):
     d.set_mask_overlay([(m, (10, 20, 30))])
     img = d.mask_overlay_image()
     assert img.shape == (50, 50, 4)
-    assert tuple(img[7, 25]) == (10, 20, 30, 90) and img[0, 0, 3] == 0
+    assert tuple(img[7, 25]) == (10, 20, 30, 55) and img[0, 0, 3] == 0
+    # the boundary is drawn almost opaque, the inside lightly tinted
+    assert tuple(img[5, 25]) == (10, 20, 30, 235) and tuple(img[7, 20]) == (10, 20, 30, 235)
+    assert img[4, 25, 3] == 0
     h = np.zeros((50, 50), bool)
     h[40, 41] = True
     d.set_highlight(h)
@@ -179,3 +182,19 @@ def test_right_click_cancels_the_tool(qtbot, view):
         ev = QMouseEvent(kind, pos, gpos, right, buttons, Qt.KeyboardModifier.NoModifier)
         QApplication.sendEvent(vp, ev)
     assert d.tool() == "" and got == []
+
+
+def test_outlines_ignore_noise_specks():
+    from widgets.region_drawing import _outline
+
+    m = np.zeros((30, 30), bool)
+    m[5:25, 5:25] = True
+    m[12, 12] = False  # a one-pixel hole (a noise pixel of another band)
+    m[2, 28] = True  # a one-pixel speck
+    edge = _outline(m)
+    assert edge[5, 10] and edge[24, 10] and edge[10, 5] and edge[10, 24]  # the square's boundary
+    assert not edge[11, 12] and not edge[12, 13]  # no ring round the hole
+    assert not edge[2, 28] and not edge[10, 10]  # no speck, no inside
+    lone = np.zeros((30, 30), bool)
+    lone[3, 3] = True  # a region that is only a speck keeps its outline
+    assert _outline(lone)[3, 3]
