@@ -513,9 +513,9 @@ class RegionsController:
             entry = self.state.entries.get(getattr(panel, "dataset_key", None) or "")
             what = getattr(panel, "value_label", "") or ""
             extra = ""
-            if hasattr(panel, "sweep_value"):
+            if hasattr(panel, "sweep_text"):
                 try:
-                    extra = f" at {panel.sweep_value() * 1e3:.3g} mV"
+                    extra = f" at {panel.sweep_text()}"
                 except (IndexError, TypeError, ValueError):
                     extra = ""
             label = f"{getattr(panel, 'title', 'Map')}: {entry.label if entry else ''} {what}{extra}".strip()

@@ -153,8 +153,8 @@ class CorrelationPanel(QWidget):
             )
             self.plot.addItem(item)  # named items join the legend by themselves
             self._items.append(item)
-        self.plot.setLabel("bottom", x_label, units=x_unit)
-        self.plot.setLabel("left", y_label, units=y_unit)
+        self.plot.setLabel("bottom", _elide(x_label), units=x_unit)
+        self.plot.setLabel("left", _elide(y_label), units=y_unit)
         self.stats_label.setText(stats_text)
         self.select_pixels(np.intersect1d(self._selected, self._pixels), emit=False)
 
@@ -203,3 +203,11 @@ class CorrelationPanel(QWidget):
 
     def selected_pixels(self) -> np.ndarray:
         return self._selected.copy()
+
+
+def _elide(text: str, limit: int = 48) -> str:
+    """Shorten an axis label in the middle so that the start (view) and the end (quantity) stay readable."""
+    if len(text) <= limit:
+        return text
+    keep = (limit - 1) // 2
+    return f"{text[:keep]}\u2026{text[-keep:]}"

@@ -80,9 +80,13 @@ def opengl_status() -> tuple[bool, str]:
         from PySide6.QtGui import QGuiApplication, QOpenGLContext
     except Exception as exc:  # missing PyOpenGL or a broken GL library
         return False, f"pyqtgraph.opengl cannot be imported ({type(exc).__name__}: {exc})"
+    platform = QGuiApplication.platformName()
+    if platform in ("offscreen", "minimal"):
+        # these platforms have no window system to show GL surfaces in; the offscreen plugin may still hand
+        # out a GLX context when DISPLAY is set, and rendering a QOpenGLWidget through it crashes
+        return False, f"3D views need a window system; Qt platform '{platform}' has none"
     ctx = QOpenGLContext()
     if not ctx.create():
-        platform = QGuiApplication.platformName()
         return False, f"no OpenGL context can be created on this display (Qt platform '{platform}')"
     return True, ""
 
