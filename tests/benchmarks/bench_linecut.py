@@ -31,8 +31,8 @@ def bench_line_cut(quick: bool) -> list[Row]:
     ref = loop()
     if not np.allclose(ref, cut.values, rtol=1e-5, atol=1e-6):
         return [Row("line cut: vectorised values differ from map_coordinates", float("nan"), ">= 10x", False)]
-    # best of several runs; on the small cube each run averages 20 calls (warm caches, as in the GUI)
-    repeat, n_cut, n_loop = (15, 20, 2) if quick else (3, 1, 1)
+    # best of several runs, each averaging several cuts (warm caches, as while a user drags a cut)
+    repeat, n_cut, n_loop = (15, 20, 2) if quick else (3, 5, 1)
     t_loop = best_time(loop, repeat=repeat, number=n_loop)
     t_cut = best_time(lambda: line_cut(cube, frame, verts), repeat=repeat, number=n_cut)
     ratio = t_loop / t_cut
