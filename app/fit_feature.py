@@ -491,8 +491,24 @@ class FitController:
         }
         self.state.fits_changed.emit()
         self.window.log("info", f"batch fit {gf.model.name}: {summary}")
+        # gaps and other energies first: that is the map a spectroscopist looks at
+        names = [p.name for p in gf.model.params if p.unit == "eV"]
+        names += [n for n in gf.model.param_names if n not in names]
+        self._show_first_fitted_map(key, image, names)
         if self.dialog is not None:
             self.dialog.set_finished(summary)
+
+    def _show_first_fitted_map(self, key: str, image, names: list[str]) -> None:
+        """Open the map of the first of ``names`` that was fitted (not constant) in a map view of its own."""
+        exploration = getattr(self.window, "exploration", None)
+        if exploration is None or not hasattr(exploration, "open_map"):
+            return
+        for name in names:
+            values = np.asarray(image.channels.get(name, np.zeros(0)), dtype=float)
+            finite = values[np.isfinite(values)]
+            if finite.size and np.ptp(finite) > 0:
+                exploration.open_map(key, name)
+                return
 
     def _batch_failed(self, message: str) -> None:
         self.batch_job = None

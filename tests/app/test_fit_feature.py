@@ -117,6 +117,10 @@ def test_batch_fit_adds_maps_to_browser(loaded, qtbot):
     assert "converged" in d.status.text()
     batch = [f for f in window.state.fits.values() if f["kind"] == "batch"]
     assert batch and batch[0]["maps"] == child.key and batch[0]["grid"] == key
+    # the gap map opens in a map view of its own
+    shown = [p for p in window.map_panels() if p.dataset_key == child.key]
+    assert len(shown) == 1 and shown[0].value_label == "Delta"
+    np.testing.assert_array_equal(shown[0].current_image(), img.channels[shown[0].value_label])
 
 
 def test_batch_fit_cancel_adds_nothing(loaded, qtbot):
