@@ -341,7 +341,10 @@ def _fit_show_gap_map(window: MainWindow) -> None:
     _kq, kj = demo_keys(window)
     for s in ex.slicers_for(kj):
         window.dock(s.dock_key).hide()
-    if hasattr(ex, "open_map"):
+    shown = [p for p in window.map_panels() if p.dataset_key == maps_key and p.value_label == GAP_MAP]
+    if shown:  # a finished batch fit opens its gap map by itself
+        panel = shown[0]
+    elif hasattr(ex, "open_map"):
         md = ex.open_map(maps_key, GAP_MAP)
         if md is None:
             raise ScenarioError(f"the parameter maps have no {GAP_MAP} map")

@@ -238,6 +238,9 @@ def test_fit_scenario_maps_the_gap_of_a_region(qtbot, win):
     assert np.median(np.abs(fitted[ok] - true[ok])) < 0.05e-3
     # the region spans the edge of the normal zone: its gap map goes from ~0 to the grain's gap
     assert true.min() < 0.3e-3 and true.max() > 1.5e-3
+    # exactly one map view shows the gap map
+    views = [p for p in win.map_panels() if p.dataset_key == batch[0]["maps"]]
+    assert len(views) == 1 and views[0].value_label == "Delta_pi_s"
 
 
 def test_command_line_names_every_scenario():
