@@ -455,6 +455,8 @@ class ScenarioRunner(QObject):
         self._deadline.timeout.connect(lambda: self._finish(False, "timed out waiting for the window"))
 
     def start(self) -> None:
+        self._size = self.window.size()
+        self._resized = False
         if not any(True for _ in _demo_entries(self.window)) and not self.window.loader.loading:
             self.window.open_demo()
         self._timer.start()
@@ -471,6 +473,11 @@ class ScenarioRunner(QObject):
             return
         self._quiet = 0
         if self.next_step >= len(self.scenario.steps):
+            if not self._resized and self.window.size() != self._size:
+                # a dock opened on the way may have widened the window: give it back its size once
+                self._resized = True
+                self.window.resize(self._size)
+                return
             self._finish(True, f"{self.scenario.title}: ready")
             return
         step = self.scenario.steps[self.next_step]
