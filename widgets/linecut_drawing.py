@@ -19,7 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QRectF, Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
+
+from widgets.gesture_catcher import GestureCatcher
 
 TOOLS = ("line", "polyline")
 
@@ -36,25 +38,12 @@ class CutShape:
     selected: bool = False
 
 
-class _Catcher(pg.GraphicsObject):
-    """Invisible item over the view while a tool is active; forwards mouse gestures to the drawer."""
+class _Catcher(GestureCatcher):
+    """Forwards line and polyline gestures to the drawer while a tool is active."""
 
     def __init__(self, drawer: LineCutDrawer) -> None:
-        super().__init__()
-        self._drawer = drawer
-        self._rect = QRectF()
-        self.setZValue(51)
+        super().__init__(drawer, z=51)
         self.setAcceptHoverEvents(True)
-
-    def update_rect(self, rect: QRectF) -> None:
-        self.prepareGeometryChange()
-        self._rect = QRectF(rect)
-
-    def boundingRect(self) -> QRectF:
-        return self._rect
-
-    def paint(self, *args) -> None:
-        return
 
     def hoverEvent(self, ev) -> None:
         d = self._drawer
@@ -80,9 +69,7 @@ class _Catcher(pg.GraphicsObject):
 
     def mouseClickEvent(self, ev) -> None:
         d = self._drawer
-        if ev.button() == Qt.MouseButton.RightButton and d.tool():
-            ev.accept()
-            d.set_tool("")
+        if self.cancel_on_right_click(ev):
             return
         if ev.button() != Qt.MouseButton.LeftButton or not d.tool():
             return

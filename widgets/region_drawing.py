@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPainterPath, QPen
 
 from analysis.regions import Ellipse, Geometry, Lasso, Polygon, Rectangle
+from widgets.gesture_catcher import GestureCatcher
 
 TOOLS = ("rectangle", "ellipse", "polygon", "lasso")
 
@@ -71,24 +72,11 @@ class _PathROI(pg.ROI):
         return self._local + np.array([pos.x(), pos.y()])
 
 
-class _Catcher(pg.GraphicsObject):
-    """Invisible item covering the view while a tool is active; forwards mouse gestures to the drawer."""
+class _Catcher(GestureCatcher):
+    """Forwards shape-drawing gestures to the drawer while a tool is active."""
 
     def __init__(self, drawer: RegionDrawer) -> None:
-        super().__init__()
-        self._drawer = drawer
-        self._rect = QRectF()
-        self.setZValue(50)
-
-    def update_rect(self, rect: QRectF) -> None:
-        self.prepareGeometryChange()
-        self._rect = QRectF(rect)
-
-    def boundingRect(self) -> QRectF:
-        return self._rect
-
-    def paint(self, *args) -> None:
-        return
+        super().__init__(drawer, z=50)
 
     def mouseDragEvent(self, ev) -> None:
         d = self._drawer
@@ -106,9 +94,7 @@ class _Catcher(pg.GraphicsObject):
 
     def mouseClickEvent(self, ev) -> None:
         d = self._drawer
-        if ev.button() == Qt.MouseButton.RightButton and d.tool():
-            ev.accept()  # right-click cancels the tool and any shape in progress
-            d.set_tool("")
+        if self.cancel_on_right_click(ev):
             return
         if d.tool() != "polygon" or ev.button() != Qt.MouseButton.LeftButton:
             return
