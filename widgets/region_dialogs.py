@@ -111,15 +111,7 @@ class BandsDialog(QDialog):
         self.conn_combo.addItem("4 (edges)", 4)
         self.conn_combo.addItem("8 (edges and corners)", 8)
         form.addRow("Connectivity:", self.conn_combo)
-        self.error_label = QLabel()
-        self.error_label.setStyleSheet("color: #b00;")
-        form.addRow(self.error_label)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        self.error_label = _add_error_row_and_buttons(self, form)
         self.map_combo.currentIndexChanged.connect(self._sync)
         self.mode_combo.currentIndexChanged.connect(self._sync)
         self._sync()
@@ -205,15 +197,7 @@ class ClusterDialog(QDialog):
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, 2**31 - 1)
         form.addRow("Seed:", self.seed_spin)
-        self.error_label = QLabel()
-        self.error_label.setStyleSheet("color: #b00;")
-        form.addRow(self.error_label)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        self.error_label = _add_error_row_and_buttons(self, form)
         self.grid_combo.currentIndexChanged.connect(self._grid_changed)
         self.method_combo.currentIndexChanged.connect(self._sync)
         self._grid_changed()
@@ -255,3 +239,15 @@ class ClusterDialog(QDialog):
             self.error_label.setText("choose a grid and a channel")
             return
         super().accept()
+
+
+def _add_error_row_and_buttons(dialog: QDialog, form: QFormLayout) -> QLabel:
+    """Append a red message row and OK/Cancel buttons to ``form``; return the message label."""
+    label = QLabel()
+    label.setStyleSheet("color: #b00;")
+    form.addRow(label)
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    form.addRow(buttons)
+    return label
