@@ -4,5 +4,6 @@ Pure Python + numpy/scipy/lmfit/h5py; never imports Qt. Usable from scripts and 
 """
 
 from analysis.dataset import Frame, Grid, Image, Source, Spectrum
+from analysis.series import Series, Sweep
 
-__all__ = ["Frame", "Grid", "Image", "Source", "Spectrum"]
+__all__ = ["Frame", "Grid", "Image", "Series", "Source", "Spectrum", "Sweep"]

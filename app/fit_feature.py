@@ -26,13 +26,13 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
-from analysis.averaging import region_average
 from analysis.dataset import Grid, Spectrum
 from analysis.fitting.batch import FitOptions
 from analysis.fitting.maps import dask_runner, fit_grid, process_runner
 from analysis.fitting.parallel import cpu_count
 from analysis.fitting.single import SingleFit, fit_spectrum
-from analysis.linecut import path_length, position_at
+from analysis.maps.averaging import region_average
+from analysis.maps.linecut import path_length, position_at
 from analysis.models.registry import get_model, registry
 from widgets.batch_fit_dialog import BatchFitDialog
 from widgets.fit_panel import FitPanel

@@ -4,7 +4,7 @@
 waterfall and 3D surface, one column per co-registered grid, narrowest sweep first so a Josephson grid
 sits left of its QP grid as in [JSTM] Fig. 6), the "Cut profile" dock (:class:`widgets.profile_panel.
 ProfilePanel`), an Analysis > Line cuts menu, a line-cut drawer on every map panel and a context action on
-each map. Cuts live in ``window.state.linecuts`` ({id: :class:`analysis.linecut.CutPath`}, positions in
+each map. Cuts live in ``window.state.linecuts`` ({id: :class:`analysis.maps.linecut.CutPath`}, positions in
 metres) and ``state.linecuts_changed`` refreshes the overlays and the views. The cuts are computed off the
 GUI thread (newest request wins); hovering a cut view sets ``state.hover`` to that point, which marks it
 on every map and plots its spectra.
@@ -25,7 +25,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from analysis.dataset import Grid, Image
 from analysis.errors import WorkbenchError
-from analysis.linecut import (
+from analysis.maps.linecut import (
     CutPath,
     LineCut,
     cut_path,
@@ -35,7 +35,7 @@ from analysis.linecut import (
     value_at,
     write_cut_csv,
 )
-from analysis.profile_fit import fit_profile
+from analysis.maps.profile_fit import fit_profile
 from app.exploration import preferred_channel
 from widgets.linecut_drawing import CutShape, LineCutDrawer
 from widgets.linecut_panel import CutColumn, CutSettings, LineCutPanel
@@ -474,7 +474,7 @@ class LineCutController:
         self.profile.set_profile(d, y, label, unit)
 
     def fit(self, kind: str, d_range: tuple[float, float] | None = None) -> Any:
-        """Fit the profile on display; show and return the :class:`~analysis.profile_fit.ProfileFit`."""
+        """Fit the profile on display; show and return the :class:`~analysis.maps.profile_fit.ProfileFit`."""
         d, y = self.profile.profile()
         try:
             res = fit_profile(d, y, kind, d_range)

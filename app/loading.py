@@ -91,7 +91,7 @@ class Loader:
 
     def open_demo(self) -> None:
         try:
-            from analysis.demo import make_demo
+            from analysis.demo.grids import make_demo
         except ImportError as exc:
             self.window.log("error", f"the demo data are not available: {exc}")
             return

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from analysis.project_records import RecordError
 from analysis.store import Attachment, Project, open_project, save_project
+from analysis.store.records import RecordError
 from app.project_state import KNOWN_ATTACHMENTS, REGIONS, RestoreResult, collect_project, restore_project
 
 if TYPE_CHECKING:

@@ -4,8 +4,8 @@
 writes: ``(entries, attachments)``. Entries keep their keys, labels and parent links (parents come before
 their children); the attachments are
 
-* ``"regions"``: :func:`analysis.region_io.regions_attachment` (geometry or mask of every region);
-* ``"linecuts"`` and ``"fits"``: :func:`analysis.project_records.records_attachment` of
+* ``"regions"``: :func:`analysis.store.region_io.regions_attachment` (geometry or mask of every region);
+* ``"linecuts"`` and ``"fits"``: :func:`analysis.store.records.records_attachment` of
   ``state.linecuts`` and ``state.fits`` (dicts, dataclasses or objects with ``to_dict``/``from_dict``);
 * ``"view"``: the current dataset key, the cursor and the pinned points (metres, with their colours),
   plus whatever the window adds (``view_extra``, e.g. the slicers' grid, channel and sweep value).
@@ -24,15 +24,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analysis.errors import WorkbenchError
-from analysis.project_records import (
+from analysis.maps.regions import new_region_id
+from analysis.store import Attachment, Project, ProjectEntry
+from analysis.store.records import (
     RecordError,
     key_remapper,
     records_attachment,
     records_from_attachment,
 )
-from analysis.region_io import regions_attachment, regions_from_attachment
-from analysis.regions import new_region_id
-from analysis.store import Attachment, Project, ProjectEntry
+from analysis.store.region_io import regions_attachment, regions_from_attachment
 from app.state import AppState, DatasetEntry
 
 REGIONS = "regions"
@@ -107,7 +107,7 @@ def collect_project(
 
     ``attachments`` adds or replaces attachments (e.g. a richer ``"regions"`` one with the region spectra,
     or attachments of another feature); ``view_extra`` adds keys to the view state. Raises
-    :class:`~analysis.project_records.RecordError` when a line cut or fit cannot be stored.
+    :class:`~analysis.store.records.RecordError` when a line cut or fit cannot be stored.
     """
     entries = [ProjectEntry(e.key, e.label, e.dataset, e.parent) for e in ordered_entries(state.entries)]
     keys = {e.key for e in entries}

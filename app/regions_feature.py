@@ -2,8 +2,8 @@
 
 ``install(window)`` adds three docks (Regions list, Region spectra side by side for the co-registered
 grids, Map correlation), an Analysis > Regions menu, a drawing overlay on every map panel and a context
-action on each map. Regions live in ``window.state.regions`` ({id: :class:`analysis.regions.Region`});
-every edit goes through one undo stack (:class:`analysis.undo.UndoStack`) and then
+action on each map. Regions live in ``window.state.regions`` ({id: :class:`analysis.maps.regions.Region`});
+every edit goes through one undo stack (:class:`app.state.undo.UndoStack`) and then
 ``state.regions_changed`` is emitted, which refreshes the list, the overlays and the spectra.
 Averaging and clustering run off the GUI thread; the newest request wins.
 """
@@ -20,21 +20,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog
 
-from analysis.averaging import RegionAverage, region_average
-from analysis.clustering import cluster_spectra
-from analysis.correlation import correlate_maps, labels_from_masks, map_in_frame
 from analysis.dataset import Frame, Grid, Image
 from analysis.errors import WorkbenchError
-from analysis.normalisation import Normalisation, auto_offset, normalise
-from analysis.region_io import (
-    ATTACHMENT_NAME,
-    SpectraBlock,
-    regions_attachment,
-    regions_from_attachment,
-    write_masks_npz,
-    write_spectra_csv,
-)
-from analysis.regions import (
+from analysis.maps.averaging import RegionAverage, region_average
+from analysis.maps.clustering import cluster_spectra
+from analysis.maps.correlation import correlate_maps, labels_from_masks, map_in_frame
+from analysis.maps.normalisation import Normalisation, auto_offset, normalise
+from analysis.maps.regions import (
     Geometry,
     Region,
     new_region_id,
@@ -43,7 +35,15 @@ from analysis.regions import (
     regions_from_labels,
     resample_mask,
 )
-from analysis.undo import DELETE, DictEdit, Macro, UndoStack
+from analysis.store.region_io import (
+    ATTACHMENT_NAME,
+    SpectraBlock,
+    regions_attachment,
+    regions_from_attachment,
+    write_masks_npz,
+    write_spectra_csv,
+)
+from app.state.undo import DELETE, DictEdit, Macro, UndoStack
 from widgets.correlation_panel import CorrelationPanel
 from widgets.region_dialogs import BandsDialog, ClusterDialog
 from widgets.region_drawing import TOOLS, RegionDrawer, RegionShape

@@ -23,7 +23,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from analysis.dataset import Grid
-from analysis.regions import Rectangle
+from analysis.maps.regions import Rectangle
 
 if TYPE_CHECKING:
     from app.main_window import MainWindow
@@ -270,7 +270,7 @@ def _fig5_length(window: MainWindow) -> None:
 
 def _tip_parameters() -> dict[str, float]:
     """The MgB2 tip of the demo (known from a reference spectrum): fixed in the sample fits."""
-    from analysis.demo import TIP_DELTA_PI, TIP_DELTA_SIGMA, W_SIGMA_TIP
+    from analysis.demo.grids import TIP_DELTA_PI, TIP_DELTA_SIGMA, W_SIGMA_TIP
 
     return {"Delta_pi_t": TIP_DELTA_PI, "Delta_sigma_t": TIP_DELTA_SIGMA, "w_sigma_t": W_SIGMA_TIP}
 

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from analysis.regions import Geometry, geometry_contains
+from analysis.maps.regions import Geometry, geometry_contains
 from widgets.region_drawing import RegionDrawer
 
 MAX_DRAWN_POINTS = 60000

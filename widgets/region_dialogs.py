@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from analysis.clustering import METHOD_TITLES, METHODS
+from analysis.maps.clustering import METHOD_TITLES, METHODS
 
 BAND_MODES = (("equal", "Equal widths"), ("quantile", "Equal pixel counts"), ("thresholds", "Typed"))
 _OK_CANCEL = QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel

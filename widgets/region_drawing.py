@@ -3,7 +3,7 @@
 :class:`RegionDrawer` attaches to a pyqtgraph ViewBox whose coordinates are metres. With a tool active,
 dragging draws a rectangle or an ellipse (corner to corner) or a freehand lasso; clicks add polygon
 vertices and a double-click closes the polygon; a right-click cancels. Each finished shape is emitted
-once as a geometry (:mod:`analysis.regions`) and the tool switches off. Existing geometry regions are
+once as a geometry (:mod:`analysis.maps.regions`) and the tool switches off. Existing geometry regions are
 shown as pyqtgraph ROIs that can be moved and reshaped; every finished edit is emitted as
 ``(region id, new geometry)``. Mask regions (from a colour scale or clustering) and brushed pixels are
 shown as translucent overlays laid over the image item, in its pixel grid. The drawer computes no physics
@@ -21,7 +21,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QPainterPath, QPen
 
-from analysis.regions import Ellipse, Geometry, Lasso, Polygon, Rectangle
+from analysis.maps.regions import Ellipse, Geometry, Lasso, Polygon, Rectangle
 from widgets.gesture_catcher import GestureCatcher
 
 TOOLS = ("rectangle", "ellipse", "polygon", "lasso")

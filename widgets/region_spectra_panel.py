@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from analysis.normalisation import MODE_TITLES, MODES
+from analysis.maps.normalisation import MODE_TITLES, MODES
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,7 @@
-"""File readers (plugins of ``stsworkbench.readers``) and helpers they share."""
+"""File readers and writers (plugins of ``stsworkbench.readers``) and helpers they share.
+
+May import the data model, errors and the plugin helpers; never models, fitting, maps or processing.
+"""
 
 from analysis.io.registry import ReaderRegistry, ReaderSpec, read_file, registry, supported_extensions
 

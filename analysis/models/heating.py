@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 
+from analysis.hooks import check_cancel
 from analysis.models.base import Model, Param
-from analysis.processing.hooks import check_cancel
 
 # ---------------------------------------------------------------------------------------------------
 # 9.1 Newton cooling
@@ -754,7 +754,7 @@ def stack_iv(
     ``alpha`` K/W; ``t_bath`` K; ``r_n`` normal resistance per junction (Ohm); I_eq from the cached
     d-wave SIS :class:`EquilibriumFamily` of ``params`` (Delta(T) BCS-type, Gamma(T)). The equilibrium
     table starts at ``params.t_low``; below it the lowest row is used. ``progress(done, total)`` reports the
-    family's construction; a set ``cancel`` event raises :class:`analysis.processing.hooks.Cancelled`.
+    family's construction; a set ``cancel`` event raises :class:`analysis.hooks.Cancelled`.
     """
     if n_junctions < 1 or not alpha > 0 or not r_n > 0:
         raise ValueError(f"need N >= 1, alpha > 0 and R_N > 0 (got {n_junctions}, {alpha}, {r_n})")

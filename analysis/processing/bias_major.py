@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis.processing.hooks import check_cancel
+from analysis.hooks import check_cancel
 
 
 def bias_major_copy(

@@ -17,7 +17,7 @@ import numpy as np
 from scipy.signal import lfilter, savgol_filter
 
 from analysis.dataset import Grid
-from analysis.processing.hooks import check_cancel
+from analysis.hooks import check_cancel
 
 Progress = Callable[[int, int], None] | None
 

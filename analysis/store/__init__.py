@@ -1,6 +1,7 @@
-"""The project's own file format (HDF5): save and open collections of datasets with attachments.
+"""The project's own file format (HDF5): datasets with attachments, generic records, region export.
 
-See :mod:`analysis.store.hdf5` for the layout and the guarantees (atomic saves, lazy opening).
+May import the data model, errors and map analyses; never models or fitting.
+Layout and guarantees: :mod:`analysis.store.hdf5`.
 """
 
 from analysis.store.hdf5 import (

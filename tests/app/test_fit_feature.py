@@ -173,12 +173,12 @@ def test_sources_follow_state(loaded):
     fc = window.fit_controller
     _click_pixel(window, grid, 0, 0)
     p = window.state.pin(*grid.frame.pixel_to_xy(2, 2))
-    from analysis.regions import Rectangle, Region
+    from analysis.maps.regions import Rectangle, Region
 
     region = Region("left", geometry=Rectangle(center=(-1.5e-9, 0.0), size=(2e-9, 6e-9)))
     window.state.regions[region.id] = region
     window.state.regions_changed.emit()
-    from analysis.linecut import CutPath
+    from analysis.maps.linecut import CutPath
 
     window.state.linecuts["c1"] = CutPath(((-2e-9, 0.0), (0.0, 0.0), (0.0, 2.5e-9)), name="bent")
     window.state.linecuts_changed.emit()
@@ -197,7 +197,7 @@ def test_sources_follow_state(loaded):
 def test_cursor_moves_do_not_recompute_a_region_source(loaded, monkeypatch):
     window, key, grid, _ = loaded
     fc = window.fit_controller
-    from analysis.regions import Rectangle, Region
+    from analysis.maps.regions import Rectangle, Region
 
     region = Region("all", geometry=Rectangle(center=(0.0, 0.0), size=(6e-9, 7e-9)))
     window.state.regions[region.id] = region

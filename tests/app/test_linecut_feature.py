@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
 
-from analysis.linecut import CutPath, line_cut, position_at
+from analysis.maps.linecut import CutPath, line_cut, position_at
 from tests.widgets.region_mouse import drag
 
 NM = 1e-9

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 
 from analysis.dataset import Frame, Grid, Image, Source
 from analysis.fitting.maps import fit_grid
-from analysis.linecut import line_cut
+from analysis.maps.linecut import line_cut
 from analysis.models.registry import get_model
 from app.map_docks import MapDock, default_levelling, display_map, map_content
 from tests.app.gui_support import click_map, close_window, open_window, pixel_xy, wait_slicers_idle

@@ -16,8 +16,8 @@ from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QFileDialog
 
-from analysis.linecut import CutPath
-from analysis.regions import Rectangle
+from analysis.maps.linecut import CutPath
+from analysis.maps.regions import Rectangle
 from tests.app.gui_support import make_grid, wait_slicers_idle
 
 NM = 1e-9

@@ -8,8 +8,8 @@ import pytest
 
 from analysis.dataset import Frame, Grid, Image, Source, Spectrum
 from analysis.fitting.single import FitRecord, ParamResult
-from analysis.linecut import CutPath, LineCut, line_cut
-from analysis.regions import Rectangle, Region, new_region_id
+from analysis.maps.linecut import CutPath, LineCut, line_cut
+from analysis.maps.regions import Rectangle, Region, new_region_id
 from analysis.store import Attachment, open_project, save_project
 from app.project_state import collect_project, ordered_entries, restore_project
 from app.state import AppState

@@ -7,8 +7,8 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from analysis.dataset import Frame, Grid
-from analysis.region_io import read_masks_npz, read_spectra_csv
-from analysis.regions import Rectangle
+from analysis.maps.regions import Rectangle
+from analysis.store.region_io import read_masks_npz, read_spectra_csv
 from tests.widgets.region_mouse import drag
 
 NM = 1e-9

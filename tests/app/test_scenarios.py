@@ -214,7 +214,7 @@ def test_fit_of_a_pinned_spectrum_recovers_the_grain_gap(qtbot, win):
     assert x.size > 100 and np.all(np.isfinite(y))
     assert "Delta_pi_s" in panel.report() and not win.dock("fit").visibleRegion().isEmpty()
     # a change elsewhere (a new region) keeps the fitted curve of the unchanged spectrum on display
-    from analysis.regions import Rectangle
+    from analysis.maps.regions import Rectangle
 
     win.regions.add_geometry(Rectangle((0.0, 0.0), (20e-9, 20e-9)))
     assert panel.model_curve()[0].size == x.size

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from analysis.linecut import line_cut
+from analysis.maps.linecut import line_cut
 from tests.benchmarks.common import Row, best_time, map_cube
 
 

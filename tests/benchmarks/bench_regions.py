@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.averaging import region_average
-from analysis.regions import Ellipse, Region
+from analysis.maps.averaging import region_average
+from analysis.maps.regions import Ellipse, Region
 from tests.benchmarks.common import Row, best_time, map_cube
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.regions import Lasso, Rectangle
+from analysis.maps.regions import Lasso, Rectangle
 from widgets.correlation_panel import CorrelationPanel
 
 

@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import QPointF
 
 from analysis.dataset import Frame
-from analysis.regions import Ellipse, Lasso, Polygon, Rectangle
+from analysis.maps.regions import Ellipse, Lasso, Polygon, Rectangle
 from tests.widgets.region_mouse import click, drag
 from widgets.map_view import MapView
 from widgets.region_drawing import RegionDrawer, RegionShape

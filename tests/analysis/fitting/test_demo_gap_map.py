@@ -13,7 +13,7 @@ from analysis.models.registry import get_model
 
 @pytest.fixture(scope="module")
 def demo_qp():
-    from analysis.demo import make_demo
+    from analysis.demo.grids import make_demo
 
     qp, _ = make_demo(0)
     return qp

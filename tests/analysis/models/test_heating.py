@@ -358,7 +358,7 @@ def test_family_reports_progress_and_honours_cancel():
     pytest.importorskip("analysis.models.dwave")
     import threading
 
-    from analysis.processing.hooks import Cancelled
+    from analysis.hooks import Cancelled
 
     p = h.StackParameters(v_max=0.06, dv=3e-3, n_t=4, de=1e-3, tc=70.0)
     seen = []

@@ -7,8 +7,8 @@ import threading
 import numpy as np
 import pytest
 
+from analysis.hooks import Cancelled
 from analysis.processing.bias_major import bias_major_copy, window_mean
-from analysis.processing.hooks import Cancelled
 
 
 def test_copy_is_the_transpose(rng):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from analysis.dataset import Frame, Grid
+from analysis.hooks import Cancelled
 from analysis.processing.derived import (
     didv_from_current,
     lockin_phase,
@@ -16,7 +17,6 @@ from analysis.processing.derived import (
     rotate_lockin,
     smooth_along_bias,
 )
-from analysis.processing.hooks import Cancelled
 
 
 def _grid(channels: dict[str, np.ndarray], bias: np.ndarray, units: dict[str, str]) -> Grid:

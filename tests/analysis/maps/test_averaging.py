@@ -7,8 +7,8 @@ import threading
 import numpy as np
 import pytest
 
-from analysis.averaging import region_average, region_averages
 from analysis.errors import WorkbenchError
+from analysis.maps.averaging import region_average, region_averages
 
 
 def _cube(rng, ny=24, nx=31, nb=40):
@@ -50,7 +50,7 @@ def test_nan_pixels_excluded_and_counted(rng):
 
 
 def test_first_rows_all_nan_and_chunk_boundaries(rng, monkeypatch):
-    import analysis.averaging as av
+    import analysis.maps.averaging as av
 
     monkeypatch.setattr(av, "_CHUNK_ROWS", 7)
     cube = _cube(rng)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from analysis.errors import FitError
-from analysis.profile_fit import exp_decay, fit_profile, tanh_step
+from analysis.maps.profile_fit import exp_decay, fit_profile, tanh_step
 
 NM = 1e-9
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analysis.undo import DELETE, DictEdit, Macro, UndoStack
+from app.state.undo import DELETE, DictEdit, Macro, UndoStack
 
 
 def test_dict_edit_add_replace_delete_undo_redo():

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.averaging import region_average
 from analysis.dataset import Frame, Grid
-from analysis.region_io import (
+from analysis.maps.averaging import region_average
+from analysis.maps.regions import Ellipse, Region
+from analysis.store.region_io import (
     SpectraBlock,
     read_masks_npz,
     read_spectra_csv,
@@ -15,7 +16,6 @@ from analysis.region_io import (
     write_masks_npz,
     write_spectra_csv,
 )
-from analysis.regions import Ellipse, Region
 
 NM = 1e-9
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from analysis.correlation import correlate_maps, labels_from_masks
+from analysis.maps.correlation import correlate_maps, labels_from_masks
 
 
 def test_matches_scipy_and_skips_nan(rng):
@@ -56,8 +56,8 @@ def test_degenerate_and_errors():
 
 
 def test_map_in_frame_resamples_co_registered_maps():
-    from analysis.correlation import map_in_frame
     from analysis.dataset import Frame
+    from analysis.maps.correlation import map_in_frame
 
     coarse = Frame(size=(4.0, 4.0), shape=(2, 2))
     fine = Frame(size=(4.0, 4.0), shape=(4, 4))

@@ -10,7 +10,7 @@ from scipy import ndimage
 
 from analysis.dataset import Frame, Grid, Image
 from analysis.errors import WorkbenchError
-from analysis.linecut import (
+from analysis.maps.linecut import (
     CutPath,
     LineCut,
     cut_path,

@@ -12,7 +12,7 @@ import numpy as np
 from scipy import stats
 
 from analysis.dataset import Frame
-from analysis.regions import nearest_pixels
+from analysis.maps.regions import nearest_pixels
 
 
 @dataclass(frozen=True)

@@ -137,7 +137,7 @@ def make_demo(seed: int = 0, *, progress=None, cancel=None) -> tuple[Grid, Grid]
     """The (QP grid, Josephson grid) pair, reproducible for a given ``seed`` (see the module docstring).
 
     ``progress(done, total)`` is called once per distinct gap; a set ``cancel`` event (threading.Event)
-    stops the generation with ``analysis.processing.hooks.Cancelled``.
+    stops the generation with ``analysis.hooks.Cancelled``.
     """
     rng = np.random.default_rng(seed)
     ny, nx = SHAPE
@@ -178,7 +178,7 @@ def make_demo(seed: int = 0, *, progress=None, cancel=None) -> tuple[Grid, Grid]
     def tick() -> None:
         done[0] += 1
         if cancel is not None and cancel.is_set():
-            from analysis.processing.hooks import Cancelled
+            from analysis.hooks import Cancelled
 
             raise Cancelled("demo generation cancelled")
         if progress is not None:
@@ -218,7 +218,7 @@ def make_demo(seed: int = 0, *, progress=None, cancel=None) -> tuple[Grid, Grid]
         "Ic_true": "A",
     }
     info: dict[str, Any] = {
-        "generator": "analysis.demo.make_demo",
+        "generator": "analysis.demo.grids.make_demo",
         "seed": int(seed),
         "description": "synthetic MgB2 tip on an MgB2 film: co-registered QP and Josephson grids "
         "like [JSTM] Fig. 4",

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from analysis.dataset import Frame
-from analysis.regions import (
+from analysis.maps.regions import (
     Ellipse,
     Lasso,
     Polygon,
@@ -258,7 +258,7 @@ def test_regions_from_labels():
 
 
 def test_geometry_contains_points():
-    from analysis.regions import geometry_contains
+    from analysis.maps.regions import geometry_contains
 
     x = np.array([0.0, 0.8, 1.1, 0.0, -0.5])
     y = np.array([0.0, 0.4, 0.0, 0.45, -0.2])
@@ -276,7 +276,7 @@ def test_geometry_contains_points():
 
 @pytest.fixture(scope="module")
 def demo():
-    from analysis.demo import make_demo
+    from analysis.demo.grids import make_demo
 
     return make_demo()
 
@@ -285,8 +285,8 @@ def demo():
 def test_demo_josephson_peak_rises_with_qp_peak_across_colour_scale_regions(demo):
     """[JSTM] Fig. 4: regions 1-4 from the zero-bias Josephson map; the region-averaged Josephson peak and
     the SIS quasiparticle peak (both normalised at high bias) rise together from region 1 to region 4."""
-    from analysis.averaging import region_average
-    from analysis.normalisation import Normalisation, normalise
+    from analysis.maps.averaging import region_average
+    from analysis.maps.normalisation import Normalisation, normalise
 
     qp, jo = demo
     assert qp.frame.same_area(jo.frame)

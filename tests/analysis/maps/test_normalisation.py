@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.normalisation import Normalisation, auto_offset, normalisation_factor, normalise, offset_stack
+from analysis.maps.normalisation import (
+    Normalisation,
+    auto_offset,
+    normalisation_factor,
+    normalise,
+    offset_stack,
+)
 
 V = np.linspace(-10e-3, 10e-3, 201)
 

@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 
 from analysis.dataset import Frame
-from analysis.linecut import CutPath
-from analysis.project_records import (
+from analysis.maps.linecut import CutPath
+from analysis.maps.regions import Rectangle, Region
+from analysis.store import open_project, save_project
+from analysis.store.records import (
     RecordError,
     key_remapper,
     records_attachment,
     records_from_attachment,
     resolve_class,
 )
-from analysis.regions import Rectangle, Region
-from analysis.store import open_project, save_project
 
 
 @dataclass
@@ -76,7 +76,7 @@ def test_untrusted_classes_are_never_imported(tmp_path):
     with pytest.raises(RecordError, match="trusted"):
         resolve_class("os:system")
     with pytest.raises(RecordError, match="not available"):
-        resolve_class("analysis.linecut:NoSuchThing")
+        resolve_class("analysis.maps.linecut:NoSuchThing")
 
 
 def test_references_are_rewritten_only_in_reference_fields(tmp_path):

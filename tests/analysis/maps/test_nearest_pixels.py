@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.correlation import map_in_frame
 from analysis.dataset import Frame
-from analysis.regions import nearest_pixels, resample_mask
+from analysis.maps.correlation import map_in_frame
+from analysis.maps.regions import nearest_pixels, resample_mask
 
 
 def test_same_frame_maps_every_pixel_to_itself():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analysis.clustering import cluster_spectra, gaussian_mixture, kmeans, pca_scores
+from analysis.maps.clustering import cluster_spectra, gaussian_mixture, kmeans, pca_scores
 
 
 def _three_kinds(rng, ny=30, nx=30):

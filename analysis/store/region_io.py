@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from analysis.averaging import RegionAverage
 from analysis.dataset import Frame
-from analysis.regions import Region
+from analysis.maps.averaging import RegionAverage
+from analysis.maps.regions import Region
 
 ATTACHMENT_NAME = "regions"
 

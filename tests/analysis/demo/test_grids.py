@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from analysis.dataset import Grid
-from analysis.demo import make_demo
+from analysis.demo.grids import make_demo
 
 
 @pytest.fixture(scope="module")
