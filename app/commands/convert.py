@@ -1,4 +1,7 @@
-"""``stsworkbench convert IN [IN ...] OUT.h5``: read any supported files into one project file.
+"""``stsworkbench convert IN [IN ...] OUT.h5|OUT.gwy``: read any supported files into one project file.
+
+An output ending in ``.gwy`` is a Gwyddion file instead (images, grid volumes and spectra as graphs;
+see :mod:`analysis.io.gwyddion_write`), so maps open in Gwyddion.
 
 Every dataset of every input becomes an entry (key = file stem, ``#k`` for the k-th dataset of a file with
 several, ``-2``... when stems repeat). The output is written atomically; nothing is written when an input
@@ -13,13 +16,14 @@ from pathlib import Path
 
 from analysis.errors import ReadError, WorkbenchError
 from analysis.io import read_file
+from analysis.io.gwyddion_write import write_gwy
 from analysis.store import ProjectEntry, save_project
 
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="stsworkbench convert", description="Convert files to a project file.")
     ap.add_argument("inputs", nargs="+", help="input files in any supported format")
-    ap.add_argument("output", help="the project file to write (.h5)")
+    ap.add_argument("output", help="the file to write: a project (.h5) or a Gwyddion file (.gwy)")
     ap.add_argument("--compression", choices=("gzip", "lzf"), default=None, help="compress the grid cubes")
     return ap
 
@@ -52,7 +56,11 @@ def main(argv: list[str]) -> int:
             return 1
     entries = make_entries(per_file)
     try:
-        save_project(out, entries, compression=args.compression)
+        if out.suffix.lower() == ".gwy":
+            for note in write_gwy(out, [e.dataset for e in entries], allow_rotation=True):
+                print(f"stsworkbench convert: note: {note}", file=sys.stderr)
+        else:
+            save_project(out, entries, compression=args.compression)
     except (OSError, ValueError, WorkbenchError) as exc:
         print(f"stsworkbench convert: cannot write {out}: {exc}", file=sys.stderr)
         return 1

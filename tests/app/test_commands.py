@@ -119,3 +119,13 @@ def test_console_script_in_a_subprocess(project: Path) -> None:
     cmd = [sys.executable, "-c", code, str(project)]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
+
+
+def test_convert_to_a_gwyddion_file(tmp_path: Path, project: Path) -> None:
+    from analysis.io import read_file
+
+    out = tmp_path / "maps.gwy"
+    assert cli_main(["convert", str(project), str(out)]) == 0
+    back = read_file(out)
+    assert back and out.read_bytes()[:4] == b"GWYP"
+    assert {d.kind for d in back} & {"grid", "image", "spectrum"}
