@@ -141,6 +141,22 @@ class _Common:
             return [n for n in names if n.endswith(BWD_SUFFIX)]
         return names
 
+    def to_xarray(self) -> Any:
+        """This dataset as an ``xarray.Dataset`` (layout: :mod:`analysis.xarray_bridge`)."""
+        from analysis.xarray_bridge import to_xarray
+
+        return to_xarray(self)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_xarray(cls, xds: Any) -> Any:
+        """The dataset held by ``xds``, laid out as :mod:`analysis.xarray_bridge` says."""
+        from analysis.xarray_bridge import from_xarray
+
+        out = from_xarray(xds)
+        if cls is not _Common and not isinstance(out, cls):
+            raise TypeError(f"the xarray dataset holds a {out.kind}, not a {cls.kind}")  # type: ignore[attr-defined]
+        return out
+
 
 @dataclass
 class Grid(_Common):

@@ -243,6 +243,22 @@ class Series:
         }
         return {"sweeps": len(self), "channels": dict(self.units), "tags": tags, "bias_mode": self.bias_mode}
 
+    def to_xarray(self) -> Any:
+        """This series as an ``xarray.Dataset`` with dims (sweep, x) or (sweep, point); see
+        :mod:`analysis.xarray_bridge`."""
+        from analysis.xarray_bridge import to_xarray
+
+        return to_xarray(self)
+
+    @classmethod
+    def from_xarray(cls, xds: Any) -> Series:
+        from analysis.xarray_bridge import from_xarray
+
+        out = from_xarray(xds)
+        if not isinstance(out, Series):
+            raise TypeError(f"the xarray dataset holds a {out.kind}, not a series")
+        return out
+
 
 def make_series(
     sweeps: Sequence[Mapping[str, Any]] | Sequence[Sweep],
