@@ -1,0 +1,178 @@
+"""Responsiveness of the real window: the longest event-loop gap during each user action (budget 100 ms).
+
+A 5 ms ``QTimer`` ticks while the action runs; the gap is the longest interval between two ticks, so any
+work that holds the GUI thread shows up, whatever it is. Actions are sent as real input where a user
+makes them (keys on the slicer, mouse moves and clicks on the map viewport) and through the window's own
+entry points for file operations (open, save, reopen), each run until its background work is finished.
+The grid is a Nanonis ``.3ds`` written by the project's writer: 128 x 128 x 512 with two channels
+(67 MB) quick, 256 x 256 x 512 (270 MB, the size the issue measured) in full.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np
+from PySide6.QtCore import QEventLoop, QPoint, QSettings, Qt, QTimer
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from analysis.dataset import Frame
+from analysis.io.nanonis_write import write_3ds
+from tests.benchmarks.common import Row
+
+BUDGET_MS = 100.0
+
+
+class GapMeter:
+    """Longest interval (ms) between ticks of a 5 ms timer while the ``with`` block and its waits run."""
+
+    def __init__(self) -> None:
+        self.timer = QTimer()
+        self.timer.setInterval(5)
+        self.timer.timeout.connect(self._tick)
+        self.max_gap = 0.0
+        self._last = 0.0
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.max_gap = max(self.max_gap, (now - self._last) * 1e3)
+        self._last = now
+
+    def __enter__(self) -> GapMeter:
+        self.max_gap = 0.0
+        self._last = time.perf_counter()
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._tick()
+        self.timer.stop()
+
+
+def _pump(app: QApplication, until: Callable[[], bool], timeout_s: float = 120.0) -> bool:
+    end = time.perf_counter() + timeout_s
+    while time.perf_counter() < end:
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
+        if until():
+            return True
+    return False
+
+
+def _wait(app: QApplication, seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    _pump(app, lambda: time.perf_counter() >= end, seconds + 1)
+
+
+def _write_grid(folder: Path, quick: bool) -> Path:
+    ny = nx = 128 if quick else 256
+    nb = 512
+    rng = np.random.default_rng(0)
+    bias = np.linspace(-0.02, 0.02, nb)
+    gap = 2e-3 + 1e-3 * rng.random((ny, nx, 1))
+    didv = (1 + 0.5 * np.exp(-((np.abs(bias) - gap) ** 2) / (2 * (0.4e-3) ** 2))).astype(np.float32) * 1e-9
+    didv += rng.normal(scale=2e-11, size=didv.shape).astype(np.float32)
+    current = np.cumsum(didv, axis=2) * np.float32(bias[1] - bias[0])
+    path = folder / "grid.3ds"
+    write_3ds(
+        path,
+        {"Current (A)": current, "LIX 1 omega (A)": didv},
+        sweep=(bias[0], bias[-1]),
+        frame=Frame(size=(100e-9, 100e-9), shape=(ny, nx)),
+    )
+    return path
+
+
+def _slicers_idle(w) -> bool:
+    ex = w.exploration
+    return (
+        bool(ex.slicers)
+        and not w.loader.loading
+        and all(s.scheduler.idle() and s.panel.shown_index == s.panel.index() for s in ex.slicers)
+    )
+
+
+def bench_event_loop_gaps(quick: bool) -> list[Row]:
+    from app.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as d:
+        folder = Path(d)
+        path = _write_grid(folder, quick)
+        size_mb = path.stat().st_size / 1e6
+        settings = QSettings(str(folder / "s.ini"), QSettings.Format.IniFormat)
+        w = MainWindow(settings=settings, features=None, restore_layout=False)
+        w.resize(1600, 1000)
+        w.show()
+        _wait(app, 0.5)
+        meter = GapMeter()
+
+        def row(name: str, gap: float, note: str = "") -> None:
+            rows.append(
+                Row(f"max event-loop gap: {name}", gap, f"<= {BUDGET_MS:g} ms", gap <= BUDGET_MS, "ms", note)
+            )
+
+        with meter:
+            w.open_files([path])
+            ok = _pump(app, lambda: _slicers_idle(w))
+        row(f"open a {size_mb:.0f} MB .3ds to first map", meter.max_gap, "" if ok else "did not finish")
+
+        slicer = w.exploration.slicers[0]
+        with meter:
+            for _ in range(20):
+                QTest.keyClick(slicer.panel.slider, Qt.Key.Key_Right)
+                _wait(app, 0.03)
+            _pump(app, lambda: _slicers_idle(w))
+        row("slider, 20 key presses", meter.max_gap)
+
+        panel = slicer.panel
+        view = panel.graphics.viewport()
+        frame = w.state.entries[w.current_grid_key()].dataset.frame
+        xs = np.linspace(-0.4, 0.4, 40) * frame.size[0]
+        with meter:
+            for x in xs:
+                p = panel.view_to_widget(float(x), 0.1 * frame.size[1])
+                QTest.mouseMove(view, QPoint(round(p.x()), round(p.y())))
+                _wait(app, 0.02)
+        row("hover across the map, 40 moves", meter.max_gap)
+
+        with meter:
+            for x in xs[::8]:
+                p = panel.view_to_widget(float(x), -0.1 * frame.size[1])
+                QTest.mouseClick(
+                    view,
+                    Qt.MouseButton.LeftButton,
+                    Qt.KeyboardModifier.NoModifier,
+                    QPoint(round(p.x()), round(p.y())),
+                )
+                _wait(app, 0.05)
+        row("click to spectra, 5 clicks", meter.max_gap)
+
+        project = folder / "session.h5"
+        with meter:
+            job = w.project.save_to(project)
+            ok = _pump(app, lambda: job is None or not w.active_jobs())
+        row("save the project", meter.max_gap, "" if ok and project.exists() else "did not finish")
+
+        w2 = MainWindow(settings=settings, features=None, restore_layout=False)
+        w2.resize(1600, 1000)
+        w2.show()
+        _wait(app, 0.3)
+        with meter:
+            w2.project.open(project)
+            ok = _pump(app, lambda: _slicers_idle(w2) and not w2.active_jobs())
+        row("reopen the project to first map", meter.max_gap, "" if ok else "did not finish")
+        for win in (w, w2):
+            win.shutdown() if hasattr(win, "shutdown") else win.close()
+        _wait(app, 0.2)
+    return rows
+
+
+BENCHMARKS = [bench_event_loop_gaps]
