@@ -10,6 +10,7 @@ from analysis.io.registry import read_file
 from tests.app.gui_support import click_map, close_window, open_window, wait_slicers_idle
 from tests.app.real_input import choose, menu_action
 from tests.conftest import shared_file
+from tests.widgets.region_mouse import drag
 
 pytestmark = pytest.mark.realdata
 
@@ -83,3 +84,46 @@ def test_batch_dialog_and_region_spectra_default_to_the_slicer_channel(qtbot, wi
     qtbot.waitUntil(lambda: dlg is not None and dlg.isVisible())
     assert dlg.channel_combo.currentText() == "LockinY"
     dlg.close()
+
+
+def test_region_spectra_average_the_slicer_channel_on_the_real_lockin_grid(qtbot, window):
+    key, grid, ref = _open_lockin_grid(qtbot, window)
+    slicer = window.exploration.slicers[0]
+    ctl = window.regions
+    panel = slicer.panel
+    fr = grid.frame
+    # draw a rectangle over part of the grid with the mouse
+    ctl.list_panel.tool_buttons["rectangle"].click()
+    c = np.asarray(fr.center)
+    w_, h_ = fr.size
+    pts = [
+        c + np.array([-0.3 * w_, -0.3 * h_]) + t * np.array([0.5 * w_, 0.5 * h_])
+        for t in np.linspace(0, 1, 9)
+    ]
+    drag(panel.graphics.viewport(), [panel.view_to_widget(float(x), float(y)) for x, y in pts])
+    assert len(window.state.regions) == 1
+    region = next(iter(window.state.regions.values()))
+    qtbot.waitUntil(lambda: not ctl.is_busy() and region.id in ctl.averages.get(key, {}), timeout=15000)
+    sp = ctl.spectra_panel
+    choose(qtbot, sp.mode_combo, "none")
+    assert sp.current_channel(key) == "LockinX"
+    mask = region.mask_in(fr)
+    x, y = sp.curve_data(key, region.id)
+    np.testing.assert_allclose(y, ref.channels["LockinX"][mask].astype(np.float64).mean(axis=0), rtol=1e-5)
+    assert "LockinX" in sp.plot_widget(key).getAxis("left").labelText
+
+    # the slicer shows the current: the region spectra follow, labelled as a current
+    choose(qtbot, panel.channel_combo, "Current")
+    qtbot.waitUntil(lambda: not ctl.is_busy() and sp.current_channel(key) == "Current", timeout=15000)
+    qtbot.waitUntil(lambda: ctl.average_channels.get(key) == "Current", timeout=15000)
+    x, y = sp.curve_data(key, region.id)
+    np.testing.assert_allclose(y, ref.channels["Current"][mask].astype(np.float64).mean(axis=0), rtol=1e-5)
+    left = sp.plot_widget(key).getAxis("left").labelText
+    assert left.startswith("Current") and "dI/dV" not in left
+
+    # chosen in the dock: LockinY is averaged whatever the slicer shows
+    choose(qtbot, sp.channel_combo(key), "LockinY")
+    qtbot.waitUntil(lambda: not ctl.is_busy() and ctl.average_channels.get(key) == "LockinY", timeout=15000)
+    choose(qtbot, panel.channel_combo, "LockinX")
+    qtbot.waitUntil(lambda: not ctl.is_busy(), timeout=15000)
+    assert ctl.average_channels[key] == "LockinY" and sp.current_channel(key) == "LockinY"
