@@ -12,6 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
+from analysis.channels import current_channels, default_channel
 from analysis.dataset import BWD_SUFFIX, Grid, Image, Spectrum
 from analysis.processing.levelling import level
 from app.map_docks import MapDocks, default_levelling
@@ -25,31 +26,16 @@ from widgets.topography_panel import TopographyPanel
 if TYPE_CHECKING:
     from app.main_window import MainWindow
 
-_DIDV_HINTS = ("didv", "di/dv", "lockin", "lix", "li demod", "lia", "conductance", "x")
-_CURRENT_HINTS = ("current", "i (a)", "it")
-
 
 def preferred_channel(ds: Grid | Spectrum, quantity: str = "didv") -> str:
-    """A forward channel of ``ds`` for ``quantity`` ("didv": unit S or a lock-in name; "current": unit A)."""
-    names = ds.channel_names("fwd") or list(ds.channels)
-    if not names:
-        return ""
+    """A forward channel of ``ds`` for ``quantity``: "current" a current channel, else (and for "didv")
+    :func:`analysis.channels.default_channel` (a conductance, then a current; never a position, excitation,
+    phase or sweep echo)."""
     if quantity == "current":
-        for n in names:
-            if ds.unit(n) == "A" and any(h in n.lower() for h in _CURRENT_HINTS):
-                return n
-        for n in names:
-            if ds.unit(n) == "A":
-                return n
-        return names[0]
-    for n in names:
-        if ds.unit(n) == "S":
-            return n
-    for hint in _DIDV_HINTS:
-        for n in names:
-            if hint in n.lower() and "y" not in n.lower().replace(hint, ""):
-                return n
-    return names[0]
+        currents = current_channels(ds)
+        if currents:
+            return currents[0]
+    return default_channel(ds)
 
 
 def _pixel_text(value: float, unit: str) -> str:
@@ -84,6 +70,10 @@ class Exploration:
         self.topo_channel: str | None = None
         self.topo_levelling = "plane"
         self.height_levelling = "plane"  # the user's levelling for heights; other maps are not levelled
+        self.last_slicer: SlicerController | None = None  # the slicer the user last clicked or changed
+        #: called with (grid key, channel) when the channel the user looks at changes
+        self.viewed_channel_listeners: list[Any] = []
+        self._viewed: dict[str, str] = {}  # grid key -> channel last told to the listeners
 
         area = Qt.DockWidgetArea
         # Left column: data + topography; top: slicers side by side; bottom: spectra; right: feature docks.
@@ -154,6 +144,9 @@ class Exploration:
 
     def _map_clicked(self, panel: MapView, x: float, y: float) -> None:
         """A click selects the point in every co-registered map and, with "Pin on click", pins it."""
+        slicer = self.slicer_for_panel(panel)
+        if slicer is not None:
+            self.note_viewed(slicer)
         self.state.set_cursor((x, y))
         if self.pin_on_click:
             self.pin_point(panel, x, y)
@@ -264,6 +257,35 @@ class Exploration:
             if s.panel is panel:
                 return s
         return None
+
+    def note_viewed(self, slicer: SlicerController) -> None:
+        """``slicer`` is the one the user looks at (clicked, or its channel changed)."""
+        before = self._viewed.get(slicer.key)
+        self.last_slicer = slicer
+        self._viewed[slicer.key] = slicer.channel
+        if slicer.channel != before:
+            for listener in list(self.viewed_channel_listeners):
+                listener(slicer.key, slicer.channel)
+
+    def viewed_channel(self, key: str) -> str:
+        """The forward channel of grid ``key`` the user is looking at: that of the slicer last clicked or
+        changed, else of its newest slicer, else :func:`preferred_channel`."""
+        entry = self.state.entries.get(key)
+        if entry is None or not isinstance(entry.dataset, Grid | Spectrum):
+            return ""
+        ds = entry.dataset
+        mine = [s for s in self.slicers if s.key == key and s.channel in ds.channels]
+        if self.last_slicer in mine:
+            mine.remove(self.last_slicer)
+            mine.append(self.last_slicer)
+        if mine:
+            ch = mine[-1].channel
+            return (
+                ch[: -len(BWD_SUFFIX)]
+                if ch.endswith(BWD_SUFFIX) and ch[: -len(BWD_SUFFIX)] in ds.channels
+                else ch
+            )
+        return preferred_channel(ds)
 
     def slicers_for(self, key: str) -> list[SlicerController]:
         return [s for s in self.slicers if s.key == key]

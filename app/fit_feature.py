@@ -26,7 +26,9 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
+from analysis.channels import axis_label, default_channel, fit_route, numerical_conductance, quantity_of
 from analysis.dataset import Grid, Spectrum
+from analysis.errors import WorkbenchError
 from analysis.fitting.batch import FitOptions
 from analysis.fitting.maps import dask_runner, fit_grid, process_runner
 from analysis.fitting.parallel import cpu_count
@@ -40,21 +42,18 @@ from widgets.fit_panel import FitPanel
 if TYPE_CHECKING:
     from app.main_window import MainWindow
 
-_DIDV_HINTS = ("didv", "di/dv", "demod", "lockin", "conductance")
 #: Gap parameters of the models, most specific first (the sample pi gap of a two-band SIS fit, ...).
 _GAP_NAMES = ("Delta_pi_s", "Delta_s", "Delta_pi", "Delta", "Delta_pi_t", "Delta_t")
 
 
-def _channel_for(ds: Grid | Spectrum, y_unit: str) -> str:
-    """A forward channel whose unit matches what the model predicts, else the first forward channel."""
-    names = ds.channel_names("fwd") or list(ds.channels)
-    if not names:
-        return ""
-    same = [n for n in names if ds.unit(n) == y_unit]
-    for n in same:
-        if y_unit != "S" or any(h in n.lower() for h in _DIDV_HINTS):
-            return n
-    return same[0] if same else names[0]
+def _channel_labels(ds: Grid | Spectrum) -> list[tuple[str, str]]:
+    """(channel, "name (unit, quantity)") for the forward channels of ``ds``, measured ones first."""
+    out = []
+    for n in ds.channel_names("fwd") or list(ds.channels):
+        q = quantity_of(ds, n)
+        unit = ds.unit(n)
+        out.append((n, f"{n} ({unit + ', ' if unit else ''}{q})"))
+    return out
 
 
 def _cut_vertices(cut: Any) -> np.ndarray | None:
@@ -96,6 +95,9 @@ class FitController:
         self.last_josephson = None
         self._data: tuple[np.ndarray, np.ndarray, str, str | None] | None = None
         self._shown_axes: tuple[str | None, str, str] = (None, "", "")
+        #: channels the user chose in the fit dock, per dataset key (else the slicer's channel)
+        self.chosen_channel: dict[str, str] = {}
+        self._plan: dict[str, Any] = {}
 
         menu = window.menu("Analysis")
         self.fit_action = menu.addAction("Fit spectrum")
@@ -106,6 +108,10 @@ class FitController:
         self.panel.set_models([m.describe() for m in registry().items()])
         self.panel.model_changed.connect(lambda _n: self.refresh_data())
         self.panel.source_changed.connect(lambda _k: self.refresh_data())
+        self.panel.channel_changed.connect(self._channel_chosen)
+        exploration = getattr(window, "exploration", None)
+        if exploration is not None and hasattr(exploration, "viewed_channel_listeners"):
+            exploration.viewed_channel_listeners.append(lambda _k, _c: self.refresh_data())
         self.panel.position_changed.connect(lambda _t: self.refresh_data())
         self.panel.fit_requested.connect(self.run_fit)
         self.panel.cancel_requested.connect(self.cancel)
@@ -157,32 +163,101 @@ class FitController:
         name = self.panel.current_model()
         return get_model(name) if name else None
 
+    def _dataset_for(self, key: str | None) -> tuple[str, Grid | Spectrum] | None:
+        """(dataset key, dataset) a source reads from: its point spectrum, else the current grid."""
+        if key is None:
+            return None
+        if key.startswith("spec:"):
+            e = self.state.entries.get(key[5:])
+            return (e.key, e.dataset) if e is not None and isinstance(e.dataset, Spectrum) else None
+        gkey = self.grid_key()
+        if gkey is None:
+            return None
+        return gkey, self.state.entries[gkey].dataset  # type: ignore[return-value]
+
+    def channel_for(self, dkey: str, ds: Grid | Spectrum) -> str:
+        """The channel fitted on dataset ``dkey``: the user's choice in the dock, else the channel the
+        slicer shows, else :func:`analysis.channels.default_channel`."""
+        chosen = self.chosen_channel.get(dkey)
+        if chosen in ds.channels:
+            return chosen
+        exploration = getattr(self.window, "exploration", None)
+        if isinstance(ds, Grid) and exploration is not None and hasattr(exploration, "viewed_channel"):
+            ch = exploration.viewed_channel(dkey)
+            if ch in ds.channels:
+                return ch
+        return default_channel(ds)
+
+    def _channel_chosen(self, channel: str) -> None:
+        found = self._dataset_for(self.panel.current_source())
+        if found is not None:
+            self.chosen_channel[found[0]] = channel
+        self.refresh_data()
+
+    def _plan_for(self, ds: Grid | Spectrum, channel: str, y_unit: str) -> dict[str, Any]:
+        """How ``channel`` is fitted by a model predicting ``y_unit``: route, reason, y axis label/unit."""
+        sweep = ds.sweep_signal if isinstance(ds, Grid) else ds.x_name
+        route, reason = fit_route(y_unit, quantity_of(ds, channel))
+        if route == "derivative":
+            ylab, yunit = f"dI/dV (numerical, of {channel})", "S"
+        else:
+            ylab, yunit = axis_label(channel, ds.unit(channel), sweep)
+        if isinstance(ds, Grid):
+            xlab, xunit = ds.sweep_signal, ds.sweep_unit
+        else:
+            xlab, xunit = ds.x_name, ds.x_unit
+        return {
+            "channel": channel,
+            "route": route,
+            "reason": reason,
+            "y_label": ylab,
+            "y_unit": yunit,
+            "x_label": xlab,
+            "x_unit": xunit,
+        }
+
     def source_data(
         self, key: str | None, y_unit: str | None = None
     ) -> tuple[np.ndarray, np.ndarray, str, str | None] | None:
-        """(x, y, label, grid key) of a source, in the channel matching ``y_unit`` (default: what the
-        current model predicts), or None when it has no data."""
-        if key is None:
+        """(x, y, label, grid key) of a source in the dock's channel, as the model predicting ``y_unit``
+        (default: the current model's) is fitted to it: the channel itself, or the numerical dI/dV of a
+        current for a model predicting dI/dV; None when there is no data or the model cannot be fitted to
+        the channel (``self._plan["reason"]`` says why)."""
+        self._plan = {}
+        found = self._dataset_for(key)
+        if found is None or key is None:
             return None
         if y_unit is None:
             model = self._model()
             y_unit = model.y_unit if model is not None else "S"
-        if key.startswith("spec:"):
-            e = self.state.entries.get(key[5:])
-            if e is None or not isinstance(e.dataset, Spectrum):
-                return None
-            sp: Spectrum = e.dataset
-            ch = _channel_for(sp, y_unit)
-            if not ch:
-                return None
-            return np.asarray(sp.x, float), np.asarray(sp.channels[ch], float), f"{e.label} [{ch}]", None
-        gkey = self.grid_key()
-        if gkey is None:
-            return None
-        grid: Grid = self.state.entries[gkey].dataset  # type: ignore[assignment]
-        ch = _channel_for(grid, y_unit)
+        dkey, ds = found
+        ch = self.channel_for(dkey, ds)
         if not ch:
             return None
+        plan = self._plan = self._plan_for(ds, ch, y_unit)
+        if plan["route"] == "refuse":
+            return None
+        data = self._raw_data(key, ds, ch)
+        if data is None:
+            return None
+        x, y, label, gkey = data
+        if plan["route"] == "derivative":
+            try:
+                y = numerical_conductance(x, y)
+            except WorkbenchError as exc:
+                plan["route"], plan["reason"] = "refuse", f"cannot differentiate {ch}: {exc}"
+                return None
+            label = f"{label} (numerical dI/dV)"
+        return x, y, label, gkey
+
+    def _raw_data(
+        self, key: str, ds: Grid | Spectrum, ch: str
+    ) -> tuple[np.ndarray, np.ndarray, str, str | None] | None:
+        if isinstance(ds, Spectrum):
+            e = self.state.entries[key[5:]]
+            return np.asarray(ds.x, float), np.asarray(ds.channels[ch], float), f"{e.label} [{ch}]", None
+        gkey = self.grid_key()
+        grid = ds
         x = np.asarray(grid.bias, float)
         if key.startswith("region:"):
             region = self.state.regions.get(key[7:])
@@ -214,10 +289,24 @@ class FitController:
         y = np.asarray(grid.channels[ch][iy, ix, :], float)
         return x, y, f"{grid.name or gkey} pixel (ix {ix}, iy {iy}), {ch}", gkey
 
+    def _show_channels(self) -> None:
+        found = self._dataset_for(self.panel.current_source())
+        if found is None:
+            self.panel.set_channels([], None)
+            return
+        dkey, ds = found
+        plan = self._plan
+        note = plan.get("reason", "") if plan else ""
+        if plan.get("route") == "refuse":
+            note = f"Cannot fit: {note}"
+        self.panel.set_channels(_channel_labels(ds), self.channel_for(dkey, ds), note)
+
     def refresh_data(self) -> None:
         data = self.source_data(self.panel.current_source())
-        model = self._model()
-        ylab, yunit = (model.y_name, model.y_unit) if model is not None else ("", "")
+        self._show_channels()
+        plan = self._plan
+        ylab, yunit = plan.get("y_label", ""), plan.get("y_unit", "")
+        xlab, xunit = plan.get("x_label", "Bias"), plan.get("x_unit", "V")
         old, self._data = self._data, data
         if (
             data is not None
@@ -230,9 +319,9 @@ class FitController:
             return  # same spectrum (another source changed): keep the fitted curve and residuals
         self._shown_axes = (self.panel.current_model(), ylab, yunit)
         if data is None:
-            self.panel.set_data(None, None, y_label=ylab, y_unit=yunit)
+            self.panel.set_data(None, None, xlab, ylab, xunit, yunit)
         else:
-            self.panel.set_data(data[0], data[1], "Bias", ylab, "V", yunit)
+            self.panel.set_data(data[0], data[1], xlab, ylab, xunit, yunit)
 
     # -- single fits --------------------------------------------------------------------------------------
     def show_panel(self) -> None:
@@ -251,12 +340,15 @@ class FitController:
         if self.job is not None:
             self.window.log("warning", "a fit is already running")
             return
-        data = self.source_data(request.get("source"))
+        model = get_model(request["model"])
+        data = self.source_data(request.get("source"), y_unit=model.y_unit)
         if data is None:
-            self.window.log("warning", "no data to fit: click a pixel or choose a source")
+            reason = self._plan.get("reason") if self._plan.get("route") == "refuse" else None
+            message = f"cannot fit {model.name}: {reason}" if reason else "no data to fit: click a pixel"
+            self.window.log("warning", message)
+            self.panel.set_report(message)
             return
         x, y, label, gkey = data
-        model = get_model(request["model"])
         self.panel.set_busy(True)
         self.job = self.window.run_job(
             fit_spectrum,
@@ -342,7 +434,8 @@ class FitController:
             model_unit = "S" if request["kind"] == "conductance" else "A"
             data = self.source_data(key, y_unit=model_unit)
             if data is None:
-                self.window.log("warning", f"no data for {key}")
+                reason = self._plan.get("reason") if self._plan.get("route") == "refuse" else "no data"
+                self.window.log("warning", f"{key}: {reason}")
                 return
             spectra.append((data[0], data[1], r_n))
             labels.append(data[2])
@@ -419,8 +512,7 @@ class FitController:
             self.dialog.cancel_requested.connect(self.cancel_batch)
         d = self.dialog
         d.set_models([m.describe() for m in registry().items()], current=self.panel.current_model())
-        model = self._model()
-        d.set_channels(grid.channel_names(), current=_channel_for(grid, model.y_unit if model else "S"))
+        d.set_channels(grid.channel_names(), current=self.channel_for(gkey, grid))
         d.set_regions([(rid, _name_of(r, rid)) for rid, r in self.state.regions.items()])
         d.show()
         d.raise_()
@@ -435,6 +527,18 @@ class FitController:
             return
         grid: Grid = self.state.entries[gkey].dataset  # type: ignore[assignment]
         model = get_model(req["model"])
+        if req["channel"] in grid.channels:
+            route, reason = fit_route(model.y_unit, quantity_of(grid, req["channel"]))
+            if route != "direct":
+                if route == "derivative":
+                    reason = (
+                        f"{req['channel']} is a current and {model.name} predicts dI/dV: make a dI/dV "
+                        "channel first (Analysis > Derived channel... > dI/dV), then batch-fit it"
+                    )
+                self.window.log("warning", f"batch fit not started: {reason}")
+                if self.dialog is not None:
+                    self.dialog.set_finished(f"Not started: {reason}")
+                return
         mask = None
         if req.get("region"):
             region = self.state.regions.get(req["region"])

@@ -119,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
         window.open_demo()
     if args.files:
         window.open_files(args.files)
+    project = getattr(window, "project", None)
+    if not args.screenshot and project is not None and hasattr(project, "offer_recovery"):
+        QTimer.singleShot(0, project.offer_recovery)  # a session that crashed left a recovery file
     if args.scenario and not args.screenshot:
         from app.scenarios import run_scenario
 

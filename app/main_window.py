@@ -46,8 +46,14 @@ class MainWindow(QMainWindow):
         settings: QSettings | None = None,
         features: Sequence[str] | None = None,
         restore_layout: bool = True,
+        confirm_unsaved: bool | None = None,
     ) -> None:
         super().__init__()
+        #: ask before closing over unsaved changes and autosave a recovery file (default: only the
+        #: interactive window made without explicit settings; scripted and test windows close silently)
+        self.confirm_unsaved = settings is None if confirm_unsaved is None else bool(confirm_unsaved)
+        #: callables asked in turn before the window closes; one returning False keeps it open
+        self.close_guards: list[Callable[[], bool]] = []
         self.setWindowTitle("STS Workbench")
         self.setObjectName("MainWindow")
         self.state = AppState()
@@ -375,6 +381,11 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._closing and self.confirm_unsaved:
+            for guard in list(self.close_guards):
+                if not guard():
+                    event.ignore()
+                    return
         self.save_settings()
         self.shutdown()
         super().closeEvent(event)

@@ -14,13 +14,21 @@ value); see :mod:`app.project_state` and :mod:`analysis.store`.
   (Save writes back to it); otherwise its contents are added and Save asks for a new file name.
 * The window title shows the project's file name and a modified marker (``[*]``, Qt's convention), set by
   any change to the datasets, regions, line cuts, fits or pinned points and cleared by a successful save.
+* Unsaved changes (when ``window.confirm_unsaved``, the interactive window): quitting, closing the window
+  and File > Open Project... ask Save / Discard / Cancel (Cancel changes nothing). A timer writes the
+  modified session to a recovery file in the user's data folder (``QStandardPaths.AppDataLocation`` /
+  recovery) off the GUI thread; a clean close, a save or Discard removes it. A recovery file left by a
+  session that ended without closing (a crash) is offered on the next start (Restore / Discard).
 """
 
 from __future__ import annotations
 
+import os
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from PySide6.QtCore import QDir, QEventLoop, QLockFile, QStandardPaths, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
@@ -36,6 +44,35 @@ HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 PROJECT_SUFFIXES = (".h5", ".hdf5", ".stsw")
 FILE_FILTER = "STS Workbench project (*.h5 *.hdf5 *.stsw)"
 APP_TITLE = "STS Workbench"
+#: Autosave period of the recovery file.
+AUTOSAVE_INTERVAL_MS = 60_000
+RECOVERY_PREFIX = "recovery-"
+Button = QMessageBox.StandardButton
+
+
+def default_recovery_dir() -> Path:
+    """The folder of recovery files: "recovery" in the user's application data folder."""
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(base or QDir.tempPath()) / "recovery"
+
+
+def ask(parent: Any, title: str, text: str, informative: str, buttons: dict[Any, str], default: Any) -> Any:
+    """A modal question with the standard ``buttons`` relabelled ({button: label}); returns the button
+    clicked (``Button.Cancel`` when the box is closed otherwise)."""
+    box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=parent)
+    box.setInformativeText(informative)
+    for button, label in buttons.items():
+        box.addButton(button)
+        box.button(button).setText(label)
+    box.setDefaultButton(default)
+    if Button.Cancel in buttons:
+        box.setEscapeButton(Button.Cancel)
+    box.setObjectName("question-box")
+    box.exec()
+    clicked = box.clickedButton()
+    answer = box.standardButton(clicked) if clicked is not None else Button.Cancel
+    box.deleteLater()
+    return answer if answer in buttons else Button.Cancel
 
 
 def is_project_file(path: str | Path) -> bool:
@@ -102,6 +139,21 @@ class ProjectController:
         window.loader.project_opener = self.open_if_project
         window.destroyed.connect(self._close_projects)
         self._update_title()
+
+        # unsaved changes: a prompt before closing, a recovery file while the session is modified
+        self.recovery_dir = default_recovery_dir()
+        self.recovery_path: Path | None = None  # this session's recovery file (once written)
+        self.restored_from: Path | None = None  # a leftover recovery file this session restored
+        self._lock: QLockFile | None = None
+        self._session_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"  # this session's recovery file name
+        self._autosaved_generation = -1
+        self.autosave_job: Job | None = None
+        self.autosave_timer = QTimer(window)
+        self.autosave_timer.setInterval(AUTOSAVE_INTERVAL_MS)
+        self.autosave_timer.timeout.connect(self.autosave)
+        window.close_guards.append(self.confirm_close)
+        if window.confirm_unsaved:
+            self.autosave_timer.start()
 
     # -- title and modified marker ------------------------------------------------------------------------
     def title(self) -> str:
@@ -179,6 +231,8 @@ class ProjectController:
         self.path = path
         self.last_error = None
         self.set_modified(self._generation != generation)  # edits made while saving stay unsaved
+        if not self.modified:
+            self.remove_recovery()
         self.window.add_recent_file(str(path))
         self.window.log(
             "info",
@@ -204,6 +258,8 @@ class ProjectController:
 
     # -- opening ------------------------------------------------------------------------------------------
     def open_dialog(self) -> None:
+        if not self.confirm_discard("Open project"):
+            return
         path, _ = QFileDialog.getOpenFileName(
             self.window, "Open project", "", f"{FILE_FILTER};;All files (*)"
         )
@@ -260,14 +316,16 @@ class ProjectController:
         self._restore_slicers(result.view.get("slicers") or [])
         for text in result.warnings:
             self.window.log("warning", f"{path.name}: {text}")
+        recovered = path == self.restored_from
         if fresh:
-            self.path = path
+            self.path = None if recovered else path
             self.extra_attachments = dict(result.other)
         else:
             for k, v in result.other.items():
                 self.extra_attachments.setdefault(k, v)
-        self.set_modified(not fresh)
-        self.window.add_recent_file(str(path))
+        self.set_modified(not fresh or recovered)
+        if not recovered:
+            self.window.add_recent_file(str(path))
         s = self.state
         self.window.log(
             "info",
@@ -299,6 +357,161 @@ class ProjectController:
         self.last_error = reason
         self.window.log("error", f"Could not open project {path}: {reason}")
         self._show_message("Could not open project", f"{path}: {reason}", "The session is unchanged.")
+
+    # -- unsaved changes ------------------------------------------------------------------------------------
+    def confirm_discard(self, action: str) -> bool:
+        """Before ``action`` ("Quit", "Open project"): True to go on. With unsaved changes (and
+        ``window.confirm_unsaved``) asks Save / Discard / Cancel; Save saves first (and goes on only when
+        the save succeeded), Cancel changes nothing."""
+        if not self.modified or not self.window.confirm_unsaved:
+            return True
+        name = self.path.name if self.path is not None else "The untitled project"
+        answer = ask(
+            self.window,
+            action,
+            f"{name} has unsaved changes.",
+            "Save them first? Discard loses the changes made since the last save.",
+            {Button.Save: "Save", Button.Discard: "Discard", Button.Cancel: "Cancel"},
+            Button.Save,
+        )
+        if answer == Button.Cancel:
+            return False
+        if answer == Button.Discard:
+            return True
+        return self.save_and_wait()
+
+    def confirm_close(self) -> bool:
+        """The window's close guard: ask about unsaved changes; on leaving, remove the recovery file."""
+        if not self.confirm_discard("Quit"):
+            return False
+        self.remove_recovery()
+        if self.restored_from is not None:  # the leftover this session restored is not needed either
+            self._close_projects()
+            for p in (self.restored_from, Path(str(self.restored_from) + ".lock")):
+                try:
+                    p.unlink(missing_ok=True)
+                except OSError as exc:
+                    self.window.log("warning", f"Could not remove the recovery file {p}: {exc}")
+            self.restored_from = None
+        return True
+
+    def save_and_wait(self) -> bool:
+        """Save (asking for a file name when there is none) and wait for the save, the window staying
+        responsive; True when it succeeded."""
+        job = self.save()
+        if job is None:
+            return False
+        loop = QEventLoop()
+        while self.save_job is job:
+            loop.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        return not self.modified and self.last_error is None
+
+    def _recovery_file(self) -> Path:
+        return self.recovery_dir / f"{RECOVERY_PREFIX}{self._session_id}.h5"
+
+    def autosave(self) -> Job | None:
+        """Write the modified session to this session's recovery file, off the GUI thread (the store
+        writes a temporary file and renames it). Nothing when unmodified, unchanged since the last
+        autosave, or while a save runs."""
+        if not self.modified or self._generation == self._autosaved_generation:
+            return None
+        if self.save_job is not None or self.autosave_job is not None:
+            return None
+        path = self._recovery_file()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if self._lock is None:
+                self._lock = QLockFile(str(path) + ".lock")
+                self._lock.setStaleLockTime(0)
+                self._lock.tryLock(0)
+            entries, attachments = self.collect()
+        except (OSError, RecordError, ValueError) as exc:
+            self.window.log("warning", f"Autosave to {path} failed: {exc}")
+            return None
+        generation = self._generation
+
+        def done(_r: Any) -> None:
+            self.autosave_job = None
+            self.recovery_path = path
+            self._autosaved_generation = generation
+            if not self.modified:  # saved meanwhile: the recovery file is not needed
+                self.remove_recovery()
+
+        def failed(message: str) -> None:
+            self.autosave_job = None
+            self.window.log("warning", f"Autosave to {path} failed: {_reason(message)}")
+
+        def cancelled() -> None:
+            self.autosave_job = None
+
+        self.autosave_job = self.window.run_job(
+            save_project,
+            str(path),
+            entries,
+            attachments,
+            name="Autosave",
+            on_finished=done,
+            on_failed=failed,
+            on_cancelled=cancelled,
+        )
+        return self.autosave_job
+
+    def remove_recovery(self) -> None:
+        """Delete this session's recovery file (and a restored leftover): the session ended cleanly or
+        was saved."""
+        for p in (self.recovery_path, self._recovery_file()):
+            if p is not None and p.exists() and self.autosave_job is None:
+                try:
+                    p.unlink()
+                except OSError as exc:
+                    self.window.log("warning", f"Could not remove the recovery file {p}: {exc}")
+        self.recovery_path = None
+        self._autosaved_generation = -1
+        if self._lock is not None:
+            self._lock.unlock()
+            self._lock = None
+
+    def leftover_recovery_files(self) -> list[Path]:
+        """Recovery files of sessions that ended without closing (their lock is free or stale)."""
+        if not self.recovery_dir.is_dir():
+            return []
+        out = []
+        for p in sorted(self.recovery_dir.glob(f"{RECOVERY_PREFIX}*.h5")):
+            if p == self._recovery_file() or p == self.restored_from:
+                continue
+            lock = QLockFile(str(p) + ".lock")
+            if lock.tryLock(0):  # no live session holds it (a crashed one's lock is stale)
+                lock.unlock()
+                out.append(p)
+        return out
+
+    def offer_recovery(self) -> Path | None:
+        """On start: offer the newest leftover recovery file (Restore / Discard); returns the restored
+        file. Restore opens it as an untitled, modified project (Save asks for a file name); Discard
+        deletes it."""
+        leftovers = self.leftover_recovery_files()
+        if not leftovers:
+            return None
+        newest = max(leftovers, key=lambda p: p.stat().st_mtime)
+        when = newest.stat().st_mtime
+        from datetime import datetime
+
+        answer = ask(
+            self.window,
+            "Recover unsaved work",
+            "A previous session ended without saving its changes.",
+            f"Restore the session autosaved at {datetime.fromtimestamp(when):%Y-%m-%d %H:%M}?",
+            {Button.Open: "Restore", Button.Discard: "Discard"},
+            Button.Open,
+        )
+        if answer != Button.Open:
+            for p in leftovers:
+                p.unlink(missing_ok=True)
+                Path(str(p) + ".lock").unlink(missing_ok=True)
+            return None
+        self.restored_from = newest
+        self.open(newest)  # _opened makes it an untitled, modified project
+        return newest
 
     # -- helpers ------------------------------------------------------------------------------------------
     def _show_message(self, title: str, text: str, detail: str) -> None:

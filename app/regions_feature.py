@@ -20,6 +20,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog
 
+from analysis.channels import axis_label, default_channel, quantity_of
 from analysis.dataset import Frame, Grid, Image
 from analysis.errors import WorkbenchError
 from analysis.maps.averaging import RegionAverage, region_average
@@ -66,12 +67,8 @@ class MapSource:
 
 
 def spectral_channel(grid: Grid) -> str:
-    """The channel averaged for a grid: the first forward channel in siemens, else the first one."""
-    names = grid.channel_names("fwd") or list(grid.channels)
-    for n in names:
-        if grid.unit(n) == "S":
-            return n
-    return names[0] if names else ""
+    """The channel averaged for a grid when nothing else says: :func:`analysis.channels.default_channel`."""
+    return default_channel(grid)
 
 
 def _average_job(
@@ -144,6 +141,13 @@ class RegionsController:
         lp.cluster_requested.connect(self.open_cluster_dialog)
         lp.export_requested.connect(lambda _kind: self._export_spectra_dialog())
         self.spectra_panel.settings_changed.connect(lambda _s: self.render_spectra())
+        self.spectra_panel.channel_chosen.connect(self._channel_chosen)
+        #: channel averaged per grid: the user's choice in the dock, else the slicer's (see channel_of)
+        self.chosen_channel: dict[str, str] = {}
+        self.average_channels: dict[str, str] = {}  # grid key -> channel the current averages are of
+        exploration = getattr(window, "exploration", None)
+        if exploration is not None and hasattr(exploration, "viewed_channel_listeners"):
+            exploration.viewed_channel_listeners.append(self._viewed_channel_changed)
         self.corr_panel.maps_changed.connect(self._maps_picked)
         self.corr_panel.selection_changed.connect(self._brushed)
 
@@ -313,9 +317,44 @@ class RegionsController:
         grids.sort(key=lambda e: -float(np.max(np.abs(e.dataset.bias))) if e.dataset.bias.size else 0.0)
         return [e.key for e in grids]
 
+    def channel_of(self, key: str) -> str:
+        """The channel averaged for grid ``key``: chosen in the dock, else shown in the slicer, else the
+        default channel."""
+        g: Grid = self.state.entries[key].dataset  # type: ignore[assignment]
+        chosen = self.chosen_channel.get(key)
+        if chosen in g.channels:
+            return chosen  # type: ignore[return-value]
+        exploration = getattr(self.window, "exploration", None)
+        if exploration is not None and hasattr(exploration, "viewed_channel"):
+            ch = exploration.viewed_channel(key)
+            if ch in g.channels:
+                return ch
+        return spectral_channel(g)
+
+    def _show_channels(self) -> None:
+        for key in self.spectra_panel.grid_keys():
+            e = self.state.entries.get(key)
+            if e is None or not isinstance(e.dataset, Grid):
+                continue
+            g = e.dataset
+            labels = []
+            for n in g.channel_names("fwd") or list(g.channels):
+                unit = g.unit(n)
+                labels.append((n, f"{n} ({unit + ', ' if unit else ''}{quantity_of(g, n)})"))
+            self.spectra_panel.set_channels(key, labels, self.channel_of(key))
+
+    def _channel_chosen(self, key: str, channel: str) -> None:
+        self.chosen_channel[key] = channel
+        self.recompute_averages()
+
+    def _viewed_channel_changed(self, key: str, _channel: str) -> None:
+        if key in self.spectra_panel.grid_keys() and key not in self.chosen_channel:
+            self.recompute_averages()
+
     def _datasets_changed(self) -> None:
         keys = self.spectra_grids()
         self.spectra_panel.set_grids([(k, self.state.entries[k].label) for k in keys])
+        self._show_channels()
         self._refresh_map_choices()
         self._regions_changed()
 
@@ -401,15 +440,17 @@ class RegionsController:
             self.render_spectra()
             return
         tasks = []
+        channels: dict[str, str] = {}
+        self._show_channels()
         for k in keys:
             g: Grid = self.state.entries[k].dataset  # type: ignore[assignment]
-            ch = spectral_channel(g)
+            ch = channels[k] = self.channel_of(k)
             tasks.append((k, g.channels[ch], g.valid, {r.id: r.mask_in(g.frame) for r in regions}))
         self._avg_job = self.window.run_job(
             _average_job,
             tasks,
             name="Region spectra",
-            on_finished=lambda res, keys=keys: self._averages_ready(keys, res),
+            on_finished=lambda res, keys=keys, chs=channels: self._averages_ready(keys, res, chs),
             on_failed=lambda _msg: self._averages_ended(),
             on_cancelled=self._averages_ended,
         )
@@ -419,13 +460,16 @@ class RegionsController:
         if self._avg_dirty:
             self.recompute_averages()
 
-    def _averages_ready(self, keys: list[str], result: dict[str, dict[str, RegionAverage]]) -> None:
+    def _averages_ready(
+        self, keys: list[str], result: dict[str, dict[str, RegionAverage]], channels: dict[str, str]
+    ) -> None:
         self._avg_job = None
         if self._avg_dirty:
             self.recompute_averages()
             return
         self.averages = result
         self.average_grids = keys
+        self.average_channels = channels
         self.render_spectra()
 
     def is_busy(self) -> bool:
@@ -439,7 +483,7 @@ class RegionsController:
             if entry is None:
                 continue
             g: Grid = entry.dataset  # type: ignore[assignment]
-            ch = spectral_channel(g)
+            ch = self.average_channels.get(key) or self.channel_of(key)
             regions = [r for r in self.state.regions.values() if r.id in avgs]
             if not regions:
                 self.spectra_panel.set_curves(key, [])
@@ -473,7 +517,11 @@ class RegionsController:
                         a.n_invalid,
                     )
                 )
-            label = f"{ch} ({g.unit(ch)})" if norm.mode == "none" else f"{ch} (normalised)"
+            if norm.mode == "none":
+                name, unit = axis_label(ch, g.unit(ch), g.sweep_signal)
+                label = f"{name} ({unit})" if unit else name
+            else:
+                label = f"{axis_label(ch, g.unit(ch), g.sweep_signal)[0]}, normalised"
             self.spectra_panel.set_curves(key, curves, label)
 
     @staticmethod
@@ -490,7 +538,7 @@ class RegionsController:
                 continue
             e = self.state.entries[key]
             g: Grid = e.dataset  # type: ignore[assignment]
-            ch = spectral_channel(g)
+            ch = self.average_channels.get(key) or self.channel_of(key)
             blocks.append(SpectraBlock(e.label, ch, g.unit(ch), g.bias, self.averages[key]))
         return blocks
 

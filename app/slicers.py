@@ -106,6 +106,7 @@ class SlicerController:
         elif self.panel.level_mode == "manual":
             self.panel.set_level_mode("percentile")
         self.request()
+        self.ex.note_viewed(self)
 
     def _window_changed(self, half_width: int) -> None:
         self.half_width = int(half_width)

@@ -11,7 +11,8 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+# STS_SHARED_DATA points elsewhere when the checkout does not sit beside the shared folder
+SHARED_DATA = Path(os.environ.get("STS_SHARED_DATA") or ROOT.parent / "shared" / "data")
 
 
 def shared_file(relpath: str) -> Path:

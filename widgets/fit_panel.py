@@ -75,6 +75,7 @@ def _parse(text: str, default: float) -> float:
 class FitPanel(QWidget):
     model_changed = Signal(str)
     source_changed = Signal(str)
+    channel_changed = Signal(str)  # the user chose the channel to fit
     position_changed = Signal(float)
     load_spectrum_requested = Signal()
     fit_requested = Signal(dict)
@@ -120,6 +121,18 @@ class FitPanel(QWidget):
         self.position.setDecimals(3)
         self.position.setToolTip("point along the line cut (0 = start, 1 = end)")
         self.position.valueChanged.connect(lambda v: self.position_changed.emit(float(v)))
+        self.channel_combo = QComboBox()
+        self.channel_combo.setObjectName("fit-channel")
+        self.channel_combo.setToolTip("the channel fitted (default: the channel shown in the slicer)")
+        self.channel_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.channel_combo.setMinimumContentsLength(12)
+        self.channel_combo.activated.connect(self._on_channel_activated)
+        self.channel_note = QLabel()
+        self.channel_note.setObjectName("fit-channel-note")
+        self.channel_note.setWordWrap(True)
+        self.channel_note.setStyleSheet("color: #8a4b00;")
         self.load_button = QPushButton("Load spectrum...")
         self.load_button.clicked.connect(self.load_spectrum_requested)
         self.use_range = QCheckBox("Fit range")
@@ -234,6 +247,8 @@ class FitPanel(QWidget):
         src.addWidget(self.position)
         src.addWidget(self.load_button)
         form.addRow("Data", src)
+        form.addRow("Channel", self.channel_combo)
+        form.addRow("", self.channel_note)
         opts = QHBoxLayout()
         opts.addWidget(self.use_range)
         opts.addWidget(QLabel("Weights"))
@@ -434,6 +449,32 @@ class FitPanel(QWidget):
         if new != keep and new is not None:
             self.source_changed.emit(new)
 
+    def set_channels(self, channels: Sequence[tuple[str, str]], current: str | None, note: str = "") -> None:
+        """Fill the channel chooser with (channel, label) pairs, select ``current``, show ``note`` (how the
+        channel is fitted, or why it cannot be) under it. Emits nothing."""
+        self.channel_combo.blockSignals(True)
+        try:
+            self.channel_combo.clear()
+            for name, label in channels:
+                self.channel_combo.addItem(label, name)
+            idx = self.channel_combo.findData(current) if current is not None else -1
+            self.channel_combo.setCurrentIndex(idx if idx >= 0 else (0 if channels else -1))
+        finally:
+            self.channel_combo.blockSignals(False)
+        self.channel_note.setText(note)
+
+    def current_channel(self) -> str | None:
+        i = self.channel_combo.currentIndex()
+        return None if i < 0 else self.channel_combo.itemData(i)
+
+    def channel_note_text(self) -> str:
+        return self.channel_note.text()
+
+    def _on_channel_activated(self, _i: int) -> None:
+        ch = self.current_channel()
+        if ch is not None:
+            self.channel_changed.emit(ch)
+
     def current_source(self) -> str | None:
         i = self.source_combo.currentIndex()
         return None if i < 0 else self.source_combo.itemData(i)
@@ -574,6 +615,7 @@ class FitPanel(QWidget):
             {
                 "model": name,
                 "source": self.current_source(),
+                "channel": self.current_channel(),
                 "settings": settings,
                 "fit_range": self.fit_range(),
                 "weights": self.weights_mode(),

@@ -62,6 +62,18 @@ class _GridPlot(QWidget):
         super().__init__()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Channel:"))
+        self.channel_combo = QComboBox()
+        self.channel_combo.setObjectName("region-spectra-channel")
+        self.channel_combo.setToolTip("the channel averaged (default: the channel shown in the slicer)")
+        self.channel_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.channel_combo.setMinimumContentsLength(12)
+        row.addWidget(self.channel_combo)
+        row.addStretch(1)
+        lay.addLayout(row)
         self.plot = pg.PlotWidget(background="w")
         self.plot.setTitle(title, color="k")
         self.plot.setLabel("bottom", "Bias", units="V")
@@ -118,6 +130,7 @@ class RegionSpectraPanel(QWidget):
     """Side-by-side region spectra with normalisation and offset controls."""
 
     settings_changed = Signal(object)  # SpectraSettings
+    channel_chosen = Signal(str, str)  # grid key, channel: the user chose the channel averaged
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -243,13 +256,39 @@ class RegionSpectraPanel(QWidget):
         self.empty_label.setVisible(not grids)
         for key, title in grids:
             p = _GridPlot(title)
+            p.channel_combo.activated.connect(
+                lambda i, k=key, c=p.channel_combo: self.channel_chosen.emit(k, str(c.itemData(i)))
+            )
             self._plots[key] = p
             self.plots_row.addWidget(p, 1)
+
+    def set_channels(self, grid_key: str, channels: Sequence[tuple[str, str]], current: str) -> None:
+        """The channels of grid ``grid_key`` as (name, label), ``current`` selected (no signal)."""
+        plot = self._plots.get(grid_key)
+        if plot is None:
+            return
+        combo = plot.channel_combo
+        with QSignalBlocker(combo):
+            combo.clear()
+            for name, label in channels:
+                combo.addItem(label, name)
+            idx = combo.findData(current)
+            combo.setCurrentIndex(idx if idx >= 0 else (0 if channels else -1))
+
+    def channel_combo(self, grid_key: str) -> QComboBox | None:
+        p = self._plots.get(grid_key)
+        return p.channel_combo if p else None
+
+    def current_channel(self, grid_key: str) -> str | None:
+        combo = self.channel_combo(grid_key)
+        if combo is None or combo.currentIndex() < 0:
+            return None
+        return str(combo.currentData())
 
     def grid_keys(self) -> list[str]:
         return list(self._order)
 
-    def set_curves(self, grid_key: str, curves: Sequence[RegionCurve], y_label: str = "dI/dV") -> None:
+    def set_curves(self, grid_key: str, curves: Sequence[RegionCurve], y_label: str = "") -> None:
         plot = self._plots.get(grid_key)
         if plot is None:
             return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -103,9 +102,16 @@ def test_convert_writes_nothing_when_an_input_fails(tmp_path: Path, capsys) -> N
 
 
 def test_console_script_in_a_subprocess(project: Path) -> None:
-    exe = shutil.which("stsworkbench")
-    if exe is None:
-        pytest.skip("the stsworkbench console script is not installed")
+    # the script pip installed beside this interpreter (not whatever PATH finds first, nor a skip in CI)
+    bindir = Path(sys.executable).parent
+    candidates = [
+        bindir / "stsworkbench",
+        bindir / "stsworkbench.exe",
+        bindir / "Scripts" / "stsworkbench.exe",
+    ]
+    found = [c for c in candidates if c.is_file()]
+    assert found, f"no stsworkbench console script beside {sys.executable}: pip install -e . installs it"
+    exe = str(found[0])
     res = subprocess.run([exe, "info", str(project)], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert "STS Workbench project, 3 datasets" in res.stdout

@@ -1,0 +1,41 @@
+"""Real input events for window tests: menus opened with the mouse, combo boxes chosen from their popup."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QApplication, QComboBox, QMenu
+
+
+def _plain(text: str) -> str:
+    return text.replace("&", "")
+
+
+def menu_action(qtbot, window, menu_title: str, action_text: str) -> None:
+    """Click ``menu_title`` in the window's menu bar, then ``action_text`` in the menu that opens."""
+    bar = window.menuBar()
+    top = next(a for a in bar.actions() if _plain(a.text()) == menu_title)
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.actionGeometry(top).center())
+    menu: QMenu = top.menu()
+    qtbot.waitUntil(menu.isVisible, timeout=3000)
+    act = next(a for a in menu.actions() if _plain(a.text()) == action_text)
+    qtbot.mouseClick(menu, Qt.MouseButton.LeftButton, pos=menu.actionGeometry(act).center())
+    qtbot.waitUntil(lambda: not menu.isVisible(), timeout=3000)
+
+
+def choose(qtbot, combo: QComboBox, data_or_text: str) -> None:
+    """Open ``combo``'s popup with a click and click the item whose data (or text) is ``data_or_text``."""
+    idx = combo.findData(data_or_text)
+    if idx < 0:
+        idx = combo.findText(data_or_text)
+    assert idx >= 0, f"{data_or_text!r} not in {[combo.itemText(i) for i in range(combo.count())]}"
+    qtbot.mouseClick(combo, Qt.MouseButton.LeftButton, pos=QPoint(combo.width() // 2, combo.height() // 2))
+    view = combo.view()
+    qtbot.waitUntil(lambda: view.isVisible(), timeout=3000)
+    index = combo.model().index(idx, combo.modelColumn())
+    view.scrollTo(index)
+    qtbot.wait(QApplication.doubleClickInterval() + 50)  # the popup ignores a release sooner than this
+    rect = view.visualRect(index)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: not view.isVisible(), timeout=3000)
+    QApplication.processEvents()
+    assert combo.currentIndex() == idx
