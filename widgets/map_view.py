@@ -135,7 +135,9 @@ class MapView(QWidget):
         self.plot_item.setLabel("left", "y", units="m")
         self.plot_item.showAxes(True, showValues=(True, False, False, True))
         self.plot_item.hideButtons()
-        self.plot_item.setMenuEnabled(False)
+        # PlotItem.setMenuEnabled(False) alone disables the view box menu too, and with it the right-click
+        # menu this view builds (see raiseContextMenu): keep the view box menu on.
+        self.plot_item.setMenuEnabled(False, enableViewBoxMenu=True)
 
         self.image_item = pg.ImageItem(axisOrder="row-major")
         self.view_box.addItem(self.image_item)

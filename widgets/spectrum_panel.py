@@ -134,7 +134,9 @@ class _PlotRow(QWidget):
         self.plot_item = self.plot_widget.getPlotItem()
         self.plot_item.showGrid(x=True, y=True, alpha=0.25)
         self.plot_item.hideButtons()
-        self.plot_item.setMenuEnabled(False)
+        # PlotItem.setMenuEnabled(False) alone disables the view box menu too, and with it the right-click
+        # menu this view builds (see raiseContextMenu): keep the view box menu on.
+        self.plot_item.setMenuEnabled(False, enableViewBoxMenu=True)
         lay.addWidget(self.plot_widget, 1)
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.lines: dict[str, pg.InfiniteLine] = {}

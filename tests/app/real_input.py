@@ -39,3 +39,25 @@ def choose(qtbot, combo: QComboBox, data_or_text: str) -> None:
     qtbot.waitUntil(lambda: not view.isVisible(), timeout=3000)
     QApplication.processEvents()
     assert combo.currentIndex() == idx
+
+
+def right_click_menu(qtbot, viewport, pos) -> QMenu:
+    """Right-click ``viewport`` at ``pos`` (a QPoint in its coordinates) and return the menu that opens."""
+    qtbot.mouseClick(viewport, Qt.MouseButton.RightButton, pos=pos)
+    qtbot.waitUntil(lambda: isinstance(QApplication.activePopupWidget(), QMenu), timeout=3000)
+    return QApplication.activePopupWidget()
+
+
+def click_menu_path(qtbot, menu: QMenu, *texts: str) -> None:
+    """Click the entries ``texts`` in an open menu with the mouse, opening submenus on the way."""
+    for i, text in enumerate(texts):
+        act = next((a for a in menu.actions() if _plain(a.text()) == text), None)
+        assert act is not None, f"{text!r} not in {[_plain(a.text()) for a in menu.actions()]}"
+        assert act.isEnabled(), f"{text!r} is disabled"
+        qtbot.mouseMove(menu, menu.actionGeometry(act).center())
+        qtbot.mouseClick(menu, Qt.MouseButton.LeftButton, pos=menu.actionGeometry(act).center())
+        if i < len(texts) - 1:
+            sub = act.menu()
+            qtbot.waitUntil(sub.isVisible, timeout=3000)
+            menu = sub
+    qtbot.waitUntil(lambda: QApplication.activePopupWidget() is None, timeout=3000)
