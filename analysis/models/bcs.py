@@ -45,7 +45,10 @@ from analysis.models.sis import conductance_peak_guess
 
 #: Largest fine grid (points) of the batched SIN evaluation; beyond it the step grows (very low T).
 SIN_MAX_GRID = 16384
-#: Support of the thermal kernel in the batched evaluation, in kT (truncation error below 1e-8 of G).
+#: Support of the thermal kernel beyond the gap, in kT: the kernel reaches ``Delta + 20 kT`` (rounded up to
+#: steps of 10 kT) on each side of a bias. The gap term matters: inside the gap G comes from the coherence
+#: peaks at |E| >= Delta through the kernel's tail, so a support of 20 kT alone made G(0) 23 % low at
+#: kT/Delta = 0.05 on a 257-point axis; with it G(0) matches the exact Bessel sum to about 1e-4.
 SIN_KERNEL_KT = 20.0
 #: Grid step in units of kT.
 SIN_STEP_KT = 1.0 / 8.0
@@ -135,23 +138,22 @@ def _kernel_set(x: np.ndarray, T: float, h: float, want: bool):
 
 
 _KERNEL_CACHE: dict[tuple, list] = {}
-_KERNEL_CACHE_SIZE = 6
+_KERNEL_CACHE_SIZE = 16
 _KERNEL_LOCK = threading.Lock()
 
 
-def _cached_kernels(E: np.ndarray, V: np.ndarray, t: float, h: float, want: bool) -> list[tuple]:
+def _cached_kernels(E: np.ndarray, V: np.ndarray, t: float, h: float, want: bool, half: float) -> list[tuple]:
     """Banded kernel blocks for grid E and biases V, reused across calls (single-spectrum fits).
 
     The biases are split into blocks of neighbouring values; each block only needs the grid nodes within
     the kernel support around it, so the product costs about (block span + 2 * 20 kT) / h per bias instead
     of the whole grid. Returns [(node slice, bias columns, Kc, dKc/dx, dKc/dT), ...].
     """
-    key = (E.size, float(E[0]), h, t, want, V.size, hash(V.tobytes()))
+    key = (E.size, float(E[0]), h, t, want, half, V.size, hash(V.tobytes()))
     with _KERNEL_LOCK:
         hit = _KERNEL_CACHE.get(key)
     if hit is not None:
         return hit
-    half = SIN_KERNEL_KT * K_B_EV * t
     order = np.argsort(V, kind="stable")
     nblk = max(1, min(16, V.size // 16))
     blocks = []
@@ -171,10 +173,19 @@ def _cached_kernels(E: np.ndarray, V: np.ndarray, t: float, h: float, want: bool
     return blocks
 
 
-def sin_grid_step(T: float, vlo: float, vhi: float) -> float:
+def sin_kernel_reach(T: float, delta_max: float = 0.0) -> float:
+    """Half-width (eV) of the thermal kernel's support at temperature T for gaps up to ``delta_max`` (eV):
+    ``20 kT`` beyond the gap, the gap rounded up to a multiple of 10 kT (so that a fit moving Delta keeps
+    reusing its cached kernels)."""
+    kt = K_B_EV * T
+    steps = math.ceil(max(float(delta_max), 0.0) / (10 * kt)) if kt > 0 else 0
+    return (SIN_KERNEL_KT + 10 * steps) * kt
+
+
+def sin_grid_step(T: float, vlo: float, vhi: float, delta_max: float = 0.0) -> float:
     """Grid step (eV) of the batched SIN evaluation at temperature T for biases in [vlo, vhi]."""
     kt = K_B_EV * T
-    span = (vhi - vlo) + 2 * SIN_KERNEL_KT * kt
+    span = (vhi - vlo) + 2 * sin_kernel_reach(T, delta_max)
     return max(SIN_STEP_KT * kt, span / (SIN_MAX_GRID - 8))
 
 
@@ -208,17 +219,24 @@ def dynes_sin_batch(
     if n == 0 or nb == 0:
         return tuple(outs) if jacobian else g
     vlo, vhi = float(V.min()), float(V.max())
-    for t in np.unique(T):
-        rows = np.nonzero(T == t)[0]
-        h = sin_grid_step(t, vlo, vhi) if t > 0 else math.inf
+    # Rows are grouped by temperature and by their gap in steps of 10 kT (the kernel support depends on
+    # both), so every row gets the same result as on its own, and neighbouring gaps share kernels.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        kt_all = K_B_EV * T
+        bins = np.where(kt_all > 0, np.ceil(np.abs(delta) / (10 * np.where(kt_all > 0, kt_all, 1.0))), 0.0)
+    bins = np.where(np.isfinite(bins), bins, 0.0)
+    for t, b in sorted({(float(a), float(c)) for a, c in zip(T, bins)}):
+        rows = np.nonzero((T == t) & (bins == b))[0]
+        dmax = b * 10 * K_B_EV * t * (1 - 1e-12)  # the bin edge, so sin_kernel_reach gives this bin
+        h = sin_grid_step(t, vlo, vhi, dmax) if t > 0 else math.inf
         if not t > 0 or K_B_EV * t < h / 10:
             _sin_t0(V, delta[rows], gamma[rows], V0[rows], rows, outs)
             continue
-        half = SIN_KERNEL_KT * K_B_EV * t
+        half = sin_kernel_reach(float(t), dmax)
         j0 = math.floor((vlo - half) / h) - 1
         j1 = math.ceil((vhi + half) / h) + 1
         E = h * np.arange(j0, j1 + 1, dtype=float)
-        blocks = _cached_kernels(E, V, float(t), h, jacobian)
+        blocks = _cached_kernels(E, V, float(t), h, jacobian, half)
         step = max(1, _CHUNK_ELEMENTS // E.size)
         for a in range(0, rows.size, step):
             r = rows[a : a + step]
@@ -382,4 +400,5 @@ __all__ = [
     "delta_bcs_interp",
     "dynes_sin_batch",
     "sin_grid_step",
+    "sin_kernel_reach",
 ]
