@@ -624,6 +624,37 @@ def guess_start(model: Model, x: np.ndarray, y: np.ndarray, options: FitOptions 
     return np.array([vals[n] for n in model.param_names], float)
 
 
+#: Spectra whose typical magnitude is further than this factor from the median spectrum's are outliers.
+OUTLIER_FACTOR = 10.0
+
+
+def typical_spectrum(Y: np.ndarray) -> np.ndarray:
+    """(nb,) point-wise median of the spectra Y (n, nb) that are not outliers.
+
+    A spectrum is left out when it has no finite value, when its median magnitude is zero, or when that
+    magnitude differs from the median over the spectra by more than ``OUTLIER_FACTOR`` (or 5 robust
+    standard deviations in log scale, whichever is wider). So one pixel holding 1e30, a dead pixel at zero
+    or a saturated line cannot drag the start of every pixel away, as a plain mean does.
+    """
+    Y = np.atleast_2d(np.asarray(Y, float))
+    with np.errstate(all="ignore"), _quiet():
+        Yc = np.where(np.isfinite(Y), Y, np.nan)
+        scale = np.nanmedian(np.abs(Yc), axis=1)
+        good = np.isfinite(scale) & (scale > 0)
+        if good.sum() == 0:
+            return np.nanmedian(Yc, axis=0)
+        logs = np.log10(scale[good])
+        centre = np.median(logs)
+        spread = 1.4826 * np.median(np.abs(logs - centre))
+        keep = np.abs(logs - centre) <= max(np.log10(OUTLIER_FACTOR), 5 * spread)
+        rows = np.flatnonzero(good)[keep]
+        # values far outside the kept spectra's range (a spike of 1e30 in one point) are dropped too
+        sub = Yc[rows]
+        lim = OUTLIER_FACTOR * 10 ** (centre + max(np.log10(OUTLIER_FACTOR), 5 * spread))
+        sub = np.where(np.abs(sub) <= lim, sub, np.nan)
+        return np.nanmedian(sub, axis=0)
+
+
 def global_start(
     model: Model,
     x: np.ndarray,
@@ -631,11 +662,11 @@ def global_start(
     options: FitOptions | None = None,
     weights: np.ndarray | None = None,
 ) -> np.ndarray:
-    """(k,) parameters of a fit of the mean spectrum (NaN-aware), used as the start of every pixel."""
+    """(k,) parameters of a fit of the typical spectrum (:func:`typical_spectrum`), used as the start of
+    every pixel."""
     options = options or FitOptions()
     Y = np.atleast_2d(np.asarray(Y, float))
-    with np.errstate(all="ignore"), _quiet():
-        mean = np.nanmean(Y, axis=0)
+    mean = typical_spectrum(Y)
     if np.sum(np.isfinite(mean)) <= len(model.params):
         raise FitError("no finite data to fit")
     p0 = guess_start(model, x, mean, options)

@@ -26,7 +26,11 @@ import numpy as np
 from analysis.dataset import Grid, Image
 from analysis.errors import FitError
 from analysis.fitting.batch import (
+    AT_BOUND,
     CONVERGED,
+    MODEL_NOT_FINITE,
+    NAN_DATA,
+    NO_CONVERGENCE,
     NOT_FITTED,
     START_STRATEGIES,
     STATUS_TEXT,
@@ -265,6 +269,8 @@ def fit_grid(
 
     res = runner(model, x, Y, P0, options, weights=weights, progress=prog1, cancel=cancel)
     gf = GridFit(model, channel, (ny, nx), index, res, options, label, grid.name, grid.frame)
+    if label == "global":
+        gf.info["refitted_from_own_guess"] = int(_guess_refit(gf, x, Y, weights, runner, options, cancel))
     if label == "neighbours":
         refit = _neighbour_refit(gf, x, Y, weights, runner, options, progress, total, cancel)
         gf.info["refitted_from_neighbours"] = int(refit)
@@ -303,6 +309,24 @@ def neighbour_median(values: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np
             warnings.simplefilter("ignore", RuntimeWarning)
             med = np.nanmedian(s, axis=0)
     return med, count
+
+
+def _guess_refit(gf: GridFit, x, Y, weights, runner: Runner, options: FitOptions, cancel) -> int:
+    """Refit the pixels a shared start left unconverged from their own ``guess()``; keep what is better.
+
+    Returns the number of pixels whose result was replaced."""
+    r = gf.result
+    failed = (r.status == NO_CONVERGENCE) | (r.status == MODEL_NOT_FINITE) | ~np.isfinite(r.chi2)
+    cand = np.flatnonzero(failed)
+    cand = cand[r.status[cand] != NAN_DATA]
+    if cand.size == 0:
+        return 0
+    P0 = guess_starts(gf.model, x, _cropped(Y[cand], x, options), options, cancel=cancel)
+    new = runner(gf.model, x, Y[cand], P0, options, weights=weights, cancel=cancel)
+    old_chi = np.where(np.isfinite(r.chi2[cand]), r.chi2[cand], np.inf)
+    better = np.isin(new.status, (CONVERGED, AT_BOUND)) | (np.isfinite(new.chi2) & (new.chi2 < old_chi))
+    r.put(cand[better], new.take(np.flatnonzero(better)))
+    return int(better.sum())
 
 
 def _neighbour_refit(
