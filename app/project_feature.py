@@ -23,6 +23,7 @@ value); see :mod:`app.project_state` and :mod:`analysis.store`.
 
 from __future__ import annotations
 
+import math
 import os
 import uuid
 from pathlib import Path
@@ -32,8 +33,10 @@ from PySide6.QtCore import QDir, QEventLoop, QLockFile, QStandardPaths, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from analysis.store import Attachment, Project, open_project, save_project
+from analysis.store import Attachment, Project, open_project, remove_stale_temporaries, save_project
+from analysis.store.atomic import describe_removed
 from analysis.store.records import RecordError
+from analysis.store.seal import MAGIC as SEAL_MAGIC
 from app.project_state import KNOWN_ATTACHMENTS, REGIONS, RestoreResult, collect_project, restore_project
 
 if TYPE_CHECKING:
@@ -76,10 +79,11 @@ def ask(parent: Any, title: str, text: str, informative: str, buttons: dict[Any,
 
 
 def is_project_file(path: str | Path) -> bool:
-    """True when ``path`` is an HDF5 file (the only container the project format uses); reads 8 bytes."""
+    """True when ``path`` is an HDF5 file (the only container the project format uses), its signature at
+    the start or a project file's seal there (:mod:`analysis.store.seal`); reads 8 bytes."""
     try:
         with open(path, "rb") as fh:
-            return fh.read(len(HDF5_SIGNATURE)) == HDF5_SIGNATURE
+            return fh.read(len(HDF5_SIGNATURE)) in (HDF5_SIGNATURE, SEAL_MAGIC)
     except OSError:
         return False
 
@@ -213,6 +217,9 @@ class ProjectController:
         except (RecordError, ValueError) as exc:
             self._save_failed(path, f"the session cannot be stored: {exc}")
             return None
+        removed = remove_stale_temporaries(path)
+        if removed:
+            self.window.log("info", f"{path.name}: {describe_removed(removed)}")
         generation = self._generation
         self.save_job = self.window.run_job(
             save_project,
@@ -313,7 +320,7 @@ class ProjectController:
             self._restoring = False
         self.projects.append(project)
         self.last_restore = result
-        self._restore_slicers(result.view.get("slicers") or [])
+        result.warnings += self._restore_slicers(result.view.get("slicers") or [])
         for text in result.warnings:
             self.window.log("warning", f"{path.name}: {text}")
         recovered = path == self.restored_from
@@ -334,24 +341,30 @@ class ProjectController:
             f"{len(s.linecuts)} line cuts, {len(s.fits)} fits",
         )
 
-    def _restore_slicers(self, saved: list[dict[str, Any]]) -> None:
+    def _restore_slicers(self, saved: list[dict[str, Any]]) -> list[str]:
+        """Put the saved slicers back; returns what could not be restored (the others still are)."""
         ex = self.window.exploration
         used: set[int] = set()
+        problems: list[str] = []
         for s in saved:
             key = s.get("grid")
             if not isinstance(key, str) or key not in self.state.entries:
                 continue
-            free = [c for c in ex.slicers_for(key) if id(c) not in used]
-            ctl = free[0] if free else ex.new_slicer(key, s.get("channel"))
-            if ctl is None:
-                continue
-            used.add(id(ctl))
-            channel = s.get("channel")
-            if isinstance(channel, str) and channel != ctl.channel:
-                ctl.set_channel(channel)
-            value = s.get("value")
-            if isinstance(value, int | float):
-                ctl.set_value(float(value))
+            try:
+                free = [c for c in ex.slicers_for(key) if id(c) not in used]
+                ctl = free[0] if free else ex.new_slicer(key, s.get("channel"))
+                if ctl is None:
+                    continue
+                used.add(id(ctl))
+                channel = s.get("channel")
+                if isinstance(channel, str) and channel != ctl.channel:
+                    ctl.set_channel(channel)
+                value = s.get("value")
+                if isinstance(value, int | float) and math.isfinite(value):
+                    ctl.set_value(float(value))
+            except Exception as exc:  # a damaged view state must not stop the restore
+                problems.append(f"a slicer of {key} could not be restored: {exc}")
+        return problems
 
     def _open_failed(self, path: Path, reason: str) -> None:
         self.last_error = reason
