@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in SUBCOMMANDS:
         module, func = SUBCOMMANDS[argv[0]].split(":")
         return int(getattr(importlib.import_module(module), func)(argv[1:]) or 0)
-    from app.gui_main import main as gui_main
+    from app.window.launch import main as gui_main
 
     return int(gui_main(argv) or 0)
 

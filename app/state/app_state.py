@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analysis.dataset import Dataset, Grid, Image
-from app.events import Signal
+from app.state.events import Signal
 
 _ids = itertools.count(1)
 

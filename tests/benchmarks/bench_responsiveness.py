@@ -99,7 +99,7 @@ def _slicers_idle(w) -> bool:
 
 
 def bench_event_loop_gaps(quick: bool) -> list[Row]:
-    from app.main_window import MainWindow
+    from app.window.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
     rows: list[Row] = []

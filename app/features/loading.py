@@ -1,0 +1,121 @@
+"""Loading files and the demo off the GUI thread; a bad file gives a non-modal message and a log entry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from analysis.dataset import Grid
+from analysis.io import read_file, registry
+from app.features.host import Host
+
+DEMO_QP_BIAS = -5e-3  # V: the coherence-peak region of the QP grid
+DEMO_J_BIAS = 0.0  # V: the zero-bias Josephson peak
+
+
+def _describe(ds: Any) -> str:
+    if isinstance(ds, Grid):
+        ny, nx, nb = ds.shape
+        return f"grid {nx}x{ny} px, {nb} points, channels {', '.join(ds.channels)}"
+    return f"{ds.kind}, channels {', '.join(getattr(ds, 'channels', {}))}"
+
+
+class Loader:
+    """Opens files and the demo with ``window.run_job``. ``last_error`` keeps the newest failure text."""
+
+    def __init__(self, window: Host) -> None:
+        self.window = window
+        self.last_error: str | None = None
+        self.message_box: QMessageBox | None = None
+        self.loading = 0
+        #: ``opener(path) -> bool``: called first for every file; True means it opened the file itself
+        #: (``app.features.project`` uses it to restore a project's regions, fits and view state too).
+        self.project_opener: Callable[[str], bool] | None = None
+
+    def open_dialog(self) -> None:
+        filters = [
+            f"{title} ({' '.join('*' + e for e in exts)})" for title, exts in registry().file_filters()
+        ]
+        exts = sorted({e for _t, es in registry().file_filters() for e in es})
+        filters.insert(0, f"All supported ({' '.join('*' + e for e in exts)})")
+        filters.append("All files (*)")
+        paths, _ = QFileDialog.getOpenFileNames(self.window, "Open data files", "", ";;".join(filters))
+        if paths:
+            self.window.open_files(paths)
+
+    def open(self, path: str) -> None:
+        if self.project_opener is not None and self.project_opener(path):
+            return
+        name = Path(path).name
+        self.loading += 1
+        self.window.run_job(
+            read_file,
+            path,
+            name=f"Loading {name}",
+            pass_hooks=False,
+            on_finished=lambda datasets: self._loaded(path, datasets),
+            on_failed=lambda msg: self._failed(path, msg),
+            on_cancelled=self._done,
+        )
+
+    def _done(self) -> None:
+        self.loading -= 1
+
+    def _loaded(self, path: str, datasets: list[Any]) -> None:
+        self._done()
+        name = Path(path).name
+        for i, ds in enumerate(datasets):
+            label = name if len(datasets) == 1 else f"{name} [{ds.name or i}]"
+            self.window.state.add_dataset(ds, label)
+            self.window.log("info", f"Loaded {label}: {_describe(ds)}")
+            for w in ds.warnings:
+                self.window.log("warning", f"{label}: {w}")
+        self.window.add_recent_file(path)
+
+    def _failed(self, path: str, message: str) -> None:
+        self._done()
+        text = message.split(": ", 1)[1] if message.startswith("ReadError: ") else message
+        self.last_error = text
+        box = QMessageBox(QMessageBox.Icon.Warning, "Could not open file", text, parent=self.window)
+        box.setModal(False)
+        box.setInformativeText("The datasets already open are unchanged.")
+        box.show()
+        if self.message_box is not None:
+            self.message_box.close()
+        self.message_box = box
+
+    def open_demo(self) -> None:
+        try:
+            from analysis.demo.grids import make_demo
+        except ImportError as exc:
+            self.window.log("error", f"the demo data are not available: {exc}")
+            return
+        self.loading += 1
+        self.window.run_job(
+            make_demo,
+            name="Generating demo data",
+            pass_hooks=False,
+            on_finished=self._demo_ready,
+            on_failed=lambda _m: self._done(),
+            on_cancelled=self._done,
+        )
+
+    def _demo_ready(self, grids: tuple[Grid, Grid]) -> None:
+        self._done()
+        qp, jos = grids
+        state = self.window.state
+        kq = state.add_dataset(qp, qp.name or "Demo QP grid")
+        kj = state.add_dataset(jos, jos.name or "Demo Josephson grid")
+        ex = self.window.exploration
+        for key, value in ((kq, DEMO_QP_BIAS), (kj, DEMO_J_BIAS)):
+            slicers = ex.slicers_for(key) or [ex.new_slicer(key)]
+            for s in slicers:
+                if s is not None:
+                    s.set_value(value)
+        state.set_current(kq)
+        self.window.log(
+            "info", "Demo: co-registered QP (±15 mV) and Josephson (±2 mV) grids of an MgB2-like film"
+        )
