@@ -99,6 +99,7 @@ class MapView(QWidget):
     export_requested = Signal(str)  # "png", "svg" or "csv"
     levels_changed = Signal(float, float)
     level_mode_changed = Signal(str)
+    colormap_changed = Signal(str)
 
     def __init__(self, title: str = "", parent: QWidget | None = None, colour_bar: str = "vertical") -> None:
         super().__init__(parent)
@@ -115,6 +116,7 @@ class MapView(QWidget):
         self._setting_levels = False
         self._fixed_levels: tuple[float, float] | None = None
         self._colormap_name = "viridis"
+        self._manual_levels: tuple[float, float] | None = None
         self._needs_autorange = False
 
         outer = QVBoxLayout(self)
@@ -242,6 +244,7 @@ class MapView(QWidget):
     def set_levels(self, lo: float, hi: float) -> None:
         """Fix the levels (switches to manual mode)."""
         self.level_mode = "manual"
+        self._manual_levels = (float(lo), float(hi))  # kept for an image that arrives later
         self._setting_levels = True
         try:
             self.image_item.setLevels((lo, hi))
@@ -253,6 +256,8 @@ class MapView(QWidget):
     def _levels_for(self, image: np.ndarray) -> tuple[float, float]:
         if self.level_mode == "manual" and self.image_item.image is not None:
             return self.levels()
+        if self.level_mode == "manual" and self._manual_levels is not None:
+            return self._manual_levels
         if self.level_mode == "global" and self._fixed_levels is not None:
             return self._fixed_levels
         return percentile_levels(image, self.percentile)
@@ -277,9 +282,12 @@ class MapView(QWidget):
 
     def set_colormap(self, name: str) -> None:
         """Apply a colour map by name (see :mod:`widgets.colormaps`)."""
+        changed = name != self._colormap_name
         self._colormap_name = name
         self.histogram.gradient.setColorMap(colormap(name))
         self.histogram.gradient.showTicks(False)
+        if changed:
+            self.colormap_changed.emit(name)
 
     @property
     def colormap_name(self) -> str:

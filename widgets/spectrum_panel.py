@@ -158,6 +158,17 @@ class _PlotRow(QWidget):
         for cid in list(self.curves):
             if cid not in wanted:
                 self.plot_item.removeItem(self.curves.pop(cid))
+        self.set_curves_only(curves)
+
+    def update_curves(self, curves: Sequence[Curve], prefix: str) -> None:
+        """Set ``curves`` and remove the other curves whose id starts with ``prefix``; every other curve is
+        left untouched (a hover moves one curve, not the pinned ones)."""
+        wanted = {c.id for c in curves}
+        for cid in [c for c in self.curves if c.startswith(prefix) and c not in wanted]:
+            self.plot_item.removeItem(self.curves.pop(cid))
+        self.set_curves_only(curves)
+
+    def set_curves_only(self, curves: Sequence[Curve]) -> None:
         for c in curves:
             pen = pg.mkPen(c.color, width=c.width, style=_STYLES.get(c.style, Qt.PenStyle.SolidLine))
             item = self.curves.get(c.id)
@@ -332,6 +343,11 @@ class SpectrumPanel(QWidget):
     def set_curves(self, key: str, curves: Sequence[Curve]) -> None:
         if key in self.rows:
             self.rows[key].set_curves(curves)
+
+    def update_curves(self, key: str, curves: Sequence[Curve], prefix: str) -> None:
+        """Replace the curves of plot ``key`` whose ids start with ``prefix`` by ``curves``; others stay."""
+        if key in self.rows:
+            self.rows[key].update_curves(curves, prefix)
 
     def curve(self, key: str, curve_id: str) -> pg.PlotDataItem | None:
         row = self.rows.get(key)

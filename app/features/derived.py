@@ -9,6 +9,7 @@ from analysis.dataset import BWD_SUFFIX, Grid, Image
 from analysis.processing import derived
 from analysis.processing.levelling import levelled_image
 from app.features.host import Host
+from app.state.edits import AddDataset
 from widgets.derived_dialog import DerivedDialog
 
 
@@ -105,7 +106,8 @@ class DerivedController:
         def done(result: Any) -> None:
             if key not in state.entries:
                 return
-            new = state.add_dataset(result, result.name or op, parent=key)
-            self.window.log("info", f"Derived {state.entries[new].label}")
+            edit = AddDataset(state, result, result.name or op, parent=key)
+            state.undo.push(edit)
+            self.window.log("info", f"Derived {state.entries[edit.key].label}")  # type: ignore[index]
 
         self.last_job = self.window.run_job(fn, *args, name=f"Derived: {op}", on_finished=done, **kw)

@@ -18,6 +18,8 @@ from analysis.processing.levelling import level
 from app.features.host import Host
 from app.features.map_docks import MapDocks, default_levelling
 from app.features.slicers import SlicerController
+from app.state.collections import MISSING
+from app.state.edits import AddPin, RemovePins
 from app.workers.slicing import BiasMajorCache
 from widgets.data_browser import DataBrowser
 from widgets.map_view import MapView
@@ -57,10 +59,10 @@ class Exploration:
         self.topo_channel: str | None = None
         self.topo_levelling = "plane"
         self.height_levelling = "plane"  # the user's levelling for heights; other maps are not levelled
+        #: counts of curve redraws (all curves / the hover curve only), for tests and benchmarks
+        self.curve_refreshes = 0
+        self.hover_refreshes = 0
         self.last_slicer: SlicerController | None = None  # the slicer the user last clicked or changed
-        #: called with (grid key, channel) when the channel the user looks at changes
-        self.viewed_channel_listeners: list[Any] = []
-        self._viewed: dict[str, str] = {}  # grid key -> channel last told to the listeners
 
         area = Qt.DockWidgetArea
         # Left column: data + topography; top: slicers side by side; bottom: spectra; right: feature docks.
@@ -87,6 +89,8 @@ class Exploration:
         self.state.cursor_changed.connect(self._cursor_changed)
         self.state.hover_changed.connect(self._hover_changed)
         self.state.pinned_changed.connect(self._pins_changed)
+        self._creating = False
+        self.state.views.edited.connect(self._view_edited)
 
         self.browser.current_selected.connect(self.state.set_current)
         self.browser.channel_activated.connect(lambda k, c: self.new_slicer(k, c))
@@ -100,7 +104,7 @@ class Exploration:
         self.spectra.direction_selected.connect(self._direction_selected)
         self.spectra.quantity_selected.connect(self._quantity_selected)
         self.spectra.bias_line_moved.connect(self._bias_line_moved)
-        self.spectra.unpin_requested.connect(self.state.unpin)
+        self.spectra.unpin_requested.connect(lambda k: self.state.undo.push(RemovePins(self.state, [k])))
         self.spectra.clear_pins_requested.connect(self._clear_pins)
         self.spectra.pin_selected_requested.connect(self._pin_cursor)
         self.pin_on_click = True
@@ -132,11 +136,12 @@ class Exploration:
     def _map_clicked(self, panel: MapView, x: float, y: float) -> None:
         """A click selects the point in every co-registered map and, with "Pin on click", pins it."""
         slicer = self.slicer_for_panel(panel)
-        if slicer is not None:
-            self.note_viewed(slicer)
-        self.state.set_cursor((x, y))
-        if self.pin_on_click:
-            self.pin_point(panel, x, y)
+        with self.state.batch():  # cursor and pin: the views refresh once
+            if slicer is not None:
+                self.note_viewed(slicer)
+            self.state.set_cursor((x, y))
+            if self.pin_on_click:
+                self.pin_point(panel, x, y)
 
     def pin_point(self, panel: MapView, x: float, y: float) -> None:
         """Pin (x, y) unless a pin already sits on the same pixel of ``panel``'s frame."""
@@ -145,7 +150,7 @@ class Exploration:
             here = frame.nearest_pixel(x, y)
             if here is not None and any(frame.nearest_pixel(p.x, p.y) == here for p in self.state.pinned):
                 return
-        self.state.pin(x, y)
+        self.state.undo.push(AddPin(self.state, x, y))
 
     def readout_text(self, panel: MapView, xy: tuple[float, float] | None) -> str:
         """Status-bar text: position in nm, pixel index, value with units, sweep value of the panel."""
@@ -166,10 +171,26 @@ class Exploration:
         return "  |  ".join(parts)
 
     # -- slicers ------------------------------------------------------------------------------------------
+    def _view_edited(self, vkey: str, old: Any, new: Any) -> None:
+        """A slicer view added to the state by another controller (a project being opened) gets its dock."""
+        if old is not MISSING or new is MISSING or getattr(new, "kind", "") != "slicer" or self._creating:
+            return
+        if not any(s.dock_key == vkey for s in self.slicers):
+            ctl = self.new_slicer(new.dataset, new.channel, view_key=vkey)
+            if ctl is None:
+                self.state.views.pop(vkey, None)
+            else:
+                ctl.apply_view(new.to_dict())
+
     def new_slicer(
-        self, key: str | None = None, channel: str | None = None, value: float | None = None
+        self,
+        key: str | None = None,
+        channel: str | None = None,
+        value: float | None = None,
+        view_key: str = "",
     ) -> SlicerController | None:
-        """Open a slicer on grid ``key`` (default: the current grid) at sweep ``value`` (SI)."""
+        """Open a slicer on grid ``key`` (default: the current grid) at sweep ``value`` (SI); ``view_key``
+        names the state's view it shows when that view came first."""
         key = key or self.window.current_grid_key()
         entry = self.state.entries.get(key) if key else None
         if entry is None or not isinstance(entry.dataset, Grid):
@@ -181,7 +202,11 @@ class Exploration:
             return None
         channel = channel if channel in grid.channels else preferred_channel(grid, self.quantity)
         self._slicer_numbers += 1
-        ctl = SlicerController(self, self._slicer_numbers, key, channel)
+        self._creating = True
+        try:
+            ctl = SlicerController(self, self._slicer_numbers, key, channel, view_key)
+        finally:
+            self._creating = False
         self._place_slicer_dock(ctl)
         self.slicers.append(ctl)
         self.bind_map(ctl.panel)
@@ -246,33 +271,18 @@ class Exploration:
         return None
 
     def note_viewed(self, slicer: SlicerController) -> None:
-        """``slicer`` is the one the user looks at (clicked, or its channel changed)."""
-        before = self._viewed.get(slicer.key)
+        """``slicer`` is the one the user looks at (clicked, or its channel changed): the state hears of it
+        (the fit and region views follow the channel through ``state.viewed_channel_changed``)."""
         self.last_slicer = slicer
-        self._viewed[slicer.key] = slicer.channel
-        if slicer.channel != before:
-            for listener in list(self.viewed_channel_listeners):
-                listener(slicer.key, slicer.channel)
+        self.state.note_viewed(slicer.key, slicer.channel)
 
     def viewed_channel(self, key: str) -> str:
-        """The forward channel of grid ``key`` the user is looking at: that of the slicer last clicked or
-        changed, else of its newest slicer, else :func:`preferred_channel`."""
+        """The forward channel of grid ``key`` the user is looking at (see
+        :meth:`app.state.AppState.viewed_channel`), else :func:`preferred_channel`."""
         entry = self.state.entries.get(key)
         if entry is None or not isinstance(entry.dataset, Grid | Spectrum):
             return ""
-        ds = entry.dataset
-        mine = [s for s in self.slicers if s.key == key and s.channel in ds.channels]
-        if self.last_slicer in mine:
-            mine.remove(self.last_slicer)
-            mine.append(self.last_slicer)
-        if mine:
-            ch = mine[-1].channel
-            return (
-                ch[: -len(BWD_SUFFIX)]
-                if ch.endswith(BWD_SUFFIX) and ch[: -len(BWD_SUFFIX)] in ds.channels
-                else ch
-            )
-        return preferred_channel(ds)
+        return self.state.viewed_channel(key) or preferred_channel(entry.dataset)
 
     def slicers_for(self, key: str) -> list[SlicerController]:
         return [s for s in self.slicers if s.key == key]
@@ -451,10 +461,10 @@ class Exploration:
     def _cursor_changed(self, xy: tuple[float, float] | None) -> None:
         for panel in self._panels():
             panel.set_crosshair(xy if self._inside(panel, xy) else None)
-        self._refresh_curves()
+        self.state.hub.later(self._refresh_curves)  # once per batch (a click also pins)
 
     def _hover_changed(self, _xy: tuple[float, float] | None) -> None:
-        self._refresh_curves()
+        self._refresh_hover_curves()
 
     def _pins_changed(self) -> None:
         for panel in self._panels():
@@ -462,7 +472,7 @@ class Exploration:
         self.spectra.set_pins(
             [(p.key, f"x = {p.x * 1e9:.2f} nm, y = {p.y * 1e9:.2f} nm", p.color) for p in self.state.pinned]
         )
-        self._refresh_curves()
+        self.state.hub.later(self._refresh_curves)
 
     def _pin_cursor(self) -> None:
         if self.state.cursor is None:
@@ -473,13 +483,13 @@ class Exploration:
         x, y = self.state.cursor
         panel = next((p for p in self.window.map_panels() if self._inside(p, (x, y))), None)
         if panel is None:
-            self.state.pin(x, y)
+            self.state.undo.push(AddPin(self.state, x, y))
         else:
             self.pin_point(panel, x, y)
 
     def _clear_pins(self) -> None:
-        for p in list(self.state.pinned):
-            self.state.unpin(p.key)
+        if self.state.pinned:
+            self.state.undo.push(RemovePins(self.state, [p.key for p in self.state.pinned]))
 
     # -- spectra ------------------------------------------------------------------------------------------
     def spectrum_grids(self) -> list[str]:
@@ -566,21 +576,48 @@ class Exploration:
             return None
         return grid.spectrum(channel, *pix)
 
+    def _curve_channels(self, key: str, grid: Grid | Spectrum) -> list[tuple[str, str, str]]:
+        """(channel, id suffix, line style) of the curves drawn for grid ``key`` in the chosen direction."""
+        base = self.plot_channel.get(key) or preferred_channel(grid)
+        channels: list[tuple[str, str, str]] = []
+        bwd = base + BWD_SUFFIX
+        if self.direction in ("fwd", "both") or bwd not in grid.channels:
+            channels.append((base, "", "solid"))
+        if self.direction in ("bwd", "both") and bwd in grid.channels:
+            channels.append((bwd, " bwd", "dash" if self.direction == "both" else "solid"))
+        return channels
+
+    def _point_curves(
+        self,
+        key: str,
+        grid: Grid,
+        channels: list[tuple[str, str, str]],
+        points: list[tuple[str, tuple[float, float], tuple[int, int, int], float, str]],
+    ) -> list[Curve]:
+        curves: list[Curve] = []
+        for cid, xy, colour, width, name in points:
+            for channel, suffix, style in channels:
+                y = self.spectrum_at(key, channel, xy)
+                if y is not None:
+                    curves.append(Curve(cid + suffix, grid.bias, y, colour, width, style, name))
+        return curves
+
+    def _hover_point(self) -> list[tuple[str, tuple[float, float], tuple[int, int, int], float, str]]:
+        if self.state.hover is None:
+            return []
+        return [("hover", self.state.hover, (150, 150, 150), 1.2, "under the mouse")]
+
     def _refresh_curves(self) -> None:
+        """Redraw every curve of every spectrum plot (pins, selected point, hover)."""
+        self.curve_refreshes += 1
         for key in self.spectra.plot_keys():
             if key not in self.state.entries:
                 continue
             grid: Grid = self.state.entries[key].dataset  # type: ignore[assignment]
-            base = self.plot_channel.get(key) or preferred_channel(grid)
-            channels: list[tuple[str, str, str]] = []  # (channel, id suffix, style)
-            bwd = base + BWD_SUFFIX
-            if self.direction in ("fwd", "both") or bwd not in grid.channels:
-                channels.append((base, "", "solid"))
-            if self.direction in ("bwd", "both") and bwd in grid.channels:
-                channels.append((bwd, " bwd", "dash" if self.direction == "both" else "solid"))
-            curves: list[Curve] = []
+            channels = self._curve_channels(key, grid)
             if isinstance(grid, Spectrum):  # a point spectrum: its own curve(s)
                 sp = grid
+                curves = []
                 for channel, suffix, style in channels:
                     y = np.asarray(sp.channels[channel], dtype=np.float64)
                     curves.append(Curve("data" + suffix, sp.x, y, (30, 60, 160), 1.6, style, sp.x_name))
@@ -591,14 +628,19 @@ class Exploration:
                 points.append((f"pin:{p.key}", (p.x, p.y), p.color, 1.6, "pinned"))
             if self.state.cursor is not None:
                 points.append(("cursor", self.state.cursor, (0, 0, 0), 2.2, "selected"))
-            if self.state.hover is not None:
-                points.append(("hover", self.state.hover, (150, 150, 150), 1.2, "under the mouse"))
-            for cid, xy, colour, width, name in points:
-                for channel, suffix, style in channels:
-                    y = self.spectrum_at(key, channel, xy)
-                    if y is not None:
-                        curves.append(Curve(cid + suffix, grid.bias, y, colour, width, style, name))
-            self.spectra.set_curves(key, curves)
+            points += self._hover_point()
+            self.spectra.set_curves(key, self._point_curves(key, grid, channels, points))
+
+    def _refresh_hover_curves(self) -> None:
+        """Replace only the curve under the mouse in each plot (the pinned ones stay as they are)."""
+        self.hover_refreshes += 1
+        for key in self.spectra.plot_keys():
+            entry = self.state.entries.get(key)
+            if entry is None or not isinstance(entry.dataset, Grid):
+                continue
+            channels = self._curve_channels(key, entry.dataset)
+            curves = self._point_curves(key, entry.dataset, channels, self._hover_point())
+            self.spectra.update_curves(key, curves, prefix="hover")
 
     def _refresh_bias_lines(self) -> None:
         for key in self.spectra.plot_keys():

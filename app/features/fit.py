@@ -30,6 +30,7 @@ from analysis.channels import axis_label, default_channel, fit_route, numerical_
 from analysis.dataset import Grid, Spectrum
 from analysis.errors import WorkbenchError
 from analysis.fitting.batch import FitOptions
+from analysis.fitting.entries import BatchFitEntry, FitSource, JosephsonSeriesEntry, SingleFitEntry
 from analysis.fitting.maps import dask_runner, fit_grid, process_runner
 from analysis.fitting.parallel import cpu_count
 from analysis.fitting.single import SingleFit, fit_spectrum
@@ -37,6 +38,7 @@ from analysis.maps.averaging import region_average
 from analysis.maps.linecut import path_length, position_at
 from analysis.models.registry import get_model, registry
 from app.features.host import Host
+from app.state.app_state import ViewState
 from widgets.batch_fit_dialog import BatchFitDialog
 from widgets.fit_panel import FitPanel
 
@@ -107,9 +109,7 @@ class FitController:
         self.panel.model_changed.connect(lambda _n: self.refresh_data())
         self.panel.source_changed.connect(lambda _k: self.refresh_data())
         self.panel.channel_changed.connect(self._channel_chosen)
-        exploration = getattr(window, "exploration", None)
-        if exploration is not None and hasattr(exploration, "viewed_channel_listeners"):
-            exploration.viewed_channel_listeners.append(lambda _k, _c: self.refresh_data())
+        self.state.viewed_channel_changed.connect(lambda _k, _c: self.refresh_data())
         self.panel.position_changed.connect(lambda _t: self.refresh_data())
         self.panel.fit_requested.connect(self.run_fit)
         self.panel.cancel_requested.connect(self.cancel)
@@ -117,56 +117,76 @@ class FitController:
         self.panel.josephson_requested.connect(self.run_josephson)
         self.panel.gap_from_fit_requested.connect(self._gap_from_fit)
         # A change refreshes the source list, and the plotted data when it concerns the current source.
-        for sig, prefix in (
+        for sig, kind in (
             (self.state.cursor_changed, "cursor"),
-            (self.state.pinned_changed, "pin:"),
-            (self.state.regions_changed, "region:"),
-            (self.state.linecuts_changed, "cut:"),
-            (self.state.datasets_changed, ""),
-            (self.state.current_changed, ""),
+            (self.state.pinned_changed, "pin"),
+            (self.state.regions_changed, "region"),
+            (self.state.linecuts_changed, "cut"),
+            (self.state.datasets_changed, None),
+            (self.state.current_changed, None),
         ):
-            sig.connect(lambda *_a, prefix=prefix: self._sources_changed(prefix))
-        self._sources_changed("")
+            sig.connect(lambda *_a, kind=kind: self._sources_changed(kind))
+        #: number of rebuilds of the source list (one per state change; tests count them)
+        self.source_refreshes = 0
+        self._changed_kinds: set[str | None] = set()
+        self._sources_changed(None)
 
     # -- sources ------------------------------------------------------------------------------------------
     def grid_key(self) -> str | None:
         return self.window.current_grid_key()
 
-    def sources(self) -> list[tuple[str, str]]:
-        out: list[tuple[str, str]] = []
+    def typed_sources(self) -> list[tuple[FitSource, str]]:
+        """Every source a fit can read now, with the label the dock lists it under."""
+        out: list[tuple[FitSource, str]] = []
         if self.state.cursor is not None and self.grid_key() is not None:
             x, y = self.state.cursor
-            out.append(("cursor", f"Clicked pixel ({x * 1e9:.1f}, {y * 1e9:.1f}) nm"))
+            out.append((FitSource("cursor"), f"Clicked pixel ({x * 1e9:.1f}, {y * 1e9:.1f}) nm"))
         if self.grid_key() is not None:
             for i, p in enumerate(self.state.pinned):
-                out.append((f"pin:{p.key}", f"Pinned {i + 1} ({p.x * 1e9:.1f}, {p.y * 1e9:.1f}) nm"))
+                label = f"Pinned {i + 1} ({p.x * 1e9:.1f}, {p.y * 1e9:.1f}) nm"
+                out.append((FitSource("pin", p.key), label))
             for rid, region in self.state.regions.items():
-                out.append((f"region:{rid}", f"Region average: {_name_of(region, rid)}"))
+                out.append((FitSource("region", rid), f"Region average: {_name_of(region, rid)}"))
             for cid, cut in self.state.linecuts.items():
                 if _cut_vertices(cut) is not None:
-                    out.append((f"cut:{cid}", f"Line cut {_name_of(cut, cid)} (point along it)"))
+                    out.append((FitSource("cut", cid), f"Line cut {_name_of(cut, cid)} (point along it)"))
         for e in self.state.entries.values():
             if isinstance(e.dataset, Spectrum):
-                out.append((f"spec:{e.key}", f"Spectrum: {e.label}"))
+                out.append((FitSource("spectrum", e.key), f"Spectrum: {e.label}"))
         return out
 
-    def _sources_changed(self, prefix: str) -> None:
+    def sources(self) -> list[tuple[str, str]]:
+        """(token, label) of every source, as the dock lists them (see :class:`FitSource`)."""
+        return [(src.token, label) for src, label in self.typed_sources()]
+
+    def current_source(self) -> FitSource | None:
+        return FitSource.from_token(self.panel.current_source())
+
+    def _sources_changed(self, kind: str | None) -> None:
+        """A kind of source changed (None: anything): rebuild the list once the state's batch is over."""
+        self._changed_kinds.add(kind)
+        self.state.hub.later(self._rebuild_sources)
+
+    def _rebuild_sources(self) -> None:
+        kinds, self._changed_kinds = self._changed_kinds, set()
+        self.source_refreshes += 1
         before = self.panel.current_source()
         self.panel.set_sources(self.sources())  # emits source_changed (-> refresh) when the choice changed
-        now = self.panel.current_source()
-        if now == before and (now is None or now.startswith(prefix)):
+        now = self.current_source()
+        if self.panel.current_source() == before and (now is None or None in kinds or now.kind in kinds):
             self.refresh_data()
 
     def _model(self):
         name = self.panel.current_model()
         return get_model(name) if name else None
 
-    def _dataset_for(self, key: str | None) -> tuple[str, Grid | Spectrum] | None:
+    def _dataset_for(self, source: FitSource | str | None) -> tuple[str, Grid | Spectrum] | None:
         """(dataset key, dataset) a source reads from: its point spectrum, else the current grid."""
-        if key is None:
+        src = _typed(source)
+        if src is None:
             return None
-        if key.startswith("spec:"):
-            e = self.state.entries.get(key[5:])
+        if src.kind == "spectrum":
+            e = self.state.entries.get(src.key or "")
             return (e.key, e.dataset) if e is not None and isinstance(e.dataset, Spectrum) else None
         gkey = self.grid_key()
         if gkey is None:
@@ -179,9 +199,8 @@ class FitController:
         chosen = self.chosen_channel.get(dkey)
         if chosen in ds.channels:
             return chosen
-        exploration = getattr(self.window, "exploration", None)
-        if isinstance(ds, Grid) and exploration is not None and hasattr(exploration, "viewed_channel"):
-            ch = exploration.viewed_channel(dkey)
+        if isinstance(ds, Grid):
+            ch = self.state.viewed_channel(dkey)
             if ch in ds.channels:
                 return ch
         return default_channel(ds)
@@ -215,15 +234,16 @@ class FitController:
         }
 
     def source_data(
-        self, key: str | None, y_unit: str | None = None
+        self, source: FitSource | str | None, y_unit: str | None = None
     ) -> tuple[np.ndarray, np.ndarray, str, str | None] | None:
         """(x, y, label, grid key) of a source in the dock's channel, as the model predicting ``y_unit``
         (default: the current model's) is fitted to it: the channel itself, or the numerical dI/dV of a
         current for a model predicting dI/dV; None when there is no data or the model cannot be fitted to
         the channel (``self._plan["reason"]`` says why)."""
         self._plan = {}
-        found = self._dataset_for(key)
-        if found is None or key is None:
+        src = _typed(source)
+        found = self._dataset_for(src)
+        if found is None or src is None:
             return None
         if y_unit is None:
             model = self._model()
@@ -235,7 +255,7 @@ class FitController:
         plan = self._plan = self._plan_for(ds, ch, y_unit)
         if plan["route"] == "refuse":
             return None
-        data = self._raw_data(key, ds, ch)
+        data = self._raw_data(src, ds, ch)
         if data is None:
             return None
         x, y, label, gkey = data
@@ -249,33 +269,33 @@ class FitController:
         return x, y, label, gkey
 
     def _raw_data(
-        self, key: str, ds: Grid | Spectrum, ch: str
+        self, src: FitSource, ds: Grid | Spectrum, ch: str
     ) -> tuple[np.ndarray, np.ndarray, str, str | None] | None:
         if isinstance(ds, Spectrum):
-            e = self.state.entries[key[5:]]
+            e = self.state.entries[src.key or ""]
             return np.asarray(ds.x, float), np.asarray(ds.channels[ch], float), f"{e.label} [{ch}]", None
         gkey = self.grid_key()
         grid = ds
         x = np.asarray(grid.bias, float)
-        if key.startswith("region:"):
-            region = self.state.regions.get(key[7:])
+        if src.kind == "region":
+            region = self.state.regions.get(src.key or "")
             if region is None:
                 return None
             mask = region.mask_in(grid.frame)
             avg = region_average(grid.channels[ch], mask, grid.valid)
             if avg.n_used == 0:
                 return None
-            label = f"{_name_of(region, key[7:])} average of {avg.n_used} pixels, {ch}"
+            label = f"{_name_of(region, src.key or '')} average of {avg.n_used} pixels, {ch}"
             return x, avg.mean, label, gkey
         xy: tuple[float, float] | None = None
-        if key == "cursor":
+        if src.kind == "cursor":
             xy = self.state.cursor
-        elif key.startswith("pin:"):
+        elif src.kind == "pin":
             for p in self.state.pinned:
-                if p.key == key[4:]:
+                if p.key == src.key:
                     xy = (p.x, p.y)
-        elif key.startswith("cut:"):
-            verts = _cut_vertices(self.state.linecuts.get(key[4:]))
+        elif src.kind == "cut":
+            verts = _cut_vertices(self.state.linecuts.get(src.key or ""))
             if verts is not None:
                 xy = position_at(verts, self.panel.source_position() * path_length(verts))
         if xy is None:
@@ -347,6 +367,7 @@ class FitController:
             self.panel.set_report(message)
             return
         x, y, label, gkey = data
+        token = str(request.get("source") or "")
         self.panel.set_busy(True)
         self.job = self.window.run_job(
             fit_spectrum,
@@ -358,12 +379,12 @@ class FitController:
             weights=self._weights(y, request.get("weights", "none")),
             source=label,
             name=f"Fit {model.name}",
-            on_finished=lambda res, g=gkey: self._fit_done(res, g),
+            on_finished=lambda res, g=gkey, t=token: self._fit_done(res, g, t),
             on_failed=self._fit_failed,
             on_cancelled=self._fit_cancelled,
         )
 
-    def _fit_done(self, res: SingleFit, gkey: str | None) -> None:
+    def _fit_done(self, res: SingleFit, gkey: str | None, source: str = "") -> None:
         self.job = None
         self.panel.set_busy(False)
         self.last_fit = res
@@ -378,8 +399,7 @@ class FitController:
             {p.name: p.stderr for p in rec.params},
         )
         key = self.state.new_key("fit")
-        self.state.fits[key] = {"kind": "single", "record": rec.to_dict(), "grid": gkey}
-        self.state.fits_changed.emit()
+        self.state.fits[key] = SingleFitEntry(gkey, rec.to_dict(), source)
         level = "warning" if rec.warnings else "info"
         self.window.log(
             level,
@@ -409,9 +429,9 @@ class FitController:
     def _gap_from_fit(self) -> None:
         """Fill the Josephson gap from the latest fit that has a gap parameter."""
         for rec in reversed(list(self.state.fits.values())):
-            if rec.get("kind") != "single":
+            if not isinstance(rec, SingleFitEntry):
                 continue
-            values = {p["name"]: float(p["value"]) for p in rec["record"]["params"]}
+            values = {p["name"]: float(p["value"]) for p in rec.record["params"]}
             for name in _GAP_NAMES:
                 value = values.get(name, math.nan)
                 if math.isfinite(value) and value > 0:
@@ -480,22 +500,20 @@ class FitController:
         self.panel.set_data(V, y, "Bias", kind[0], "V", kind[1])
         self.panel.set_result(V, model_y, V, y - model_y, text)
         key = self.state.new_key("fit")
-        self.state.fits[key] = {
-            "kind": "josephson",
-            "R": res.R,
-            "R_err": res.R_err,
-            "Teff": res.Teff,
-            "Teff_err": res.Teff_err,
-            "icrn": res.icrn,
-            "Ic": list(res.Ic),
-            "R_N": list(res.R_N),
-            "delta": request["delta"],
-            "T": request["T"],
-            "data_kind": res.kind,
-            "sources": labels,
-            "report": text,
-        }
-        self.state.fits_changed.emit()
+        self.state.fits[key] = JosephsonSeriesEntry(
+            R=res.R,
+            R_err=res.R_err,
+            Teff=res.Teff,
+            Teff_err=res.Teff_err,
+            icrn=res.icrn,
+            Ic=[float(v) for v in res.Ic],
+            R_N=[float(v) for v in res.R_N],
+            delta=request["delta"],
+            T=request["T"],
+            data_kind=res.kind,
+            sources=list(labels),
+            report=text,
+        )
 
     # -- batch fits -----------------------------------------------------------------------------------------
     def open_batch_dialog(self) -> BatchFitDialog | None:
@@ -581,17 +599,15 @@ class FitController:
             return
         key = self.state.add_dataset(image, f"{gf.model.name} maps", parent=gkey)
         fkey = self.state.new_key("fit")
-        self.state.fits[fkey] = {
-            "kind": "batch",
-            "model": gf.model.name,
-            "channel": gf.channel,
-            "grid": gkey,
-            "maps": key,
-            "start": gf.start,
-            "summary": summary,
-            "pixels": int(gf.index.size),
-        }
-        self.state.fits_changed.emit()
+        self.state.fits[fkey] = BatchFitEntry(
+            model=gf.model.name,
+            grid=gkey,
+            maps=key,
+            channel=gf.channel,
+            start=gf.start,
+            summary=summary,
+            pixels=int(gf.index.size),
+        )
         self.window.log("info", f"batch fit {gf.model.name}: {summary}")
         # gaps and other energies first: that is the map a spectroscopist looks at
         names = [p.name for p in gf.model.params if p.unit == "eV"]
@@ -601,15 +617,14 @@ class FitController:
             self.dialog.set_finished(summary)
 
     def _show_first_fitted_map(self, key: str, image, names: list[str]) -> None:
-        """Open the map of the first of ``names`` that was fitted (not constant) in a map view of its own."""
-        exploration = getattr(self.window, "exploration", None)
-        if exploration is None or not hasattr(exploration, "open_map"):
-            return
+        """Show the map of the first of ``names`` that was fitted (not constant) in a map view of its own: a
+        new map view in the state, which the map views' controller opens."""
         for name in names:
             values = np.asarray(image.channels.get(name, np.zeros(0)), dtype=float)
             finite = values[np.isfinite(values)]
             if finite.size and np.ptp(finite) > 0:
-                exploration.open_map(key, name)
+                vkey = self.state.new_key("fitmap")
+                self.state.views[vkey] = ViewState(vkey, key, name, kind="map")
                 return
 
     def _batch_failed(self, message: str) -> None:
@@ -629,3 +644,8 @@ class FitController:
 
 def install(window: Host) -> None:
     window.fit_controller = FitController(window)  # type: ignore[attr-defined]
+
+
+def _typed(source: FitSource | str | None) -> FitSource | None:
+    """A source as the typed reference (a token from the dock's list is read once, here)."""
+    return source if isinstance(source, FitSource) or source is None else FitSource.from_token(source)

@@ -6,10 +6,10 @@ implements it; tests may host a controller in anything else that does.
 
 The protocol is deliberately small: the shared state, docks and menus to put views in, the job runner for
 work off the GUI thread, the log, the list of map views (for overlays and the co-registered crosshair), and
-the file-opening entry points. Controllers installed by the window are attributes of the host
-(``exploration``, ``exporter``, ``loader``, ``derived`` and, when their features are installed,
-``regions``, ``linecuts``, ``fit_controller``, ``project``); they are typed ``Any`` here because a feature
-must not depend on another feature's module.
+the file-opening entry points, and two services of the window itself: ``exporter`` (a view's PNG, SVG or
+CSV export with its file dialog) and ``loader`` (opening files in the background). Feature controllers
+share the state, not each other: what one needs from another (the channel the user looks at, a map view
+to open, a slicer's bias) goes through :class:`app.state.AppState`.
 """
 
 from __future__ import annotations
@@ -37,11 +37,9 @@ class Host(Protocol):
     map_panel_added: Any  # Qt signal (MapView)
     map_panel_removed: Any  # Qt signal (MapView)
 
-    # controllers installed by the window (see the module docstring)
-    exploration: Any
+    # services of the window (see the module docstring)
     exporter: Any
     loader: Any
-    derived: Any
 
     def add_dock(
         self,

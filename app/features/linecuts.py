@@ -38,6 +38,7 @@ from analysis.maps.linecut import (
 )
 from analysis.maps.profile_fit import fit_profile
 from app.features.host import Host
+from app.state.undo import DELETE, DictEdit, Macro
 from widgets.linecut_drawing import CutShape, LineCutDrawer
 from widgets.linecut_panel import CutColumn, CutSettings, LineCutPanel
 from widgets.profile_panel import ProfilePanel, ProfileRequest, ProfileSource
@@ -181,9 +182,8 @@ class LineCutController:
         self._colours[cid] = CUT_COLOURS[len(self._colours) % len(CUT_COLOURS)]
         if anchor is not None and anchor in self.state.entries:
             self.anchor[cid] = anchor
-        self.state.linecuts[cid] = path
         self.current = cid
-        self.state.linecuts_changed.emit()
+        self.state.undo.push(DictEdit(f"Add {path.name}", self.state.linecuts, cid, path))
         return cid
 
     def edit_cut(self, cid: str, vertices: Any) -> None:
@@ -193,9 +193,8 @@ class LineCutController:
         new = path.with_vertices(vertices)
         if new == path:
             return
-        self.state.linecuts[cid] = new
         self.current = cid
-        self.state.linecuts_changed.emit()
+        self.state.undo.push(DictEdit(f"Move {path.name}", self.state.linecuts, cid, new))
 
     def select(self, cid: str) -> None:
         if cid in self.state.linecuts and cid != self.current:
@@ -205,17 +204,14 @@ class LineCutController:
     def delete(self, cid: str | None) -> None:
         if cid is None or cid not in self.state.linecuts:
             return
-        del self.state.linecuts[cid]
-        self.anchor.pop(cid, None)
-        if self.current == cid:
-            self.current = next(reversed(self.state.linecuts), None) if self.state.linecuts else None
-        self.state.linecuts_changed.emit()
+        name = getattr(self.state.linecuts[cid], "name", cid)
+        self.state.undo.push(DictEdit(f"Delete {name}", self.state.linecuts, cid, DELETE))
 
     def delete_all(self) -> None:
-        self.state.linecuts.clear()
-        self.anchor.clear()
-        self.current = None
-        self.state.linecuts_changed.emit()
+        cids = list(self.state.linecuts)
+        if cids:
+            text = f"Delete {len(cids)} line cuts"
+            self.state.undo.push(Macro(text, [DictEdit(text, self.state.linecuts, c, DELETE) for c in cids]))
 
     def current_path(self) -> CutPath | None:
         p = self.state.linecuts.get(self.current) if self.current is not None else None
@@ -236,8 +232,8 @@ class LineCutController:
         if path is not None:
             new = CutPath(path.vertices, s.width_m, s.n_points or None, path.name)
             if new != path:
-                self.state.linecuts[self.current] = new  # type: ignore[index]
-                self.state.linecuts_changed.emit()
+                text = f"Change {path.name}"
+                self.state.undo.push(DictEdit(text, self.state.linecuts, self.current, new))  # type: ignore[arg-type]
                 return
         self.recompute()
 

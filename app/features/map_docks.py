@@ -18,6 +18,8 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 
 from analysis.dataset import Frame, Grid, Image
 from analysis.processing.levelling import level
+from app.state.app_state import ViewState
+from app.state.collections import MISSING
 from widgets.topography_panel import LEVELLING, TopographyPanel
 
 IMAGE = "image"
@@ -71,10 +73,11 @@ class MapDock:
     levelling: str
     panel: TopographyPanel
     shown: object = field(default=None, repr=False)  # the dataset object last drawn
+    view_key: str = ""  # key of its ViewState in state.views (default: the dock key)
 
     @property
     def dock_key(self) -> str:
-        return f"map{self.number}"
+        return self.view_key or f"map{self.number}"
 
 
 class MapDocks(QObject):
@@ -87,10 +90,21 @@ class MapDocks(QObject):
         self.state = exploration.state
         self.docks: list[MapDock] = []
         self._numbers = 0
+        self._opening = False
+        # a map view added to the state by another controller (e.g. a finished batch fit) gets its dock
+        self.state.views.edited.connect(self._view_edited)
+
+    def _view_edited(self, vkey: str, old: Any, new: Any) -> None:
+        if old is not MISSING or new is MISSING or getattr(new, "kind", "") != "map" or self._opening:
+            return
+        if not any(d.dock_key == vkey for d in self.docks):
+            if self.open(new.dataset, new.channel, view_key=vkey) is None:
+                self.state.views.pop(vkey, None)
 
     # -- opening ------------------------------------------------------------------------------------
-    def open(self, key: str, channel: str | None = None) -> MapDock | None:
-        """Open map ``channel`` (default: the first) of dataset ``key`` in a new dock."""
+    def open(self, key: str, channel: str | None = None, view_key: str = "") -> MapDock | None:
+        """Open map ``channel`` (default: the first) of dataset ``key`` in a new dock (for the state's
+        view ``view_key`` when given, else with a view state of its own)."""
         entry = self.state.entries.get(key)
         content = map_content(entry.dataset) if entry is not None else None
         if entry is None or content is None or not content.maps:
@@ -113,13 +127,25 @@ class MapDocks(QObject):
         panel = TopographyPanel(f"Map {self._numbers}")
         panel.dataset_key = key
         panel.setObjectName(f"map-panel-{self._numbers}")
-        md = MapDock(self._numbers, key, channel, default_levelling(content.units[channel]), panel)
+        md = MapDock(
+            self._numbers, key, channel, default_levelling(content.units[channel]), panel, view_key=view_key
+        )
         if content.units[channel] != "m":
             panel.colormap_combo.setCurrentText("viridis")
         panel.channel_selected.connect(lambda name, m=md: self.set_channel(m, name))
         panel.levelling_selected.connect(lambda method, m=md: self.set_levelling(m, method))
         self._place(md)
         self.docks.append(md)
+        if md.dock_key not in self.state.views:
+            self._opening = True
+            try:
+                self.state.views[md.dock_key] = ViewState(
+                    md.dock_key, key, channel, "map", colormap=panel.colormap_name
+                )
+            finally:
+                self._opening = False
+        panel.levels_changed.connect(lambda lo, hi, m=md: self._set_view(m, levels=(lo, hi)))
+        panel.colormap_changed.connect(lambda name, m=md: self._set_view(m, colormap=name))
         self.render(md)
         self.ex.bind_map(panel)
         self.window.register_map_panel(panel)
@@ -174,12 +200,17 @@ class MapDocks(QObject):
             return
         md.channel = channel
         md.levelling = default_levelling(content.units.get(channel, ""))
+        self._set_view(md, channel=channel, levels=None)
         self.render(md)
 
     def set_levelling(self, md: MapDock, method: str) -> None:
         if method in LEVELLING and method != md.levelling:
             md.levelling = method
             self.render(md)
+
+    def _set_view(self, md: MapDock, **changes: Any) -> None:
+        if md.dock_key in self.state.views:
+            self.state.set_view(md.dock_key, **changes)
 
     def dock_for_panel(self, panel: object) -> MapDock | None:
         return next((d for d in self.docks if d.panel is panel), None)
@@ -190,6 +221,7 @@ class MapDocks(QObject):
         if md not in self.docks:
             return
         self.docks.remove(md)
+        self.state.views.pop(md.dock_key, None)
         self.window.unregister_map_panel(md.panel)
         self.window.remove_dock(md.dock_key)
 

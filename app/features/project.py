@@ -32,10 +32,12 @@ from PySide6.QtCore import QDir, QEventLoop, QLockFile, QStandardPaths, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from analysis.dataset import Grid
 from analysis.store import Attachment, Project, open_project, save_project
 from analysis.store.records import RecordError
 from app.features.host import Host
-from app.state.project_io import KNOWN_ATTACHMENTS, REGIONS, RestoreResult, collect_project, restore_project
+from app.state.app_state import ViewState
+from app.state.project_io import KNOWN_ATTACHMENTS, RestoreResult, collect_project, restore_project
 from app.workers import Job
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -174,15 +176,22 @@ class ProjectController:
     # -- saving -------------------------------------------------------------------------------------------
     def collect(self) -> tuple[list[Any], dict[str, Attachment]]:
         """(entries, attachments) of the whole session, gathered on the GUI thread."""
-        slicers = [
-            {"grid": s.key, "channel": s.channel, "value": float(s.sweep_value())}
-            for s in self.window.exploration.slicers
-            if s.key in self.state.entries
-        ]
+        slicers = []
+        for v in self.state.views.values():  # the state, never the widgets
+            entry = self.state.entries.get(v.dataset)
+            if v.kind != "slicer" or entry is None or not isinstance(entry.dataset, Grid):
+                continue
+            bias = entry.dataset.bias
+            item: dict[str, Any] = {"grid": v.dataset, "channel": v.channel, "window": v.window}
+            if v.index is not None and 0 <= v.index < len(bias):
+                item["value"] = float(bias[v.index])
+            item["colormap"] = v.colormap
+            if v.levels is not None:
+                item["levels"] = [float(v.levels[0]), float(v.levels[1])]
+            slicers.append(item)
         extra = {k: v for k, v in self.extra_attachments.items() if k not in KNOWN_ATTACHMENTS}
-        regions = getattr(self.window, "regions", None)
-        if regions is not None and hasattr(regions, "project_attachment"):
-            extra[REGIONS] = regions.project_attachment()  # with the averaged region spectra
+        for name, provide in self.state.attachment_providers.items():
+            extra[name] = provide()  # e.g. the regions with their averaged spectra
         return collect_project(self.state, view_extra={"slicers": slicers}, attachments=extra)
 
     def save(self) -> Job | None:
@@ -333,23 +342,44 @@ class ProjectController:
         )
 
     def _restore_slicers(self, saved: list[dict[str, Any]]) -> None:
-        ex = self.window.exploration
-        used: set[int] = set()
+        """Show the saved slicers through the state: a slicer view of the grid that is not yet taken gets
+        the saved channel, bias, window, colour map and levels; a missing one is added (and opens)."""
+        used: set[str] = set()
         for s in saved:
             key = s.get("grid")
-            if not isinstance(key, str) or key not in self.state.entries:
+            entry = self.state.entries.get(key) if isinstance(key, str) else None
+            if entry is None or not isinstance(entry.dataset, Grid):
                 continue
-            free = [c for c in ex.slicers_for(key) if id(c) not in used]
-            ctl = free[0] if free else ex.new_slicer(key, s.get("channel"))
-            if ctl is None:
-                continue
-            used.add(id(ctl))
+            grid = entry.dataset
+            free = [
+                k
+                for k, v in self.state.views.items()
+                if v.kind == "slicer" and v.dataset == key and k not in used
+            ]
             channel = s.get("channel")
-            if isinstance(channel, str) and channel != ctl.channel:
-                ctl.set_channel(channel)
+            channel = channel if isinstance(channel, str) and channel in grid.channels else None
+            if free:
+                vkey = free[0]
+            else:
+                vkey = self.state.new_key("slicer")
+                self.state.views[vkey] = ViewState(vkey, key, channel or "", "slicer")
+                if vkey not in self.state.views:  # the grid could not be sliced
+                    continue
+            used.add(vkey)
+            changes: dict[str, Any] = {}
+            if channel:
+                changes["channel"] = channel
             value = s.get("value")
-            if isinstance(value, int | float):
-                ctl.set_value(float(value))
+            if isinstance(value, int | float) and len(grid.bias):
+                changes["index"] = int(grid.bias_index(float(value)))
+            if isinstance(s.get("window"), int):
+                changes["window"] = int(s["window"])
+            if isinstance(s.get("colormap"), str):
+                changes["colormap"] = s["colormap"]
+            levels = s.get("levels")
+            if isinstance(levels, list | tuple) and len(levels) == 2:
+                changes["levels"] = (float(levels[0]), float(levels[1]))
+            self.state.set_view(vkey, **changes)
 
     def _open_failed(self, path: Path, reason: str) -> None:
         self.last_error = reason

@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog
 
 from analysis.channels import axis_label, default_channel, quantity_of
@@ -45,7 +44,8 @@ from analysis.store.region_io import (
     write_spectra_csv,
 )
 from app.features.host import Host
-from app.state.undo import DELETE, DictEdit, Macro, UndoStack
+from app.state.project_io import REGIONS
+from app.state.undo import DELETE, DictEdit, Macro
 from widgets.correlation_panel import CorrelationPanel
 from widgets.region_dialogs import BandsDialog, ClusterDialog
 from widgets.region_drawing import TOOLS, RegionDrawer, RegionShape
@@ -95,7 +95,7 @@ class RegionsController:
     def __init__(self, window: Host) -> None:
         self.window = window
         self.state = window.state
-        self.undo = UndoStack()
+        self.undo = window.state.undo  # the session's one stack (Edit > Undo, Ctrl+Z)
         self.averages: dict[str, dict[str, RegionAverage]] = {}
         self.average_grids: list[str] = []
         self._avg_dirty = False
@@ -143,9 +143,8 @@ class RegionsController:
         #: channel averaged per grid: the user's choice in the dock, else the slicer's (see channel_of)
         self.chosen_channel: dict[str, str] = {}
         self.average_channels: dict[str, str] = {}  # grid key -> channel the current averages are of
-        exploration = getattr(window, "exploration", None)
-        if exploration is not None and hasattr(exploration, "viewed_channel_listeners"):
-            exploration.viewed_channel_listeners.append(self._viewed_channel_changed)
+        self.state.viewed_channel_changed.connect(self._viewed_channel_changed)
+        self.state.attachment_providers[REGIONS] = self.project_attachment  # saved with the project
         self.corr_panel.maps_changed.connect(self._maps_picked)
         self.corr_panel.selection_changed.connect(self._brushed)
 
@@ -171,14 +170,6 @@ class RegionsController:
         menu.addAction("From a map's colour scale...").triggered.connect(lambda: self.open_bands_dialog())
         menu.addAction("From clustering of spectra...").triggered.connect(self.open_cluster_dialog)
         menu.addSeparator()
-        self.undo_action = QAction("Undo region edit", self.window)
-        self.undo_action.setShortcut(QKeySequence("Ctrl+Alt+Z"))
-        self.undo_action.triggered.connect(self.undo_edit)
-        self.redo_action = QAction("Redo region edit", self.window)
-        self.redo_action.setShortcut(QKeySequence("Ctrl+Alt+Y"))
-        self.redo_action.triggered.connect(self.redo_edit)
-        menu.addAction(self.undo_action)
-        menu.addAction(self.redo_action)
         menu.addAction("Delete all regions").triggered.connect(lambda: self.delete(list(self.state.regions)))
         menu.addSeparator()
         menu.addAction("Export region spectra (CSV)...").triggered.connect(self._export_spectra_dialog)
@@ -233,16 +224,13 @@ class RegionsController:
 
     # -- region edits (all undoable) ----------------------------------------------------------------
     def _push(self, command: Any) -> None:
-        self.undo.push(command)
-        self.state.regions_changed.emit()
+        self.undo.push(command)  # the evented collection tells every view
 
     def undo_edit(self) -> None:
-        if self.undo.undo():
-            self.state.regions_changed.emit()
+        self.undo.undo()
 
     def redo_edit(self) -> None:
-        if self.undo.redo():
-            self.state.regions_changed.emit()
+        self.undo.redo()
 
     def _next_name(self) -> str:
         used = {r.name for r in self.state.regions.values()}
@@ -286,10 +274,6 @@ class RegionsController:
     def _undo_changed(self) -> None:
         u = self.undo
         self.list_panel.set_undo_state(u.can_undo, u.can_redo, u.undo_text, u.redo_text)
-        self.undo_action.setEnabled(u.can_undo)
-        self.redo_action.setEnabled(u.can_redo)
-        self.undo_action.setText(f"Undo {u.undo_text}" if u.can_undo else "Undo region edit")
-        self.redo_action.setText(f"Redo {u.redo_text}" if u.can_redo else "Redo region edit")
 
     # -- reference grid and grids shown side by side ------------------------------------------------
     def reference_key(self) -> str | None:
@@ -322,11 +306,9 @@ class RegionsController:
         chosen = self.chosen_channel.get(key)
         if chosen in g.channels:
             return chosen  # type: ignore[return-value]
-        exploration = getattr(self.window, "exploration", None)
-        if exploration is not None and hasattr(exploration, "viewed_channel"):
-            ch = exploration.viewed_channel(key)
-            if ch in g.channels:
-                return ch
+        ch = self.state.viewed_channel(key)
+        if ch in g.channels:
+            return ch
         return spectral_channel(g)
 
     def _show_channels(self) -> None:

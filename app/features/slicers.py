@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from analysis.dataset import Grid
+from app.state.app_state import ViewState
 from app.workers.slicing import SliceRequest, SliceScheduler
 from widgets.slicer_panel import SlicerPanel
 
@@ -28,11 +29,12 @@ def global_levels(cube: Any, lower: float = 1.0, max_values: int = 2_000_000) ->
 class SlicerController:
     """A slicer dock showing ``channel`` of grid ``key``; bias requests go through a newest-wins scheduler."""
 
-    def __init__(self, exploration: Any, number: int, key: str, channel: str) -> None:
+    def __init__(self, exploration: Any, number: int, key: str, channel: str, view_key: str = "") -> None:
         self.ex = exploration
         self.window = exploration.window
         self.number = number
-        self.dock_key = f"slicer{number}"
+        #: the key of its dock and of its ViewState in ``state.views`` (given when the view came first)
+        self.dock_key = view_key or f"slicer{number}"
         self.key = key
         self.channel = channel
         self.half_width = 0
@@ -53,6 +55,47 @@ class SlicerController:
         self.panel.window_changed.connect(self._window_changed)
         self.panel.level_mode_selected.connect(self._level_mode)
         self.last_request: SliceRequest | None = None
+        # what this slicer shows lives in the state (project files and other views read it there)
+        self.state = self.window.state
+        if self.dock_key not in self.state.views:
+            self.state.views[self.dock_key] = ViewState(
+                self.dock_key, key, channel, "slicer", self.panel.index(), 1, None, self.panel.colormap_name
+            )
+        self.panel.levels_changed.connect(lambda lo, hi: self._set_view(levels=(lo, hi)))
+        self.panel.level_mode_changed.connect(
+            lambda m: None if m == "manual" else self._set_view(levels=None)
+        )
+        self.panel.colormap_changed.connect(lambda name: self._set_view(colormap=name))
+        self.state.view_edited.connect(self._view_edited)
+
+    def _view_edited(self, vkey: str, name: str, _old: Any, new: Any) -> None:
+        """Another controller moved this slicer through the state (e.g. the demo's paper biases)."""
+        if vkey != self.dock_key:
+            return
+        self.apply_view({name: new})
+
+    def apply_view(self, fields: dict[str, Any]) -> None:
+        """Show what the state says (fields of :class:`ViewState`); what already shows is left alone."""
+        if "channel" in fields and isinstance(fields["channel"], str) and fields["channel"] != self.channel:
+            self.set_channel(fields["channel"])
+        window = fields.get("window")
+        if isinstance(window, int) and window >= 1 and window // 2 != self.half_width:
+            self.panel.window_spin.setValue(window // 2)  # emits window_changed -> request
+        cmap = fields.get("colormap")
+        if isinstance(cmap, str) and cmap != self.panel.colormap_name:
+            self.panel.colormap_combo.setCurrentText(cmap)
+        levels = fields.get("levels")
+        if isinstance(levels, list | tuple) and len(levels) == 2:
+            lo, hi = float(levels[0]), float(levels[1])
+            if self.panel.level_mode != "manual" or self.panel.levels() != (lo, hi):
+                self.panel.set_levels(lo, hi)
+        index = fields.get("index")
+        if isinstance(index, int) and index != self.panel.index():
+            self.panel.request_index(index)
+
+    def _set_view(self, **changes: Any) -> None:
+        if self.dock_key in self.state.views:
+            self.state.set_view(self.dock_key, **changes)
 
     @property
     def grid(self) -> Grid | None:
@@ -80,6 +123,7 @@ class SlicerController:
         self.last_request = self.scheduler.request(
             self.key, self.channel, self.panel.index(), self.half_width
         )
+        self._set_view(index=self.panel.index(), window=2 * self.half_width + 1)
         self.ex.slicer_bias_changed(self)
 
     def set_index(self, index: int) -> None:
@@ -96,6 +140,7 @@ class SlicerController:
         if grid is None or channel not in grid.channels:
             return
         self.channel = channel
+        self._set_view(channel=channel)
         self.panel.set_channels(list(grid.channels), channel)
         self.panel.set_value_label(channel, grid.unit(channel))
         if self.panel.level_mode == "global":
@@ -121,3 +166,5 @@ class SlicerController:
 
     def shutdown(self, timeout_ms: int = 5000) -> None:
         self.scheduler.shutdown(timeout_ms)
+        self.state.view_edited.disconnect(self._view_edited)
+        self.state.views.pop(self.dock_key, None)

@@ -19,11 +19,12 @@ so a project can be opened into a session that already holds data; references be
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from analysis.errors import WorkbenchError
+from analysis.fitting.entries import fit_entry
 from analysis.maps.regions import new_region_id
 from analysis.store import Attachment, Project, ProjectEntry
 from analysis.store.records import (
@@ -164,11 +165,14 @@ def _restore_regions(state: AppState, att: Attachment, result: RestoreResult) ->
         fresh = r.with_changes(id=new_region_id())
         result.keys[r.id] = fresh.id
         state.regions[fresh.id] = fresh
-    state.regions_changed.emit()
 
 
 def _restore_records(
-    state: AppState, att: Attachment, target: dict[str, Any], default_prefix: str, result: RestoreResult
+    state: AppState,
+    att: Attachment,
+    target: MutableMapping[str, Any],
+    default_prefix: str,
+    result: RestoreResult,
 ) -> bool:
     items = att.data.get("items", [])
     if not isinstance(items, list):
@@ -180,6 +184,8 @@ def _restore_records(
     restored, warnings = records_from_attachment(att, key_remapper(result.keys))
     result.warnings.extend(warnings)
     for old, item in restored.items():
+        if default_prefix == "fit":
+            item = fit_entry(item)  # typed (older projects stored plain dicts)
         target[result.keys.get(old) or state.new_key(default_prefix)] = item
     return bool(restored)
 
@@ -191,18 +197,14 @@ def _restore_view(state: AppState, att: Attachment, result: RestoreResult) -> No
     if isinstance(cur, str) and cur in result.keys:
         state.set_current(result.keys[cur])
     pins = view.get("pinned") or []
-    added = False
     for p in pins:
         try:
             pin = state.pin(float(p["x"]), float(p["y"]))
             colour = p.get("color")
             if isinstance(colour, list | tuple) and len(colour) >= 3:
                 pin.color = (int(colour[0]), int(colour[1]), int(colour[2]))
-            added = True
         except (KeyError, TypeError, ValueError) as exc:
             result.warnings.append(f"a pinned point could not be restored: {exc}")
-    if added:
-        state.pinned_changed.emit()
     cursor = view.get("cursor")
     if isinstance(cursor, list | tuple) and len(cursor) == 2:
         state.set_cursor((float(cursor[0]), float(cursor[1])))
@@ -222,6 +224,11 @@ def restore_project(state: AppState, project: Project) -> RestoreResult:
     A damaged attachment is skipped with a warning in the result (never an exception); the datasets are
     restored in any case.
     """
+    with state.batch():  # the views refresh once, when everything is in
+        return _restore(state, project)
+
+
+def _restore(state: AppState, project: Project) -> RestoreResult:
     result = RestoreResult()
     _restore_datasets(state, project, result)
     atts = project.attachments
@@ -236,13 +243,9 @@ def restore_project(state: AppState, project: Project) -> RestoreResult:
         if att is None:
             continue
         try:
-            changed = step(att)
+            step(att)
         except (RecordError, WorkbenchError, ValueError, KeyError, TypeError) as exc:
             result.warnings.append(f"{name} could not be restored: {exc}")
             continue
-        if changed and name == LINECUTS:
-            state.linecuts_changed.emit()
-        elif changed and name == FITS:
-            state.fits_changed.emit()
     result.other = {k: v for k, v in atts.items() if k not in KNOWN_ATTACHMENTS}
     return result

@@ -69,7 +69,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1600, 1000)
 
-        for name in ("File", "View", "Analysis", "Help"):
+        for name in ("File", "Edit", "View", "Analysis", "Help"):
             self.menu(name)
         self._view_separator = self.menu("View").addSeparator()
 
@@ -87,8 +87,9 @@ class MainWindow(QMainWindow):
         # Controllers (imported here: they import this module's API only through ``window``).
         from app.features.derived import DerivedController
         from app.features.exploration import Exploration
-        from app.features.export import Exporter
-        from app.features.loading import Loader
+        from app.features.history import HistoryController
+        from app.window.export import Exporter
+        from app.window.loading import Loader
 
         self.exporter = Exporter(self)
         self.exploration = Exploration(self)
@@ -98,6 +99,7 @@ class MainWindow(QMainWindow):
         self.dock("browser").raise_()
         self.loader = Loader(self)
         self.derived = DerivedController(self)
+        self.history = HistoryController(self)
         self._build_file_menu()
         self._build_view_menu()
         self._build_help_menu()

@@ -333,10 +333,10 @@ def _fit_region_batch(window: MainWindow) -> None:
 def _fit_show_gap_map(window: MainWindow) -> None:
     """The fitted gap map in a map view beside the QP map (in place of the Josephson map), zoomed onto
     the region; the fit dock raised."""
-    records = [r for r in window.state.fits.values() if r.get("kind") == "batch"]
-    if not records or records[-1]["maps"] not in window.state.entries:
+    records = [r for r in window.state.fits.values() if getattr(r, "kind", None) == "batch"]
+    if not records or records[-1].maps not in window.state.entries:
         raise ScenarioError("the batch fit gave no parameter maps")
-    maps_key = records[-1]["maps"]
+    maps_key = records[-1].maps
     ex = window.exploration
     _kq, kj = demo_keys(window)
     for s in ex.slicers_for(kj):

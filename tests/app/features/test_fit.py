@@ -72,8 +72,8 @@ def test_fit_clicked_pixel(loaded, qtbot):
     assert not fc.panel.fit_button.isEnabled()
     qtbot.waitUntil(lambda: len(window.state.fits) == 1, timeout=60000)
     rec = next(iter(window.state.fits.values()))
-    assert rec["kind"] == "single" and rec["grid"] == key
-    vals = {p["name"]: p for p in rec["record"]["params"]}
+    assert rec.kind == "single" and rec.grid == key
+    vals = {p["name"]: p for p in rec.record["params"]}
     assert abs(vals["Delta"]["value"] - P[3, 4, 1]) < 5 * vals["Delta"]["stderr"] + 1e-6
     assert fc.panel.fit_button.isEnabled()
     assert "Delta" in fc.panel.report() and "+/-" in fc.panel.report()
@@ -115,8 +115,8 @@ def test_batch_fit_adds_maps_to_browser(loaded, qtbot):
     np.testing.assert_allclose(img.channels["Delta"], P[..., 1], atol=0.02e-3)
     assert np.all(img.channels["success"] == 1)
     assert "converged" in d.status.text()
-    batch = [f for f in window.state.fits.values() if f["kind"] == "batch"]
-    assert batch and batch[0]["maps"] == child.key and batch[0]["grid"] == key
+    batch = [f for f in window.state.fits.values() if f.kind == "batch"]
+    assert batch and batch[0].maps == child.key and batch[0].grid == key
     # the gap map opens in a map view of its own
     shown = [p for p in window.map_panels() if p.dataset_key == child.key]
     assert len(shown) == 1 and shown[0].value_label == "Delta"
@@ -135,7 +135,7 @@ def test_batch_fit_cancel_adds_nothing(loaded, qtbot):
     d.cancel_button.click()
     qtbot.waitUntil(lambda: fc.batch_job is None, timeout=60000)
     assert window.state.children(key) == []
-    assert not any(f["kind"] == "batch" for f in window.state.fits.values())
+    assert not any(f.kind == "batch" for f in window.state.fits.values())
     np.testing.assert_array_equal(grid.channels["dI/dV"], cube_before)
     assert "Cancelled" in d.status.text()
 
@@ -160,11 +160,11 @@ def test_josephson_series_in_window(window, qtbot):
     for k, r_n in zip(keys, (15e3, 25e3)):
         fc.panel.add_josephson_item(f"spec:{k}", k, r_n)
     fc.panel.jos_fit.click()
-    qtbot.waitUntil(lambda: any(f["kind"] == "josephson" for f in window.state.fits.values()), timeout=60000)
-    rec = next(f for f in window.state.fits.values() if f["kind"] == "josephson")
-    assert rec["R"] == pytest.approx(R, rel=0.05)
-    assert rec["Teff"] == pytest.approx(Teff, rel=0.05)
-    assert rec["R_N"] == [15e3, 25e3]
+    qtbot.waitUntil(lambda: any(f.kind == "josephson" for f in window.state.fits.values()), timeout=60000)
+    rec = next(f for f in window.state.fits.values() if f.kind == "josephson")
+    assert rec.R == pytest.approx(R, rel=0.05)
+    assert rec.Teff == pytest.approx(Teff, rel=0.05)
+    assert rec.R_N == [15e3, 25e3]
     assert "T_eff" in fc.panel.report()
 
 
@@ -236,11 +236,11 @@ def test_fit_records_survive_a_project_round_trip(loaded, qtbot, tmp_path):
     with open_project(tmp_path / "p.h5") as proj:
         result = restore_project(fresh, proj)
         fits = list(fresh.fits.values())
-        single = next(f for f in fits if f["kind"] == "single")
-        batch = next(f for f in fits if f["kind"] == "batch")
-        old_single = next(f for f in window.state.fits.values() if f["kind"] == "single")
-        assert single["record"] == old_single["record"]
+        single = next(f for f in fits if f.kind == "single")
+        batch = next(f for f in fits if f.kind == "batch")
+        old_single = next(f for f in window.state.fits.values() if f.kind == "single")
+        assert single.record == old_single.record
         # References to the grid and the maps point at the restored datasets.
-        assert batch["grid"] == result.keys[key]
-        assert isinstance(fresh.entries[batch["maps"]].dataset, Image)
-        assert fresh.entries[batch["maps"]].parent == batch["grid"]
+        assert batch.grid == result.keys[key]
+        assert isinstance(fresh.entries[batch.maps].dataset, Image)
+        assert fresh.entries[batch.maps].parent == batch.grid

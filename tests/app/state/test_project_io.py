@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from analysis.dataset import Frame, Grid, Image, Source, Spectrum
+from analysis.fitting.entries import BatchFitEntry, SingleFitEntry
 from analysis.fitting.single import FitRecord, ParamResult
 from analysis.maps.linecut import CutPath, LineCut, line_cut
 from analysis.maps.regions import Rectangle, Region, new_region_id
@@ -136,13 +137,15 @@ def test_round_trip_restores_everything(tmp_path):
         assert cut.values.dtype == np.float32 and cut.label == "dI/dV"
         assert t.linecuts[res.keys["cut2"]] == s.linecuts["cut2"]
 
-        # fits: records intact, dataset references rewritten to the new keys
+        # fits: stored as plain dicts (as older projects did), they come back as typed entries with their
+        # records intact and dataset references rewritten to the new keys
         f1 = t.fits[res.keys["fit1"]]
-        assert f1["grid"] == kg
-        assert FitRecord.from_dict(f1["record"]).values == {"Delta": 2.1e-3, "Gamma": 1e-4}
-        assert FitRecord.from_dict(f1["record"]).fit_range == (-5e-3, 5e-3)
+        assert isinstance(f1, SingleFitEntry) and f1.grid == kg
+        assert FitRecord.from_dict(f1.record).values == {"Delta": 2.1e-3, "Gamma": 1e-4}
+        assert FitRecord.from_dict(f1.record).fit_range == (-5e-3, 5e-3)
         f2 = t.fits[res.keys["fit2"]]
-        assert (f2["grid"], f2["maps"], f2["pixels"], f2["start"]) == (kg, km, 480, "guess")
+        assert isinstance(f2, BatchFitEntry)
+        assert (f2.grid, f2.maps, f2.pixels, f2.start) == (kg, km, 480, "guess")
         f3 = t.fits[res.keys["fit3"]]
         assert isinstance(f3, FitRecord) and f3.param("Delta").stderr == 1e-5
 

@@ -201,9 +201,9 @@ def test_fit_of_a_pinned_spectrum_recovers_the_grain_gap(qtbot, win):
 
     steps = scenarios.SCENARIOS["fit"].steps[:3]  # biases, pin, fit (no batch)
     run(qtbot, win, Scenario("fit-single", "Fit", "", steps))
-    fits = [f for f in win.state.fits.values() if f["kind"] == "single"]
+    fits = [f for f in win.state.fits.values() if f.kind == "single"]
     assert len(fits) == 1
-    values = {p["name"]: p["value"] for p in fits[0]["record"]["params"]}
+    values = {p["name"]: p["value"] for p in fits[0].record["params"]}
     kq, _kj = demo_keys(win)
     grid = _grid(win, kq)
     iy, ix = grid.frame.nearest_pixel(*strongest_grain_point(win))
@@ -223,14 +223,14 @@ def test_fit_of_a_pinned_spectrum_recovers_the_grain_gap(qtbot, win):
 @pytest.mark.slow
 def test_fit_scenario_maps_the_gap_of_a_region(qtbot, win):
     run(qtbot, win, "fit", timeout=240_000)
-    batch = [f for f in win.state.fits.values() if f["kind"] == "batch"]
-    assert len(batch) == 1 and batch[0]["model"] == "two_band_sis_conductance"
-    maps = win.state.entries[batch[0]["maps"]].dataset
+    batch = [f for f in win.state.fits.values() if f.kind == "batch"]
+    assert len(batch) == 1 and batch[0].model == "two_band_sis_conductance"
+    maps = win.state.entries[batch[0].maps].dataset
     region = next(iter(win.state.regions.values()))
     kq, _kj = demo_keys(win)
     grid = _grid(win, kq)
     mask = region.mask_in(grid.frame)
-    assert batch[0]["pixels"] == int(mask.sum())
+    assert batch[0].pixels == int(mask.sum())
     fitted = maps.channels["Delta_pi_s"][mask]
     true = grid.params["Delta_pi_true"][mask]
     ok = maps.channels["success"][mask] > 0
@@ -239,7 +239,7 @@ def test_fit_scenario_maps_the_gap_of_a_region(qtbot, win):
     # the region spans the edge of the normal zone: its gap map goes from ~0 to the grain's gap
     assert true.min() < 0.3e-3 and true.max() > 1.5e-3
     # exactly one map view shows the gap map
-    views = [p for p in win.map_panels() if p.dataset_key == batch[0]["maps"]]
+    views = [p for p in win.map_panels() if p.dataset_key == batch[0].maps]
     assert len(views) == 1 and views[0].value_label == "Delta_pi_s"
 
 

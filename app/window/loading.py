@@ -109,12 +109,11 @@ class Loader:
         state = self.window.state
         kq = state.add_dataset(qp, qp.name or "Demo QP grid")
         kj = state.add_dataset(jos, jos.name or "Demo Josephson grid")
-        ex = self.window.exploration
-        for key, value in ((kq, DEMO_QP_BIAS), (kj, DEMO_J_BIAS)):
-            slicers = ex.slicers_for(key) or [ex.new_slicer(key)]
-            for s in slicers:
-                if s is not None:
-                    s.set_value(value)
+        # the slicers opened for the new grids show them at the paper's biases (set through the state)
+        for key, grid, value in ((kq, qp, DEMO_QP_BIAS), (kj, jos, DEMO_J_BIAS)):
+            for vkey, view in list(state.views.items()):
+                if view.kind == "slicer" and view.dataset == key:
+                    state.set_view(vkey, index=grid.bias_index(value))
         state.set_current(kq)
         self.window.log(
             "info", "Demo: co-registered QP (±15 mV) and Josephson (±2 mV) grids of an MgB2-like film"
