@@ -31,7 +31,14 @@ class HistoryController:
         menu.addAction(self.redo_action)
         menu.addSeparator()
         self.panel = HistoryPanel()
-        host.add_dock("history", "History", self.panel, Qt.DockWidgetArea.RightDockWidgetArea, visible=False)
+        host.add_dock(
+            "history",
+            "History",
+            self.panel,
+            Qt.DockWidgetArea.LeftDockWidgetArea,
+            visible=False,
+            tabify_with="log",
+        )
         menu.addAction("Show history").triggered.connect(self._show)
         self.panel.index_chosen.connect(self.undo.set_index)
         self.undo.on_change(self._changed)

@@ -96,10 +96,10 @@ class MainWindow(QMainWindow):
         self.add_dock(
             "log", "Log", self.log_panel, Qt.DockWidgetArea.LeftDockWidgetArea, tabify_with="browser"
         )
-        self.dock("browser").raise_()
         self.loader = Loader(self)
         self.derived = DerivedController(self)
         self.history = HistoryController(self)
+        self.dock("browser").raise_()
         self._build_file_menu()
         self._build_view_menu()
         self._build_help_menu()
