@@ -18,13 +18,16 @@ from analysis.processing.levelling import level
 from app.features.host import Host
 from app.features.map_docks import MapDocks, default_levelling
 from app.features.slicers import SlicerController
+from app.state.app_state import ViewState
 from app.state.collections import MISSING
-from app.state.edits import AddPin, RemovePins
+from app.state.edits import AddPin, RemovePins, SetView
 from app.workers.slicing import BiasMajorCache
 from widgets.data_browser import DataBrowser
 from widgets.map_view import MapView
 from widgets.spectrum_panel import Curve, PlotSpec, SpectrumPanel
 from widgets.topography_panel import TopographyPanel
+
+TOPOGRAPHY_VIEW = "topography"  # key of the topography panel's view state
 
 
 def _pixel_text(value: float, unit: str) -> str:
@@ -80,6 +83,11 @@ class Exploration:
         window.register_map_panel(self.topography)
         # any 2D map (fitted parameters, images, a grid's Z) in a dock of its own, used like a slicer
         self.map_docks = MapDocks(self)
+        # the topography's levelling is state too (so a change is undoable)
+        self.state.views[TOPOGRAPHY_VIEW] = ViewState(
+            TOPOGRAPHY_VIEW, "", "", "topography", levelling=self.topo_levelling
+        )
+        self.state.view_edited.connect(self._topo_view_edited)
         self.topography.add_context_action(
             "Open this map in a new map view", lambda _x, _y: self._topography_to_map_view()
         )
@@ -416,9 +424,20 @@ class Exploration:
         self._refresh_topography()
 
     def _topo_levelling(self, method: str) -> None:
-        self.topo_levelling = method
+        """The user chose a levelling for the topography: one undoable step through its view state."""
+        if method == self.topo_levelling:
+            return
+        self.state.undo.push(
+            SetView(self.state, TOPOGRAPHY_VIEW, f"Level topography: {method}", levelling=method)
+        )
+
+    def _topo_view_edited(self, vkey: str, name: str, _old: Any, new: Any) -> None:
+        if vkey != TOPOGRAPHY_VIEW or name != "levelling" or new == self.topo_levelling:
+            return
+        self.topo_levelling = new
+        self.topography.set_levelling(new)
         if self.topo_channel and self._topo_unit(self.topo_key, self.topo_channel) == "m":
-            self.height_levelling = method
+            self.height_levelling = new
         self._refresh_topography()
 
     def _topo_unit(self, key: str | None, name: str) -> str:
@@ -432,6 +451,8 @@ class Exploration:
         """Heights get the user's levelling, other maps (gaps, currents, ...) none."""
         self.topo_levelling = self.height_levelling if default_levelling(unit) != "none" else "none"
         self.topography.set_levelling(self.topo_levelling)
+        if TOPOGRAPHY_VIEW in self.state.views:
+            self.state.set_view(TOPOGRAPHY_VIEW, levelling=self.topo_levelling)
 
     def show_in_topography(self, key: str, name: str) -> None:
         """Show map ``name`` of dataset ``key`` in the topography panel (levelled only if a height)."""

@@ -20,6 +20,7 @@ from analysis.dataset import Frame, Grid, Image
 from analysis.processing.levelling import level
 from app.state.app_state import ViewState
 from app.state.collections import MISSING
+from app.state.edits import SetView
 from widgets.topography_panel import LEVELLING, TopographyPanel
 
 IMAGE = "image"
@@ -93,6 +94,19 @@ class MapDocks(QObject):
         self._opening = False
         # a map view added to the state by another controller (e.g. a finished batch fit) gets its dock
         self.state.views.edited.connect(self._view_edited)
+        self.state.view_edited.connect(self._field_edited)
+
+    def _field_edited(self, vkey: str, name: str, _old: Any, new: Any) -> None:
+        """A map view's levelling changed in the state (a user's choice, or its undo): show it."""
+        md = next((d for d in self.docks if d.dock_key == vkey), None)
+        if md is not None and name == "levelling" and isinstance(new, str) and new != md.levelling:
+            self.set_levelling(md, new)
+
+    def level_undoably(self, md: MapDock, method: str) -> None:
+        """The user chose a levelling in the dock: one undoable step."""
+        if method in LEVELLING and method != md.levelling and md.dock_key in self.state.views:
+            text = f"Level {md.channel}: {LEVELLING[method].lower()}"
+            self.state.undo.push(SetView(self.state, md.dock_key, text, levelling=method))
 
     def _view_edited(self, vkey: str, old: Any, new: Any) -> None:
         if old is not MISSING or new is MISSING or getattr(new, "kind", "") != "map" or self._opening:
@@ -133,14 +147,14 @@ class MapDocks(QObject):
         if content.units[channel] != "m":
             panel.colormap_combo.setCurrentText("viridis")
         panel.channel_selected.connect(lambda name, m=md: self.set_channel(m, name))
-        panel.levelling_selected.connect(lambda method, m=md: self.set_levelling(m, method))
+        panel.levelling_selected.connect(lambda method, m=md: self.level_undoably(m, method))
         self._place(md)
         self.docks.append(md)
         if md.dock_key not in self.state.views:
             self._opening = True
             try:
                 self.state.views[md.dock_key] = ViewState(
-                    md.dock_key, key, channel, "map", colormap=panel.colormap_name
+                    md.dock_key, key, channel, "map", colormap=panel.colormap_name, levelling=md.levelling
                 )
             finally:
                 self._opening = False
@@ -200,12 +214,13 @@ class MapDocks(QObject):
             return
         md.channel = channel
         md.levelling = default_levelling(content.units.get(channel, ""))
-        self._set_view(md, channel=channel, levels=None)
+        self._set_view(md, channel=channel, levels=None, levelling=md.levelling)
         self.render(md)
 
     def set_levelling(self, md: MapDock, method: str) -> None:
         if method in LEVELLING and method != md.levelling:
             md.levelling = method
+            self._set_view(md, levelling=method)
             self.render(md)
 
     def _set_view(self, md: MapDock, **changes: Any) -> None:

@@ -64,7 +64,9 @@ class ViewState:
     ``dataset``: key of the grid or image; ``channel``: its channel (a grid's) or map name (an image's or a
     parameter map's); ``index``: the sweep index a slicer shows (None for a 2D map); ``window``: number of
     sweep points averaged around it; ``levels``: (low, high) colour levels in the channel's SI unit, or
-    None for automatic; ``colormap``: name of the colour map; ``kind``: ``"slicer"`` or ``"map"``.
+    None for automatic; ``colormap``: name of the colour map; ``levelling``: the levelling applied to a
+    2D map (``analysis.processing.levelling`` method, ``"none"`` for none); ``kind``: ``"slicer"`` or
+    ``"map"``.
     """
 
     key: str
@@ -75,6 +77,7 @@ class ViewState:
     window: int = 1
     levels: tuple[float, float] | None = None
     colormap: str = "viridis"
+    levelling: str = "none"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -86,10 +89,11 @@ class ViewState:
             "window": self.window,
             "levels": list(self.levels) if self.levels is not None else None,
             "colormap": self.colormap,
+            "levelling": self.levelling,
         }
 
 
-VIEW_FIELDS = ("dataset", "channel", "index", "window", "levels", "colormap")
+VIEW_FIELDS = ("dataset", "channel", "index", "window", "levels", "colormap", "levelling")
 
 
 @dataclass

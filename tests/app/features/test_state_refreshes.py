@@ -157,3 +157,36 @@ def test_saved_slicer_view_comes_from_the_state_and_comes_back(qtbot, tmp_path):
         assert ctl2.panel.colormap_name == "magma" and ctl2.panel.levels() == (0.1, 0.9)
     finally:
         close_window(qtbot, w2)
+
+
+def test_levelling_chosen_in_the_topography_and_a_map_view_undoes_with_ctrl_z(qtbot, tmp_path):
+    import numpy as np
+
+    from tests.app.real_input import choose
+
+    w, g, key = _loaded(qtbot, tmp_path)
+    try:
+        ex = w.exploration
+        topo = ex.topography
+        before = np.array(topo.current_image(), copy=True)
+        start = ex.topo_levelling
+        target = "none" if start != "none" else "plane"
+        choose(qtbot, topo.levelling_combo, target)
+        assert ex.topo_levelling == target and w.state.views["topography"].levelling == target
+        assert not np.allclose(topo.current_image(), before, rtol=1e-3, atol=0, equal_nan=True)
+        assert w.state.undo.undo_text.startswith("Level topography")
+        topo.graphics.setFocus()
+        qtbot.keyClick(topo.graphics.viewport(), Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        assert ex.topo_levelling == start and topo.levelling_combo.currentData() == start
+        np.testing.assert_allclose(topo.current_image(), before, rtol=1e-5, atol=0, equal_nan=True)
+
+        md = ex.open_map(key, "Z")
+        assert md is not None
+        level_before = md.levelling
+        other = "none" if level_before != "none" else "plane"
+        choose(qtbot, md.panel.levelling_combo, other)
+        assert md.levelling == other and w.state.views[md.dock_key].levelling == other
+        w.state.undo.undo()
+        assert md.levelling == level_before and md.panel.levelling_combo.currentData() == level_before
+    finally:
+        close_window(qtbot, w)
