@@ -70,13 +70,13 @@ def _diff_rows(
             return np.full(Yg.shape, np.nan)
         return savgol_filter(Yg, w, order, deriv=1, delta=h, axis=-1, mode="interp")
     out = np.full(Yg.shape, np.nan)
-    ug = np.arange(m) * h
+    ug = np.arange(m, dtype=np.float64)  # in grid steps: lambda is independent of the axis unit
     for r in range(Yg.shape[0]):
         ok = np.isfinite(Yg[r])
         if ok.sum() < 5:
             continue
         spl = make_smoothing_spline(ug[ok], Yg[r, ok], lam=lam)
-        out[r] = spl.derivative()(ug)
+        out[r] = spl.derivative()(ug) / h
     return out
 
 
@@ -124,7 +124,8 @@ def derivative(
     voltage-biased one), on non-uniform and non-monotonic sweeps (see the module docstring).
 
     ``method`` ``"savgol"`` (``window`` odd number of grid points, polynomial ``order``) or ``"spline"``
-    (a smoothing spline, ``smoothing`` its lambda, chosen by generalised cross-validation when None).
+    (a smoothing spline, ``smoothing`` its lambda with the axis in grid steps, chosen by generalised
+    cross-validation when None).
     ``step`` the resampling step in units of the swept quantity (default: the median step of each
     branch). The steps used are reported: ``metadata["derivative_step"]`` (median over the sweeps) and
     the provenance parameters. Result: the input channels plus ``name`` (default ``"dV/dI"``/``"dI/dV"``),
