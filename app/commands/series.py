@@ -1,4 +1,4 @@
-"""``stsworkbench series FILES... [--tag NAME=PATTERN] --out series.h5``: sweep files into a series (no window).
+"""``stsworkbench series FILES... [--tag NAME=PATTERN] --out series.h5``: sweep files into series (no window).
 
 Column files (Nanonis ``.dat``, text/CSV; folders stand for the files in them, sorted by name) make one
 series; each QCoDeS ``.db`` run and each Labber log makes a series of its own. Tags come from file-name

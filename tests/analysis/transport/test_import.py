@@ -148,7 +148,8 @@ def make_qcodes_db(path, arrays: bool = False):
     con.execute("CREATE TABLE experiments (exp_id INTEGER PRIMARY KEY, name TEXT, sample_name TEXT)")
     con.execute(
         "CREATE TABLE runs (run_id INTEGER PRIMARY KEY, exp_id INTEGER, name TEXT, result_table_name TEXT, "
-        "result_counter INTEGER, run_timestamp INTEGER, is_completed INTEGER, run_description TEXT, guid TEXT)"
+        "result_counter INTEGER, run_timestamp INTEGER, is_completed INTEGER, run_description TEXT, "
+        "guid TEXT)"
     )
     con.execute("INSERT INTO experiments VALUES (1, 'neck', 'Pb')")
     kind = "array" if arrays else "numeric"
