@@ -109,6 +109,8 @@ def write_series(g: h5py.Group, series: Series, check: Callable[[], None] | None
         for name, d in zip(names, dsets):
             parts = []
             for j, s in zip(range(k, stop), block):
+                if name != series.x_channel and name not in s.channels:
+                    raise ValueError(f"sweep {j} ({s.label!r}) has no channel {name!r}")
                 arr = np.asarray(s.x if name == series.x_channel else s.channels[name], dtype=np.float64)
                 if arr.shape != (int(lengths[j]),):
                     raise ValueError(

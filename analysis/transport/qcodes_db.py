@@ -10,10 +10,12 @@ Layout read (the QCoDeS database schema):
 * the run's result table (``"results-<exp>-<counter>"``): an ``id`` column and one column per parameter;
   a ``numeric`` value is a number per row, an ``array`` value a ``.npy`` blob per row.
 
-Each run is one series. Its dependent parameters (those with ``depends_on``) sharing the first one's
-setpoints are the channels; the last (innermost, fastest) setpoint is the swept quantity ``x``; the other
-setpoints are tags, one value per sweep. With numeric rows a sweep is a run of consecutive rows with the
-same outer setpoint values; with array rows each row is a sweep. Units are converted to SI (``mV`` -> V).
+qcodes itself is not needed to read a database (the optional extra ``[transport]`` installs it, for writing
+databases and cross-checks). Each run is one series. Its dependent parameters (those with ``depends_on``)
+sharing the first one's setpoints are the channels; the last (innermost, fastest) setpoint is the swept
+quantity ``x``; the other setpoints are tags, one value per sweep. With numeric rows a sweep is a run of
+consecutive rows with the same outer setpoint values; with array rows each row is a sweep. Units are
+converted to SI (``mV`` -> V).
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ class _Closing:
 
 def _connect(path: Path) -> _Closing:
     try:
-        return _Closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True))
+        return _Closing(sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True))
     except sqlite3.Error as exc:
         raise ReadError(path, f"not a readable SQLite file: {exc}") from None
 

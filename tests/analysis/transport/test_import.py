@@ -260,3 +260,25 @@ def test_labber_log_is_a_series_with_outer_steps_as_tags(tmp_path):
     np.testing.assert_allclose(s.sweeps[1].x, i * 1e-6)
     both, problems = read_series_files([p, tmp_path / "missing.dat"])
     assert len(both) == 1 and "missing.dat" in str(problems[0])
+
+
+def test_a_database_written_by_qcodes_reads_the_same(tmp_path):
+    qc = pytest.importorskip("qcodes")
+    from qcodes.dataset import Measurement, initialise_or_create_database_at, load_or_create_experiment
+
+    db = tmp_path / "qc.db"
+    initialise_or_create_database_at(db)
+    exp = load_or_create_experiment("neck", sample_name="Pb")
+    meas = Measurement(exp=exp, name="iv_vs_B")
+    meas.register_custom_parameter("field", unit="mT")
+    meas.register_custom_parameter("bias", unit="mV")
+    meas.register_custom_parameter("curr", unit="nA", setpoints=("field", "bias"))
+    v = np.linspace(-1, 1, 21)
+    with meas.run() as saver:
+        for b in (0.0, 50.0, 100.0):
+            for x in v:
+                saver.add_result(("field", b), ("bias", x), ("curr", x * (1 + b / 100)))
+    del qc
+    (s,) = read_qcodes_db(db)
+    np.testing.assert_allclose(s.tag("field"), [0.0, 0.05, 0.1])
+    np.testing.assert_allclose(s.sweeps[2].channel("curr"), v * 2e-9)
