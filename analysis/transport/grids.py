@@ -245,12 +245,18 @@ def default_grid(series: Series, axis: str, step: float | None = None) -> np.nda
 
 
 def sweep_on_grid(
-    chans: dict[str, np.ndarray], u_name: str, axis: str, grid: np.ndarray, branch: str = "all"
+    chans: dict[str, np.ndarray],
+    u_name: str,
+    axis: str,
+    grid: np.ndarray,
+    branch: str = "all",
+    only: tuple[str, ...] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Every channel of one sweep on ``grid`` of channel ``axis`` (see the module docstring)."""
+    """Every channel of one sweep (or the channels ``only``) on ``grid`` of channel ``axis`` (see the
+    module docstring); ``u_name`` is the swept channel that defines the branches."""
     if branch not in ("all", "up", "down"):
         raise ValueError(f"branch must be 'all', 'up' or 'down', not {branch!r}")
-    acc = {k: np.zeros(grid.shape) for k in chans if k != axis}
+    acc = {k: np.zeros(grid.shape) for k in (only or chans) if k != axis}
     cnt = np.zeros(grid.shape)
     a_all = chans[axis]
     for a, b, _direction in branches(chans[u_name]):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analysis.series import Series
-from analysis.transport.common import Progress, all_channels, check, find_channel
+from analysis.transport.common import Progress, check, find_channel
 from analysis.transport.grids import default_grid, sweep_on_grid
 
 
@@ -115,8 +115,12 @@ def tag_map(
         if i in rows:
             continue
         check(cancel, "map", k)
-        on = sweep_on_grid(all_channels(series, series.sweeps[i]), series.x_channel, xc, grid, branch)
-        rows[i] = on[channel]
+        sw = series.sweeps[i]
+        need = {series.x_channel: np.asarray(sw.x, dtype=np.float64)}
+        for name in (xc, channel):
+            if name not in need:
+                need[name] = np.asarray(sw.channels[name], dtype=np.float64)
+        rows[i] = sweep_on_grid(need, series.x_channel, xc, grid, branch, only=(channel,))[channel]
         if progress is not None:
             progress(k + 1, n)
     tvals = np.array([v for v, _ in groups])
