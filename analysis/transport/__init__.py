@@ -7,6 +7,7 @@ from analysis.transport.fitting import SeriesFit, fit_series
 from analysis.transport.grids import derivative, onto_grid, to_current_grid, to_voltage_grid
 from analysis.transport.importing import ImportResult, import_series, read_series_files
 from analysis.transport.maps import TagMap, tag_map
+from analysis.transport.operations import OPERATIONS, replay, replay_chain
 from analysis.transport.processing import (
     average_repeats,
     estimate_offsets,
@@ -20,6 +21,7 @@ from analysis.transport.processing import (
 from analysis.transport.tags import TagPreview, preview_tags, read_tag_table
 
 __all__ = [
+    "OPERATIONS",
     "ImportResult",
     "SeriesFit",
     "TagMap",
@@ -36,6 +38,8 @@ __all__ = [
     "read_series_files",
     "read_tag_table",
     "remove_offsets",
+    "replay",
+    "replay_chain",
     "resistance_power",
     "subtract_series_resistance",
     "symmetrise",

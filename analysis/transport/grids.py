@@ -59,16 +59,29 @@ def _uniform(u: np.ndarray, h: float) -> bool:
     return bool(d.size and np.all(np.abs(d - h) <= 1e-6 * h))
 
 
+def _savgol_rows(Yg: np.ndarray, h: float, window: int, order: int) -> np.ndarray:
+    m = Yg.shape[-1]
+    w = min(window, m if m % 2 else m - 1)
+    if w <= order:
+        return np.full(Yg.shape, np.nan)
+    return savgol_filter(Yg, w, order, deriv=1, delta=h, axis=-1, mode="interp")
+
+
 def _diff_rows(
     Yg: np.ndarray, h: float, method: str, window: int, order: int, lam: float | None
 ) -> np.ndarray:
     """d/du of rows Yg (r, m) sampled with step h."""
     m = Yg.shape[-1]
     if method == "savgol":
-        w = min(window, m if m % 2 else m - 1)
-        if w <= order:
-            return np.full(Yg.shape, np.nan)
-        return savgol_filter(Yg, w, order, deriv=1, delta=h, axis=-1, mode="interp")
+        if np.isfinite(Yg).all():
+            return _savgol_rows(Yg, h, window, order)
+        out = np.full(Yg.shape, np.nan)
+        for r in range(Yg.shape[0]):  # rows with NaN: each finite run on its own
+            ok = np.isfinite(Yg[r])
+            edges = np.flatnonzero(np.diff(np.r_[0, ok.astype(np.int8), 0]))
+            for a, b in zip(edges[::2], edges[1::2]):
+                out[r, a:b] = _savgol_rows(Yg[r : r + 1, a:b], h, window, order)[0]
+        return out
     out = np.full(Yg.shape, np.nan)
     ug = np.arange(m, dtype=np.float64)  # in grid steps: lambda is independent of the axis unit
     for r in range(Yg.shape[0]):

@@ -101,6 +101,11 @@ def test_common_voltage_grid_and_back(rng):
         expected = np.interp(grid, orig.channel("V")[up], orig.channel("I")[up])
         np.testing.assert_allclose(sw.channel("I")[ok], expected[ok], rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(expected[ok], grid[ok] / R + A3 * grid[ok] ** 3, atol=1e-4)
+    d = derivative(g, y="I", x="V")  # NaN beyond a sweep's range: each finite run on its own
+    gd = d.sweeps[0].channel("dI/dV")
+    ok = np.isfinite(gd)
+    assert ok.sum() > 0.95 * grid.size
+    np.testing.assert_allclose(gd[ok], 1 / R + 3 * A3 * grid[ok] ** 2, rtol=0.02, atol=0.5)
     back = to_current_grid(g, grid=np.linspace(-5e-4, 5e-4, 11))
     assert back.x_channel == "I"
     v = back.sweeps[0].channel("V")
@@ -245,3 +250,30 @@ def test_processing_reports_progress_and_cancels(rng):
         tag_map(s, "I", "H")
     with pytest.raises(ValueError, match="no channel 'G'"):
         symmetrise(s, "G")
+
+
+def test_a_processing_chain_replays_from_its_provenance(rng):
+    from analysis.transport.operations import replay, replay_chain
+
+    i, v = neck_sweep(0.0, n=801, i_max=1e-3)
+    s = make_series(
+        [{"I": i + 1e-6, "V": v + 1e-4}, {"I": i, "V": 1.01 * v}],
+        x_channel="I",
+        units={"I": "A", "V": "V"},
+        tags={"N": [2, 2], "H": [0.0, 0.0]},
+    )
+    chain = remove_offsets(s)
+    chain = subtract_series_resistance(chain, 0.5)
+    chain = to_voltage_grid(chain, step=2e-5)
+    chain = derivative(chain, y="I", x="V")
+    chain = symmetrise(chain, "dI/dV")
+    chain = per_junction(chain, "N", conductances=("dI/dV",))
+    chain = normalise_rn(chain, 6e-3, conductances=("dI/dV",))
+    chain = resistance_power(chain)
+    chain = average_repeats(chain, "H")
+    again = replay_chain(s, chain.provenance)
+    assert [p["operation"] for p in again.provenance] == [p["operation"] for p in chain.provenance]
+    for name in chain.units:
+        np.testing.assert_array_equal(again.sweeps[0].channel(name), chain.sweeps[0].channel(name))
+    with pytest.raises(ValueError, match="cannot be replayed"):
+        replay(s, {"operation": "import", "parameters": {}})
