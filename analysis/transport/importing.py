@@ -14,7 +14,7 @@ QCoDeS databases and Labber logs hold whole series: see :mod:`analysis.transport
 :mod:`analysis.transport.labber`, and :func:`read_series_files` which takes any of them.
 
 Tags come from file-name patterns (:mod:`analysis.transport.tags`), from header keys and from a table.
-Bad input never stops an import: a file that cannot be read, whose columns differ from the first file's,
+Bad input never stops an import: a file that cannot be read, whose columns differ from those most files share,
 whose name does not match a pattern, or whose sweep is all NaN is left out and reported in
 :attr:`ImportResult.problems` as a :class:`~analysis.errors.ReadError` naming the file.
 """
@@ -47,6 +47,8 @@ Progress = Callable[[int, int], None] | None
 MAX_TEXT_BYTES = 512 << 20
 _COMMENT = ("#", "%", "//")
 _KEYVAL = re.compile(r"^\s*([^=:]+?)\s*[=:]\s*(.*?)\s*$")
+_HEADER_TOKEN = re.compile(r"[^\s(\[]+(?:\s*[(\[][^)\]]*[)\]])?")
+_REPEAT = re.compile(r"\s*\[(\d{5})\]")
 
 
 @dataclass
@@ -219,6 +221,8 @@ def read_text_sweep(path: str | os.PathLike[str]) -> RawSweep:
         table = _slow_table(path, body, delim, ncol, lineno)
     if header is not None and len(header) == ncol + 1 and not header[-1]:
         header = header[:-1]
+    if header is not None and delim is None and len(header) != ncol:
+        header = _HEADER_TOKEN.findall(" ".join(header))  # "B (mT) V (V)": a unit belongs to its name
     warns: list[str] = []
     if header is not None and len(header) != ncol:
         warns.append(f"the header names {len(header)} columns, the rows have {ncol}: header ignored")
@@ -253,10 +257,44 @@ def read_text_sweep(path: str | os.PathLike[str]) -> RawSweep:
 # Nanonis
 
 
-def read_nanonis_sweep(path: str | os.PathLike[str]) -> RawSweep:
-    """One sweep from a Nanonis ``.dat`` spectrum, in measurement order: the forward points, then the
+def read_nanonis_sweeps(path: str | os.PathLike[str]) -> list[RawSweep]:
+    """The sweeps of a Nanonis ``.dat`` spectrum, each in measurement order: the forward points, then the
     backward points when the file has ``[bwd]`` channels (channels without a backward column get NaN
-    there)."""
+    there). A file of repeated sweeps (channels numbered ``[00001]``, ``[00002]``...) gives one sweep per
+    number, tagged ``repeat``, with the numbers taken out of the channel names (the ``[AVG]`` channels are
+    left out); any other file gives one sweep."""
+    raw = read_nanonis_sweep(path)
+    numbered: dict[int, dict[str, str]] = {}
+    for name in raw.columns:
+        m = _REPEAT.search(name)
+        if m:
+            numbered.setdefault(int(m.group(1)), {})[name] = (name[: m.start()] + name[m.end() :]).strip()
+    if not numbered:
+        return [raw]
+    x_name = next(iter(raw.columns))
+    out = []
+    for k in sorted(numbered):
+        cols = {x_name: raw.columns[x_name]}
+        units = {x_name: raw.units[x_name]}
+        for name, base in numbered[k].items():
+            cols[base] = raw.columns[name]
+            units[base] = raw.units[name]
+        label = f"{raw.label} #{k}"
+        out.append(
+            RawSweep(
+                cols,
+                units,
+                raw.metadata,
+                label,
+                Source(raw.source.path, raw.source.reader, k),
+                {"repeat": float(k)},
+            )
+        )
+    return out
+
+
+def read_nanonis_sweep(path: str | os.PathLike[str]) -> RawSweep:
+    """A Nanonis ``.dat`` spectrum as one sweep with all its channels (see :func:`read_nanonis_sweeps`)."""
     sp = nanonis_spectrum.read_spectrum(path)
     x = np.asarray(sp.x, dtype=np.float64)
     fwd = {k: v for k, v in sp.channels.items() if not k.endswith(BWD_SUFFIX)}
@@ -295,7 +333,7 @@ def read_sweeps(path: str | os.PathLike[str]) -> list[RawSweep]:
     except OSError as exc:
         raise ReadError(p, f"cannot read file: {exc.strerror or exc}") from None
     if nanonis_spectrum.sniff(head, p):
-        return [read_nanonis_sweep(p)]
+        return read_nanonis_sweeps(p)
     if head.lstrip().startswith(b"\x89HDF") or head.startswith(b"SQLite format 3"):
         raise ReadError(p, "a QCoDeS or Labber file holds a whole series: read it with read_series_files")
     return [read_text_sweep(p)]
@@ -381,7 +419,7 @@ def import_series(
     x_channel : the swept column (default: the first column of the first file).
     bias_mode : ``"current"`` or ``"voltage"`` (default: current when the swept column is in A).
 
-    A file that cannot be read, whose columns (names or units) differ from the first accepted file's, whose
+    A file that cannot be read, whose columns (names or units) differ from those most files share, whose
     name a pattern does not match, or whose sweep is all NaN is left out with a ReadError in
     ``problems``; the others are imported. ``progress(done, total)`` counts files; ``cancel`` raises
     :class:`analysis.hooks.Cancelled`. Tags missing for a sweep are NaN.
@@ -393,12 +431,8 @@ def import_series(
         raise ValueError(f"split must be None, 'turning_points' or 'column', not {split!r}")
     if split == "column" and not split_column:
         raise ValueError("split='column' needs split_column")
-    problems: list[ReadError] = []
-    accepted: list[RawSweep] = []
-    files: list[str] = []
-    ref_cols: list[str] | None = None
-    ref_units: dict[str, str] = {}
-    ref_file = ""
+    problems: list[tuple[int, ReadError]] = []
+    read_ok: list[tuple[int, Path, list[RawSweep]]] = []
     xc = x_channel
     total = len(paths)
     for i, path in enumerate(paths):
@@ -427,29 +461,50 @@ def import_series(
                 else:
                     pieces.append(r)
             for r in pieces:
-                cols = list(r.columns)
-                if ref_cols is None:
-                    ref_cols, ref_units, ref_file = cols, dict(r.units), path.name
-                elif cols != ref_cols or any(r.units.get(c) != ref_units.get(c) for c in cols):
-                    mine = ", ".join(f"{c} ({r.units.get(c, '')})" for c in cols)
-                    theirs = ", ".join(f"{c} ({ref_units.get(c, '')})" for c in ref_cols)
-                    raise ReadError(path, f"columns {mine} differ from those of {ref_file}: {theirs}")
                 if _all_nan(r, str(xc)):
                     raise ReadError(path, f"sweep {r.label!r} holds no finite values")
         except ReadError as exc:
-            problems.append(exc)
+            problems.append((i, exc))
         else:
-            accepted.extend(pieces)
-            files.append(str(path))
+            read_ok.append((i, path, pieces))
         if progress is not None:
             progress(i + 1, total)
+
+    # the columns (names and units) most files share are the series' channels; the others are reported
+    def signature(r: RawSweep) -> tuple[tuple[str, str], ...]:
+        return tuple((c, r.units.get(c, "")) for c in r.columns)
+
+    counts: dict[tuple[tuple[str, str], ...], int] = {}
+    first_file: dict[tuple[tuple[str, str], ...], str] = {}
+    for _i, path, pieces in read_ok:
+        for sig in {signature(r) for r in pieces}:
+            counts[sig] = counts.get(sig, 0) + 1
+            first_file.setdefault(sig, path.name)
+    ref = max(counts, key=lambda k: counts[k]) if counts else ()
+    accepted: list[RawSweep] = []
+    files: list[str] = []
+    for i, path, pieces in read_ok:
+        odd = next((r for r in pieces if signature(r) != ref), None)
+        if odd is not None:
+            mine = ", ".join(f"{c} ({u})" for c, u in signature(odd))
+            theirs = ", ".join(f"{c} ({u})" for c, u in ref)
+            others = (
+                f"{first_file[ref]} and {counts[ref] - 1} other file(s)"
+                if counts[ref] > 1
+                else first_file[ref]
+            )
+            problems.append((i, ReadError(path, f"columns {mine} differ from those of {others}: {theirs}")))
+            continue
+        accepted.extend(pieces)
+        files.append(str(path))
+    problems = sorted(problems, key=lambda t: t[0])
     series = build_series(
         accepted, x_channel=xc or "Current", bias_mode=bias_mode, name=name, tag_units=tag_units
     )
     for t, u in units_of_tags.items():
         if t in series.tags:
             series.tag_units[t] = u
-    series.warnings.extend(str(p) for p in problems)
+    series.warnings.extend(str(p) for _i, p in problems)
     series.provenance.append(
         {
             "operation": "import",
@@ -463,7 +518,7 @@ def import_series(
             "inputs": [],
         }
     )
-    return ImportResult(series, files, problems)
+    return ImportResult(series, files, [p for _i, p in problems])
 
 
 def build_series(

@@ -67,7 +67,7 @@ def test_bad_files_are_reported_by_name_and_the_rest_imported(tmp_path):
     assert len(res.series) == 2 and res.files == [str(p) for p in paths]
     msgs = res.messages
     assert len(msgs) == 4
-    assert "neck3_0.2T.dat" in msgs[0] and "differ from those of neck3_0T.dat" in msgs[0]
+    assert "neck3_0.2T.dat" in msgs[0] and "differ from those of neck3_0T.dat and 1 other file(s)" in msgs[0]
     assert "neck3_0.3T.dat" in msgs[1] and "no finite values" in msgs[1]
     assert "notes_0.4.dat" in msgs[2] and "does not match" in msgs[2]
     assert "neck3_0.5T.dat" in msgs[3] and "line 3" in msgs[3]
@@ -83,7 +83,7 @@ def test_one_file_split_at_turning_points_and_by_a_column(tmp_path):
     np.testing.assert_allclose(s.sweeps[1].x[[0, -1]], [1e-6, -1e-6])
     q = tmp_path / "fields.txt"
     rows = [[h, v, v / 100 * (1 + h)] for h in (0.0, 0.5, 1.0) for v in np.linspace(-1, 1, 11)]
-    np.savetxt(q, rows, header="B (mT)\tV (V)\tI (A)", delimiter="\t", comments="# T = 1.5 K\n")
+    np.savetxt(q, rows, header="B (mT) V (V)  I (A)", comments="# T = 1.5 K\n")
     res = import_series([q], split="column", split_column="B", x_channel="V", header={"T": "T"})
     assert res.problems == []
     s = res.series
@@ -91,6 +91,41 @@ def test_one_file_split_at_turning_points_and_by_a_column(tmp_path):
     np.testing.assert_allclose(s.tag("B"), [0.0, 5e-4, 1e-3])
     np.testing.assert_allclose(s.tag("T"), 1.5)
     assert "B" not in s.units and s.sweeps[2].channel("I")[-1] == pytest.approx(0.01 * (1 + 1.0))
+
+
+def test_the_odd_file_is_the_one_left_out_even_when_it_comes_first(tmp_path):
+    odd = tmp_path / "a_0.dat"
+    odd.write_text("I (A)\tV (mV)\tT (K)\n1\t2\t3\n2\t3\t4\n")
+    good = []
+    for k in (1, 2, 3):
+        g = tmp_path / f"a_{k}.dat"
+        g.write_text("I (A)\tV (mV)\n1\t2\n2\t3\n")
+        good.append(g)
+    res = import_series([odd, *good], patterns={"n": "a_{}.dat"})
+    assert res.files == [str(g) for g in good] and list(res.series.tag("n")) == [1, 2, 3]
+    assert (
+        len(res.problems) == 1 and "a_0.dat" in res.messages[0] and "a_1.dat and 2 other" in res.messages[0]
+    )
+
+
+def test_nanonis_file_of_repeated_sweeps_gives_one_sweep_each(tmp_path):
+    from analysis.io.nanonis_write import write_dat
+
+    v = np.linspace(-5e-3, 5e-3, 11)
+    cols = {"Bias calc (V)": v}
+    for k in (1, 2, 3):
+        cols[f"Current [{k:05d}] (A)"] = v * k
+        cols[f"Current [{k:05d}] [bwd] (A)"] = v * k + 1e-12
+    cols["Current [AVG] (A)"] = v * 2
+    p = tmp_path / "rep.dat"
+    write_dat(p, cols, {"Bias Spectroscopy>Number of sweeps": "3"})
+    s = import_series([p]).series
+    assert (
+        len(s) == 3 and list(s.tag("repeat")) == [1, 2, 3] and s.units == {"Bias calc": "V", "Current": "A"}
+    )
+    sw = s.sweeps[2]
+    np.testing.assert_allclose(sw.x, np.r_[v, v[::-1]])
+    np.testing.assert_allclose(sw.channel("Current"), np.r_[3 * v, 3 * v[::-1] + 1e-12], atol=1e-15)
 
 
 def test_tags_from_a_table_and_progress_and_cancel(tmp_path):
