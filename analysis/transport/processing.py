@@ -329,8 +329,9 @@ def resistance_power(
     progress: Progress = None,
     cancel: threading.Event | None = None,
 ) -> Series:
-    """New channels ``"R"`` = V/I (Ohm; NaN where I = 0) and ``"P"`` = I V (W), or ``"P/area"``
-    (W/m^2) with ``area`` (m^2: a number, one per sweep or a tag such as ``"area"``)."""
+    """New channels ``"R"`` = V/I (Ohm; NaN where I = 0) and ``"P"`` = I V (W); with ``area`` (m^2: a
+    number, one per sweep or a tag such as ``"area"``) ``"P/area"`` (W/m^2) replaces P and ``"R*area"``
+    (Ohm m^2, the specific resistance) is added."""
     vc, ic = _iv(series, voltage, current)
     A = None if area is None else per_sweep(series, area, "area")
     pname = "P" if A is None else "P/area"
@@ -340,10 +341,14 @@ def resistance_power(
         with np.errstate(divide="ignore", invalid="ignore"):
             c["R"] = np.where(i != 0, v / np.where(i != 0, i, 1.0), np.nan)
         c[pname] = v * i if A is None else v * i / A[k]
+        if A is not None:
+            c["R*area"] = c["R"] * A[k]
         return c
 
     sweeps = _map_sweeps(series, fn, progress, cancel, "R and P")
     units = {**series.units, "R": "Ohm", pname: "W" if A is None else "W/m^2"}
+    if A is not None:
+        units["R*area"] = "Ohm m^2"
     return derived_series(
         series,
         sweeps,

@@ -67,7 +67,7 @@ def test_didv_on_non_uniform_up_down_sweeps(rng):
     step = d.metadata["derivative_step"]
     assert d.provenance[-1]["parameters"]["step"] == step
     assert step == pytest.approx(5e-4, rel=0.1)  # the median spacing of the points
-    spl = derivative(s, method="spline")
+    spl = derivative(s.select([0]), method="spline")
     v, g = spl.sweeps[0].x, spl.sweeps[0].channel("dI/dV")
     inner = np.abs(v) < 0.09
     np.testing.assert_allclose(g[inner], 1 / R + 3 * A3 * v[inner] ** 2, rtol=5e-3, atol=5e-3)
@@ -172,6 +172,7 @@ def test_heated_mesa_resistance_and_heat_load(tmp_path):
         np.testing.assert_allclose(sw.channel("P/area")[1:] * MESA_AREA, MESA_H_A * (T - tb), rtol=1e-6)
         r_true = 0.5 * MESA_R_MIN * (MESA_T_STAR / T + T / MESA_T_STAR)
         np.testing.assert_allclose(sw.channel("R")[1:], r_true, rtol=1e-6)
+        np.testing.assert_allclose(sw.channel("R*area")[1:], r_true * MESA_AREA, rtol=1e-6)
         assert np.isnan(sw.channel("R")[0])
 
 
