@@ -206,10 +206,10 @@ def test_neck_map_of_dvdi_against_v_and_h_shows_the_subharmonic_gap_structure(tm
     for h in NECK_FIELDS:
         row = m.row(h)
         delta = neck_delta(h)
-        for vn in sgs_positions(delta, 2):  # dV/dI dips at e V_n = 2 Delta/n
+        for vn in sgs_positions(delta, 2):  # dV/dI peaks at e V_n = 2 Delta/n
             win = (m.x > 0.85 * vn) & (m.x < 1.15 * vn)
-            x_min = m.x[win][np.nanargmin(row[win])]
-            assert x_min == pytest.approx(vn, rel=0.01)
+            x_max = m.x[win][np.nanargmax(row[win])]
+            assert x_max == pytest.approx(vn, rel=0.01)
     x0, t0, w, hgt = m.rect
     assert w == pytest.approx(m.x[-1] - m.x[0] + (m.x[1] - m.x[0]))
     assert t0 == pytest.approx(-0.02) and hgt == pytest.approx(0.16)
