@@ -3,6 +3,14 @@
 May import the data model, series, errors, hooks, readers, models and fitting; never maps or the store.
 """
 
+from analysis.transport.features import (
+    find_peaks,
+    find_steps,
+    gap_from_sgs,
+    gap_ladder,
+    shapiro_ladder,
+    step_widths,
+)
 from analysis.transport.fitting import SeriesFit, fit_series
 from analysis.transport.grids import derivative, onto_grid, to_current_grid, to_voltage_grid
 from analysis.transport.importing import ImportResult, import_series, read_series_files
@@ -21,6 +29,12 @@ from analysis.transport.processing import (
 from analysis.transport.tags import TagPreview, preview_tags, read_tag_table
 
 __all__ = [
+    "step_widths",
+    "shapiro_ladder",
+    "gap_ladder",
+    "gap_from_sgs",
+    "find_steps",
+    "find_peaks",
     "OPERATIONS",
     "ImportResult",
     "SeriesFit",
