@@ -72,3 +72,18 @@ def test_gap_of_every_sweep_from_its_subharmonic_gap_structure():
     delta, err = gap_from_sgs(derivative(s), "dV/dI", v_min=0.4e-3, n_max=3)
     np.testing.assert_allclose(delta, [neck_delta(h) for h in NECK_FIELDS], rtol=5e-3)
     assert np.all(err < 0.01 * delta)
+
+
+def test_shapiro_step_widths_against_rf_voltage_give_back_the_critical_current():
+    from analysis.fitting.single import fit_spectrum
+    from analysis.models import get_model
+    from tests.analysis.transport.synthetic import SHAPIRO_C, SHAPIRO_IC
+
+    powers = np.linspace(-25.0, 5.0, 9)  # dBm
+    sweeps = [dict(zip(("I", "V"), shapiro_sweep(p))) for p in powers]
+    s = make_series(sweeps, x_channel="I", units={"I": "A", "V": "V"}, tags={"P_rf": powers})
+    half = step_widths(s, SHAPIRO_F, orders=(0,))[0] / 2  # step amplitude I_J0 |J_0(2 alpha)|
+    v_rf = SHAPIRO_C * 10 ** (s.tag("P_rf") / 20)
+    settings = {"f": {"value": SHAPIRO_F, "vary": False}, "N": {"value": 0.0, "vary": False}}
+    fit = fit_spectrum(get_model("shapiro_bessel"), v_rf, half, settings=settings)
+    assert fit.record.value("I_J0") == pytest.approx(SHAPIRO_IC, rel=0.01)
