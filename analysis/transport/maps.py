@@ -164,3 +164,25 @@ def _even(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     pos = np.clip(np.searchsorted(t, grid), 1, t.size - 1)
     nearest = np.where(np.abs(grid - t[pos - 1]) <= np.abs(t[pos] - grid), pos - 1, pos)
     return grid, nearest
+
+
+def waterfall_offsets(
+    series: Series, channel: str, *, tag: str | None = None, spacing: float | None = None
+) -> np.ndarray:
+    """(n_sweeps,) vertical offsets (``channel`` units) for an offset waterfall: sweeps in the order of
+    ``tag`` (ascending, NaN last) or in series order, ``spacing`` apart (default: the median over the
+    sweeps of their peak-to-peak range of ``channel``, divided by 4). Each sweep is drawn at y + offset."""
+    find_channel(series, "", channel)
+    n = len(series)
+    if spacing is None:
+        spans = []
+        for s in series.sweeps:
+            y = np.asarray(s.channels[channel], dtype=np.float64)
+            y = y[np.isfinite(y)]
+            if y.size:
+                spans.append(float(np.ptp(y)))
+        spacing = float(np.median(spans)) / 4 if spans else 1.0
+    order = series.order(tag) if tag is not None else np.arange(n)
+    out = np.empty(n)
+    out[order] = np.arange(n) * spacing
+    return out

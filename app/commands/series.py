@@ -18,9 +18,34 @@ from pathlib import Path
 import numpy as np
 
 from analysis.errors import WorkbenchError
+from analysis.series import Series
 from analysis.store.series_io import save_series
 from analysis.transport import preview_tags, read_series_files, read_tag_table
 from analysis.transport.tags import TagPatternError
+
+
+def describe_series(series: Series) -> list[str]:
+    """Readable lines describing a series (reads no sweep data beyond the sweep lengths)."""
+    lengths = [len(sw) for sw in series.sweeps]
+    pts = (
+        f"{min(lengths)}..{max(lengths)}"
+        if lengths and min(lengths) != max(lengths)
+        else str(lengths[0] if lengths else 0)
+    )
+    lines = [f'series "{series.name}"']
+    lines.append(f"  sweeps: {len(series)} of {pts} points, {series.bias_mode}-biased")
+    lines.append(f"  swept: {series.x_channel} ({series.x_unit or 'no unit'})")
+    chans = ", ".join(f"{k} ({u or 'no unit'})" for k, u in series.units.items())
+    lines.append(f"  channels: {chans or 'none'}")
+    tags = [
+        f"{k} {np.nanmin(v):.4g}..{np.nanmax(v):.4g} {series.tag_unit(k)}".rstrip()
+        for k, v in series.tags.items()
+        if np.isfinite(v).any()
+    ]
+    lines.append(f"  tags: {', '.join(tags) or 'none'}")
+    if series.provenance:
+        lines.append("  made by: " + " -> ".join(str(p.get("operation", "?")) for p in series.provenance))
+    return lines
 
 
 def _pairs(items: list[str], what: str) -> dict[str, str]:
@@ -124,11 +149,7 @@ def main(argv: list[str]) -> int:
         print(f"stsworkbench series: cannot write {args.out}: {exc}", file=err)
         return 1
     for s in series:
-        tags = ", ".join(
-            f"{k} {np.nanmin(v):.4g}..{np.nanmax(v):.4g} {s.tag_unit(k)}".rstrip()
-            for k, v in s.tags.items()
-            if np.isfinite(v).any()
-        )
-        print(f'series "{s.name}": {len(s)} sweeps, x {s.x_channel} ({s.x_unit}), tags: {tags or "none"}')
+        for line in describe_series(s):
+            print(line)
     print(f"wrote {out}" + (f" ({len(problems)} file(s) left out)" if problems else ""))
     return 0

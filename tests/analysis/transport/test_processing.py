@@ -278,3 +278,17 @@ def test_a_processing_chain_replays_from_its_provenance(rng):
         np.testing.assert_array_equal(again.sweeps[0].channel(name), chain.sweeps[0].channel(name))
     with pytest.raises(ValueError, match="cannot be replayed"):
         replay(s, {"operation": "import", "parameters": {}})
+
+
+def test_waterfall_offsets_follow_the_tag_order():
+    from analysis.transport.maps import waterfall_offsets
+
+    v = np.linspace(-1, 1, 11)
+    s = make_series(
+        [{"V": v, "I": k * v} for k in (1, 2, 3)],
+        x_channel="V",
+        units={"V": "V", "I": "A"},
+        tags={"T": [4.2, 1.5, 3.0]},
+    )
+    np.testing.assert_allclose(waterfall_offsets(s, "I", tag="T"), [2.0, 0.0, 1.0])  # spacing 4/4
+    np.testing.assert_allclose(waterfall_offsets(s, "I", spacing=0.5), [0.0, 0.5, 1.0])

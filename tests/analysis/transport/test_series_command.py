@@ -17,7 +17,8 @@ def test_series_command_writes_the_tagged_series(tmp_path, capsys):
     cap = capsys.readouterr()
     assert code == 0
     assert "neck3_warmT.dat" in cap.err and "does not match" in cap.err
-    assert 'series "neck 3": 4 sweeps' in cap.out and "H 0..0.12 T" in cap.out
+    assert 'series "neck 3"' in cap.out and "sweeps: 4 of 2001 points, current-biased" in cap.out
+    assert "tags: H 0..0.12 T" in cap.out and "channels: I (A), V (V)" in cap.out
     with open_project(out) as p:
         s = p.entries[0].dataset
         assert s.kind == "series" and len(s) == len(NECK_FIELDS)
