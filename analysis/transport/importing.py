@@ -6,9 +6,10 @@ keep the measurement order of their points (an up/down Nanonis sweep is its forw
 backward points). Readers:
 
 * Nanonis ``.dat`` point spectra (through :mod:`analysis.io.nanonis_spectrum`);
-* text columns (CSV, TSV, whitespace; header names with units such as ``V (mV)``, ``# key = value``
-  comments; the conventions of :mod:`analysis.io.text_columns`, units converted to SI). The table is
-  parsed in one pass in C when it is plain, line by line otherwise (decimal commas, empty fields).
+* text columns (CSV, TSV, whitespace; header names with units such as ``V (mV)``, also on the last
+  comment line before the data as ``numpy.savetxt`` writes it; ``# key = value`` comments; the unit
+  conventions of :mod:`analysis.io.text_columns`, converted to SI). The table is parsed in one pass in C
+  when it is plain, line by line otherwise (decimal commas, empty fields).
 
 QCoDeS databases and Labber logs hold whole series: see :mod:`analysis.transport.qcodes_db` and
 :mod:`analysis.transport.labber`, and :func:`read_series_files` which takes any of them.
@@ -178,6 +179,7 @@ def read_text_sweep(path: str | os.PathLike[str]) -> RawSweep:
     header: list[str] | None = None
     delim: str | None = None
     first: list[float] | None = None
+    last_comment = ""
     pos = 0
     lineno = 0
     while pos < len(text):
@@ -187,7 +189,10 @@ def read_text_sweep(path: str | os.PathLike[str]) -> RawSweep:
         lineno += 1
         s = line.strip()
         if s.startswith(_COMMENT):
-            m = _KEYVAL.match(s.lstrip("#%/").strip())
+            body_text = s.lstrip("#%/").strip()
+            m = _KEYVAL.match(body_text)
+            if not m and body_text:
+                last_comment = body_text
             if m:
                 key, value = m.group(1).strip(), m.group(2).strip()
                 if key.lower() in ("unit", "units"):
@@ -219,6 +224,13 @@ def read_text_sweep(path: str | os.PathLike[str]) -> RawSweep:
     table = _fast_table(body, delim, ncol) if ncol == len(first) else None
     if table is None:
         table = _slow_table(path, body, delim, ncol, lineno)
+    if header is None and last_comment and comment_units is None:
+        # a commented header line ("# I (A)  V (V)", as numpy.savetxt writes one) names the columns
+        cand = (
+            [h.strip() for h in _cells(last_comment, delim)] if delim else _HEADER_TOKEN.findall(last_comment)
+        )
+        if len(cand) == ncol and _numeric(last_comment, delim) is None:
+            header = cand
     if header is not None and len(header) == ncol + 1 and not header[-1]:
         header = header[:-1]
     if header is not None and delim is None and len(header) != ncol:

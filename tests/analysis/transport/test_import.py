@@ -159,6 +159,14 @@ def test_text_reader_slow_path_matches_the_fast_one(tmp_path):
     assert r.units == {"V": "V", "I": "A"} and r.metadata["sample"] == "x"
 
 
+def test_a_commented_header_line_names_the_columns(tmp_path):
+    a = tmp_path / "saved.txt"
+    np.savetxt(a, np.c_[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], header="run 3\nI (nA)  V (mV)")
+    r = read_text_sweep(a)
+    assert r.units == {"I": "A", "V": "V"}
+    np.testing.assert_allclose(r.columns["V"], [4e-3, 5e-3, 6e-3])
+
+
 def test_real_nanonis_file_keeps_the_measurement_order():
     p = shared_file("nanonis/i_v.dat")
     s = import_series([p]).series
