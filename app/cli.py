@@ -13,6 +13,7 @@ SUBCOMMANDS = {
     "info": "app.commands.info:main",
     "convert": "app.commands.convert:main",
     "fit": "app.commands.fit:main",
+    "series": "app.commands.series:main",
 }
 
 

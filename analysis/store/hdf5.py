@@ -242,8 +242,12 @@ def _write_entry(saver: _Saver, g: h5py.Group, entry: ProjectEntry) -> None:
         chans = g.create_group("channels")
         for name, arr in ds.channels.items():
             saver.write_small(chans, "c", name, arr)
+    elif getattr(ds, "kind", None) == "series":
+        from analysis.store.series_io import write_series
+
+        write_series(g, ds, saver.check)  # type: ignore[arg-type]
     else:
-        raise TypeError(f"cannot save a {type(ds).__name__}; expected Grid, Spectrum or Image")
+        raise TypeError(f"cannot save a {type(ds).__name__}; expected Grid, Spectrum, Image or Series")
 
 
 def _writer() -> str:
@@ -438,6 +442,10 @@ def _read_entry(path: Path, g: h5py.Group) -> ProjectEntry:
         frame = Frame.from_dict(_loads(g.attrs["frame"], "frame"))
         chans = _arrays(g["channels"], frame.shape, "channel {name!r} has shape {shape}, expected {expected}")
         ds = Image(**common, channels=chans, frame=frame, scan_direction=_attr_str(g, "scan_direction", "up"))
+    elif kind == "series":
+        from analysis.store.series_io import read_series
+
+        ds = read_series(path, g, common)  # type: ignore[assignment]
     else:
         raise ValueError(f"unknown entry kind {kind!r} in {g.name}")
     parent = _attr_str(g, "parent")
@@ -477,6 +485,10 @@ class Project:
             if isinstance(ds, Grid):
                 chans = {k: np.ascontiguousarray(v[()]) for k, v in ds.channels.items()}
                 ds = replace(ds, channels=chans)
+            elif getattr(ds, "kind", None) == "series":
+                from analysis.store.series_io import load_series
+
+                ds = load_series(ds)  # type: ignore[arg-type]
             out.append(ProjectEntry(e.key, e.label, ds, e.parent))
         return out
 
