@@ -58,7 +58,7 @@ _NAMES = (
     "tunnelcurrent imagedatasize specgriddatasize specgridchan specgridchannelselectval "
     "specgriddatasize64 xstart xend ystart yend"
 ).split()
-MAX_VALUES = 1 << 31  # float32 values in one grid
+MAX_VALUES = 1 << 30  # float32 values in one grid (4 GB)
 COMPANION_HEADER_BYTES = 16384
 
 
@@ -168,6 +168,12 @@ def read(path: Path) -> list[Grid]:
     if available < 1:
         raise ReadError(path, "no complete spectrum after the sweep table", offset=table_end)
     measured = min(available, npix)
+    if npix * per_pixel > 1 << 26 and measured * 100 < npix:
+        raise ReadError(
+            path,
+            f"the header declares {npix} spectra of {per_pixel} values but the file holds only {measured}",
+            offset=0,
+        )
     if available < npix:
         warnings.append(f"the grid stopped early: {measured} of {npix} pixels were measured (rest NaN)")
     elif (len(raw) - table_end) > 4 * per_pixel * npix:
