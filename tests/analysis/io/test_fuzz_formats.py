@@ -1,4 +1,4 @@
-"""Fuzzing the SM4, specgrid, MATRIX and NeXus readers: truncated, bit-flipped and random bytes raise only
+"""Fuzzing the SM4, specgrid and NeXus readers: truncated, bit-flipped and random bytes raise only
 ReadError (or read successfully), never another exception and never hang."""
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analysis.errors import ReadError
-from analysis.io import createc_specgrid, rhk_sm4
+from analysis.io import createc_specgrid, nexus_sts, rhk_sm4
+from analysis.io.nexus_sts import write_nxsts
 from tests.analysis.io.sm4_writer import Page, write_sm4
 from tests.analysis.io.test_createc_specgrid import write_specgrid
+from tests.analysis.store.test_store import make_grid, make_spectrum
 
 FUZZ = settings(
     max_examples=40,
@@ -44,6 +46,8 @@ def _seeds() -> dict[str, tuple[bytes, Callable]]:
         )
         grid = write_sm4(folder / "c.SM4", [line])
         out["sm4_grid"] = (grid.read_bytes(), rhk_sm4.read)
+        nxs = write_nxsts([make_grid(rng, shape=(2, 3, 4)), make_spectrum()], folder / "d.nxs")
+        out["nexus"] = (nxs.read_bytes(), nexus_sts.read)
     return out
 
 
