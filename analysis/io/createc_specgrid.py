@@ -25,6 +25,8 @@ header the values stay raw (unit ``""``) and the dataset says so in ``warnings``
 same header (``Length x[A]``, ``Length y[A]``, ``Scanrotoffx/y``, ``Rotation``, ``ScanYDirec``): grid
 pixel ``(iy, ix)`` sits on image pixel ``(ystart - 1 + iy) * specygrid``, ``(xstart - 1 + ix) * specxgrid``.
 
+The image's topography at each grid pixel becomes the per-pixel parameter ``"Z"`` (m).
+
 No sample file with a permissive licence was found; the tests write files with this layout. An aborted
 grid (fewer spectra than pixels) loads with NaN and ``valid = False`` where nothing was measured.
 """
@@ -38,6 +40,7 @@ import numpy as np
 
 from analysis.dataset import Frame, Grid, Source
 from analysis.errors import ReadError
+from analysis.io import createc_image
 from analysis.io.common import read_file_bytes
 from analysis.io.createc_header import (
     current_per_dac,
@@ -233,6 +236,12 @@ def read(path: Path) -> list[Grid]:
         valid2 = valid2[::-1]
 
     frame = _frame(h, hdr, xstart, ncols, ystart, nrows, scan_down, warnings)
+    params: dict[str, np.ndarray] = {}
+    param_units: dict[str, str] = {}
+    if hdr is not None:
+        topo = _topography(side, h, xstart, ncols, ystart, nrows, scan_down, warnings)
+        if topo is not None:
+            params["Z"], param_units["Z"] = topo, "m"
     setpoint_bias = float(h["biasvoltage"])
     metadata = {
         "format": f"specgrid v{int(h['version'])}",
@@ -253,14 +262,45 @@ def read(path: Path) -> list[Grid]:
             bias=np.ascontiguousarray(axis, dtype=np.float64),
             channels=channels,
             frame=frame,
-            params={},
-            param_units={},
+            params=params,
+            param_units=param_units,
             valid=np.ascontiguousarray(valid2),
             sweep_signal=sweep_signal,
             sweep_unit=sweep_unit,
             sweep_reversed=reversed_,
         )
     ]
+
+
+def _topography(
+    side: Path,
+    h: dict[str, float],
+    xstart: int,
+    ncols: int,
+    ystart: int,
+    nrows: int,
+    scan_down: bool,
+    warnings: list[str],
+) -> np.ndarray | None:
+    """(nrows, ncols) float64 topography in m: the ``.specgrid.dat`` image's Z at each grid pixel."""
+    try:
+        images = createc_image.read(side)
+    except ReadError as exc:
+        warnings.append(f"the image beside the grid could not be read, no topography: {exc.reason}")
+        return None
+    z = images[0].channels.get("Z") if images else None
+    if z is None:
+        return None
+    ny_img, nx_img = z.shape
+    # grid pixel -> image pixel in scan order, then into the image's orientation (row 0 the lowest line)
+    rows_scan = (ystart - 1 + np.arange(nrows)) * int(h["specygrid"])
+    cols = (xstart - 1 + np.arange(ncols)) * int(h["specxgrid"])
+    if rows_scan.max() >= ny_img or cols.max() >= nx_img:
+        warnings.append("the grid reaches beyond the image beside it: no topography")
+        return None
+    rows_img = ny_img - 1 - rows_scan if scan_down else rows_scan
+    topo = z[np.ix_(rows_img, cols)].astype(np.float64)
+    return topo[::-1] if scan_down else topo  # the grid's rows are flipped the same way
 
 
 def _frame(

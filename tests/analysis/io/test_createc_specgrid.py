@@ -32,10 +32,12 @@ def write_specgrid(
     companion: bool = True,
     ydir: int = 1,
     z_table: np.ndarray | None = None,
+    topography: np.ndarray | None = None,
 ) -> Path:
     """A .specgrid file of ``spectra`` (nrows, ncols, npts, nchan) raw values, stored in scan order.
 
-    With ``companion`` an image file ``<name>.dat`` carries the text header (100 x 100 Angstrom frame).
+    With ``companion`` an image file ``<name>.dat`` carries the text header (100 x 100 Angstrom frame) and
+    ``topography`` (ny, nx) raw Z values in scan order (zeros when not given).
     """
     nrows, ncols, npts, nchan = spectra.shape
     nx = ncols * step if nx is None else nx
@@ -55,7 +57,7 @@ def write_specgrid(
     if companion:
         write_image(
             path.with_name(path.name + ".dat"),
-            np.zeros((1, ny, nx), np.float32),
+            (np.zeros((ny, nx)) if topography is None else topography)[None].astype(np.float32),
             ydir=ydir,
             header_extra="Length x[A]= 100.0\r\nLength y[A]= 100.0\r\n",
         )
@@ -90,6 +92,21 @@ def test_grid_dimensions_units_values_and_frame(tmp_path: Path, rng: np.random.G
     assert g.frame.angle == pytest.approx(30.0)
     assert g.metadata["setpoint"]["bias_V"] == pytest.approx(0.05)
     assert g.source.reader == "createc_specgrid"
+
+
+def test_topography_of_the_image_beside_becomes_the_z_parameter(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    spectra = _spectra(rng)  # 3 rows x 4 columns, grid step 2 image pixels
+    topo = np.arange(6 * 8, dtype=np.float64).reshape(6, 8) * 10  # scan order, first line on top
+    path = write_specgrid(tmp_path / "t.specgrid", spectra, np.linspace(-1, 1, 11), topography=topo)
+    (g,) = read(path)
+    z_per_dac = VPD * 3 * 8.79e-10  # GainZ * ZPiezoconst of the image header
+    assert g.param_units == {"Z": "m"} and g.params["Z"].shape == (3, 4)
+    # model row 0 is the lowest grid line: the last scanned grid row, image scan line 2 * 2 = 4
+    assert g.params["Z"][0, 1] == pytest.approx(topo[4, 2] * z_per_dac)
+    assert g.params["Z"][2, 3] == pytest.approx(topo[0, 6] * z_per_dac)
+    assert g.topography is g.params["Z"]
 
 
 def test_scan_up_keeps_row_order(tmp_path: Path, rng: np.random.Generator) -> None:
