@@ -1,13 +1,16 @@
 """Createc grid spectroscopy (``.specgrid``), with the image written beside it (``.specgrid.dat``).
 
-Layout (the vendor's description of the SpecGrid format, version 4 and older), all little-endian:
+Layout (the vendor's description of the SpecGrid format, and what readers of real files add), little-endian:
 
 * a 1024-byte header of 4-byte fields: ``version, nx, ny, dx, dy, specxgrid, specygrid, vertpoints,
   vertmandelay, vertmangain`` (int32), ``biasvoltage, tunnelcurrent`` (float32), ``imagedatasize,
   specgriddatasize, specgridchan, specgridchannelselectval`` (int32), ``specgriddatasize64`` (int64),
   ``xstart, xend, ystart, yend`` (int32, version >= 4; older files: ``xend = round(nx / specxgrid)``,
-  ``yend = round(ny / specygrid)``, starts at 1), then zero padding;
-* the sweep table: ``vertpoints`` pairs ``(V, Z)`` float32;
+  ``yend = round(ny / specygrid)``, starts at 1), in newer files ``specgridchannelselectval2, specgridnx,
+  specgridny, specgriddx, specgriddy, specgridcenterx, specgridcentery`` (the grid's size when non-zero),
+  then zero padding;
+* the sweep table: ``vertpoints`` rows of float32, ``(V, Z)`` or ``(V, Z, ...)`` (files of both widths exist;
+  the width is told from the file size and a monotonic bias column);
 * the spectra, float32, pixel after pixel (grid rows in scan order, each row left to right); each
   spectrum holds ``vertpoints`` points and each point the ``specgridchan`` channels.
 
@@ -55,12 +58,14 @@ from analysis.io.createc_vert import CHANNEL_BITS
 from analysis.io.registry import ReaderSpec
 
 HEADER_BYTES = 1024
-_FIELDS = struct.Struct("<10i2f4iq4i")
+_FIELDS = struct.Struct("<10i2f4iq4i7i")
 _NAMES = (
     "version nx ny dx dy specxgrid specygrid vertpoints vertmandelay vertmangain biasvoltage "
     "tunnelcurrent imagedatasize specgriddatasize specgridchan specgridchannelselectval "
-    "specgriddatasize64 xstart xend ystart yend"
+    "specgriddatasize64 xstart xend ystart yend specgridchannelselectval2 specgridnx specgridny "
+    "specgriddx specgriddy specgridcenterx specgridcentery"
 ).split()
+TABLE_WIDTHS = (2, 3)  # values per sweep point in the table: (V, Z), or (V, Z, a third column)
 MAX_VALUES = 1 << 30  # float32 values in one grid (4 GB)
 COMPANION_HEADER_BYTES = 16384
 
@@ -91,12 +96,39 @@ def sniff(head: bytes, path: Path) -> bool:
 
 def _extent(h: dict[str, float]) -> tuple[int, int, int, int]:
     """(xstart, ncols, ystart, nrows), starts counted from 1."""
+    if 0 < h["specgridnx"] <= 1 << 16 and 0 < h["specgridny"] <= 1 << 16:
+        xs = int(h["xstart"]) if 1 <= h["xstart"] <= 1 << 16 else 1
+        ys = int(h["ystart"]) if 1 <= h["ystart"] <= 1 << 16 else 1
+        return xs, int(h["specgridnx"]), ys, int(h["specgridny"])
     if h["version"] >= 4 and h["xend"] >= h["xstart"] >= 1 and h["yend"] >= h["ystart"] >= 1:
         xs, ys = int(h["xstart"]), int(h["ystart"])
         return xs, int(h["xend"]) - xs + 1, ys, int(h["yend"]) - ys + 1
     ncols = max(1, round(h["nx"] / h["specxgrid"]))
     nrows = max(1, round(h["ny"] / h["specygrid"]))
     return 1, ncols, 1, nrows
+
+
+def _table_width(raw: bytes, npts: int, per_pixel: int, npix: int) -> int:
+    """Values per sweep point in the table after the header: 2 (V, Z) or 3.
+
+    Files differ (readers of real files use both); the width is the one whose remainder is a whole number
+    of spectra, preferring an exact count of ``npix`` spectra, then a monotonic bias column.
+    """
+    floats = (len(raw) - HEADER_BYTES) // 4
+    scores = []
+    for width in TABLE_WIDTHS:
+        rest = floats - width * npts
+        if rest < 0:
+            continue
+        whole = rest % per_pixel == 0
+        exact = whole and rest // per_pixel == npix
+        v = np.frombuffer(raw, dtype="<f4", count=width * npts, offset=HEADER_BYTES)[::width]
+        d = np.diff(v.astype(np.float64))
+        monotonic = bool(v.size < 2 or np.all(d > 0) or np.all(d < 0))
+        scores.append((exact, whole, monotonic, -width, width))
+    if not scores:
+        return TABLE_WIDTHS[0]
+    return max(scores)[-1]
 
 
 def _channel_names(h: dict[str, float], nchan: int) -> tuple[list[str], bool]:
@@ -156,16 +188,17 @@ def read(path: Path) -> list[Grid]:
         raise ReadError(
             path, f"grid of {ncols}x{nrows} pixels x {npts} points x {nchan} channels is too large", offset=0
         )
-    table_end = HEADER_BYTES + 8 * npts
+    per_pixel = npts * nchan
+    npix = ncols * nrows
+    width = _table_width(raw, npts, per_pixel, npix)
+    table_end = HEADER_BYTES + 4 * width * npts
     if len(raw) < table_end:
         raise ReadError(
             path, f"file ends inside the sweep table ({npts} (V, Z) pairs expected)", offset=HEADER_BYTES
         )
-    table = np.frombuffer(raw, dtype="<f4", count=2 * npts, offset=HEADER_BYTES).astype(np.float64)
-    v_mv, z_tab = table[0::2], table[1::2]
-
-    per_pixel = npts * nchan
-    npix = ncols * nrows
+    table = np.frombuffer(raw, dtype="<f4", count=width * npts, offset=HEADER_BYTES).astype(np.float64)
+    table = table.reshape(npts, width)
+    v_mv, z_tab = table[:, 0], table[:, 1]
     available = (len(raw) - table_end) // (4 * per_pixel)
     warnings: list[str] = []
     if available < 1:
@@ -247,7 +280,7 @@ def read(path: Path) -> list[Grid]:
         "format": f"specgrid v{int(h['version'])}",
         "specgrid_header": {k: (float(v) if isinstance(v, float) else int(v)) for k, v in h.items()},
         "header": hdr or {},
-        "sweep_table": {"V_mV": v_mv.tolist(), "Z": z_tab.tolist()},
+        "sweep_table": {"V_mV": v_mv.tolist(), "Z": z_tab.tolist(), "columns": width},
         "setpoint": {"bias_V": setpoint_bias * 1e-3, "current_A": float(h["tunnelcurrent"])},
         "scaling": {name: scales[name] for name in names},
         "scan_direction": "down" if scan_down else "up",

@@ -33,6 +33,8 @@ def write_specgrid(
     ydir: int = 1,
     z_table: np.ndarray | None = None,
     topography: np.ndarray | None = None,
+    table_width: int = 2,
+    grid_size_fields: bool = False,
 ) -> Path:
     """A .specgrid file of ``spectra`` (nrows, ncols, npts, nchan) raw values, stored in scan order.
 
@@ -43,13 +45,15 @@ def write_specgrid(
     nx = ncols * step if nx is None else nx
     ny = nrows * step if ny is None else ny
     head = struct.pack(
-        "<10i2f4iq4i",
+        "<10i2f4iq4i7i",
         version, nx, ny, 16, 16, step, step, npts, 0, 0, 50.0, 2e-10,
         nx * ny, spectra.size, nchan, select, spectra.size, 1, ncols, 1, nrows,
+        0, ncols if grid_size_fields else 0, nrows if grid_size_fields else 0, 0, 0, 0, 0,
     )  # fmt: skip
     head += b"\x00" * (HEADER_BYTES - len(head))
     z_table = np.zeros(npts) if z_table is None else z_table
-    table = np.column_stack([bias_mv, z_table]).astype("<f4").tobytes()
+    columns = [bias_mv, z_table] + [np.full(npts, 7.0)] * (table_width - 2)
+    table = np.column_stack(columns).astype("<f4").tobytes()
     flat = spectra.reshape(nrows * ncols, npts, nchan).astype("<f4")
     if measured is not None:
         flat = flat[:measured]
@@ -107,6 +111,22 @@ def test_topography_of_the_image_beside_becomes_the_z_parameter(
     assert g.params["Z"][0, 1] == pytest.approx(topo[4, 2] * z_per_dac)
     assert g.params["Z"][2, 3] == pytest.approx(topo[0, 6] * z_per_dac)
     assert g.topography is g.params["Z"]
+
+
+@pytest.mark.parametrize(("width", "nchan", "measured"), [(3, 2, None), (3, 1, 7), (2, 1, 7), (3, 2, 5)])
+def test_sweep_tables_of_two_and_three_columns(
+    tmp_path: Path, rng: np.random.Generator, width: int, nchan: int, measured: int | None
+) -> None:
+    spectra = _spectra(rng, nchan=nchan)
+    path = write_specgrid(
+        tmp_path / "w.specgrid", spectra, np.linspace(-3, 3, 11), select=(1 << nchan) - 1,
+        measured=measured, table_width=width, grid_size_fields=True, ydir=0,
+    )  # fmt: skip
+    (g,) = read(path)
+    assert g.metadata["sweep_table"]["columns"] == width
+    np.testing.assert_allclose(g.bias, np.linspace(-3e-3, 3e-3, 11), rtol=1e-6)
+    assert g.spectrum("Current", 1, 0)[4] == pytest.approx(spectra[1, 0, 4, 0] * IPD, rel=1e-6)
+    assert int(g.valid.sum()) == (12 if measured is None else measured)
 
 
 def test_scan_up_keeps_row_order(tmp_path: Path, rng: np.random.Generator) -> None:
