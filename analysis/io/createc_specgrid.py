@@ -1,6 +1,6 @@
 """Createc grid spectroscopy (``.specgrid``), with the image written beside it (``.specgrid.dat``).
 
-Layout (the vendor's description of the SpecGrid format, and what readers of real files add), little-endian:
+Layout (the vendor's description of the SpecGrid format and what readers of real files add), little-endian:
 
 * a 1024-byte header of 4-byte fields: ``version, nx, ny, dx, dy, specxgrid, specygrid, vertpoints,
   vertmandelay, vertmangain`` (int32), ``biasvoltage, tunnelcurrent`` (float32), ``imagedatasize,
@@ -9,8 +9,8 @@ Layout (the vendor's description of the SpecGrid format, and what readers of rea
   ``yend = round(ny / specygrid)``, starts at 1), in newer files ``specgridchannelselectval2, specgridnx,
   specgridny, specgriddx, specgriddy, specgridcenterx, specgridcentery`` (the grid's size when non-zero),
   then zero padding;
-* the sweep table: ``vertpoints`` rows of float32, ``(V, Z)`` or ``(V, Z, ...)`` (files of both widths exist;
-  the width is told from the file size and a monotonic bias column);
+* the sweep table: ``vertpoints`` rows of float32, ``(V, Z)`` or ``(V, Z, ...)`` (both widths exist; the
+  width is told from the file size and a monotonic bias column);
 * the spectra, float32, pixel after pixel (grid rows in scan order, each row left to right); each
   spectrum holds ``vertpoints`` points and each point the ``specgridchan`` channels.
 
@@ -30,8 +30,12 @@ pixel ``(iy, ix)`` sits on image pixel ``(ystart - 1 + iy) * specygrid``, ``(xst
 
 The image's topography at each grid pixel becomes the per-pixel parameter ``"Z"`` (m).
 
-No sample file with a permissive licence was found; the tests write files with this layout. An aborted
-grid (fewer spectra than pixels) loads with NaN and ``valid = False`` where nothing was measured.
+Real files (version 4400) were checked by hand: 5 x 5 grids of 521 points, a three-column table whose
+first 19 rows repeat the start bias (the tip settling before the sweep: those points are left out of the
+grid and counted in ``metadata["settling"]``), three channels stored point by point, an aborted grid with
+10 of 25 spectra. No licence allows keeping them in the project, so the tests write files with this
+layout. An aborted grid (fewer spectra than pixels) loads with NaN and ``valid = False`` where nothing was
+measured.
 """
 
 from __future__ import annotations
@@ -78,7 +82,7 @@ def _header(head: bytes) -> dict[str, float] | None:
 
 def _plausible(h: dict[str, float]) -> bool:
     return (
-        1 <= h["version"] <= 64
+        1 <= h["version"] <= 1 << 20
         and 1 <= h["nx"] <= 1 << 16
         and 1 <= h["ny"] <= 1 << 16
         and 1 <= h["specxgrid"] <= 1 << 16
@@ -154,6 +158,21 @@ def _companion_header(path: Path) -> tuple[dict[str, str] | None, Path]:
         return None, side
     text = decode_header(side, blob).split("\x00", 1)[0]
     return parse_header(text), side
+
+
+def _sweep_run(v: np.ndarray) -> tuple[int, int]:
+    """``(lo, hi)``: ``v[lo:hi]`` is strictly monotonic and every point outside it repeats the value at its
+    end (a settling plateau before or after the sweep); ``(0, 0)`` when ``v`` is no such sweep."""
+    n = v.size
+    if n < 2 or not np.all(np.isfinite(v)):
+        return 0, 0
+    lo = 0
+    while lo + 1 < n and v[lo + 1] == v[lo]:
+        lo += 1
+    hi = n
+    while hi - 2 >= lo and v[hi - 1] == v[hi - 2]:
+        hi -= 1
+    return (lo, hi) if hi - lo >= 2 and _strictly_monotonic(v[lo:hi]) else (0, 0)
 
 
 def _strictly_monotonic(a: np.ndarray) -> bool:
@@ -243,8 +262,18 @@ def read(path: Path) -> list[Grid]:
         for name in names:
             scales[name], units[name] = 1.0, ""
 
-    # Sweep axis: the bias when it is strictly monotonic, else the Z table, else the point index.
-    if _strictly_monotonic(v_mv):
+    # Sweep axis: the bias when it is strictly monotonic (after a settling plateau at the start or end
+    # values, which is left out and recorded), else the Z table, else the point index.
+    lo, hi = _sweep_run(v_mv)
+    settle = {"leading_points": lo, "trailing_points": npts - hi}
+    if hi - lo >= 2:
+        if lo or hi < npts:
+            warnings.append(
+                f"{lo + npts - hi} points at the constant bias where the sweep starts or ends (settling) "
+                "are left out of the grid"
+            )
+            flat = flat[:, lo:hi, :]
+            v_mv, z_tab = v_mv[lo:hi], z_tab[lo:hi]
         axis, sweep_signal, sweep_unit = v_mv * 1e-3, "Bias", "V"
     elif _strictly_monotonic(z_tab):
         axis, sweep_signal, sweep_unit = z_tab, "Z", ""
@@ -260,7 +289,7 @@ def read(path: Path) -> list[Grid]:
     scan_down = hdr is not None and get_int(hdr, "ScanYDirec", default=1) != 0
     channels: dict[str, np.ndarray] = {}
     for k, name in enumerate(names):
-        cube = flat[:, :, k].reshape(nrows, ncols, npts) * np.float32(scales[name])
+        cube = flat[:, :, k].reshape(nrows, ncols, axis.size) * np.float32(scales[name])
         if scan_down:
             cube = cube[::-1]
         channels[name] = np.ascontiguousarray(cube, dtype=np.float32)
@@ -280,7 +309,8 @@ def read(path: Path) -> list[Grid]:
         "format": f"specgrid v{int(h['version'])}",
         "specgrid_header": {k: (float(v) if isinstance(v, float) else int(v)) for k, v in h.items()},
         "header": hdr or {},
-        "sweep_table": {"V_mV": v_mv.tolist(), "Z": z_tab.tolist(), "columns": width},
+        "sweep_table": {"V_mV": table[:, 0].tolist(), "Z": table[:, 1].tolist(), "columns": width},
+        "settling": settle,
         "setpoint": {"bias_V": setpoint_bias * 1e-3, "current_A": float(h["tunnelcurrent"])},
         "scaling": {name: scales[name] for name in names},
         "scan_direction": "down" if scan_down else "up",

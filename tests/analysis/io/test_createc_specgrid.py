@@ -129,6 +129,26 @@ def test_sweep_tables_of_two_and_three_columns(
     assert int(g.valid.sum()) == (12 if measured is None else measured)
 
 
+def test_settling_plateau_new_version_and_grid_size_fields(tmp_path: Path, rng: np.random.Generator) -> None:
+    """Traits seen in real files: version 4400, a three-column table, the grid size in the newer header
+    fields, and 19 points at the start bias (settling) before the sweep from +20 mV to -20 mV."""
+    bias = np.concatenate([np.full(19, 20.0), np.linspace(20, -20, 502)])
+    spectra = rng.integers(-5000, 5000, size=(5, 5, bias.size, 3)).astype(np.float32)
+    path = write_specgrid(
+        tmp_path / "r.specgrid", spectra, bias, select=7, version=4400, table_width=3,
+        grid_size_fields=True, measured=10, ydir=0,
+    )  # fmt: skip
+    (g,) = read(path)
+    assert g.shape == (5, 5, 502) and list(g.channels) == ["Current", "dI/dV", "d2I/dV2"]
+    assert g.sweep_reversed and g.bias[0] == pytest.approx(-0.02) and g.bias[-1] == pytest.approx(0.02)
+    assert g.metadata["settling"] == {"leading_points": 19, "trailing_points": 0}
+    assert any("settling" in w for w in g.warnings)
+    # ascending index 0 is the last stored point; index 501 the first point after the plateau
+    assert g.spectrum("Current", 0, 3)[0] == pytest.approx(spectra[0, 3, -1, 0] * IPD, rel=1e-6)
+    assert g.spectrum("Current", 0, 3)[501] == pytest.approx(spectra[0, 3, 19, 0] * IPD, rel=1e-6)
+    assert int(g.valid.sum()) == 10 and g.valid[1, 4] and not g.valid[2, 0]
+
+
 def test_scan_up_keeps_row_order(tmp_path: Path, rng: np.random.Generator) -> None:
     spectra = _spectra(rng)
     path = write_specgrid(tmp_path / "up.specgrid", spectra, np.linspace(-1, 1, 11), ydir=0)
@@ -185,7 +205,7 @@ def test_bad_files_raise_read_error(tmp_path: Path, rng: np.random.Generator) ->
     with pytest.raises(ReadError, match="no complete spectrum"):
         read(no_data)
     bad = tmp_path / "b.specgrid"
-    bad.write_bytes(struct.pack("<i", 999) + good[4:])
+    bad.write_bytes(struct.pack("<i", 0) + good[4:])
     with pytest.raises(ReadError, match="not a Createc specgrid"):
         read(bad)
     # Content that is not a specgrid header is not claimed, whatever the extension.
