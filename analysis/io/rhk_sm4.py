@@ -29,9 +29,11 @@ What the reader makes of it:
 * line pages (data type 1) hold ``y_size`` curves of ``x_size`` points on the axis
   ``x_offset + i * x_scale`` (x unit). Pages with the same axis and curve positions are combined: each
   curve becomes a :class:`Spectrum` with one channel per page, at the position from the drift data.
-  When the curves sit on a regular lattice (``grid_x_size * grid_y_size`` locations, or at least four
-  distinct positions filling a rectangle) they become one :class:`Grid`; a location measured several
-  times gives channels ``"label"``, ``"label #2"``, ...
+  When the curves sit on a regular lattice they become one :class:`Grid`: the ``grid_x_size`` x
+  ``grid_y_size`` lattice of the page header (recorded positions, which may carry drift corrections,
+  are snapped to its nodes, with a warning when they deviate), or else at least four distinct positions
+  filling an evenly spaced rectangle. A location measured several times gives channels ``"label"``,
+  ``"label #2"``, ...; the recorded positions are kept in ``metadata["recorded_positions_m"]``.
 * other page types (sequential data, text, XY data) are skipped with a warning.
 """
 
@@ -379,6 +381,36 @@ def _spectra(path: Path, pages: list[_Page], common: dict[str, Any]) -> list[Dat
     return out
 
 
+def _snap_to_header_lattice(
+    pos: np.ndarray, angle: float, gx: int, gy: int
+) -> tuple[Frame, np.ndarray, np.ndarray] | None:
+    """Each curve's node on the ``gx`` x ``gy`` lattice the page header announces.
+
+    The recorded positions may carry drift corrections, so they are snapped to the nearest node; a
+    position more than a third of a step away from every node means the curves are not that lattice.
+    """
+    if gx < 2 or gy < 2 or not np.all(np.isfinite(pos)):
+        return None
+    c, s = np.cos(np.radians(angle)), np.sin(np.radians(angle))
+    u = c * pos[:, 0] + s * pos[:, 1]
+    v = -s * pos[:, 0] + c * pos[:, 1]
+    du, dv = np.ptp(u) / (gx - 1), np.ptp(v) / (gy - 1)
+    if not (du > 0 and dv > 0):
+        return None
+    fx, fy = (u - u.min()) / du, (v - v.min()) / dv
+    ix, iy = np.rint(fx).astype(int), np.rint(fy).astype(int)
+    if np.max(np.abs(fx - ix)) > 1 / 3 or np.max(np.abs(fy - iy)) > 1 / 3:
+        return None
+    uc, vc = u.min() + du * (gx - 1) / 2, v.min() + dv * (gy - 1) / 2
+    frame = Frame(
+        center=(float(c * uc - s * vc), float(s * uc + c * vc)),
+        size=(float(du * gx), float(dv * gy)),
+        angle=angle,
+        shape=(gy, gx),
+    )
+    return frame, ix, iy
+
+
 def _grid(
     path: Path, pages: list[_Page], x: np.ndarray, x_name: str, x_unit: str, common: dict[str, Any]
 ) -> Grid | None:
@@ -386,26 +418,35 @@ def _grid(
     assert first.positions is not None
     h = first.header
     pos = first.positions
-    # distinct locations in order of first appearance, and which repeat each curve is
-    keys = [tuple(np.round(p, 13)) for p in pos]
-    loc_of: dict[tuple[float, ...], int] = {}
-    loc_index = np.empty(len(keys), dtype=int)
-    repeat = np.empty(len(keys), dtype=int)
-    counts: dict[int, int] = {}
-    for k, key in enumerate(keys):
-        loc = loc_of.setdefault(key, len(loc_of))
-        loc_index[k] = loc
-        repeat[k] = counts.get(loc, 0)
-        counts[loc] = repeat[k] + 1
-    if len(set(counts.values())) != 1:
-        return None
-    locs = np.array([list(k) for k in loc_of], dtype=np.float64)
-    found = _lattice(locs, float(h["angle"]) if np.isfinite(h["angle"]) else 0.0, int(h["grid_x_size"]),
-                     int(h["grid_y_size"]))  # fmt: skip
-    if found is None:
-        return None
-    frame, ix, iy = found
-    nrep = counts[0]
+    ncurves = pos.shape[0]
+    angle = float(h["angle"]) if np.isfinite(h["angle"]) else 0.0
+    gx, gy = int(h["grid_x_size"]), int(h["grid_y_size"])
+    snapped = None
+    if gx > 1 and gy > 1 and ncurves % (gx * gy) == 0:
+        snapped = _snap_to_header_lattice(pos, angle, gx, gy)
+    if snapped is not None:
+        frame, cix, ciy = snapped
+        node = ciy * gx + cix
+    else:
+        # distinct recorded locations, in order of first appearance, on a lattice of their own
+        keys = [tuple(np.round(p, 13)) for p in pos]
+        loc_of: dict[tuple[float, ...], int] = {}
+        node = np.array([loc_of.setdefault(key, len(loc_of)) for key in keys], dtype=int)
+        locs = np.array([list(k) for k in loc_of], dtype=np.float64)
+        found = _lattice(locs, angle, gx, gy)
+        if found is None:
+            return None
+        frame, lix, liy = found
+        cix, ciy = lix[node], liy[node]
+    counts = np.bincount(node)
+    nrep = int(counts.max())
+    if counts.min() != nrep or counts.size * nrep != ncurves:
+        return None  # every location measured the same number of times, or no grid
+    repeat = np.empty(ncurves, dtype=int)
+    seen: dict[int, int] = {}
+    for k, n in enumerate(node.tolist()):
+        repeat[k] = seen.get(n, 0)
+        seen[n] = repeat[k] + 1
     ny, nx = frame.shape
     order = np.argsort(x) if x.size >= 2 and x[-1] < x[0] else np.arange(x.size)
     channels: dict[str, np.ndarray] = {}
@@ -415,7 +456,7 @@ def _grid(
         for r in range(nrep):
             cube = np.full((ny, nx, x.size), np.nan, dtype=np.float32)
             sel = repeat == r
-            cube[iy[loc_index[sel]], ix[loc_index[sel]], :] = p.data[sel][:, order]
+            cube[ciy[sel], cix[sel], :] = p.data[sel][:, order]
             name = _unique_name(p.label, channels)
             channels[name] = cube
             units[name] = p.strings.get("z_unit", "")
@@ -423,12 +464,21 @@ def _grid(
     metadata["pages"] = [_page_meta(p) for p in pages]
     metadata["setpoint"] = {"bias_V": float(h["bias"]), "current_A": float(h["current"])}
     metadata["repeats_per_location"] = nrep
+    metadata["recorded_positions_m"] = pos.tolist()
+    warnings = []
+    if snapped is not None:
+        dev = np.hypot(*(pos - np.column_stack(frame.pixel_to_xy(cix, ciy))).T)
+        if np.max(dev) > 1e-3 * max(frame.pixel_size):
+            warnings.append(
+                f"recorded positions deviate from the {gx} x {gy} lattice by up to {np.max(dev):.3g} m "
+                "(drift correction); the spectra are placed on the lattice nodes"
+            )
     return Grid(
         name=path.stem,
         units=units,
         metadata=metadata,
         source=Source(str(path), "rhk_sm4", 0),
-        warnings=[],
+        warnings=warnings,
         bias=np.ascontiguousarray(x[order], dtype=np.float64),
         channels=channels,
         frame=frame,

@@ -126,6 +126,24 @@ def test_grid_with_repeats_gives_numbered_channels(tmp_path: Path, rng: np.rando
     np.testing.assert_allclose(g.spectrum("Current #2", 1, 2), values[11][::-1] * 1e-13, rtol=1e-6)
 
 
+def test_drift_corrected_grid_snaps_to_the_header_lattice(tmp_path: Path, rng: np.random.Generator) -> None:
+    ny, nx, npts = 3, 4, 6
+    iy, ix = np.divmod(np.arange(ny * nx), nx)
+    nominal = np.column_stack([ix * 5e-10, iy * 5e-10])
+    positions = np.repeat(nominal, 2, axis=0) + rng.normal(
+        scale=2e-11, size=(2 * ny * nx, 2)
+    )  # two sweeps each
+    values = rng.integers(-100, 100, size=(2 * ny * nx, npts))
+    (g,) = read(write_sm4(tmp_path / "drift.SM4", _line_pages(values, positions, grid=(nx, ny))))
+    assert isinstance(g, Grid) and g.shape == (ny, nx, npts)
+    assert list(g.channels) == ["Current", "Current #2", "LIA", "LIA #2"]
+    np.testing.assert_allclose(g.spectrum("Current", 2, 1), values[2 * 9][::-1] * 1e-13, rtol=1e-6)
+    np.testing.assert_allclose(g.spectrum("Current #2", 2, 1), values[2 * 9 + 1][::-1] * 1e-13, rtol=1e-6)
+    assert g.frame.size == pytest.approx((4 * 5e-10, 3 * 5e-10), rel=0.1)
+    assert any("drift correction" in w for w in g.warnings)
+    assert len(g.metadata["recorded_positions_m"]) == 24
+
+
 def test_scattered_point_spectra_keep_their_positions(tmp_path: Path, rng: np.random.Generator) -> None:
     positions = np.array([[0.0, 0.0], [3e-9, 1e-9], [-2e-9, 5e-10]])
     values = rng.integers(-100, 100, size=(3, 7))
