@@ -33,7 +33,8 @@ What the reader makes of it:
   ``grid_y_size`` lattice of the page header (recorded positions, which may carry drift corrections,
   are snapped to its nodes, with a warning when they deviate), or else at least four distinct positions
   filling an evenly spaced rectangle. A location measured several times gives channels ``"label"``,
-  ``"label #2"``, ...; the recorded positions are kept in ``metadata["recorded_positions_m"]``.
+  ``"label #2"``, ...; the recorded position of each pixel's first curve is kept as the per-pixel
+  parameters ``"X (recorded)"`` and ``"Y (recorded)"`` (m).
 * other page types (sequential data, text, XY data) are skipped with a warning.
 """
 
@@ -464,7 +465,12 @@ def _grid(
     metadata["pages"] = [_page_meta(p) for p in pages]
     metadata["setpoint"] = {"bias_V": float(h["bias"]), "current_A": float(h["current"])}
     metadata["repeats_per_location"] = nrep
-    metadata["recorded_positions_m"] = pos.tolist()
+    first_sweep = repeat == 0
+    params = {}
+    for key, col in (("X (recorded)", 0), ("Y (recorded)", 1)):
+        img = np.full((ny, nx), np.nan)
+        img[ciy[first_sweep], cix[first_sweep]] = pos[first_sweep, col]
+        params[key] = img
     warnings = []
     if snapped is not None:
         dev = np.hypot(*(pos - np.column_stack(frame.pixel_to_xy(cix, ciy))).T)
@@ -482,8 +488,8 @@ def _grid(
         bias=np.ascontiguousarray(x[order], dtype=np.float64),
         channels=channels,
         frame=frame,
-        params={},
-        param_units={},
+        params=params,
+        param_units={key: "m" for key in params},
         valid=np.ones((ny, nx), dtype=bool),
         sweep_signal=x_name,
         sweep_unit=x_unit,

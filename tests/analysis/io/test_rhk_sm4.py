@@ -141,7 +141,8 @@ def test_drift_corrected_grid_snaps_to_the_header_lattice(tmp_path: Path, rng: n
     np.testing.assert_allclose(g.spectrum("Current #2", 2, 1), values[2 * 9 + 1][::-1] * 1e-13, rtol=1e-6)
     assert g.frame.size == pytest.approx((4 * 5e-10, 3 * 5e-10), rel=0.1)
     assert any("drift correction" in w for w in g.warnings)
-    assert len(g.metadata["recorded_positions_m"]) == 24
+    assert g.param_units == {"X (recorded)": "m", "Y (recorded)": "m"}
+    assert g.params["X (recorded)"][2, 1] == pytest.approx(positions[2 * 9, 0])
 
 
 def test_scattered_point_spectra_keep_their_positions(tmp_path: Path, rng: np.random.Generator) -> None:
