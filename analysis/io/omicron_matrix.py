@@ -47,8 +47,9 @@ TRACE_SUFFIX = {
 
 
 def sniff(head: bytes, path: Path) -> bool:
-    """A MATRIX result file (the parameter file itself, ``...ATEM``, holds no data)."""
-    return head.startswith(MAGIC) and not head.startswith(PARAMETER_MAGIC)
+    """A MATRIX file: a result file, or the parameter file (``...ATEM``), which :func:`read` refuses with a
+    message pointing to its result files."""
+    return head.startswith(MAGIC)
 
 
 def parameter_file(path: Path) -> Path:

@@ -170,8 +170,8 @@ def test_library_failures_and_missing_files_are_read_errors(
         read(odd)
     params = tmp_path / "p_0001.mtrx"
     params.write_bytes(PARAMETER_MAGIC + b"\x00" * 8)
-    with pytest.raises(ReadError, match="parameter file"):
-        read(params)
+    with pytest.raises(ReadError, match="open one of its result files"):
+        registry().read(params)
     monkeypatch.setitem(sys.modules, "access2thematrix", None)  # the optional package is not installed
     (tmp_path / "exp_0001.mtrx").write_bytes(PARAMETER_MAGIC)
     with pytest.raises(ReadError, match=r"stsworkbench\[matrix\]"):
