@@ -160,7 +160,15 @@ class _Saver:
             self.progress(min(self.done, self.total), self.total)
         self.check()
 
-    def write_cube(self, group: h5py.Group, name: str, src: Any, expected: tuple[int, int, int]) -> None:
+    def write_cube(
+        self,
+        group: h5py.Group,
+        name: str,
+        src: Any,
+        expected: tuple[int, int, int],
+        dims: tuple[h5py.Dataset, ...] = (),
+        units: str = "",
+    ) -> None:
         shape = tuple(int(s) for s in src.shape)
         if shape != expected:
             raise ValueError(f"channel {name!r} has shape {shape}, the grid expects {expected}")
@@ -172,15 +180,56 @@ class _Saver:
                 kw["compression"] = self.compression
         ds = group.create_dataset(f"c{len(group):03d}", shape=shape, dtype=_dtype_of(src), **kw)
         ds.attrs["name"] = name
+        _label(ds, dims, units)
         for y0 in range(0, shape[0], SLAB_LINES):
             y1 = min(shape[0], y0 + SLAB_LINES)
             ds[y0:y1] = np.asarray(src[y0:y1])
             self.step()
 
-    def write_small(self, group: h5py.Group, prefix: str, name: str, arr: Any) -> None:
+    def write_small(
+        self,
+        group: h5py.Group,
+        prefix: str,
+        name: str,
+        arr: Any,
+        dims: tuple[h5py.Dataset, ...] = (),
+        units: str = "",
+    ) -> None:
         a = np.asarray(arr)
         ds = group.create_dataset(f"{prefix}{len(group):03d}", data=a)
         ds.attrs["name"] = name
+        _label(ds, dims, units)
+
+
+def _label(ds: h5py.Dataset, dims: tuple[h5py.Dataset, ...], units: str) -> None:
+    """Attach the dimension scales ``dims`` (one per axis, when their lengths fit) and a ``units``
+    attribute, so that netCDF readers (``xarray.open_dataset(..., engine="h5netcdf", group=...)``) see
+    named dimensions and units. The project reader does not need either."""
+    if units:
+        ds.attrs["units"] = units
+    if len(dims) == ds.ndim and all(d.shape == (n,) for d, n in zip(dims, ds.shape)):
+        for axis, scale in enumerate(dims):
+            ds.dims[axis].attach_scale(scale)
+
+
+def _scale(g: h5py.Group, name: str, values: np.ndarray, units: str, long_name: str = "") -> h5py.Dataset:
+    """A coordinate dataset made an HDF5 dimension scale (a netCDF dimension named ``name``)."""
+    d = g[name] if name in g else g.create_dataset(name, data=values)
+    d.make_scale(name)
+    if units:
+        d.attrs["units"] = units
+    if long_name:
+        d.attrs["long_name"] = long_name
+    return d
+
+
+def _frame_scales(g: h5py.Group, frame: Frame) -> tuple[h5py.Dataset, h5py.Dataset]:
+    """``y`` (ny,) and ``x`` (nx,) pixel-centre coordinates in metres (frame axes shifted by the centre)."""
+    ny, nx = frame.shape
+    w, h = frame.size
+    x = frame.center[0] + (np.arange(nx) + 0.5) * w / nx - w / 2
+    y = frame.center[1] + (np.arange(ny) + 0.5) * h / ny - h / 2
+    return _scale(g, "y", y, "m", "y"), _scale(g, "x", x, "m", "x")
 
 
 def _slabs(ds: Dataset) -> int:
@@ -215,33 +264,37 @@ def _write_entry(saver: _Saver, g: h5py.Group, entry: ProjectEntry) -> None:
         g.attrs["sweep_unit"] = ds.sweep_unit
         g.attrs["sweep_reversed"] = bool(ds.sweep_reversed)
         g.create_dataset("bias", data=np.asarray(ds.bias, dtype=np.float64))
+        bias = _scale(g, "bias", ds.bias, ds.sweep_unit, ds.sweep_signal)
+        ys, xs = _frame_scales(g, ds.frame)
         valid = np.asarray(ds.valid, dtype=bool)
         if valid.shape != (ny, nx):
             valid = np.broadcast_to(valid, (ny, nx)) if valid.size == 1 else valid
             if valid.shape != (ny, nx):
                 raise ValueError(f"valid mask has shape {valid.shape}, the grid is {(ny, nx)}")
-        g.create_dataset("valid", data=valid)
+        _label(g.create_dataset("valid", data=valid), (ys, xs), "")
         chans = g.create_group("channels")
         for name, cube in ds.channels.items():
-            saver.write_cube(chans, name, cube, (ny, nx, nb))
+            saver.write_cube(chans, name, cube, (ny, nx, nb), (ys, xs, bias), ds.units.get(name, ""))
         params = g.create_group("params")
         for name, arr in ds.params.items():
-            saver.write_small(params, "p", name, arr)
+            saver.write_small(params, "p", name, arr, (ys, xs), ds.param_units.get(name, ""))
     elif isinstance(ds, Spectrum):
         g.attrs["x_name"] = ds.x_name
         g.attrs["x_unit"] = ds.x_unit
         g.attrs["sweep_reversed"] = bool(ds.sweep_reversed)
         g.attrs["position"] = _dumps(list(ds.position) if ds.position is not None else None)
         g.create_dataset("x", data=np.asarray(ds.x, dtype=np.float64))
+        xs = _scale(g, "x", ds.x, ds.x_unit, ds.x_name)
         chans = g.create_group("channels")
         for name, arr in ds.channels.items():
-            saver.write_small(chans, "c", name, arr)
+            saver.write_small(chans, "c", name, arr, (xs,), ds.units.get(name, ""))
     elif isinstance(ds, Image):
         g.attrs["frame"] = _dumps(ds.frame.to_dict())
         g.attrs["scan_direction"] = ds.scan_direction
+        ys, xs = _frame_scales(g, ds.frame)
         chans = g.create_group("channels")
         for name, arr in ds.channels.items():
-            saver.write_small(chans, "c", name, arr)
+            saver.write_small(chans, "c", name, arr, (ys, xs), ds.units.get(name, ""))
     elif getattr(ds, "kind", None) == "series":
         from analysis.store.series_io import write_series
 
