@@ -286,16 +286,17 @@ def _safe_eval(model: Model, x: np.ndarray, P: np.ndarray) -> np.ndarray:
         return out
 
 
-def _safe_jacobian(model: Model, x: np.ndarray, P: np.ndarray) -> np.ndarray | None:
-    """``model.jacobian_batch`` with the same per-row fallback as :func:`_safe_eval` (NaN rows)."""
+def _safe_jacobian(model: Model, x: np.ndarray, P: np.ndarray, cols: np.ndarray) -> np.ndarray | None:
+    """``model.jacobian_columns`` (n, nb, len(cols)) with the same per-row fallback as :func:`_safe_eval`
+    (NaN rows)."""
     try:
-        J = model.jacobian_batch(x, P)
+        J = model.jacobian_columns(x, P, cols)
         return None if J is None else np.asarray(J, dtype=float)
     except Exception:
-        out = np.full((P.shape[0], x.shape[0], P.shape[1]), np.nan)
+        out = np.full((P.shape[0], x.shape[0], cols.size), np.nan)
         for i in range(P.shape[0]):
             try:
-                out[i] = model.jacobian_batch(x, P[i : i + 1])[0]
+                out[i] = model.jacobian_columns(x, P[i : i + 1], cols)[0]
             except Exception:  # a model error at these parameters: this spectrum fails
                 pass
         return out
@@ -312,9 +313,9 @@ def _jacobian(
 ) -> np.ndarray:
     """(n, nb, m) derivatives with respect to the varying parameters."""
     if model.has_jacobian:
-        J = _safe_jacobian(model, x, P)
+        J = _safe_jacobian(model, x, P, vary_idx)
         if J is not None:
-            return J[:, :, vary_idx]
+            return J
     n, k = P.shape
     m = vary_idx.size
     h = np.sqrt(np.finfo(float).eps) * np.maximum(np.abs(P[:, vary_idx]), scale[vary_idx])
