@@ -1,4 +1,9 @@
-"""Fit one spectrum with a registered model through lmfit.
+"""Fit one spectrum with a registered model: the batch engine with the model's Jacobian, or lmfit.
+
+Models with an analytic (or forward-mode) Jacobian are fitted by the batched Levenberg-Marquardt engine of
+:mod:`analysis.fitting.batch` on one row (exact derivatives, projected bounds: a few model evaluations
+instead of one per parameter per step); models without one, and fits with expression constraints, go
+through lmfit (finite differences, lmfit's bound transform). Both give the same record.
 
 :func:`fit_spectrum` takes the data (x (n,), y (n,)), optional per-parameter settings (value, min, max,
 vary, expr), a fit range in x units, weights (1/sigma per point) and a ``cancel`` event (checked by
@@ -19,7 +24,15 @@ from typing import Any
 import numpy as np
 
 from analysis.errors import FitError
-from analysis.fitting.batch import FitCancelled
+from analysis.fitting.batch import (
+    AT_BOUND,
+    CONVERGED,
+    NO_CONVERGENCE,
+    STATUS_TEXT,
+    FitCancelled,
+    FitOptions,
+    fit_batch,
+)
 from analysis.models.base import Model
 
 SETTING_KEYS = ("value", "min", "max", "vary", "expr")
@@ -224,6 +237,10 @@ def fit_spectrum(
     except Exception:  # a failing guess falls back to the defaults
         pass
     start = model.clip_to_bounds(start)
+    if model.has_jacobian and not any(s.get("expr") for s in settings.values()):
+        return _fit_with_engine(
+            model, x, xs, ys, w, settings, start, fit_range, source, max_nfev, cancel, progress
+        )
     lm = model.lmfit_model()
     params = lm.make_params()
     for p in model.params:
@@ -312,6 +329,112 @@ def fit_spectrum(
     return SingleFit(
         record, xs, ys, best, ys - best, x, model.evaluate(x, **vals), model.evaluate(xs, **init_vals)
     )
+
+
+def _fit_with_engine(
+    model: Model,
+    x: np.ndarray,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    w: np.ndarray | None,
+    settings: Mapping[str, Mapping[str, Any]],
+    start: Mapping[str, float],
+    fit_range: tuple[float, float] | None,
+    source: str,
+    max_nfev: int | None,
+    cancel: threading.Event | None,
+    progress,
+) -> SingleFit:
+    """The batch engine on one spectrum (models with a Jacobian, no expression constraints)."""
+    names = model.param_names
+    k = len(names)
+    lo = np.empty(k)
+    hi = np.empty(k)
+    vary = np.empty(k, bool)
+    p0 = np.empty(k)
+    for j, p in enumerate(model.params):
+        s = settings.get(p.name, {})
+        lo[j] = float(s.get("min", p.min))
+        hi[j] = float(s.get("max", p.max))
+        if lo[j] > hi[j]:
+            raise FitError(f"parameter {p.name}: min {lo[j]:g} is above max {hi[j]:g}")
+        vary[j] = bool(s.get("vary", p.vary))
+        val = float(s["value"]) if "value" in s and s["value"] is not None else start[p.name]
+        p0[j] = min(max(val, lo[j]), hi[j])
+    opts = FitOptions(vary=vary, lower=lo, upper=hi, max_iter=int(max_nfev) if max_nfev else 400)
+    if progress is not None:
+        progress(0, 1000)
+    with np.errstate(all="ignore"):
+        res = fit_batch(model, xs, ys[None, :], p0, opts, weights=w, cancel=cancel)
+    if cancel is not None and cancel.is_set():
+        raise FitCancelled("fit cancelled")
+    status = int(res.status[0])
+    vals = res.values[0] if np.all(np.isfinite(res.values[0])) else p0
+    vary_idx = np.flatnonzero(vary)
+    corr_m = _correlations(model, xs, vals, vary_idx, w)
+    out_params: list[ParamResult] = []
+    warns: list[str] = []
+    for j, p in enumerate(model.params):
+        se = float(res.stderr[0, j]) if vary[j] else math.nan
+        out_params.append(
+            ParamResult(
+                p.name, p.unit, float(vals[j]), se, float(lo[j]), float(hi[j]), bool(vary[j]), "", p0[j]
+            )
+        )
+        if vary[j] and _at_bound(float(vals[j]), float(lo[j]), float(hi[j])):
+            side = "lower" if abs(vals[j] - lo[j]) <= abs(vals[j] - hi[j]) else "upper"
+            warns.append(f"{p.name} is at its {side} bound ({vals[j]:.6g} {p.unit})")
+    success = status in (CONVERGED, AT_BOUND)
+    if not success:
+        warns.append(f"not converged: {STATUS_TEXT.get(status, str(status))}")
+    if success and not np.all(np.isfinite(res.stderr[0, vary_idx])):
+        warns.append("standard errors could not be estimated (singular or ill-conditioned covariance)")
+    corr: dict[str, dict[str, float]] = {}
+    if corr_m is not None:
+        for a, ja in enumerate(vary_idx):
+            corr[names[ja]] = {names[jb]: float(corr_m[a, b]) for b, jb in enumerate(vary_idx) if jb != ja}
+    record = FitRecord(
+        model=model.name,
+        params=out_params,
+        redchi=float(res.redchi[0]),
+        chisqr=float(res.chi2[0]),
+        ndata=int(res.ndata[0]),
+        nvarys=int(vary_idx.size),
+        success=success,
+        message=STATUS_TEXT.get(status, str(status))
+        + (" (the iteration limit was reached)" if status == NO_CONVERGENCE else ""),
+        correlations=corr,
+        warnings=warns,
+        fit_range=fit_range,
+        weighted=w is not None,
+        source=source,
+        nfev=int(res.nfev[0]),
+    )
+    if progress is not None:
+        progress(1000, 1000)
+    P = np.stack([vals, p0])
+    best, init = model.evaluate_batch(xs, P)
+    return SingleFit(record, xs, ys, best, ys - best, x, model.evaluate_batch(x, vals[None, :])[0], init)
+
+
+def _correlations(
+    model: Model, x: np.ndarray, vals: np.ndarray, vary_idx: np.ndarray, w: np.ndarray | None
+) -> np.ndarray | None:
+    """(m, m) correlations of the free parameters from the Jacobian at the solution (None if singular)."""
+    try:
+        with np.errstate(all="ignore"):
+            J = model.jacobian_columns(x, vals[None, :], vary_idx)
+            if J is None:
+                return None
+            J = np.asarray(J, float)[0]
+            if w is not None:
+                J = J * w[:, None]
+            cov = np.linalg.pinv(J.T @ J, hermitian=True)
+            d = np.sqrt(np.abs(np.diag(cov)))
+            out = cov / np.outer(d, d)
+    except Exception:  # no correlations rather than no fit
+        return None
+    return out if np.all(np.isfinite(out)) else None
 
 
 def _at_bound(v: float, lo: float, hi: float) -> bool:

@@ -22,6 +22,7 @@ import numpy as np
 
 from analysis.models.base import Model, Param
 from analysis.models.numerics import DynesDOS, sis_iv
+from analysis.models.sis_batch import GridSISModel, Side, SISGrid, mixture_side
 
 _DELTA_MAX = 50e-3
 _GAMMA_MIN = 1e-7
@@ -115,6 +116,21 @@ class _SISBase(Model):
         v = np.asarray(x, dtype=float) - p["V0"]
         return sis_iv_dynes(v, p["Delta_t"], p["Delta_s"], p["T"], p["Gamma_t"], p["Gamma_s"])
 
+    def _sides(self, grid: SISGrid, P: np.ndarray, want: set[str]) -> tuple[Side, Side]:
+        """Tip and sample Dynes DOS on the shared grid (batched evaluation, :mod:`sis_batch`)."""
+        _, dt, ds, gt, gs = P[:, :5].T
+        one = np.ones(P.shape[0])
+
+        def nm(name: str) -> str | None:
+            return name if name in want else None
+
+        tip = mixture_side(grid, [(one, dt, gt)], [(None, nm("Delta_t"), nm("Gamma_t"))])
+        smp = mixture_side(grid, [(one, ds, gs)], [(None, nm("Delta_s"), nm("Gamma_s"))])
+        return tip, smp
+
+    def _gamma_min(self, P: np.ndarray) -> np.ndarray:
+        return np.minimum(P[:, 3], P[:, 4])
+
     def _guess_from_conductance(self, x: np.ndarray, g: np.ndarray) -> dict[str, float]:
         gn, vpk = conductance_peak_guess(x, g)
         d = max(vpk / 2, 1e-4)
@@ -162,7 +178,7 @@ class SISCurrentModel(Model):
         return self._guess_from_conductance(x, current_to_conductance(x, y))
 
 
-class SISConductance(SISConductanceModel, _SISBase):
+class SISConductance(GridSISModel, SISConductanceModel, _SISBase):
     """SIS quasiparticle conductance G_N * R_N dI/dV(V - V0; Delta_t, Delta_s, Gamma_t, Gamma_s, T)."""
 
     name: ClassVar[str] = "sis_conductance"
@@ -170,10 +186,11 @@ class SISConductance(SISConductanceModel, _SISBase):
     formula: ClassVar[str] = "G = G_N d/dV Integral N_t(E) N_s(E+eV) [f(E) - f(E+eV)] dE"
 
 
-class SISCurrent(SISCurrentModel, _SISBase):
+class SISCurrent(GridSISModel, SISCurrentModel, _SISBase):
     """SIS quasiparticle current I = G_N * (I R_N)(V - V0; Delta_t, Delta_s, Gamma_t, Gamma_s, T)."""
 
     name: ClassVar[str] = "sis_current"
+    current: ClassVar[bool] = True
     title: ClassVar[str] = "SIS quasiparticle current (Dynes/Dynes)"
     formula: ClassVar[str] = "I = G_N Integral N_t(E) N_s(E+eV) [f(E) - f(E+eV)] dE"
 

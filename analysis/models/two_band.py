@@ -24,6 +24,7 @@ import numpy as np
 from analysis.models.base import Model, Param
 from analysis.models.numerics import DynesDOS, MixtureDOS, sis_iv
 from analysis.models.sis import SISConductanceModel, SISCurrentModel, conductance_peak_guess
+from analysis.models.sis_batch import GridSISModel, Side, SISGrid, mixture_side
 
 
 def two_band_dos(
@@ -177,6 +178,37 @@ class _TwoBandSISBase(Model):
         )
         return sis_iv(np.asarray(x, dtype=float) - p["V0"], tip, smp, p["T"])
 
+    def _sides(self, grid: SISGrid, P: np.ndarray, want: set[str]) -> tuple[Side, Side]:
+        """Tip and sample two-band DOS on the shared grid (batched evaluation, :mod:`sis_batch`)."""
+        _, dpt, dst, wt, dps, dss, ws, gp, gs = P[:, :9].T
+
+        def nm(name: str) -> str | None:
+            return name if name in want else None
+
+        chains = ((-1.0, 1.0), (1.0, 1.0))  # weights 1 - w and w
+        tip = mixture_side(
+            grid,
+            [(1.0 - wt, dpt, gp), (wt, dst, gs)],
+            [
+                (nm("w_sigma_t"), nm("Delta_pi_t"), nm("Gamma_pi")),
+                (nm("w_sigma_t"), nm("Delta_sigma_t"), nm("Gamma_sigma")),
+            ],
+            chains=chains,
+        )
+        smp = mixture_side(
+            grid,
+            [(1.0 - ws, dps, gp), (ws, dss, gs)],
+            [
+                (nm("w_sigma_s"), nm("Delta_pi_s"), nm("Gamma_pi")),
+                (nm("w_sigma_s"), nm("Delta_sigma_s"), nm("Gamma_sigma")),
+            ],
+            chains=chains,
+        )
+        return tip, smp
+
+    def _gamma_min(self, P: np.ndarray) -> np.ndarray:
+        return np.minimum(P[:, 7], P[:, 8])
+
     def _guess_from_conductance(self, x: np.ndarray, g: np.ndarray) -> dict[str, float]:
         gn, vpk = conductance_peak_guess(x, g)
         d = max(vpk / 2, 1e-4)
@@ -192,7 +224,7 @@ class _TwoBandSISBase(Model):
         )
 
 
-class TwoBandSISConductance(SISConductanceModel, _TwoBandSISBase):
+class TwoBandSISConductance(GridSISModel, SISConductanceModel, _TwoBandSISBase):
     """Two-band/two-band SIS dI/dV = G_N Sum_ij w_i^t w_j^s G_SIS(V - V0; D_i^t, D_j^s) / G_N."""
 
     name: ClassVar[str] = "two_band_sis_conductance"
@@ -200,10 +232,11 @@ class TwoBandSISConductance(SISConductanceModel, _TwoBandSISBase):
     formula: ClassVar[str] = "G = G_N d/dV Sum_ij w_i^t w_j^s I_SIS(V; D_i^t, D_j^s) R_N"
 
 
-class TwoBandSISCurrent(SISCurrentModel, _TwoBandSISBase):
+class TwoBandSISCurrent(GridSISModel, SISCurrentModel, _TwoBandSISBase):
     """Two-band/two-band SIS current I = G_N Sum_ij w_i^t w_j^s I_SIS(V - V0; D_i^t, D_j^s) R_N."""
 
     name: ClassVar[str] = "two_band_sis_current"
+    current: ClassVar[bool] = True
     title: ClassVar[str] = "Two-band SIS current (MgB2/MgB2)"
     formula: ClassVar[str] = "I = G_N Sum_ij w_i^t w_j^s I_SIS(V; D_i^t, D_j^s) R_N"
 
