@@ -44,13 +44,6 @@ def _pixel_text(value: float, unit: str) -> str:
     return pg.siFormat(float(value), suffix=unit, precision=4) if unit else f"{value:.5g}"
 
 
-def _sweep_text(value: float, unit: str) -> str:
-    scale = {"V": (1e3, "mV"), "m": (1e9, "nm")}.get(unit)
-    if scale is None:
-        return _pixel_text(value, unit)
-    return f"{value * scale[0]:+.4g} {scale[1]}"
-
-
 class Exploration:
     """Creates the exploration docks and keeps them in step with ``window.state``."""
 
@@ -161,21 +154,21 @@ class Exploration:
         self.state.pin(x, y)
 
     def readout_text(self, panel: MapView, xy: tuple[float, float] | None) -> str:
-        """Status-bar text: position in nm, pixel index, value with units, sweep value of the panel."""
+        """Status-bar text, most telling first: the value with its unit, the sweep point exactly as the
+        slicer shows it, the position in nm, the pixel index."""
         if xy is None or panel.frame is None:
             return ""
-        parts = [f"x = {xy[0] * 1e9:.2f} nm, y = {xy[1] * 1e9:.2f} nm"]
+        parts = []
         pix = panel.frame.nearest_pixel(*xy)
         image = panel.current_image()
-        if pix is not None:
-            iy, ix = pix
-            parts.append(f"pixel (ix {ix}, iy {iy})")
-            if image is not None and iy < image.shape[0] and ix < image.shape[1]:
-                parts.append(f"{panel.value_label} = {_pixel_text(image[iy, ix], panel.value_unit)}")
+        if pix is not None and image is not None and pix[0] < image.shape[0] and pix[1] < image.shape[1]:
+            parts.append(f"{panel.value_label} = {_pixel_text(image[pix], panel.value_unit)}")
         slicer = self.slicer_for_panel(panel)
         if slicer is not None and slicer.grid is not None:
-            g = slicer.grid
-            parts.append(f"{g.sweep_signal} = {_sweep_text(slicer.sweep_value(), g.sweep_unit)}")
+            parts.append(f"{slicer.grid.sweep_signal} = {slicer.panel.sweep_text()}")
+        parts.append(f"x = {xy[0] * 1e9:.2f} nm, y = {xy[1] * 1e9:.2f} nm")
+        if pix is not None:
+            parts.append(f"pixel (ix {pix[1]}, iy {pix[0]})")
         return "  |  ".join(parts)
 
     # -- slicers ------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QThreadPool, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QWidget
 
 from app import workers
 from app.deferred_pool import DeferredPool
@@ -23,6 +23,7 @@ from app.state import AppState
 from widgets.job_status import JobStatus
 from widgets.log_panel import LogPanel
 from widgets.map_view import MapView
+from widgets.readout_label import ReadoutLabel
 
 ORGANISATION = "STS Workbench"
 APPLICATION = "STS Workbench"
@@ -73,9 +74,8 @@ class MainWindow(QMainWindow):
             self.menu(name)
         self._view_separator = self.menu("View").addSeparator()
 
-        self.readout = QLabel()
         # fixed width: a read-out that changes with every mouse move must never re-lay out the window
-        self.readout.setFixedWidth(560)
+        self.readout = ReadoutLabel(560)
         self.statusBar().addPermanentWidget(self.readout)
         self.job_status = JobStatus()
         self.job_status.cancel_clicked.connect(self._cancel_newest_job)
