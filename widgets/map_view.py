@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QHBoxLayout, QMenu, QVBoxLayout, QWidget
 
 from analysis.dataset import Frame
 from widgets.colormaps import colormap
+from widgets.empty_state import EmptyState
 
 pg.setConfigOptions(antialias=True)
 
@@ -127,7 +128,8 @@ class MapView(QWidget):
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
         self.graphics.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        outer.addWidget(self.graphics, 1)
+        self.empty = EmptyState(self.graphics, "No map to show yet.")
+        outer.addWidget(self.empty, 1)
 
         self.view_box = _MapViewBox(self)
         self.plot_item = self.graphics.addPlot(row=0, col=0, viewBox=self.view_box)
@@ -204,6 +206,7 @@ class MapView(QWidget):
     def set_image(self, image: np.ndarray | None, levels: tuple[float, float] | None = None) -> None:
         """Show a (ny, nx) image (row 0 lowest). ``levels`` overrides the level mode for this image."""
         self._image = image
+        self.empty.set_empty(image is None)
         if image is None:
             self.image_item.clear()
             return

@@ -136,3 +136,45 @@ def test_regions_from_the_colour_scale_twice_never_reuse_a_name(qtbot, window):
     # and the region list shows them under those names
     listed = window.regions.list_panel.names() if hasattr(window.regions.list_panel, "names") else names
     assert len(set(listed)) == len(listed)
+
+
+def _ink(widget) -> int:
+    """Pixels of a widget's rendering darker than light grey (axes, ticks, text, curves)."""
+    img = widget.grab().toImage()
+    return sum(
+        1
+        for yy in range(0, img.height(), 2)
+        for xx in range(0, img.width(), 2)
+        if QColor(img.pixel(xx, yy)).value() < 170
+    )
+
+
+def test_empty_plots_say_what_to_do_instead_of_drawing_placeholder_axes(qtbot, window):
+    topo = window.exploration.topography
+    fit = window.fit_controller.panel
+    profile = window.linecuts.profile
+    window.dock("fit").raise_()
+    qtbot.wait(50)
+    for view, plot in ((topo, topo.graphics), (fit, fit.plot_widget), (profile, profile.plot)):
+        assert view.empty.is_empty()
+        assert not plot.isVisible()  # no axes with a made-up 0-1 V or +-400 mm range
+        assert view.empty.label.isVisible() and view.empty.message()
+    # the empty topography draws only its message: little ink, none of it axis ticks
+    ink_empty = _ink(topo.empty)
+    # real data replaces the message with the map, its axes and colour bar
+    key = _open(qtbot, window, shared_file(LOCKIN_GRID))
+    window.dock("topography").raise_()
+    qtbot.waitUntil(lambda: not topo.empty.is_empty(), timeout=5000)
+    assert topo.graphics.isVisible() and _ink(topo.empty) > 2 * ink_empty
+    # a click on the map pins a spectrum: the fit plot shows it instead of the message
+    slicer = window.exploration.slicers_for(key)[0]
+    grid = slicer.grid
+    pos = slicer.panel.view_to_widget(*pixel_xy(grid, 10, 12))
+    qtbot.mouseClick(
+        slicer.panel.graphics.viewport(),
+        Qt.MouseButton.LeftButton,
+        pos=QPoint(round(pos.x()), round(pos.y())),
+    )
+    window.dock("fit").raise_()
+    qtbot.waitUntil(lambda: not fit.empty.is_empty(), timeout=5000)
+    assert fit.plot_widget.isVisible() and fit.data_arrays()[0].size == grid.bias.size
