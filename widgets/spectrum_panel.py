@@ -29,6 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from widgets.empty_state import EmptyState
+
 DIRECTIONS = (("fwd", "Forward"), ("bwd", "Backward"), ("both", "Forward + backward"))
 QUANTITIES = (("didv", "dI/dV"), ("current", "I"), ("any", "Per plot"))
 
@@ -137,7 +139,8 @@ class _PlotRow(QWidget):
         # PlotItem.setMenuEnabled(False) alone disables the view box menu too, and with it the right-click
         # menu this view builds (see raiseContextMenu): keep the view box menu on.
         self.plot_item.setMenuEnabled(False, enableViewBoxMenu=True)
-        lay.addWidget(self.plot_widget, 1)
+        self.empty = EmptyState(self.plot_widget, "Point at or click a map to see its spectrum here.")
+        lay.addWidget(self.empty, 1)
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.lines: dict[str, pg.InfiniteLine] = {}
         self.update_spec(spec)
@@ -167,6 +170,7 @@ class _PlotRow(QWidget):
             else:
                 item.setData(c.x, c.y)
                 item.setPen(pen)
+        self.empty.set_empty(not curves)
 
     def set_lines(self, lines: Sequence[tuple[str, float, tuple[int, int, int]]]) -> None:
         wanted = {lid for lid, _v, _c in lines}
