@@ -238,11 +238,15 @@ class Exploration:
     def _place_slicer_dock(self, ctl: SlicerController) -> None:
         w = self.window
         visible = [s for s in self.slicers if w.dock(s.dock_key).isVisible()]
-        dock = w.add_dock(ctl.dock_key, ctl.title(), ctl.panel, Qt.DockWidgetArea.TopDockWidgetArea)
+        # a third slicer is tabbed before it is shown: shown first as a third column, its minimum width
+        # widened the window (1600 -> 1747 px) and the tabs never gave the room back
+        tab = visible[-1].dock_key if len(visible) > 1 else None
+        dock = w.add_dock(
+            ctl.dock_key, ctl.title(), ctl.panel, Qt.DockWidgetArea.TopDockWidgetArea, tabify_with=tab
+        )
         if len(visible) == 1:
             w.splitDockWidget(w.dock(visible[0].dock_key), dock, Qt.Orientation.Horizontal)
-        elif len(visible) > 1:
-            w.tabifyDockWidget(w.dock(visible[-1].dock_key), dock)
+        elif tab is not None:
             dock.raise_()
 
     def slicer_for_panel(self, panel: MapView) -> SlicerController | None:

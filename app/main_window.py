@@ -128,6 +128,8 @@ class MainWindow(QMainWindow):
             | QDockWidget.DockWidgetFeature.DockWidgetMovable
             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
         )
+        size = self.size()
+        dock.setVisible(False)  # placed (split or tabbed) before it is shown, so it never widens the window
         self.addDockWidget(area, dock)
         if tabify_with is None and key not in _CORE_DOCKS and not key.startswith("slicer"):
             # feature panels share their area as tabs rather than squeezing the maps and spectra
@@ -142,6 +144,8 @@ class MainWindow(QMainWindow):
         if tabify_with is not None and tabify_with in self._docks:
             self.tabifyDockWidget(self._docks[tabify_with], dock)
         dock.setVisible(visible)
+        if self.isVisible() and not (self.isMaximized() or self.isFullScreen()) and self.size() != size:
+            self.resize(size)  # the window never grows by itself (clamped to the docks' minimum sizes)
         self.menu("View").insertAction(self._view_separator, dock.toggleViewAction())
         self._docks[key] = dock
         return dock

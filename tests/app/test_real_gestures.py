@@ -166,6 +166,9 @@ def test_empty_plots_say_what_to_do_instead_of_drawing_placeholder_axes(qtbot, w
     window.dock("topography").raise_()
     qtbot.waitUntil(lambda: not topo.empty.is_empty(), timeout=5000)
     assert topo.graphics.isVisible() and _ink(topo.empty) > 2 * ink_empty
+    # no point chosen yet: the spectrum plot says so instead of drawing 0-1 V placeholder axes
+    row = window.exploration.spectra.rows[key]
+    assert not row.curves and row.empty.is_empty() and not row.plot_widget.isVisible()
     # a click on the map pins a spectrum: the fit plot shows it instead of the message
     slicer = window.exploration.slicers_for(key)[0]
     grid = slicer.grid
@@ -178,3 +181,51 @@ def test_empty_plots_say_what_to_do_instead_of_drawing_placeholder_axes(qtbot, w
     window.dock("fit").raise_()
     qtbot.waitUntil(lambda: not fit.empty.is_empty(), timeout=5000)
     assert fit.plot_widget.isVisible() and fit.data_arrays()[0].size == grid.bias.size
+    window.dock("spectra").raise_()
+    qtbot.waitUntil(lambda: not row.empty.is_empty(), timeout=5000)
+    assert row.plot_widget.isVisible() and row.curves
+
+
+def test_hover_and_click_never_move_the_layout_and_docks_never_widen_the_window(qtbot, window):
+    key = _open(qtbot, window, shared_file(LOCKIN_GRID))
+    slicer = window.exploration.slicers_for(key)[0]
+    grid = slicer.grid
+    qtbot.wait(300)
+    browser = window.dock("browser")
+    size0, data0, map0 = window.size(), browser.width(), slicer.panel.graphics.width()
+    for n, (iy, ix) in enumerate(((3, 4), (20, 25), (12, 7))):
+        _hover(qtbot, slicer.panel, *pixel_xy(grid, iy, ix))
+        qtbot.waitUntil(lambda: "pixel" in window.readout.text())
+        pos = slicer.panel.view_to_widget(*pixel_xy(grid, iy, ix))
+        qtbot.mouseClick(
+            slicer.panel.graphics.viewport(),
+            Qt.MouseButton.LeftButton,
+            pos=QPoint(round(pos.x()), round(pos.y())),
+        )
+        qtbot.waitUntil(lambda n=n: len(window.state.pinned) == n + 1, timeout=5000)
+        qtbot.wait(200)
+        assert (browser.width(), slicer.panel.graphics.width()) == (data0, map0), n
+    assert window.size() == size0
+    # open every dock from the View menu with the mouse: the window keeps its size
+    view_menu = window.menu("View")
+    for act in [a for a in view_menu.actions() if a.isCheckable() and not a.isChecked()]:
+        menu = open_menu(qtbot, window, "View")
+        qtbot.mouseClick(menu, Qt.MouseButton.LeftButton, pos=menu.actionGeometry(act).center())
+        qtbot.waitUntil(lambda m=menu: not m.isVisible(), timeout=3000)
+        qtbot.wait(100)
+        assert window.size() == size0, act.text()
+    # a second and a third slicer, then a map view opened from the map's right-click menu
+    for n in (2, 3):
+        window.exploration.new_slicer(key)
+        wait_slicers_idle(qtbot, window, n=n)
+        qtbot.wait(100)
+        assert window.size() == size0, f"slicer {n}"
+    from tests.app.real_input import click_menu_path, right_click_menu
+
+    topo = window.exploration.topography
+    c = topo.view_to_widget(*grid.frame.center)
+    menu = right_click_menu(qtbot, topo.graphics.viewport(), QPoint(round(c.x()), round(c.y())))
+    click_menu_path(qtbot, menu, "Open this map in a new map view")
+    qtbot.waitUntil(lambda: len(window.exploration.map_docks.docks) == 1, timeout=5000)
+    qtbot.wait(100)
+    assert window.size() == size0, "map view"
