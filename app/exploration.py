@@ -44,6 +44,11 @@ def _pixel_text(value: float, unit: str) -> str:
     return pg.siFormat(float(value), suffix=unit, precision=4) if unit else f"{value:.5g}"
 
 
+def pin_label(index: int, x: float, y: float) -> str:
+    """How pin number ``index`` (0-based) is named in the pin list and in exports."""
+    return f"Pin {index + 1}: x = {x * 1e9:.2f} nm, y = {y * 1e9:.2f} nm"
+
+
 class Exploration:
     """Creates the exploration docks and keeps them in step with ``window.state``."""
 
@@ -470,7 +475,7 @@ class Exploration:
         for panel in self._panels():
             self._refresh_overlays(panel)
         self.spectra.set_pins(
-            [(p.key, f"x = {p.x * 1e9:.2f} nm, y = {p.y * 1e9:.2f} nm", p.color) for p in self.state.pinned]
+            [(p.key, pin_label(i, p.x, p.y), p.color) for i, p in enumerate(self.state.pinned)]
         )
         self._refresh_curves()
 
@@ -597,17 +602,22 @@ class Exploration:
                 self.spectra.set_curves(key, curves)
                 continue
             points: list[tuple[str, tuple[float, float], tuple[int, int, int], float, str]] = []
-            for p in self.state.pinned:
-                points.append((f"pin:{p.key}", (p.x, p.y), p.color, 1.6, "pinned"))
+            for i, p in enumerate(self.state.pinned):
+                points.append((f"pin:{p.key}", (p.x, p.y), p.color, 1.6, pin_label(i, p.x, p.y)))
             if self.state.cursor is not None:
-                points.append(("cursor", self.state.cursor, (0, 0, 0), 2.2, "selected"))
+                cx, cy = self.state.cursor
+                name = f"Selected: x = {cx * 1e9:.2f} nm, y = {cy * 1e9:.2f} nm"
+                points.append(("cursor", self.state.cursor, (0, 0, 0), 2.2, name))
             if self.state.hover is not None:
                 points.append(("hover", self.state.hover, (150, 150, 150), 1.2, "under the mouse"))
             for cid, xy, colour, width, name in points:
                 for channel, suffix, style in channels:
                     y = self.spectrum_at(key, channel, xy)
                     if y is not None:
-                        curves.append(Curve(cid + suffix, grid.bias, y, colour, width, style, name))
+                        label = f"{name} ({channel})" if len(channels) > 1 else name
+                        curves.append(
+                            Curve(cid + suffix, grid.bias, y, colour, width, style, label, cid != "hover")
+                        )
             self.spectra.set_curves(key, curves)
 
     def _refresh_bias_lines(self) -> None:
@@ -619,4 +629,6 @@ class Exploration:
         item = self.spectra.plot_item(key)
         if item is not None:
             label = self.state.entries[key].label if key in self.state.entries else key
-            self.window.exporter.export_plot(item, kind, name=f"spectra {label}")
+            self.window.exporter.export_plot(
+                item, kind, name=f"spectra {label}", items=self.spectra.exported_items(key)
+            )

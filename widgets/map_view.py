@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QTransform
+from PySide6.QtGui import QAction, QImage, QTransform
 from PySide6.QtWidgets import QHBoxLayout, QMenu, QVBoxLayout, QWidget
 
 from analysis.dataset import Frame
@@ -291,6 +291,29 @@ class MapView(QWidget):
     def lookup_table(self, n: int = 256) -> np.ndarray:
         """(n, 3 or 4) uint8 colour table currently applied to the image."""
         return self.histogram.gradient.getLookupTable(n)
+
+    def render_pixels(self, block: int = 1) -> QImage | None:
+        """The map alone, pixel-exact: each data pixel a ``block`` x ``block`` square in the colours and
+        levels on screen, rows as scanned (the frame's rotation is not applied, nothing is smoothed), the
+        top row of the image being the highest line ``iy = ny - 1``; no axes, colour bar or overlays.
+        NaN pixels are transparent. None when the map is empty."""
+        image = self._image
+        if image is None or image.ndim != 2 or image.size == 0:
+            return None
+        block = max(1, int(block))
+        lut = self.lookup_table(256)
+        lo, hi = self.levels()
+        data = np.asarray(image, dtype=np.float64)
+        finite = np.isfinite(data)
+        span = hi - lo if hi > lo else 1.0
+        idx = np.clip(np.floor((np.where(finite, data, lo) - lo) / span * len(lut)), 0, len(lut) - 1)
+        rgb = lut[idx.astype(np.intp)][..., :3]
+        rgba = np.empty((*data.shape, 4), dtype=np.uint8)
+        rgba[..., :3] = rgb
+        rgba[..., 3] = np.where(finite, 255, 0)
+        rgba = np.ascontiguousarray(np.repeat(np.repeat(rgba[::-1], block, axis=0), block, axis=1))
+        h, w = rgba.shape[:2]
+        return QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
 
     # -- overlays ---------------------------------------------------------------------------------
     def set_crosshair(self, xy: tuple[float, float] | None) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtGui import QColor, QImage
 
 from tests.app.gui_support import close_window, open_window, pixel_xy, wait_slicers_idle
 from tests.conftest import shared_file
@@ -229,3 +229,108 @@ def test_hover_and_click_never_move_the_layout_and_docks_never_widen_the_window(
     qtbot.waitUntil(lambda: len(window.exploration.map_docks.docks) == 1, timeout=5000)
     qtbot.wait(100)
     assert window.size() == size0, "map view"
+
+
+def _answer_png_dialog(qtbot, window, dpi: int, decorated: bool) -> None:
+    """When the PNG options dialog is up: type the dpi, set the check box, click OK (input events)."""
+    from PySide6.QtWidgets import QApplication, QDialogButtonBox
+
+    def answer() -> None:
+        dlg = QApplication.activeModalWidget()
+        if dlg is None or not hasattr(dlg, "dpi_spin"):
+            QTimer.singleShot(30, answer)
+            return
+        spin = dlg.dpi_spin
+        spin.setFocus()
+        qtbot.keyClick(spin.lineEdit(), Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+        qtbot.keyClicks(spin.lineEdit(), str(dpi))
+        if dlg.decorated_check.isChecked() != decorated:
+            qtbot.mouseClick(
+                dlg.decorated_check,
+                Qt.MouseButton.LeftButton,
+                pos=QPoint(8, dlg.decorated_check.height() // 2),
+            )
+        qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
+
+    QTimer.singleShot(30, answer)
+
+
+def test_map_png_export_is_pixel_exact_at_the_chosen_dpi(qtbot, window, tmp_path, monkeypatch):
+    from tests.app.real_input import click_menu_path, right_click_menu
+
+    key = _open(qtbot, window, shared_file(LOCKIN_GRID))
+    slicer = window.exploration.slicers_for(key)[0]
+    panel, grid = slicer.panel, slicer.grid
+    qtbot.wait(300)  # the histogram settles
+    monkeypatch.setattr(window.exporter, "ask_path", lambda kind, name: str(tmp_path / "map.png"))
+    c = panel.view_to_widget(*grid.frame.center)
+    menu = right_click_menu(qtbot, panel.graphics.viewport(), QPoint(round(c.x()), round(c.y())))
+    _answer_png_dialog(qtbot, window, 288, False)
+    click_menu_path(qtbot, menu, "Export", "Image as PNG...")
+    img = QImage(str(tmp_path / "map.png"))
+    ny, nx = grid.shape[:2]
+    block = img.width() // nx
+    # the map alone: whole blocks of one data pixel each, nothing around it (no colour bar, no axes)
+    assert img.width() == nx * block and img.height() == ny * block and block >= 3
+    assert round(img.dotsPerMeterX() * 0.0254) == 288
+    # about 3x the on-screen size of a data pixel at 288 dpi
+    from app.export import screen_block
+
+    assert block == max(1, round(screen_block(panel) * 3))
+    for iy, ix in ((0, 0), (7, 11), (ny - 1, nx - 1), (15, 3)):
+        top, left = (ny - 1 - iy) * block, ix * block
+        colours = {img.pixel(left + a, top + b) for a in range(block) for b in range(block)}
+        assert len(colours) == 1, (iy, ix)  # not smoothed: one colour per block
+        # and the colour the window shows at that pixel's centre
+        pos = panel.view_to_widget(*pixel_xy(grid, iy, ix))
+        screen = panel.graphics.grab().toImage().pixelColor(round(pos.x()), round(pos.y()))
+        got = QColor(colours.pop())
+        assert (
+            max(
+                abs(got.red() - screen.red()),
+                abs(got.green() - screen.green()),
+                abs(got.blue() - screen.blue()),
+            )
+            <= 6
+        )
+
+
+def test_spectra_csv_names_pins_by_label_and_position_without_the_hover_curve(
+    qtbot, window, tmp_path, monkeypatch
+):
+    import csv
+
+    from tests.app.real_input import click_menu_path, right_click_menu
+
+    key = _open(qtbot, window, shared_file(LOCKIN_GRID))
+    slicer = window.exploration.slicers_for(key)[0]
+    panel, grid = slicer.panel, slicer.grid
+    for iy, ix in ((5, 6), (20, 22)):
+        pos = panel.view_to_widget(*pixel_xy(grid, iy, ix))
+        qtbot.mouseClick(
+            panel.graphics.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(round(pos.x()), round(pos.y()))
+        )
+    qtbot.waitUntil(lambda: len(window.state.pinned) == 2, timeout=5000)
+    _hover(qtbot, panel, *pixel_xy(grid, 12, 12))
+    row = window.exploration.spectra.rows[key]
+    qtbot.waitUntil(lambda: "hover" in row.curves, timeout=5000)
+    target = tmp_path / "spectra.csv"
+    monkeypatch.setattr(window.exporter, "ask_path", lambda kind, name: str(target))
+    view = row.plot_item.getViewBox()
+    gv = row.plot_item.scene().views()[0]
+    pos = gv.mapFromScene(view.mapViewToScene(view.viewRect().center()))
+    menu = right_click_menu(qtbot, gv.viewport(), pos)
+    click_menu_path(qtbot, menu, "Export", "Curves as CSV...")
+    rows = list(csv.reader(open(target)))
+    names = list(dict.fromkeys(r[0] for r in rows[1:]))
+    pins = window.state.pinned
+    expected = [f"Pin {i + 1}: x = {p.x * 1e9:.2f} nm, y = {p.y * 1e9:.2f} nm" for i, p in enumerate(pins)]
+    assert names[:2] == expected
+    assert all("mouse" not in n and "hover" not in n for n in names)
+    assert len(names) == 3 and names[2].startswith("Selected: x = ")  # the last clicked point
+    # the pin list shows the same labels
+    listed = [
+        window.exploration.spectra.pin_list.item(i).text()
+        for i in range(window.exploration.spectra.pin_list.count())
+    ]
+    assert listed == expected
