@@ -334,3 +334,69 @@ def test_spectra_csv_names_pins_by_label_and_position_without_the_hover_curve(
         for i in range(window.exploration.spectra.pin_list.count())
     ]
     assert listed == expected
+
+
+def _drop_file(qtbot, window, path) -> str:
+    """Drag ``path`` from a file manager onto the window (drag-enter, drag-move and drop events)."""
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    n = len(window.state.entries)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    where = QPoint(window.width() // 2, window.height() // 2)
+    actions = Qt.DropAction.CopyAction
+    buttons, mods = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(where, actions, mime, buttons, mods)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(window, QDragMoveEvent(where, actions, mime, buttons, mods))
+    QApplication.sendEvent(window, QDropEvent(QPointF(where), actions, mime, buttons, mods))
+    qtbot.waitUntil(lambda: len(window.state.entries) > n or window.loader.loading is False, timeout=10000)
+    qtbot.waitUntil(lambda: len(window.state.entries) > n, timeout=10000)
+    return list(window.state.entries)[-1]
+
+
+def test_a_createc_vert32_with_flag_bit_20_in_its_channel_code_opens(qtbot, window, tmp_path):
+    real = shared_file("createc/A190824.135614.VERT").read_bytes()
+    head, _, body = real.partition(b"\nDATA")
+    lines = body.split(b"\n")
+    # the parameter line of a ParVERT32 file whose channel code has bit 20 set (1049867 = 2**20 + 1035:
+    # Current, dI/dV, ADC0, bit 8 and lock-in Q), with an X column after Z in every row
+    lines[1] = b"    1024      32      96                1049867"
+    rows = []
+    for ln in lines[2:]:
+        cells = ln.rstrip(b"\r\t").split(b"\t")
+        if len(cells) >= 8:
+            rows.append(b"\t".join([*cells[:3], b"0.0", *cells[3:8]]) + b"\t")
+    text = head.replace(b"[ParVERT30]", b"[ParVERT32]", 1).replace(
+        b"Vertchannelselectval=4209", b"Vertchannelselectval=1049867"
+    )
+    path = tmp_path / "A230101.120000.VERT"
+    path.write_bytes(text + b"\nDATA" + b"\n".join([b"", lines[1], *rows]) + b"\n")
+    key = _drop_file(qtbot, window, path)
+    spec = window.state.entries[key].dataset
+    assert spec.metadata["channel_code"] == 1049867 and spec.metadata["channel_flags"] == 1
+    assert {"Current", "dI/dV", "ADC0"} <= set(spec.channels)
+    assert spec.units["Current"] == "A" and len(spec.x) == 1024
+    assert not [m for m in window.log_panel.entries() if m[0] == "error"]
+
+
+def test_nanonis_filt_columns_keep_their_unit(qtbot, window, tmp_path):
+    real = shared_file("nanonis/i_v.dat").read_text(encoding="latin-1")
+    head, _, data = real.partition("[DATA]\n")
+    labels, _, rows = data.partition("\n")
+    labels = labels.replace("Current (A)\t", "Current (A) [filt]\t", 1)
+    path = tmp_path / "filtered.dat"
+    path.write_text(head + "[DATA]\n" + labels + "\n" + rows, encoding="latin-1")
+    key = _drop_file(qtbot, window, path)
+    spec = window.state.entries[key].dataset
+    assert "Current [filt]" in spec.channels and spec.units["Current [filt]"] == "A"
+    # the spectrum plot offers it, and its axis carries the unit
+    row = window.exploration.spectra.rows[key]
+    choose = row.channel_combo
+    from tests.app.real_input import choose as pick
+
+    pick(qtbot, choose, "Current [filt]")
+    qtbot.waitUntil(lambda: row.plot_item.getAxis("left").labelUnits == "A", timeout=5000)
