@@ -48,6 +48,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from widgets.empty_state import EmptyState
+
 COLUMNS = ("Parameter", "Value", "Min", "Max", "Vary", "Expression", "Unit", "Error")
 C_NAME, C_VALUE, C_MIN, C_MAX, C_VARY, C_EXPR, C_UNIT, C_ERR = range(len(COLUMNS))
 WEIGHTS = (("none", "No weights"), ("relative", "Relative (1/|y|)"), ("poisson", "Counting (1/sqrt|y|)"))
@@ -266,7 +268,10 @@ class FitPanel(QWidget):
         tl.addWidget(self.jos_box)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(top)
-        split.addWidget(self.plot_widget)
+        self.empty = EmptyState(
+            self.plot_widget, "Pin a point on a map, or pick a spectrum under Data, to fit it."
+        )
+        split.addWidget(self.empty)
         split.addWidget(self.report_view)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 4)
@@ -513,6 +518,7 @@ class FitPanel(QWidget):
     ) -> None:
         """Show the spectrum to fit (axes labelled with SI-prefixed units); clears the previous model curve
         and residuals."""
+        self.empty.set_empty(x is None or y is None or not np.isfinite(np.asarray(y, float)).any())
         if x is None or y is None:
             self._x = None
             self.data_item.setData([], [])

@@ -15,11 +15,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QTransform
+from PySide6.QtGui import QAction, QImage, QTransform
 from PySide6.QtWidgets import QHBoxLayout, QMenu, QVBoxLayout, QWidget
 
 from analysis.dataset import Frame
 from widgets.colormaps import colormap
+from widgets.empty_state import EmptyState
 
 pg.setConfigOptions(antialias=True)
 
@@ -129,7 +130,8 @@ class MapView(QWidget):
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
         self.graphics.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        outer.addWidget(self.graphics, 1)
+        self.empty = EmptyState(self.graphics, "No map to show yet.")
+        outer.addWidget(self.empty, 1)
 
         self.view_box = _MapViewBox(self)
         self.plot_item = self.graphics.addPlot(row=0, col=0, viewBox=self.view_box)
@@ -206,6 +208,7 @@ class MapView(QWidget):
     def set_image(self, image: np.ndarray | None, levels: tuple[float, float] | None = None) -> None:
         """Show a (ny, nx) image (row 0 lowest). ``levels`` overrides the level mode for this image."""
         self._image = image
+        self.empty.set_empty(image is None)
         if image is None:
             self.image_item.clear()
             return
@@ -296,6 +299,29 @@ class MapView(QWidget):
     def lookup_table(self, n: int = 256) -> np.ndarray:
         """(n, 3 or 4) uint8 colour table currently applied to the image."""
         return self.histogram.gradient.getLookupTable(n)
+
+    def render_pixels(self, block: int = 1) -> QImage | None:
+        """The map alone, pixel-exact: each data pixel a ``block`` x ``block`` square in the colours and
+        levels on screen, rows as scanned (the frame's rotation is not applied, nothing is smoothed), the
+        top row of the image being the highest line ``iy = ny - 1``; no axes, colour bar or overlays.
+        NaN pixels are transparent. None when the map is empty."""
+        image = self._image
+        if image is None or image.ndim != 2 or image.size == 0:
+            return None
+        block = max(1, int(block))
+        lut = self.lookup_table(256)
+        lo, hi = self.levels()
+        data = np.asarray(image, dtype=np.float64)
+        finite = np.isfinite(data)
+        span = hi - lo if hi > lo else 1.0
+        idx = np.clip(np.floor((np.where(finite, data, lo) - lo) / span * len(lut)), 0, len(lut) - 1)
+        rgb = lut[idx.astype(np.intp)][..., :3]
+        rgba = np.empty((*data.shape, 4), dtype=np.uint8)
+        rgba[..., :3] = rgb
+        rgba[..., 3] = np.where(finite, 255, 0)
+        rgba = np.ascontiguousarray(np.repeat(np.repeat(rgba[::-1], block, axis=0), block, axis=1))
+        h, w = rgba.shape[:2]
+        return QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
 
     # -- overlays ---------------------------------------------------------------------------------
     def set_crosshair(self, xy: tuple[float, float] | None) -> None:

@@ -29,6 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from widgets.empty_state import EmptyState
+
 DIRECTIONS = (("fwd", "Forward"), ("bwd", "Backward"), ("both", "Forward + backward"))
 QUANTITIES = (("didv", "dI/dV"), ("current", "I"), ("any", "Per plot"))
 
@@ -49,7 +51,8 @@ class PlotSpec:
 
 @dataclass
 class Curve:
-    """A curve: ``id`` unique within its plot; colour RGB; ``style`` "solid" | "dash" | "dot"."""
+    """A curve: ``id`` unique within its plot; colour RGB; ``style`` "solid" | "dash" | "dot"; ``name``
+    labels it in exports; ``exported`` False keeps a passing curve (the one under the mouse) out of them."""
 
     id: str
     x: np.ndarray
@@ -58,6 +61,7 @@ class Curve:
     width: float = 1.5
     style: str = "solid"
     name: str = ""
+    exported: bool = True
 
 
 _STYLES = {"solid": Qt.PenStyle.SolidLine, "dash": Qt.PenStyle.DashLine, "dot": Qt.PenStyle.DotLine}
@@ -137,8 +141,10 @@ class _PlotRow(QWidget):
         # PlotItem.setMenuEnabled(False) alone disables the view box menu too, and with it the right-click
         # menu this view builds (see raiseContextMenu): keep the view box menu on.
         self.plot_item.setMenuEnabled(False, enableViewBoxMenu=True)
-        lay.addWidget(self.plot_widget, 1)
+        self.empty = EmptyState(self.plot_widget, "Point at or click a map to see its spectrum here.")
+        lay.addWidget(self.empty, 1)
         self.curves: dict[str, pg.PlotDataItem] = {}
+        self.exported: list[str] = []
         self.lines: dict[str, pg.InfiniteLine] = {}
         self.update_spec(spec)
 
@@ -178,6 +184,9 @@ class _PlotRow(QWidget):
             else:
                 item.setData(c.x, c.y)
                 item.setPen(pen)
+            item.opts["name"] = c.name
+        self.exported = [c.id for c in curves if c.exported]  # in the order given
+        self.empty.set_empty(not curves)
 
     def set_lines(self, lines: Sequence[tuple[str, float, tuple[int, int, int]]]) -> None:
         wanted = {lid for lid, _v, _c in lines}
@@ -356,6 +365,11 @@ class SpectrumPanel(QWidget):
     def curve_ids(self, key: str) -> list[str]:
         row = self.rows.get(key)
         return list(row.curves) if row else []
+
+    def exported_items(self, key: str) -> list[pg.PlotDataItem]:
+        """The curves of plot ``key`` an export writes (not the passing one under the mouse)."""
+        row = self.rows.get(key)
+        return [row.curves[cid] for cid in row.exported if cid in row.curves] if row else []
 
     def plot_item(self, key: str) -> pg.PlotItem | None:
         row = self.rows.get(key)

@@ -124,8 +124,10 @@ def read(path: Path) -> list[Spectrum]:
     npoints = int(float(params[0]))
     pos = (float(params[1]), float(params[2])) if len(params) >= 3 else None
     code = int(float(params[3])) if len(params) >= 4 else get_int(hdr, "Vertchannelselectval", default=1) or 1
-    if code < 0 or code >= 1 << 20:
+    if code < 0 or code >= 1 << 32:
         raise ReadError(path, f"channel code {code} out of range", line=header_lines + 1)
+    # bits 20 and up are flags, not data columns: ParVERT32 writes e.g. 1049867 = 2**20 + 1035
+    flags = code >> 20
 
     table = _parse_rows(path, body[1:], header_lines + 2)
     n, ncol = table.shape
@@ -222,6 +224,7 @@ def read(path: Path) -> list[Spectrum]:
             "current_A": get_float(hdr, "Current[A]", "SetPoint"),
         },
         "channel_code": code,
+        "channel_flags": flags,
         "position_dac": list(pos) if pos else None,
         "scaling": {"volts_per_dac": vpd, "amperes_per_dac": ipd, "z_metres_per_unit": z_scale},
         "sweep_points_promised": npoints,

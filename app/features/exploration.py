@@ -36,11 +36,9 @@ def _pixel_text(value: float, unit: str) -> str:
     return pg.siFormat(float(value), suffix=unit, precision=4) if unit else f"{value:.5g}"
 
 
-def _sweep_text(value: float, unit: str) -> str:
-    scale = {"V": (1e3, "mV"), "m": (1e9, "nm")}.get(unit)
-    if scale is None:
-        return _pixel_text(value, unit)
-    return f"{value * scale[0]:+.4g} {scale[1]}"
+def pin_label(index: int, x: float, y: float) -> str:
+    """How pin number ``index`` (0-based) is named in the pin list and in exports."""
+    return f"Pin {index + 1}: x = {x * 1e9:.2f} nm, y = {y * 1e9:.2f} nm"
 
 
 class Exploration:
@@ -161,21 +159,21 @@ class Exploration:
         self.state.undo.push(AddPin(self.state, x, y))
 
     def readout_text(self, panel: MapView, xy: tuple[float, float] | None) -> str:
-        """Status-bar text: position in nm, pixel index, value with units, sweep value of the panel."""
+        """Status-bar text, most telling first: the value with its unit, the sweep point exactly as the
+        slicer shows it, the position in nm, the pixel index."""
         if xy is None or panel.frame is None:
             return ""
-        parts = [f"x = {xy[0] * 1e9:.2f} nm, y = {xy[1] * 1e9:.2f} nm"]
+        parts = []
         pix = panel.frame.nearest_pixel(*xy)
         image = panel.current_image()
-        if pix is not None:
-            iy, ix = pix
-            parts.append(f"pixel (ix {ix}, iy {iy})")
-            if image is not None and iy < image.shape[0] and ix < image.shape[1]:
-                parts.append(f"{panel.value_label} = {_pixel_text(image[iy, ix], panel.value_unit)}")
+        if pix is not None and image is not None and pix[0] < image.shape[0] and pix[1] < image.shape[1]:
+            parts.append(f"{panel.value_label} = {_pixel_text(image[pix], panel.value_unit)}")
         slicer = self.slicer_for_panel(panel)
         if slicer is not None and slicer.grid is not None:
-            g = slicer.grid
-            parts.append(f"{g.sweep_signal} = {_sweep_text(slicer.sweep_value(), g.sweep_unit)}")
+            parts.append(f"{slicer.grid.sweep_signal} = {slicer.panel.sweep_text()}")
+        parts.append(f"x = {xy[0] * 1e9:.2f} nm, y = {xy[1] * 1e9:.2f} nm")
+        if pix is not None:
+            parts.append(f"pixel (ix {pix[1]}, iy {pix[0]})")
         return "  |  ".join(parts)
 
     # -- slicers ------------------------------------------------------------------------------------------
@@ -265,11 +263,15 @@ class Exploration:
     def _place_slicer_dock(self, ctl: SlicerController) -> None:
         w = self.window
         visible = [s for s in self.slicers if w.dock(s.dock_key).isVisible()]
-        dock = w.add_dock(ctl.dock_key, ctl.title(), ctl.panel, Qt.DockWidgetArea.TopDockWidgetArea)
+        # a third slicer is tabbed before it is shown: shown first as a third column, its minimum width
+        # widened the window (1600 -> 1747 px) and the tabs never gave the room back
+        tab = visible[-1].dock_key if len(visible) > 1 else None
+        dock = w.add_dock(
+            ctl.dock_key, ctl.title(), ctl.panel, Qt.DockWidgetArea.TopDockWidgetArea, tabify_with=tab
+        )
         if len(visible) == 1:
             w.splitDockWidget(w.dock(visible[0].dock_key), dock, Qt.Orientation.Horizontal)
-        elif len(visible) > 1:
-            w.tabifyDockWidget(w.dock(visible[-1].dock_key), dock)
+        elif tab is not None:
             dock.raise_()
 
     def slicer_for_panel(self, panel: MapView) -> SlicerController | None:
@@ -491,7 +493,7 @@ class Exploration:
         for panel in self._panels():
             self._refresh_overlays(panel)
         self.spectra.set_pins(
-            [(p.key, f"x = {p.x * 1e9:.2f} nm, y = {p.y * 1e9:.2f} nm", p.color) for p in self.state.pinned]
+            [(p.key, pin_label(i, p.x, p.y), p.color) for i, p in enumerate(self.state.pinned)]
         )
         self.state.hub.later(self._refresh_curves)
 
@@ -620,7 +622,8 @@ class Exploration:
             for channel, suffix, style in channels:
                 y = self.spectrum_at(key, channel, xy)
                 if y is not None:
-                    curves.append(Curve(cid + suffix, grid.bias, y, colour, width, style, name))
+                    label = f"{name} ({channel})" if len(channels) > 1 else name
+                    curves.append(Curve(cid + suffix, grid.bias, y, colour, width, style, label, cid != "hover"))
         return curves
 
     def _hover_point(self) -> list[tuple[str, tuple[float, float], tuple[int, int, int], float, str]]:
@@ -645,10 +648,12 @@ class Exploration:
                 self.spectra.set_curves(key, curves)
                 continue
             points: list[tuple[str, tuple[float, float], tuple[int, int, int], float, str]] = []
-            for p in self.state.pinned:
-                points.append((f"pin:{p.key}", (p.x, p.y), p.color, 1.6, "pinned"))
+            for i, p in enumerate(self.state.pinned):
+                points.append((f"pin:{p.key}", (p.x, p.y), p.color, 1.6, pin_label(i, p.x, p.y)))
             if self.state.cursor is not None:
-                points.append(("cursor", self.state.cursor, (0, 0, 0), 2.2, "selected"))
+                cx, cy = self.state.cursor
+                name = f"Selected: x = {cx * 1e9:.2f} nm, y = {cy * 1e9:.2f} nm"
+                points.append(("cursor", self.state.cursor, (0, 0, 0), 2.2, name))
             points += self._hover_point()
             self.spectra.set_curves(key, self._point_curves(key, grid, channels, points))
 
@@ -672,4 +677,6 @@ class Exploration:
         item = self.spectra.plot_item(key)
         if item is not None:
             label = self.state.entries[key].label if key in self.state.entries else key
-            self.window.exporter.export_plot(item, kind, name=f"spectra {label}")
+            self.window.exporter.export_plot(
+                item, kind, name=f"spectra {label}", items=self.spectra.exported_items(key)
+            )

@@ -345,6 +345,9 @@ class LineCutController:
         self.panel.set_columns(columns)
         self._refresh_profile_sources()
         self.refresh_profile()
+        if not results and self.current_path() is not None and self.profile.current_source() is not None:
+            # a cut with no grid under it (an image): its result is the height profile, so show it
+            self.window.dock("profile").raise_()
 
     # -- export ---------------------------------------------------------------------------------------
     def export_csv(self, path: str | Path) -> list[Path]:
@@ -405,14 +408,16 @@ class LineCutController:
 
     # -- profile --------------------------------------------------------------------------------------
     def profile_sources(self) -> list[ProfileSource]:
-        """The grids of the cut (spectral sources) and every 2D map co-registered with them."""
+        """The grids of the cut (spectral sources) and every 2D map co-registered with them; a cut drawn
+        on an image with no grid under it offers that image's channels (a height profile of Z)."""
         out = [ProfileSource(k, f"{self.state.entries[k].label}: {r.label}") for k, r in self.results.items()]
-        if not self.results:
+        if self.results:
+            base: str | None = next(iter(self.results))
+        else:
+            base = self.anchor.get(self.current or "") if self.current_path() is not None else None
+        if base is None or base not in self.state.entries:
             return out
-        first = next(iter(self.results))
-        if first not in self.state.entries:
-            return out
-        for e in self.state.co_registered(first):
+        for e in self.state.co_registered(base):
             ds = e.dataset
             if isinstance(ds, Image):
                 for ch in ds.channels:
@@ -427,7 +432,7 @@ class LineCutController:
 
     def profile_values(self, req: ProfileRequest) -> tuple[np.ndarray, np.ndarray, str, str]:
         """(distance m, values, label, unit) of the profile ``req`` along the current cut."""
-        path = self.result_cut
+        path = self.result_cut or self.current_path()
         if path is None:
             raise WorkbenchError("no line cut to take a profile from")
         if req.source.startswith("map|"):
@@ -437,10 +442,9 @@ class LineCutController:
                 data, unit, frame = ds.channels[name], ds.unit(name), ds.frame  # type: ignore[union-attr]
             else:
                 data, unit, frame = ds.params[name], ds.param_units.get(name, ""), ds.frame  # type: ignore[union-attr]
-            ref = next(iter(self.results.values()))
-            cut = cut_path(
-                np.asarray(data, dtype=np.float32), CutPath(path.vertices, path.width_m, ref.n_points), frame
-            )
+            # sampled like the grid cuts beside it; alone, as the cut asks (default: one per pixel)
+            n = next(iter(self.results.values())).n_points if self.results else path.n_points
+            cut = cut_path(np.asarray(data, dtype=np.float32), CutPath(path.vertices, path.width_m, n), frame)
             return cut.distance, cut.values.astype(np.float64), name, unit
         cut = self.results[req.source]
         if req.measure == "peak":
@@ -456,7 +460,7 @@ class LineCutController:
 
     def refresh_profile(self) -> None:
         req = self.profile.request()
-        if req is None or self.result_cut is None:
+        if req is None or (self.result_cut is None and self.current_path() is None):
             self.profile.set_profile(np.zeros(0), np.zeros(0), "", "")
             return
         try:

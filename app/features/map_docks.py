@@ -171,11 +171,15 @@ class MapDocks(QObject):
         w = self.window
         area = Qt.DockWidgetArea.TopDockWidgetArea
         had_maps = [d for d in self.docks if w.dock(d.dock_key).isVisible()]
-        dock = w.add_dock(md.dock_key, self.title(md), md.panel, area)
+        size = w.size()
+        dock = w.add_dock(md.dock_key, self.title(md), md.panel, area, visible=False)
+        slicers = [w.dock(s.dock_key) for s in self.ex.slicers if w.dock(s.dock_key).isVisible()]
         if had_maps:
             w.tabifyDockWidget(w.dock(had_maps[-1].dock_key), dock)
+        elif len(slicers) >= 2:
+            # a third column beside two slicers would not fit: it widened the window by itself
+            w.tabifyDockWidget(slicers[-1], dock)
         else:
-            slicers = [w.dock(s.dock_key) for s in self.ex.slicers if w.dock(s.dock_key).isVisible()]
             if slicers:
                 w.splitDockWidget(slicers[-1], dock, Qt.Orientation.Horizontal)
                 width = max(w.width(), 800)
@@ -183,6 +187,8 @@ class MapDocks(QObject):
                 w.resizeDocks(shown, [int(0.6 * width / len(shown))] * len(shown), Qt.Orientation.Horizontal)
         dock.show()
         dock.raise_()
+        if not (w.isMaximized() or w.isFullScreen()) and w.size() != size:
+            w.resize(size)  # the window never grows by itself
         dock.installEventFilter(self)
 
     def title(self, md: MapDock) -> str:

@@ -10,6 +10,7 @@ Averaging and clustering run off the GUI thread; the newest request wins.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -245,6 +246,21 @@ class RegionsController:
         return r
 
     def add_regions(self, regions: list[Region], text: str) -> None:
+        # a name already taken (a second colour-scale split gives "Region 1" again) moves on to the next
+        # free number of the same prefix, so every region in the list is told apart by its name
+        used = {r.name for r in self.state.regions.values()}
+        named = []
+        for r in regions:
+            if r.name in used:
+                m = re.match(r"^(.*?)\s*\d+(?:\.\d+)?$", r.name)
+                prefix = (m.group(1) if m else r.name) or "Region"
+                i = 1
+                while f"{prefix} {i}" in used:
+                    i += 1
+                r = r.with_changes(name=f"{prefix} {i}")
+            used.add(r.name)
+            named.append(r)
+        regions = named
         if regions:
             self._push(Macro(text, [DictEdit(text, self.state.regions, r.id, r) for r in regions]))
 

@@ -18,6 +18,7 @@ from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QFileDialog, QGraphicsView, QInputDialog
 
 from app.features.host import Host
+from widgets.export_dialog import MapPngDialog
 from widgets.map_view import MapView
 
 SCREEN_DPI = 96.0
@@ -36,9 +37,34 @@ def render_png(view: QGraphicsView, path: str | Path, dpi: float = 300.0) -> QIm
     img.fill(Qt.GlobalColor.white)
     painter = QPainter(img)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+    # no SmoothPixmapTransform: a map's pixels stay sharp squares when scaled up
     view.render(painter, QRectF(img.rect()), rect)
     painter.end()
+    dpm = round(dpi / 0.0254)
+    img.setDotsPerMeterX(dpm)
+    img.setDotsPerMeterY(dpm)
+    if not img.save(str(path), "PNG"):
+        raise OSError(f"could not write {path}")
+    return img
+
+
+def screen_block(panel: MapView) -> float:
+    """How many screen pixels one data pixel of ``panel``'s map spans at its current zoom."""
+    if panel.frame is None:
+        return 1.0
+    px, _py = panel.view_box.viewPixelSize()
+    size = float(min(abs(panel.frame.pixel_size[0]), abs(panel.frame.pixel_size[1])))
+    return size / px if px > 0 and size > 0 else 1.0
+
+
+def write_map_png(panel: MapView, path: str | Path, dpi: float = 300.0) -> QImage:
+    """The map alone, pixel-exact (:meth:`MapView.render_pixels`): each data pixel a square block of
+    ``round(on-screen size x dpi / 96)`` identical pixels, at least one, so the map prints at its size on
+    screen; the PNG records ``dpi``."""
+    block = max(1, round(screen_block(panel) * dpi / SCREEN_DPI))
+    img = panel.render_pixels(block)
+    if img is None:
+        raise ValueError("the map is empty")
     dpm = round(dpi / 0.0254)
     img.setDotsPerMeterX(dpm)
     img.setDotsPerMeterY(dpm)
@@ -86,8 +112,9 @@ def write_map_csv(panel: MapView, path: str | Path) -> int:
     return nx * ny
 
 
-def write_plot_csv(plot_item: pg.PlotItem, path: str | Path) -> int:
-    """Every curve of a plot in long format: curve, x, y; returns the number of rows."""
+def write_plot_csv(plot_item: pg.PlotItem, path: str | Path, items: list[Any] | None = None) -> int:
+    """The curves of a plot (``items``, default: every curve) in long format: curve, x, y; returns the
+    number of rows."""
     bottom, left = plot_item.getAxis("bottom"), plot_item.getAxis("left")
     xl = f"{bottom.labelText} ({bottom.labelUnits})" if bottom.labelUnits else bottom.labelText or "x"
     yl = f"{left.labelText} ({left.labelUnits})" if left.labelUnits else left.labelText or "y"
@@ -95,7 +122,7 @@ def write_plot_csv(plot_item: pg.PlotItem, path: str | Path) -> int:
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["curve", xl, yl])
-        for i, item in enumerate(plot_item.listDataItems()):
+        for i, item in enumerate(plot_item.listDataItems() if items is None else items):
             xs, ys = item.getData()
             if xs is None:
                 continue
@@ -123,11 +150,45 @@ class Exporter:
         )
         return dpi if ok else None
 
+    def ask_map_png(self) -> tuple[int, bool] | None:
+        """(dpi, as on screen) for a map's PNG, or None when cancelled."""
+        dlg = MapPngDialog(self.default_dpi, False, self.window)
+        self.map_png_dialog = dlg
+        if dlg.exec() != MapPngDialog.DialogCode.Accepted:
+            return None
+        self.default_dpi = dlg.dpi()
+        return dlg.dpi(), dlg.decorated()
+
     def export_map(
-        self, panel: MapView, kind: str, path: str | None = None, dpi: int | None = None
+        self,
+        panel: MapView,
+        kind: str,
+        path: str | None = None,
+        dpi: int | None = None,
+        decorated: bool | None = None,
     ) -> str | None:
+        """Write ``panel``'s map; a PNG is the map alone, pixel-exact, unless ``decorated`` (as on screen,
+        with axes, colour bar and overlays). Without ``dpi`` the PNG options are asked for."""
         name = (panel.title or "map").replace(" ", "_").replace(":", "")
-        return self._export(kind, name, path, dpi, panel.graphics, lambda p: write_map_csv(panel, p))
+        if kind != "png":
+            return self._export(kind, name, path, dpi, panel.graphics, lambda p: write_map_csv(panel, p))
+        path = path or self.ask_path(kind, name)
+        if not path:
+            return None
+        if dpi is None:
+            options = self.ask_map_png()
+            if options is None:
+                return None
+            dpi, decorated = options
+        if decorated:
+            return self._export(kind, name, path, dpi, panel.graphics, None)
+        try:
+            write_map_png(panel, path, dpi)
+        except (OSError, ValueError) as exc:
+            self.window.log("error", f"Export to {path} failed: {exc}")
+            return None
+        self.window.log("info", f"Exported {Path(path).name}")
+        return path
 
     def export_plot(
         self,
@@ -136,10 +197,11 @@ class Exporter:
         path: str | None = None,
         name: str = "plot",
         dpi: int | None = None,
+        items: list[Any] | None = None,
     ) -> str | None:
         view = plot_item.scene().views()[0]
         return self._export(
-            kind, name.replace(" ", "_"), path, dpi, view, lambda p: write_plot_csv(plot_item, p)
+            kind, name.replace(" ", "_"), path, dpi, view, lambda p: write_plot_csv(plot_item, p, items)
         )
 
     def _export(

@@ -15,7 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QThreadPool, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QWidget
 
 from app.state import AppState
 from app.workers import jobs as workers
@@ -23,6 +23,7 @@ from app.workers.deferred_pool import DeferredPool
 from widgets.job_status import JobStatus
 from widgets.log_panel import LogPanel
 from widgets.map_view import MapView
+from widgets.readout_label import ReadoutLabel
 
 ORGANISATION = "STS Workbench"
 APPLICATION = "STS Workbench"
@@ -73,9 +74,8 @@ class MainWindow(QMainWindow):
             self.menu(name)
         self._view_separator = self.menu("View").addSeparator()
 
-        self.readout = QLabel()
         # fixed width: a read-out that changes with every mouse move must never re-lay out the window
-        self.readout.setFixedWidth(560)
+        self.readout = ReadoutLabel(560)
         self.statusBar().addPermanentWidget(self.readout)
         self.job_status = JobStatus()
         self.job_status.cancel_clicked.connect(self._cancel_newest_job)
@@ -130,6 +130,8 @@ class MainWindow(QMainWindow):
             | QDockWidget.DockWidgetFeature.DockWidgetMovable
             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
         )
+        size = self.size()
+        dock.setVisible(False)  # placed (split or tabbed) before it is shown, so it never widens the window
         self.addDockWidget(area, dock)
         if tabify_with is None and key not in _CORE_DOCKS and not key.startswith("slicer"):
             # feature panels share their area as tabs rather than squeezing the maps and spectra
@@ -144,6 +146,8 @@ class MainWindow(QMainWindow):
         if tabify_with is not None and tabify_with in self._docks:
             self.tabifyDockWidget(self._docks[tabify_with], dock)
         dock.setVisible(visible)
+        if self.isVisible() and not (self.isMaximized() or self.isFullScreen()) and self.size() != size:
+            self.resize(size)  # the window never grows by itself (clamped to the docks' minimum sizes)
         self.menu("View").insertAction(self._view_separator, dock.toggleViewAction())
         self._docks[key] = dock
         return dock

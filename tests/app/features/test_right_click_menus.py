@@ -57,7 +57,7 @@ def test_map_export_from_the_right_click_menu_writes_csv_and_png(loaded, qtbot, 
     w, g, key = loaded
     panel = w.exploration.slicers_for(key)[0].panel
     monkeypatch.setattr(w.exporter, "ask_path", lambda kind, name: str(tmp_path / f"map.{kind}"))
-    monkeypatch.setattr(w.exporter, "ask_dpi", lambda: 96)
+    monkeypatch.setattr(w.exporter, "ask_map_png", lambda: (96, False))
     centre = _at(panel, *g.frame.center)
     click_menu_path(
         qtbot, right_click_menu(qtbot, panel.graphics.viewport(), centre), "Export", "Data as CSV..."

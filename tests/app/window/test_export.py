@@ -26,7 +26,7 @@ def loaded(qtbot, tmp_path):
 def test_map_png_svg_csv(loaded, tmp_path):
     w, g, key = loaded
     panel = w.exploration.slicers_for(key)[0].panel
-    png = w.exporter.export_map(panel, "png", str(tmp_path / "map.png"), dpi=192)
+    png = w.exporter.export_map(panel, "png", str(tmp_path / "map.png"), dpi=192, decorated=True)
     img = QImage(png)
     assert not img.isNull()
     assert img.width() == 2 * panel.graphics.viewport().width()
@@ -58,7 +58,7 @@ def test_plot_exports_and_context_menu_path(loaded, tmp_path, monkeypatch):
     [a for a in export.actions() if "CSV" in a.text()][0].trigger()
     rows = list(csv.reader(open(target)))
     assert rows[0] == ["curve", "Bias (V)", "dI/dV (S)"]
-    sel = [r for r in rows[1:] if r[0] == "selected"]
+    sel = [r for r in rows[1:] if r[0].startswith("Selected: ")]
     assert len(sel) == len(g.bias)
     np.testing.assert_allclose([float(r[2]) for r in sel], g.channels["dI/dV"][2, 4], rtol=1e-6)
     monkeypatch.setattr(w.exporter, "ask_path", lambda kind, name: str(tmp_path / f"plot.{kind}"))
