@@ -274,7 +274,7 @@ def test_map_png_export_is_pixel_exact_at_the_chosen_dpi(qtbot, window, tmp_path
     assert img.width() == nx * block and img.height() == ny * block and block >= 3
     assert round(img.dotsPerMeterX() * 0.0254) == 288
     # about 3x the on-screen size of a data pixel at 288 dpi
-    from app.export import screen_block
+    from app.window.export import screen_block
 
     assert block == max(1, round(screen_block(panel) * 3))
     for iy, ix in ((0, 0), (7, 11), (ny - 1, nx - 1), (15, 3)):
