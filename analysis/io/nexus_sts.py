@@ -33,7 +33,8 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +43,11 @@ import numpy as np
 
 from analysis.dataset import Dataset, Frame, Grid, Source, Spectrum
 from analysis.errors import ReadError
+from analysis.hooks import check_cancel
 from analysis.io.registry import ReaderSpec
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+ProgressFn = Callable[[int, int], None]
 PROGRAM = "STS Workbench"
 NXSTS_VERSION = "1.0"
 SWEEP_AXIS = "bias_voltage"
@@ -125,8 +128,32 @@ def _axis_coords(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def _write_entry(entry: h5py.Group, ds: Grid | Spectrum) -> None:
-    is_grid = isinstance(ds, Grid)
+SLAB_LINES = 32
+
+
+class _Progress:
+    """Counts written slabs for ``progress(done, total)`` and stops at the cancel event."""
+
+    def __init__(self, total: int, progress: ProgressFn | None, cancel: threading.Event | None) -> None:
+        self.total = max(total, 1)
+        self.done = 0
+        self.progress = progress
+        self.cancel = cancel
+
+    def step(self) -> None:
+        check_cancel(self.cancel, "NeXus export")
+        self.done += 1
+        if self.progress is not None:
+            self.progress(min(self.done, self.total), self.total)
+
+
+def _slabs(ds: Dataset) -> int:
+    if isinstance(ds, Grid):
+        return len(ds.channels) * max(1, -(-ds.shape[0] // SLAB_LINES))
+    return 1
+
+
+def _write_entry(entry: h5py.Group, ds: Grid | Spectrum, counter: _Progress) -> None:
     sweep = np.asarray(ds.bias if isinstance(ds, Grid) else ds.x, dtype=np.float64)
     sweep_signal = ds.sweep_signal if isinstance(ds, Grid) else ds.x_name
     sweep_unit = ds.sweep_unit if isinstance(ds, Grid) else ds.x_unit
@@ -208,9 +235,16 @@ def _write_entry(entry: h5py.Group, ds: Grid | Spectrum) -> None:
     channel_map: dict[str, str] = {}
     for name, arr in ds.channels.items():
         key = _h5name(name, taken)
-        values = np.asarray(arr[()] if is_grid else arr, dtype=np.float32 if is_grid else np.float64)
-        chunks = (min(values.shape[0], 32), min(values.shape[1], 32), values.shape[2]) if is_grid else None
-        d = data.create_dataset(key, data=values, chunks=chunks if is_grid and values.size else None)
+        if isinstance(ds, Grid):
+            ny, nx, nb = ds.shape
+            chunks = (min(ny, 32), min(nx, 32), max(nb, 1)) if ny * nx * nb else None
+            d = data.create_dataset(key, shape=(ny, nx, nb), dtype=np.float32, chunks=chunks)
+            for y0 in range(0, ny, SLAB_LINES):  # a slab at a time: lazy cubes are never read whole
+                d[y0 : y0 + SLAB_LINES] = np.asarray(arr[y0 : y0 + SLAB_LINES], dtype=np.float32)
+                counter.step()
+        else:
+            d = data.create_dataset(key, data=np.asarray(arr, dtype=np.float64))
+            counter.step()
         if ds.units.get(name):
             d.attrs["units"] = ds.units[name]
         d.attrs["long_name"] = name
@@ -264,13 +298,22 @@ def _write_entry(entry: h5py.Group, ds: Grid | Spectrum) -> None:
         _field(coll, "position", np.asarray(ds.position, dtype=np.float64), "m")
 
 
-def write_nxsts(dataset: Dataset | Sequence[Dataset], path: str | os.PathLike[str]) -> Path:
+def write_nxsts(
+    dataset: Dataset | Sequence[Dataset],
+    path: str | os.PathLike[str],
+    *,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> Path:
     """Write a grid or point spectrum (or a list of them) to ``path`` as a NeXus NXsts file.
 
     Each dataset becomes one NXentry (``entry``, ``entry_2``, ...). Grid channels are stored
-    ``(ny, nx, nb)`` float32, spectrum channels ``(nb,)`` float64, in their SI units. The file is written
-    to a temporary file beside ``path`` and renamed, so a failure leaves no partial file.
-    Raises ValueError for an image or an empty list (NXsts holds spectroscopy only).
+    ``(ny, nx, nb)`` float32, spectrum channels ``(nb,)`` float64, in their SI units; cubes are written
+    32 lines at a time, with ``progress(done, total)`` after each slab, and setting ``cancel`` stops the
+    export with :class:`analysis.hooks.Cancelled`. The file is written to a temporary file beside ``path``
+    and renamed, so a failure or a cancel leaves no partial file and keeps an existing ``path``.
+    Raises ValueError for an image or an empty list (NXsts holds spectroscopy only), OSError when the
+    file cannot be written.
     """
     items = list(dataset) if isinstance(dataset, Sequence) else [dataset]
     if not items:
@@ -280,6 +323,8 @@ def write_nxsts(dataset: Dataset | Sequence[Dataset], path: str | os.PathLike[st
             raise ValueError(
                 f"NXsts holds grids and point spectra; {getattr(ds, 'name', '')!r} is a {ds.kind}"  # type: ignore[union-attr]
             )
+    counter = _Progress(sum(_slabs(ds) for ds in items), progress, cancel)
+    check_cancel(cancel, "NeXus export")
     out = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".part", dir=out.parent or ".")
     os.close(fd)
@@ -292,7 +337,7 @@ def write_nxsts(dataset: Dataset | Sequence[Dataset], path: str | os.PathLike[st
             f.attrs["h5py_version"] = h5py.version.version
             for k, ds in enumerate(items):
                 entry = _group(f, "entry" if k == 0 else f"entry_{k + 1}", "NXentry")
-                _write_entry(entry, ds)  # type: ignore[arg-type]
+                _write_entry(entry, ds, counter)  # type: ignore[arg-type]
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, out)

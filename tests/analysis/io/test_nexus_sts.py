@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from pathlib import Path
 
 import h5py
@@ -13,6 +14,7 @@ import pytest
 
 from analysis.dataset import Frame, Grid, Spectrum
 from analysis.errors import ReadError
+from analysis.hooks import Cancelled
 from analysis.io import read_file, registry
 from analysis.io.nexus_sts import read_nxsts, write_nxsts
 from analysis.store import ProjectEntry, save_project
@@ -219,3 +221,20 @@ def test_real_nanonis_grid_round_trip(tmp_path: Path) -> None:
     assert isinstance(back, Grid)
     assert back.shape == (30, 30, 200)
     assert_same_grid(g, back)
+
+
+def test_progress_and_cancel(tmp_path: Path, rng: np.random.Generator) -> None:
+    g = make_grid(rng, shape=(70, 3, 4))  # 3 slabs of 32 lines for each of the 3 channels
+    seen: list[tuple[int, int]] = []
+    write_nxsts([g, make_spectrum()], tmp_path / "p.nxs", progress=lambda d, t: seen.append((d, t)))
+    assert seen[-1] == (10, 10) and [d for d, _ in seen] == list(range(1, 11))
+    target = tmp_path / "keep.nxs"
+    target.write_bytes(b"old")
+    cancel = threading.Event()
+
+    def stop_after_first(done: int, total: int) -> None:
+        cancel.set()
+
+    with pytest.raises(Cancelled):
+        write_nxsts(g, target, progress=stop_after_first, cancel=cancel)
+    assert target.read_bytes() == b"old" and not list(tmp_path.glob("*.part"))
