@@ -44,6 +44,7 @@ import numpy as np
 from analysis.dataset import Dataset, Frame, Grid, Source, Spectrum
 from analysis.errors import ReadError
 from analysis.hooks import check_cancel
+from analysis.io.common import ascending_sweep
 from analysis.io.registry import ReaderSpec
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -514,15 +515,90 @@ def _read_entry(path: Path, entry: h5py.Group, index: int) -> Dataset:
     )
 
 
+# Unit spellings of other NeXus writers (pint names) and their SI symbols
+_UNIT_SYMBOLS = {
+    "volt": "V", "ampere": "A", "meter": "m", "metre": "m", "siemens": "S", "kelvin": "K", "ohm": "Ohm",
+    "hertz": "Hz", "second": "s", "ampere / volt": "S", "ampere/volt": "S", "A/V": "S",
+}  # fmt: skip
+
+
+def _si_unit(u: str) -> str:
+    return _UNIT_SYMBOLS.get(u.strip(), u.strip())
+
+
+def _read_foreign_entry(path: Path, entry: h5py.Group, index: int) -> list[Dataset]:
+    """Point spectra of an NXsts entry written by another program: every NXdata group whose signal is
+    one-dimensional over one axis becomes a channel; groups sharing the same axis values form one
+    :class:`Spectrum` (channel named by the group)."""
+    groups: list[tuple[str, np.ndarray, str, str, np.ndarray, str]] = []
+    for key, g in entry.items():
+        if not isinstance(g, h5py.Group) or _text(g.attrs.get("NX_class", "")) != "NXdata":
+            continue
+        signal = _text(g.attrs.get("signal", ""))
+        axes = g.attrs.get("axes", [])
+        axes = [axes] if isinstance(axes, str | bytes) else [_text(a) for a in np.atleast_1d(axes)]
+        if signal not in g or len(axes) != 1 or _text(axes[0]) not in g:
+            continue
+        y, xa = g[signal], g[_text(axes[0])]
+        if y.ndim != 1 or xa.ndim != 1 or y.shape != xa.shape or y.size < 1:
+            continue
+        groups.append(
+            (key, np.asarray(xa[()], dtype=np.float64), _si_unit(_units(xa)), _text(axes[0]),
+             np.asarray(y[()], dtype=np.float64), _si_unit(_units(y)))
+        )  # fmt: skip
+    if not groups:
+        raise ReadError(path, f"entry {entry.name} has no one-dimensional NXdata to read as a spectrum")
+    out: list[Dataset] = []
+    used: list[np.ndarray] = []
+    for _key, x, x_unit, x_name, _y, _u in groups:
+        if any(x.shape == u.shape and np.array_equal(x, u) for u in used):
+            continue
+        used.append(x)
+        channels = {
+            k: y for k, xx, _xu, _xn, y, _yu in groups if xx.shape == x.shape and np.array_equal(xx, x)
+        }
+        units = {k: yu for k, xx, _xu, _xn, _y, yu in groups if k in channels}
+        xs, chans, reversed_ = ascending_sweep(x, channels)
+        out.append(
+            Spectrum(
+                name=_get_text(entry, "title") or f"{path.stem} {entry.name.strip('/')}",
+                units=units,
+                metadata={
+                    "format": "NeXus NXsts",
+                    "entry": entry.name,
+                    "scan_mode": _get_text(entry, "scan_mode"),
+                },
+                source=Source(str(path), "nexus_sts", index + len(out)),
+                x=xs,
+                channels=chans,
+                x_name="Bias" if x_unit == "V" else x_name,
+                x_unit=x_unit,
+                sweep_reversed=reversed_,
+            )
+        )
+    return out
+
+
 def read_nxsts(path: str | os.PathLike[str]) -> list[Dataset]:
-    """The grids and spectra of every NXsts entry of a NeXus file, in file order."""
+    """The grids and spectra of every NXsts entry of a NeXus file, in file order.
+
+    Entries written by :func:`write_nxsts` come back unchanged; entries of other programs give their
+    one-dimensional NXdata groups as point spectra (units converted to SI symbols).
+    """
     p = Path(path)
     try:
         with h5py.File(p, "r") as f:
             keys = _nxsts_entries(f)
             if not keys:
                 raise ReadError(p, "no NXentry with definition NXsts in the file")
-            return [_read_entry(p, f[k], i) for i, k in enumerate(keys)]
+            out: list[Dataset] = []
+            for k in keys:
+                entry = f[k]
+                if "sts_workbench" in entry or "data" in entry and SWEEP_AXIS in entry["data"]:
+                    out.append(_read_entry(p, entry, len(out)))
+                else:
+                    out.extend(_read_foreign_entry(p, entry, len(out)))
+            return out
     except ReadError:
         raise
     except Exception as exc:  # h5py reports corrupt files with many exception types

@@ -238,3 +238,30 @@ def test_progress_and_cancel(tmp_path: Path, rng: np.random.Generator) -> None:
     with pytest.raises(Cancelled):
         write_nxsts(g, target, progress=stop_after_first, cancel=cancel)
     assert target.read_bytes() == b"old" and not list(tmp_path.glob("*.part"))
+
+
+def test_nxsts_of_another_writer_reads_as_spectra(tmp_path: Path) -> None:
+    """The layout of FAIRmat's converter: NXdata groups named by channel, pint unit names."""
+    path = tmp_path / "foreign.nxs"
+    bias = np.linspace(0.05, -0.05, 11)
+    with h5py.File(path, "w") as f:
+        e = f.create_group("entry")
+        e.attrs["NX_class"] = "NXentry"
+        e["definition"] = "NXsts"
+        e["scan_mode"] = "constant height"
+        for name, unit, values in (
+            ("current", "ampere", bias * 1e-8),
+            ("current_grad", "ampere / volt", bias * 0 + 1e-8),
+        ):
+            g = e.create_group(name)
+            g.attrs.update({"NX_class": "NXdata", "signal": name, "axes": ["bias_voltage"]})
+            g.create_dataset("bias_voltage", data=bias).attrs["units"] = "volt"
+            g.create_dataset(name, data=values).attrs["units"] = unit
+    assert registry().detect(path).name == "nexus_sts"
+    (s,) = read_file(path)
+    assert isinstance(s, Spectrum)
+    assert list(s.channels) == ["current", "current_grad"]
+    assert s.units == {"current": "A", "current_grad": "S"} and s.x_unit == "V" and s.x_name == "Bias"
+    assert s.sweep_reversed and s.x[0] == pytest.approx(-0.05)
+    assert s.channels["current"][0] == pytest.approx(-0.05e-8)
+    assert s.metadata["scan_mode"] == "constant height"
