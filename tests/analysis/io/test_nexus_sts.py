@@ -265,3 +265,16 @@ def test_nxsts_of_another_writer_reads_as_spectra(tmp_path: Path) -> None:
     assert s.sweep_reversed and s.x[0] == pytest.approx(-0.05)
     assert s.channels["current"][0] == pytest.approx(-0.05e-8)
     assert s.metadata["scan_mode"] == "constant height"
+
+
+@pytest.mark.realdata
+def test_real_fairmat_nxsts_file() -> None:
+    """A Nanonis bias spectrum converted to NXsts by FAIRmat's pynxtools-spm (its test data)."""
+    out = read_file(shared_file("nexus/sts_5_described_nxdata.nxs"))
+    assert [len(s) for s in out] == [2048, 2048]
+    s = out[0]
+    assert isinstance(s, Spectrum)
+    assert list(s.channels) == ["current", "current_grad"]
+    assert s.units["current"] == "A" and s.x_unit == "V"
+    assert s.x[0] == pytest.approx(-0.05) and s.x[1] == pytest.approx(-0.04995115, rel=1e-6)
+    assert s.channels["current"][0] == pytest.approx(1.4288776e-10, rel=1e-6)
