@@ -33,7 +33,8 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +43,12 @@ import numpy as np
 
 from analysis.dataset import Dataset, Frame, Grid, Source, Spectrum
 from analysis.errors import ReadError
+from analysis.hooks import check_cancel
+from analysis.io.common import ascending_sweep
 from analysis.io.registry import ReaderSpec
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+ProgressFn = Callable[[int, int], None]
 PROGRAM = "STS Workbench"
 NXSTS_VERSION = "1.0"
 SWEEP_AXIS = "bias_voltage"
@@ -125,8 +129,32 @@ def _axis_coords(frame: Frame) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def _write_entry(entry: h5py.Group, ds: Grid | Spectrum) -> None:
-    is_grid = isinstance(ds, Grid)
+SLAB_LINES = 32
+
+
+class _Progress:
+    """Counts written slabs for ``progress(done, total)`` and stops at the cancel event."""
+
+    def __init__(self, total: int, progress: ProgressFn | None, cancel: threading.Event | None) -> None:
+        self.total = max(total, 1)
+        self.done = 0
+        self.progress = progress
+        self.cancel = cancel
+
+    def step(self) -> None:
+        check_cancel(self.cancel, "NeXus export")
+        self.done += 1
+        if self.progress is not None:
+            self.progress(min(self.done, self.total), self.total)
+
+
+def _slabs(ds: Dataset) -> int:
+    if isinstance(ds, Grid):
+        return len(ds.channels) * max(1, -(-ds.shape[0] // SLAB_LINES))
+    return 1
+
+
+def _write_entry(entry: h5py.Group, ds: Grid | Spectrum, counter: _Progress) -> None:
     sweep = np.asarray(ds.bias if isinstance(ds, Grid) else ds.x, dtype=np.float64)
     sweep_signal = ds.sweep_signal if isinstance(ds, Grid) else ds.x_name
     sweep_unit = ds.sweep_unit if isinstance(ds, Grid) else ds.x_unit
@@ -208,9 +236,16 @@ def _write_entry(entry: h5py.Group, ds: Grid | Spectrum) -> None:
     channel_map: dict[str, str] = {}
     for name, arr in ds.channels.items():
         key = _h5name(name, taken)
-        values = np.asarray(arr[()] if is_grid else arr, dtype=np.float32 if is_grid else np.float64)
-        chunks = (min(values.shape[0], 32), min(values.shape[1], 32), values.shape[2]) if is_grid else None
-        d = data.create_dataset(key, data=values, chunks=chunks if is_grid and values.size else None)
+        if isinstance(ds, Grid):
+            ny, nx, nb = ds.shape
+            chunks = (min(ny, 32), min(nx, 32), max(nb, 1)) if ny * nx * nb else None
+            d = data.create_dataset(key, shape=(ny, nx, nb), dtype=np.float32, chunks=chunks)
+            for y0 in range(0, ny, SLAB_LINES):  # a slab at a time: lazy cubes are never read whole
+                d[y0 : y0 + SLAB_LINES] = np.asarray(arr[y0 : y0 + SLAB_LINES], dtype=np.float32)
+                counter.step()
+        else:
+            d = data.create_dataset(key, data=np.asarray(arr, dtype=np.float64))
+            counter.step()
         if ds.units.get(name):
             d.attrs["units"] = ds.units[name]
         d.attrs["long_name"] = name
@@ -264,13 +299,22 @@ def _write_entry(entry: h5py.Group, ds: Grid | Spectrum) -> None:
         _field(coll, "position", np.asarray(ds.position, dtype=np.float64), "m")
 
 
-def write_nxsts(dataset: Dataset | Sequence[Dataset], path: str | os.PathLike[str]) -> Path:
+def write_nxsts(
+    dataset: Dataset | Sequence[Dataset],
+    path: str | os.PathLike[str],
+    *,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> Path:
     """Write a grid or point spectrum (or a list of them) to ``path`` as a NeXus NXsts file.
 
     Each dataset becomes one NXentry (``entry``, ``entry_2``, ...). Grid channels are stored
-    ``(ny, nx, nb)`` float32, spectrum channels ``(nb,)`` float64, in their SI units. The file is written
-    to a temporary file beside ``path`` and renamed, so a failure leaves no partial file.
-    Raises ValueError for an image or an empty list (NXsts holds spectroscopy only).
+    ``(ny, nx, nb)`` float32, spectrum channels ``(nb,)`` float64, in their SI units; cubes are written
+    32 lines at a time, with ``progress(done, total)`` after each slab, and setting ``cancel`` stops the
+    export with :class:`analysis.hooks.Cancelled`. The file is written to a temporary file beside ``path``
+    and renamed, so a failure or a cancel leaves no partial file and keeps an existing ``path``.
+    Raises ValueError for an image or an empty list (NXsts holds spectroscopy only), OSError when the
+    file cannot be written.
     """
     items = list(dataset) if isinstance(dataset, Sequence) else [dataset]
     if not items:
@@ -280,6 +324,8 @@ def write_nxsts(dataset: Dataset | Sequence[Dataset], path: str | os.PathLike[st
             raise ValueError(
                 f"NXsts holds grids and point spectra; {getattr(ds, 'name', '')!r} is a {ds.kind}"  # type: ignore[union-attr]
             )
+    counter = _Progress(sum(_slabs(ds) for ds in items), progress, cancel)
+    check_cancel(cancel, "NeXus export")
     out = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".part", dir=out.parent or ".")
     os.close(fd)
@@ -292,7 +338,7 @@ def write_nxsts(dataset: Dataset | Sequence[Dataset], path: str | os.PathLike[st
             f.attrs["h5py_version"] = h5py.version.version
             for k, ds in enumerate(items):
                 entry = _group(f, "entry" if k == 0 else f"entry_{k + 1}", "NXentry")
-                _write_entry(entry, ds)  # type: ignore[arg-type]
+                _write_entry(entry, ds, counter)  # type: ignore[arg-type]
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, out)
@@ -469,15 +515,90 @@ def _read_entry(path: Path, entry: h5py.Group, index: int) -> Dataset:
     )
 
 
+# Unit spellings of other NeXus writers (pint names) and their SI symbols
+_UNIT_SYMBOLS = {
+    "volt": "V", "ampere": "A", "meter": "m", "metre": "m", "siemens": "S", "kelvin": "K", "ohm": "Ohm",
+    "hertz": "Hz", "second": "s", "ampere / volt": "S", "ampere/volt": "S", "A/V": "S",
+}  # fmt: skip
+
+
+def _si_unit(u: str) -> str:
+    return _UNIT_SYMBOLS.get(u.strip(), u.strip())
+
+
+def _read_foreign_entry(path: Path, entry: h5py.Group, index: int) -> list[Dataset]:
+    """Point spectra of an NXsts entry written by another program: every NXdata group whose signal is
+    one-dimensional over one axis becomes a channel; groups sharing the same axis values form one
+    :class:`Spectrum` (channel named by the group)."""
+    groups: list[tuple[str, np.ndarray, str, str, np.ndarray, str]] = []
+    for key, g in entry.items():
+        if not isinstance(g, h5py.Group) or _text(g.attrs.get("NX_class", "")) != "NXdata":
+            continue
+        signal = _text(g.attrs.get("signal", ""))
+        axes = g.attrs.get("axes", [])
+        axes = [axes] if isinstance(axes, str | bytes) else [_text(a) for a in np.atleast_1d(axes)]
+        if signal not in g or len(axes) != 1 or _text(axes[0]) not in g:
+            continue
+        y, xa = g[signal], g[_text(axes[0])]
+        if y.ndim != 1 or xa.ndim != 1 or y.shape != xa.shape or y.size < 1:
+            continue
+        groups.append(
+            (key, np.asarray(xa[()], dtype=np.float64), _si_unit(_units(xa)), _text(axes[0]),
+             np.asarray(y[()], dtype=np.float64), _si_unit(_units(y)))
+        )  # fmt: skip
+    if not groups:
+        raise ReadError(path, f"entry {entry.name} has no one-dimensional NXdata to read as a spectrum")
+    out: list[Dataset] = []
+    used: list[np.ndarray] = []
+    for _key, x, x_unit, x_name, _y, _u in groups:
+        if any(x.shape == u.shape and np.array_equal(x, u) for u in used):
+            continue
+        used.append(x)
+        channels = {
+            k: y for k, xx, _xu, _xn, y, _yu in groups if xx.shape == x.shape and np.array_equal(xx, x)
+        }
+        units = {k: yu for k, xx, _xu, _xn, _y, yu in groups if k in channels}
+        xs, chans, reversed_ = ascending_sweep(x, channels)
+        out.append(
+            Spectrum(
+                name=_get_text(entry, "title") or f"{path.stem} {entry.name.strip('/')}",
+                units=units,
+                metadata={
+                    "format": "NeXus NXsts",
+                    "entry": entry.name,
+                    "scan_mode": _get_text(entry, "scan_mode"),
+                },
+                source=Source(str(path), "nexus_sts", index + len(out)),
+                x=xs,
+                channels=chans,
+                x_name="Bias" if x_unit == "V" else x_name,
+                x_unit=x_unit,
+                sweep_reversed=reversed_,
+            )
+        )
+    return out
+
+
 def read_nxsts(path: str | os.PathLike[str]) -> list[Dataset]:
-    """The grids and spectra of every NXsts entry of a NeXus file, in file order."""
+    """The grids and spectra of every NXsts entry of a NeXus file, in file order.
+
+    Entries written by :func:`write_nxsts` come back unchanged; entries of other programs give their
+    one-dimensional NXdata groups as point spectra (units converted to SI symbols).
+    """
     p = Path(path)
     try:
         with h5py.File(p, "r") as f:
             keys = _nxsts_entries(f)
             if not keys:
                 raise ReadError(p, "no NXentry with definition NXsts in the file")
-            return [_read_entry(p, f[k], i) for i, k in enumerate(keys)]
+            out: list[Dataset] = []
+            for k in keys:
+                entry = f[k]
+                if "sts_workbench" in entry or "data" in entry and SWEEP_AXIS in entry["data"]:
+                    out.append(_read_entry(p, entry, len(out)))
+                else:
+                    out.extend(_read_foreign_entry(p, entry, len(out)))
+            return out
     except ReadError:
         raise
     except Exception as exc:  # h5py reports corrupt files with many exception types

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from pathlib import Path
 
 import h5py
@@ -13,6 +14,7 @@ import pytest
 
 from analysis.dataset import Frame, Grid, Spectrum
 from analysis.errors import ReadError
+from analysis.hooks import Cancelled
 from analysis.io import read_file, registry
 from analysis.io.nexus_sts import read_nxsts, write_nxsts
 from analysis.store import ProjectEntry, save_project
@@ -219,3 +221,60 @@ def test_real_nanonis_grid_round_trip(tmp_path: Path) -> None:
     assert isinstance(back, Grid)
     assert back.shape == (30, 30, 200)
     assert_same_grid(g, back)
+
+
+def test_progress_and_cancel(tmp_path: Path, rng: np.random.Generator) -> None:
+    g = make_grid(rng, shape=(70, 3, 4))  # 3 slabs of 32 lines for each of the 3 channels
+    seen: list[tuple[int, int]] = []
+    write_nxsts([g, make_spectrum()], tmp_path / "p.nxs", progress=lambda d, t: seen.append((d, t)))
+    assert seen[-1] == (10, 10) and [d for d, _ in seen] == list(range(1, 11))
+    target = tmp_path / "keep.nxs"
+    target.write_bytes(b"old")
+    cancel = threading.Event()
+
+    def stop_after_first(done: int, total: int) -> None:
+        cancel.set()
+
+    with pytest.raises(Cancelled):
+        write_nxsts(g, target, progress=stop_after_first, cancel=cancel)
+    assert target.read_bytes() == b"old" and not list(tmp_path.glob("*.part"))
+
+
+def test_nxsts_of_another_writer_reads_as_spectra(tmp_path: Path) -> None:
+    """The layout of FAIRmat's converter: NXdata groups named by channel, pint unit names."""
+    path = tmp_path / "foreign.nxs"
+    bias = np.linspace(0.05, -0.05, 11)
+    with h5py.File(path, "w") as f:
+        e = f.create_group("entry")
+        e.attrs["NX_class"] = "NXentry"
+        e["definition"] = "NXsts"
+        e["scan_mode"] = "constant height"
+        for name, unit, values in (
+            ("current", "ampere", bias * 1e-8),
+            ("current_grad", "ampere / volt", bias * 0 + 1e-8),
+        ):
+            g = e.create_group(name)
+            g.attrs.update({"NX_class": "NXdata", "signal": name, "axes": ["bias_voltage"]})
+            g.create_dataset("bias_voltage", data=bias).attrs["units"] = "volt"
+            g.create_dataset(name, data=values).attrs["units"] = unit
+    assert registry().detect(path).name == "nexus_sts"
+    (s,) = read_file(path)
+    assert isinstance(s, Spectrum)
+    assert list(s.channels) == ["current", "current_grad"]
+    assert s.units == {"current": "A", "current_grad": "S"} and s.x_unit == "V" and s.x_name == "Bias"
+    assert s.sweep_reversed and s.x[0] == pytest.approx(-0.05)
+    assert s.channels["current"][0] == pytest.approx(-0.05e-8)
+    assert s.metadata["scan_mode"] == "constant height"
+
+
+@pytest.mark.realdata
+def test_real_fairmat_nxsts_file() -> None:
+    """A Nanonis bias spectrum converted to NXsts by FAIRmat's pynxtools-spm (its test data)."""
+    out = read_file(shared_file("nexus/sts_5_described_nxdata.nxs"))
+    assert [len(s) for s in out] == [2048, 2048]
+    s = out[0]
+    assert isinstance(s, Spectrum)
+    assert list(s.channels) == ["current", "current_grad"]
+    assert s.units["current"] == "A" and s.x_unit == "V"
+    assert s.x[0] == pytest.approx(-0.05) and s.x[1] == pytest.approx(-0.04995115, rel=1e-6)
+    assert s.channels["current"][0] == pytest.approx(1.4288776e-10, rel=1e-6)
