@@ -623,7 +623,9 @@ class Exploration:
                 y = self.spectrum_at(key, channel, xy)
                 if y is not None:
                     label = f"{name} ({channel})" if len(channels) > 1 else name
-                    curves.append(Curve(cid + suffix, grid.bias, y, colour, width, style, label, cid != "hover"))
+                    curves.append(
+                        Curve(cid + suffix, grid.bias, y, colour, width, style, label, cid != "hover")
+                    )
         return curves
 
     def _hover_point(self) -> list[tuple[str, tuple[float, float], tuple[int, int, int], float, str]]:

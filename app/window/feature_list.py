@@ -10,5 +10,6 @@ FEATURES: list[str] = [
     "app.features.regions",
     "app.features.linecuts",
     "app.features.project",
+    "app.features.series",
     "app.window.scenarios",
 ]
