@@ -1,7 +1,7 @@
 """Console entry point ``stsworkbench``.
 
 ``stsworkbench [FILE ...] [--demo] [--screenshot PNG]`` opens the window; the subcommands
-``info``, ``convert`` and ``fit`` work without a window (they never import Qt).
+``info``, ``convert``, ``fit`` and ``series`` work without a window (they never import Qt).
 """
 
 from __future__ import annotations

@@ -169,11 +169,19 @@ def derivative(
     n = len(series)
     chans: list[dict[str, np.ndarray]] = []
     groups: dict[bytes, list[int]] = {}
+    last_u: np.ndarray | None = None
+    last: list[int] = []
     for k, s in enumerate(series.sweeps):
         check(cancel, "derivative", k)
         c = all_channels(series, s)
         chans.append(c)
-        groups.setdefault(c[u_name].tobytes(), []).append(k)
+        u = c[u_name]
+        if last_u is not None and (u is last_u or (u.shape == last_u.shape and np.array_equal(u, last_u))):
+            last.append(k)  # the same swept values as the sweep before (the usual case): no hashing
+            continue
+        last = groups.setdefault(u.tobytes(), [])
+        last.append(k)
+        last_u = u
     steps = np.full(n, np.nan)
     results: list[Any] = [None] * n
     done = 0
@@ -182,8 +190,8 @@ def derivative(
         U = chans[idx[0]][u_name]
         Y = np.stack([chans[k][y] for k in idx])
         X = None if x == u_name else np.stack([chans[k][x] for k in idx])
-        dy = np.full(Y.shape, np.nan)
-        dx = None if X is None else np.full(Y.shape, np.nan)
+        dy = np.empty(Y.shape)  # the branches cover every point
+        dx = None if X is None else np.empty(Y.shape)
         used = []
         for a, b, direction in branches(U):
             d, h = _branch_derivative(U[a:b], Y[:, a:b], direction, step, method, window, order, smoothing)

@@ -8,8 +8,9 @@ backward points). Readers:
 * Nanonis ``.dat`` point spectra (through :mod:`analysis.io.nanonis_spectrum`);
 * text columns (CSV, TSV, whitespace; header names with units such as ``V (mV)``, also on the last
   comment line before the data as ``numpy.savetxt`` writes it; ``# key = value`` comments; the unit
-  conventions of :mod:`analysis.io.text_columns`, converted to SI). The table is parsed in one pass in C
-  when it is plain, line by line otherwise (decimal commas, empty fields).
+  conventions of :mod:`analysis.io.text_columns`, converted to SI). Plain tables of many files are parsed
+  together in one pass of a C parser (pandas', which xarray brings; numpy's otherwise), others line by
+  line (decimal commas, empty fields), which also names a bad line.
 
 QCoDeS databases and Labber logs hold whole series: see :mod:`analysis.transport.qcodes_db` and
 :mod:`analysis.transport.labber`, and :func:`read_series_files` which takes any of them.
@@ -22,11 +23,11 @@ whose name does not match a pattern, or whose sweep is all NaN is left out and r
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import re
 import threading
-import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,8 @@ from analysis.transport.tags import TagPattern, compile_pattern, header_tags, ta
 Progress = Callable[[int, int], None] | None
 
 MAX_TEXT_BYTES = 512 << 20
+#: Files read, and their tables parsed, together (progress is reported after each chunk).
+IMPORT_CHUNK = 64
 _COMMENT = ("#", "%", "//")
 _KEYVAL = re.compile(r"^\s*([^=:]+?)\s*[=:]\s*(.*?)\s*$")
 _HEADER_TOKEN = re.compile(r"[^\s(\[]+(?:\s*[(\[][^)\]]*[)\]])?")
@@ -83,15 +86,11 @@ class ImportResult:
 # text columns
 
 
-def _decode(blob: bytes, path: Path) -> str:
-    if b"\x00" in blob[:65536]:
-        raise ReadError(path, "not a text file (contains NUL bytes)")
-    if blob.startswith(b"\xef\xbb\xbf"):
-        blob = blob[3:]
+def _line_text(raw: bytes) -> str:
     try:
-        return blob.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
-        return blob.decode("latin-1")
+        return raw.decode("latin-1")
 
 
 def _delimiter(line: str) -> str | None:
@@ -121,45 +120,6 @@ def _numeric(line: str, delim: str | None) -> list[float] | None:
         return None
 
 
-def _fast_table(body: str, delim: str | None, ncol: int) -> np.ndarray | None:
-    """The table (n, ncol) parsed in one C pass, or None when the text is not plain enough."""
-    if delim in ("\t", ";") and "," in body:
-        return None  # decimal commas: the line-by-line path
-    flat_text = body if delim is None else body.replace(delim, " ")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        try:
-            flat = np.fromstring(flat_text, dtype=np.float64, sep=" ")
-        except (ValueError, DeprecationWarning):
-            return None
-    if flat.size % ncol:
-        return None
-    rows = flat.size // ncol
-    lines = body.count("\n") + (0 if body.endswith("\n") else 1)
-    if rows != lines and rows != sum(1 for ln in body.split("\n") if ln.strip()):
-        return None
-    return flat.reshape(rows, ncol)
-
-
-def _slow_table(path: Path, body: str, delim: str | None, ncol: int, first_line: int) -> np.ndarray:
-    rows = []
-    dec = delim in ("\t", ";")
-    for k, line in enumerate(body.split("\n")):
-        s = line.strip()
-        if not s or s.startswith(_COMMENT):
-            continue
-        cells = _cells(s, delim)
-        if delim is not None and len(cells) == ncol + 1 and not cells[-1].strip():
-            cells = cells[:-1]
-        if len(cells) != ncol:
-            raise ReadError(path, f"data row has {len(cells)} columns, expected {ncol}", line=first_line + k)
-        try:
-            rows.append([_to_float(c, dec) for c in cells])
-        except ValueError:
-            raise ReadError(path, f"non-numeric data row: {s[:60]!r}", line=first_line + k) from None
-    return np.asarray(rows, dtype=np.float64).reshape(-1, ncol)
-
-
 def _infer_unit(name: str) -> str | None:
     for pattern, unit in NAME_UNITS:
         if pattern.match(name.strip()):
@@ -167,42 +127,65 @@ def _infer_unit(name: str) -> str | None:
     return None
 
 
-def read_text_sweep(path: str | os.PathLike[str]) -> RawSweep:
-    """One sweep from a text column file (see the module docstring); ReadError names the file and line."""
-    path = Path(path)
-    blob = read_file_bytes(
-        path, MAX_TEXT_BYTES, lambda size: f"text file of {size} bytes is larger than {MAX_TEXT_BYTES}"
-    )
-    text = _decode(blob, path)
+@dataclass
+class _TextScan:
+    """A text file read up to its table: column ``names`` with SI ``units`` and ``factors``, the
+    ``body`` bytes of the table (trailing blank lines removed, ending in a line end) holding ``rows``
+    lines, ``delim`` (None: whitespace), the line number of its first row."""
+
+    path: Path
+    names: list[str]
+    units: list[str]
+    factors: list[float]
+    meta: dict[str, Any]
+    delim: str | None
+    ncol: int
+    body: bytes
+    rows: int
+    first_line: int
+    trailing_separator: bool
+
+    @property
+    def plain(self) -> bool:
+        """True when the table can go to a C parser as it is (no decimal commas, no end separators)."""
+        return not self.trailing_separator and not (self.delim in ("\t", ";") and b"," in self.body)
+
+
+def _scan_text(path: Path, blob: bytes) -> _TextScan:
+    """Header, comments and first data row of a text column file (the table itself is not parsed)."""
+    if b"\x00" in blob[:65536]:
+        raise ReadError(path, "not a text file (contains NUL bytes)")
+    pos = 3 if blob.startswith(b"\xef\xbb\xbf") else 0
     meta: dict[str, Any] = {}
     comment_units: list[str] | None = None
     header: list[str] | None = None
     delim: str | None = None
     first: list[float] | None = None
     last_comment = ""
-    pos = 0
     lineno = 0
-    while pos < len(text):
-        end = text.find("\n", pos)
-        end = len(text) if end < 0 else end
-        line = text[pos:end]
+    first_text = ""
+    n = len(blob)
+    while pos < n:
+        end = blob.find(b"\n", pos)
+        end = n if end < 0 else end
+        s = _line_text(blob[pos:end]).strip()
         lineno += 1
-        s = line.strip()
         if s.startswith(_COMMENT):
             body_text = s.lstrip("#%/").strip()
             m = _KEYVAL.match(body_text)
-            if not m and body_text:
-                last_comment = body_text
             if m:
                 key, value = m.group(1).strip(), m.group(2).strip()
                 if key.lower() in ("unit", "units"):
                     comment_units = [u for u in re.split(r"[,;\t ]+", value) if u]
                 else:
                     meta[key] = value
+            elif body_text:
+                last_comment = body_text
         elif s:
             delim = _delimiter(s)
             first = _numeric(s, delim)
             if first is not None:
+                first_text = s
                 break
             if header is not None:
                 raise ReadError(path, f"non-numeric data row: {s[:60]!r}", line=lineno)
@@ -211,19 +194,11 @@ def read_text_sweep(path: str | os.PathLike[str]) -> RawSweep:
     if first is None:
         raise ReadError(path, "no numeric data rows found")
     ncol = len(first)
-    if (
-        delim is not None
-        and ncol > 2
-        and math.isnan(first[-1])
-        and not _cells(text[pos:end], delim)[-1].strip()
-    ):
+    trailing = delim is not None and ncol > 2 and math.isnan(first[-1]) and not _cells(first_text, delim)[-1]
+    if trailing:
         ncol -= 1  # a separator at the end of every line
     if ncol < 2:
         raise ReadError(path, "a data row has one column; expected at least two", line=lineno)
-    body = text[pos:]
-    table = _fast_table(body, delim, ncol) if ncol == len(first) else None
-    if table is None:
-        table = _slow_table(path, body, delim, ncol, lineno)
     if header is None and last_comment and comment_units is None:
         # a commented header line ("# I (A)  V (V)", as numpy.savetxt writes one) names the columns
         cand = (
@@ -239,8 +214,9 @@ def read_text_sweep(path: str | os.PathLike[str]) -> RawSweep:
     if header is not None and len(header) != ncol:
         warns.append(f"the header names {len(header)} columns, the rows have {ncol}: header ignored")
         header = None
-    columns: dict[str, np.ndarray] = {}
-    units: dict[str, str] = {}
+    names: list[str] = []
+    units: list[str] = []
+    factors: list[float] = []
     for k in range(ncol):
         if header is not None:
             name, unit = split_name_unit(header[k])
@@ -253,16 +229,140 @@ def read_text_sweep(path: str | os.PathLike[str]) -> RawSweep:
             unit = (_infer_unit(name) if header is not None else None) or ""
         si, factor, _known = to_si(unit)
         base, j = name, 1
-        while name in columns:
+        while name in names:
             j += 1
             name = f"{base} {j}"
-        col = table[:, k]
-        columns[name] = col * factor if factor != 1.0 else np.ascontiguousarray(col)
-        units[name] = si
-    meta["columns"] = list(columns)
+        names.append(name)
+        units.append(si)
+        factors.append(factor)
+    meta["columns"] = list(names)
     if warns:
         meta["warnings"] = warns
-    return RawSweep(columns, units, meta, path.stem, Source(str(path), "text_columns", 0))
+    body = blob[pos:].rstrip() + b"\n"
+    return _TextScan(
+        path, names, units, factors, meta, delim, ncol, body, body.count(b"\n"), lineno, trailing
+    )
+
+
+_PANDAS: Any = None
+
+
+def _pandas() -> Any:
+    """pandas (installed with xarray) for its fast, correctly rounding C table parser; False without it."""
+    global _PANDAS
+    if _PANDAS is None:
+        try:
+            import pandas
+
+            _PANDAS = pandas
+        except ImportError:  # pragma: no cover - xarray brings pandas
+            _PANDAS = False
+    return _PANDAS
+
+
+def _parse_block(body: bytes, delim: str | None, ncol: int, rows: int) -> np.ndarray | None:
+    """The plain table ``body`` as (rows, ncol) float64 in one C pass, or None when it is not that."""
+    pd = _pandas()
+    if pd:
+        try:
+            frame = pd.read_csv(
+                io.BytesIO(body), sep=delim or r"\s+", header=None, dtype=np.float64, engine="c"
+            )
+        except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
+            return None
+        table = frame.to_numpy(dtype=np.float64)
+    else:  # pragma: no cover - the same without pandas
+        text = _line_text(body)
+        try:
+            flat = np.fromstring(text if delim in (None, "\t") else text.replace(delim, " "), sep=" ")
+        except (ValueError, DeprecationWarning):
+            return None
+        if flat.size % ncol:
+            return None
+        table = flat.reshape(-1, ncol)
+    return table if table.shape == (rows, ncol) else None
+
+
+def _slow_table(scan: _TextScan) -> np.ndarray:
+    """The table parsed line by line (decimal commas, empty fields, stray lines); ReadError names the
+    line that is not a row of numbers."""
+    rows = []
+    delim, ncol = scan.delim, scan.ncol
+    dec = delim in ("\t", ";")
+    for k, raw in enumerate(scan.body.split(b"\n")):
+        s = _line_text(raw).strip()
+        if not s or s.startswith(_COMMENT):
+            continue
+        cells = _cells(s, delim)
+        if delim is not None and len(cells) == ncol + 1 and not cells[-1].strip():
+            cells = cells[:-1]
+        line = scan.first_line + k
+        if len(cells) != ncol:
+            raise ReadError(scan.path, f"data row has {len(cells)} columns, expected {ncol}", line=line)
+        try:
+            rows.append([_to_float(c, dec) for c in cells])
+        except ValueError:
+            raise ReadError(scan.path, f"non-numeric data row: {s[:60]!r}", line=line) from None
+    return np.asarray(rows, dtype=np.float64).reshape(-1, ncol)
+
+
+def _table(scan: _TextScan) -> np.ndarray:
+    t = _parse_block(scan.body, scan.delim, scan.ncol, scan.rows) if scan.plain else None
+    return t if t is not None else _slow_table(scan)
+
+
+def _tables(scans: Sequence[_TextScan]) -> list[np.ndarray | ReadError]:
+    """The tables of many scanned files; consecutive plain files with the same layout are parsed together
+    in one C pass (blocks of up to 16 MB), any file that spoils a block is parsed on its own."""
+    out: list[np.ndarray | ReadError | None] = [None] * len(scans)
+    k = 0
+    while k < len(scans):
+        first = scans[k]
+        stop, size = k, 0
+        while (
+            stop < len(scans)
+            and scans[stop].plain
+            and scans[stop].delim == first.delim
+            and scans[stop].ncol == first.ncol
+            and (stop == k or size + len(scans[stop].body) <= 16 << 20)
+        ):
+            size += len(scans[stop].body)
+            stop += 1
+        if stop - k > 1:
+            rows = [sc.rows for sc in scans[k:stop]]
+            block = _parse_block(
+                b"".join(sc.body for sc in scans[k:stop]), first.delim, first.ncol, sum(rows)
+            )
+            if block is not None:
+                for j, part in enumerate(np.split(block, np.cumsum(rows)[:-1])):
+                    out[k + j] = part
+        for j in range(k, max(stop, k + 1)):
+            if out[j] is None:
+                try:
+                    out[j] = _table(scans[j])
+                except ReadError as exc:
+                    out[j] = exc
+        k = max(stop, k + 1)
+    return out  # type: ignore[return-value]
+
+
+def _finish_text(scan: _TextScan, table: np.ndarray) -> RawSweep:
+    columns: dict[str, np.ndarray] = {}
+    for k, (name, factor) in enumerate(zip(scan.names, scan.factors)):
+        col = table[:, k]
+        columns[name] = col * factor if factor != 1.0 else np.ascontiguousarray(col)
+    units = dict(zip(scan.names, scan.units))
+    return RawSweep(columns, units, scan.meta, scan.path.stem, Source(str(scan.path), "text_columns", 0))
+
+
+def read_text_sweep(path: str | os.PathLike[str], blob: bytes | None = None) -> RawSweep:
+    """One sweep from a text column file (see the module docstring); ReadError names the file and line.
+    ``blob`` is the file's content when it has been read already."""
+    path = Path(path)
+    if blob is None:
+        blob = read_file_bytes(path, MAX_TEXT_BYTES, lambda size: f"text file of {size} bytes is too large")
+    scan = _scan_text(path, blob)
+    return _finish_text(scan, _table(scan))
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -339,16 +439,19 @@ def read_nanonis_sweep(path: str | os.PathLike[str]) -> RawSweep:
 def read_sweeps(path: str | os.PathLike[str]) -> list[RawSweep]:
     """The sweep(s) of one column file: Nanonis ``.dat`` when it looks like one, text columns otherwise."""
     p = Path(path)
-    try:
-        with open(p, "rb") as fh:
-            head = fh.read(4096)
-    except OSError as exc:
-        raise ReadError(p, f"cannot read file: {exc.strerror or exc}") from None
+    raws, scan = _read_or_scan(p)
+    return raws if scan is None else [_finish_text(scan, _table(scan))]
+
+
+def _read_or_scan(p: Path) -> tuple[list[RawSweep], _TextScan | None]:
+    """A Nanonis file read, or a text file scanned up to its table (parsed later, with others)."""
+    blob = read_file_bytes(p, MAX_TEXT_BYTES, lambda size: f"file of {size} bytes is too large for a sweep")
+    head = blob[:4096]
     if nanonis_spectrum.sniff(head, p):
-        return read_nanonis_sweeps(p)
-    if head.lstrip().startswith(b"\x89HDF") or head.startswith(b"SQLite format 3"):
+        return read_nanonis_sweeps(p), None
+    if head.startswith(b"\x89HDF") or head.startswith(b"SQLite format 3"):
         raise ReadError(p, "a QCoDeS or Labber file holds a whole series: read it with read_series_files")
-    return [read_text_sweep(p)]
+    return [], _scan_text(p, blob)
 
 
 def split_at_turning_points(raw: RawSweep, column: str, tolerance: float = 0.0) -> list[RawSweep]:
@@ -447,40 +550,59 @@ def import_series(
     read_ok: list[tuple[int, Path, list[RawSweep]]] = []
     xc = x_channel
     total = len(paths)
-    for i, path in enumerate(paths):
+    done = 0
+    for c0 in range(0, total, IMPORT_CHUNK):
+        # a chunk of files: names matched, files read (text files scanned), text tables parsed together
+        loaded: list[tuple[int, Path, dict[str, float], list[RawSweep], _TextScan | None]] = []
+        for i in range(c0, min(total, c0 + IMPORT_CHUNK)):
+            check_cancel(cancel, "import")
+            path = paths[i]
+            try:
+                tags: dict[str, float] = {}
+                for p in compiled:
+                    tags.update(p.match(path))
+                raws, scan = _read_or_scan(path)
+                loaded.append((i, path, tags, raws, scan))
+            except ReadError as exc:
+                problems.append((i, exc))
         check_cancel(cancel, "import")
-        try:
-            tags: dict[str, float] = {}
-            for p in compiled:
-                tags.update(p.match(path))
-            raws = read_sweeps(path)
-            if header:
+        scans = [item[4] for item in loaded if item[4] is not None]
+        parsed = iter(_tables(scans))
+        for i, path, tags, raws, scan in loaded:
+            try:
+                if scan is not None:
+                    t = next(parsed)
+                    if isinstance(t, ReadError):
+                        raise t
+                    raws = [_finish_text(scan, t)]
+                if header:
+                    for r in raws:
+                        tags.update(header_tags(r.metadata, header))
+                if table is not None:
+                    tags.update(table_tags(table, path))
+                pieces: list[RawSweep] = []
                 for r in raws:
-                    tags.update(header_tags(r.metadata, header))
-            if table is not None:
-                tags.update(table_tags(table, path))
-            pieces: list[RawSweep] = []
-            for r in raws:
-                r.tags = {**tags, **r.tags}
-                if xc is None:
-                    xc = next(iter(r.columns))
-                if xc not in r.columns:
-                    raise ReadError(path, f"no swept column {xc!r} (columns: {', '.join(r.columns)})")
-                if split == "turning_points":
-                    pieces.extend(split_at_turning_points(r, xc))
-                elif split == "column":
-                    pieces.extend(split_by_column(r, str(split_column)))
-                else:
-                    pieces.append(r)
-            for r in pieces:
-                if _all_nan(r, str(xc)):
-                    raise ReadError(path, f"sweep {r.label!r} holds no finite values")
-        except ReadError as exc:
-            problems.append((i, exc))
-        else:
-            read_ok.append((i, path, pieces))
+                    r.tags = {**tags, **r.tags}
+                    if xc is None:
+                        xc = next(iter(r.columns))
+                    if xc not in r.columns:
+                        raise ReadError(path, f"no swept column {xc!r} (columns: {', '.join(r.columns)})")
+                    if split == "turning_points":
+                        pieces.extend(split_at_turning_points(r, xc))
+                    elif split == "column":
+                        pieces.extend(split_by_column(r, str(split_column)))
+                    else:
+                        pieces.append(r)
+                for r in pieces:
+                    if _all_nan(r, str(xc)):
+                        raise ReadError(path, f"sweep {r.label!r} holds no finite values")
+            except ReadError as exc:
+                problems.append((i, exc))
+            else:
+                read_ok.append((i, path, pieces))
+        done = min(total, c0 + IMPORT_CHUNK)
         if progress is not None:
-            progress(i + 1, total)
+            progress(done, total)
 
     # the columns (names and units) most files share are the series' channels; the others are reported
     def signature(r: RawSweep) -> tuple[tuple[str, str], ...]:

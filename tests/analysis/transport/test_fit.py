@@ -102,3 +102,14 @@ def test_neck_excess_current_with_a_shared_normal_conductance():
     i_exc = [neck_delta(h) / NECK_RN * (0.3 - 2 * NECK_STEP * (1 + 1 / 2 + 1 / 3)) for h in fields]
     np.testing.assert_allclose(fit.value("G_N"), 1 / NECK_RN, rtol=1e-5)  # tanh tails at 12 mV
     np.testing.assert_allclose(fit.value("I_exc"), i_exc, rtol=3e-4)
+
+
+def test_a_series_fit_is_stored_as_a_project_record(rng):
+    from analysis.store.records import records_attachment, records_from_attachment
+
+    fit = fit_series(gap_series(rng), "dynes_sin", fixed=HELD)
+    items, warnings = records_from_attachment(records_attachment({"gap vs H": fit}))
+    back = items["gap vs H"]
+    assert warnings == [] and isinstance(back, SeriesFit)
+    np.testing.assert_array_equal(back.value("Delta"), fit.value("Delta"))
+    assert back.method == "batch" and back.tag_units == {"H": "T"}

@@ -159,6 +159,21 @@ def test_text_reader_slow_path_matches_the_fast_one(tmp_path):
     assert r.units == {"V": "V", "I": "A"} and r.metadata["sample"] == "x"
 
 
+def test_blank_and_comment_lines_inside_tables_of_a_batch(tmp_path):
+    paths = []
+    for k, text in enumerate(
+        ["V\tI\n1\t2\n\n3\t4\n", "V\tI\n1\t2\n# pause\n3\t4\n\n\n", "V\tI\n1\t2\n3\t4\n"]
+    ):
+        p = tmp_path / f"f{k}.txt"
+        p.write_text(text)
+        paths.append(p)
+    res = import_series(paths)
+    assert res.problems == [] and len(res.series) == 3
+    for sw in res.series.sweeps:
+        np.testing.assert_array_equal(sw.x, [1.0, 3.0])
+        np.testing.assert_array_equal(sw.channel("I"), [2.0, 4.0])
+
+
 def test_a_commented_header_line_names_the_columns(tmp_path):
     a = tmp_path / "saved.txt"
     np.savetxt(a, np.c_[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], header="run 3\nI (nA)  V (mV)")
