@@ -33,7 +33,8 @@ class SeriesController:
         self.host = host
         self.state = host.state
         self.panel = SeriesPanel()
-        host.add_dock("series", "Series", self.panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        # hidden until there is a series to show (an STM session never sees it)
+        host.add_dock("series", "Series", self.panel, Qt.DockWidgetArea.BottomDockWidgetArea, visible=False)
         self.key: str | None = None  # the series shown
         self.x: str | None = None
         self.y: str | None = None
@@ -108,6 +109,10 @@ class SeriesController:
             self.key = key
             self.x = self.y = self.tag = None
             self.show()
+            if key is not None:
+                dock = self.host.dock("series")
+                dock.show()
+                dock.raise_()
 
     # -- quantities -----------------------------------------------------------------------------------------
     def quantities(self, s: Series) -> list[tuple[str, str]]:
