@@ -67,6 +67,7 @@ V_MIN_FRACTION = 0.04
 ETA_DEFAULT = 1e-4
 
 _TOL_LOG = math.log(1e-5)  # amplitude at which the ladder is cut
+_GRADE = 4.0  # geometric grading factor of the panels towards a break point
 _PANEL = 1.0  # longest Gauss panel near the gap (reduced energy)
 _N_FAR = 5  # nodes per logarithmic panel far from the gap
 _FAR_PER_DECADE = 3
@@ -105,12 +106,13 @@ def _ladder_extent(e: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def _solve_flux(
-    e: np.ndarray, v: np.ndarray, tau: np.ndarray, eta: float, k_up: int, k_dn: int
+    e: np.ndarray, v: np.ndarray, tau: np.ndarray, eta: float, k_up: int, k_dn: int, n_rep: int = 1
 ) -> np.ndarray:
     """Particle flux J (reduced) carried by a unit-flux electron-like quasiparticle injected at energy e.
 
-    ``e``, ``v``, ``tau``: (nc,) columns (energy and bias in units of Delta, transmission). Levels
-    m = -k_dn..k_up (even m: left electrode). Returns (nc,) float.
+    ``e``, ``v``: (nc0,) columns (energy and bias in units of Delta), repeated ``n_rep`` times for the
+    transmissions ``tau`` (nc0 n_rep,) (the Andreev amplitudes are computed once). Levels m = -k_dn..k_up
+    (even m: left electrode). Returns (nc0 n_rep,) float.
 
     Unknowns per level: x_m, y_m, the electron and hole amplitudes leaving the scatterer. With the scattering
     matrix r = i sqrt(1 - tau), t = sqrt(tau) and Andreev amplitudes a_m = a(E_m + i eta):
@@ -123,14 +125,17 @@ def _solve_flux(
     columns at once. J is summed over the left-electrode levels:
     Sum_m even |a_m y_m + s delta_m0|^2 - |x_m|^2 - |a_m x_m|^2 + |y_m|^2.
     """
-    nc = e.size
     m_all = np.arange(-k_dn, k_up + 1)
     nm = m_all.size
     t = np.sqrt(tau)
     r = 1j * np.sqrt(1.0 - tau)
-    a = andreev_amplitude(e[None, :] + m_all[:, None] * v[None, :] + 1j * eta)  # (nm, nc)
+    a = andreev_amplitude(e[None, :] + m_all[:, None] * v[None, :] + 1j * eta)  # (nm, nc0)
     a0 = andreev_amplitude(e + 1e-14j)
     s = np.sqrt(np.clip(1.0 - np.abs(a0) ** 2, 0.0, None)) * (np.abs(e) > 1.0)
+    if n_rep > 1:
+        a = np.tile(a, (1, n_rep))
+        s = np.tile(s, n_rep)
+    nc = a.shape[1]
     ra = -r * a  # diagonal block entry (x row, y column)
     rca = -np.conj(r) * a  # diagonal block entry (y row, x column)
     ta = -t * a  # off-diagonal couplings
@@ -249,9 +254,9 @@ def _nodes(v: float, h_min: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
     graded = [br]
     for a, b in zip(br[:-1], br[1:]):
         h = 0.5 * (b - a)
-        n_lev = int(math.ceil(math.log(max(h / h_min, 1.0)) / math.log(4.0)))
+        n_lev = int(math.ceil(math.log(max(h / h_min, 1.0)) / math.log(_GRADE)))
         if n_lev > 0:
-            steps = h * 0.25 ** np.arange(1, n_lev + 1)
+            steps = h * (1.0 / _GRADE) ** np.arange(1, n_lev + 1)
             graded += [a + steps, b - steps]
     br = np.unique(np.concatenate(graded))
     # split long panels (large v) so that each is at most _PANEL long
@@ -308,7 +313,8 @@ def mar_reduced_current(v, tau, kt: float = 0.0, *, eta: float = ETA_DEFAULT) ->
     if todo.size == 0:
         return out[0] if scalar else out
     # unique |v| values
-    uv, inv = np.unique(av[todo], return_inverse=True)
+    # |v| values equal to 1e-12 (a symmetric bias grid) share one computation
+    uv, inv = np.unique(np.round(av[todo], 12), return_inverse=True)
     cols_e, cols_v, cols_w, cols_iv, cols_last = [], [], [], [], []
     tau_pos = taus[taus > 0]
     h_min = max(0.25 * float(tau_pos.min()) if tau_pos.size else 0.25, 30.0 * eta)
@@ -339,10 +345,8 @@ def mar_reduced_current(v, tau, kt: float = 0.0, *, eta: float = ETA_DEFAULT) ->
     for key in np.unique(keys):
         sel = np.nonzero(keys == key)[0]
         ku, kd = int(key // 100000), int(key % 100000)
-        ee = np.tile(ce[sel], nt)
-        vv = np.tile(cv[sel], nt)
         tt = np.repeat(taus, sel.size)
-        J = _solve_flux(ee, vv, tt, eta, ku, kd).reshape(nt, sel.size)
+        J = _solve_flux(ce[sel], cv[sel], tt, eta, ku, kd, nt).reshape(nt, sel.size)
         contrib = J * cw[sel][None, :]
         for it in range(nt):
             np.add.at(total[it], civ[sel], contrib[it])
