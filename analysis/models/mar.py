@@ -71,7 +71,7 @@ _GRADE = 4.0  # geometric grading factor of the panels towards a break point
 _PANEL = 1.0  # longest Gauss panel near the gap (reduced energy)
 _N_FAR = 5  # nodes per logarithmic panel far from the gap
 _FAR_PER_DECADE = 3
-_N_GAUSS = 8  # Gauss-Legendre nodes per interval between break points
+_N_GAUSS = 6  # Gauss-Legendre nodes per interval between break points
 
 
 def andreev_amplitude(z: np.ndarray) -> np.ndarray:
