@@ -146,10 +146,11 @@ def _solve_flux(
     by = np.zeros((nm, nc), complex)
     zero = np.zeros(nc, complex)
     pcx = pcy = pbx = pby = zero
+    one = np.ones(nc, complex)
+    gsrc = {i0: r * s, i0 + 1: t * s}
     for j in range(nm):
         odd = m_all[j] % 2 != 0
-        gx = r * s if j == i0 else (t * s if j == i0 + 1 else zero)
-        gy = zero
+        gx = gsrc.get(j, zero)
         d01 = ra[j]
         d10 = rca[j]
         if j > 0:
@@ -157,21 +158,29 @@ def _solve_flux(
             if odd:  # x_m row couples to y_{m-1}; C_{m-1} (even level) acts on y_m
                 d01 = d01 - low * pcy
                 gx = gx - low * pby
+                gy = zero
             else:  # y_m row couples to x_{m-1}; C_{m-1} (odd level) acts on x_m
                 d10 = d10 - low * pcx
-                gy = gy - low * pbx
-        inv_det = 1.0 / (1.0 - d01 * d10)
-        bx[j] = (gx - d01 * gy) * inv_det
-        by[j] = (gy - d10 * gx) * inv_det
+                gy = -low * pbx
+        else:
+            gy = zero
+        inv_det = one / (one - d01 * d10)
+        bxj = (gx - d01 * gy) * inv_det
+        byj = (gy - d10 * gx) * inv_det
+        bx[j] = bxj
+        by[j] = byj
         if j + 1 < nm:
             up = ta[j + 1] * inv_det
             if odd:  # U: (y row, x column)
-                cx[j] = -d01 * up
-                cy[j] = up
+                cxj = -d01 * up
+                cyj = up
             else:  # U: (x row, y column)
-                cx[j] = up
-                cy[j] = -d10 * up
-        pcx, pcy, pbx, pby = cx[j], cy[j], bx[j], by[j]
+                cxj = up
+                cyj = -d10 * up
+            cx[j] = cxj
+            cy[j] = cyj
+            pcx, pcy = cxj, cyj
+        pbx, pby = bxj, byj
     x = np.empty((nm, nc), complex)
     y = np.empty((nm, nc), complex)
     x[-1] = bx[-1]
@@ -251,17 +260,17 @@ def _nodes(v: float, h_min: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
     br = np.concatenate([1.0 + k * v, -1.0 + k * v, [1.0, e_mid]])
     br = np.unique(br[(br >= 1.0) & (br <= e_mid)])
     br = br[np.concatenate([[True], np.diff(br) > 1e-9])]
-    graded = [br]
-    for a, b in zip(br[:-1], br[1:]):
-        h = 0.5 * (b - a)
-        n_lev = int(math.ceil(math.log(max(h / h_min, 1.0)) / math.log(_GRADE)))
-        if n_lev > 0:
-            steps = h * (1.0 / _GRADE) ** np.arange(1, n_lev + 1)
-            graded += [a + steps, b - steps]
-    br = np.unique(np.concatenate(graded))
+    h = 0.5 * np.diff(br)
+    n_lev = np.ceil(np.log(np.maximum(h / h_min, 1.0)) / math.log(_GRADE)).astype(int)
+    lev = np.arange(n_lev.sum()) - np.repeat(np.cumsum(n_lev) - n_lev, n_lev) + 1
+    steps = np.repeat(h, n_lev) * _GRADE ** (-lev.astype(float))
+    br = np.unique(np.concatenate([br, np.repeat(br[:-1], n_lev) + steps, np.repeat(br[1:], n_lev) - steps]))
     # split long panels (large v) so that each is at most _PANEL long
-    pieces = [np.linspace(a, b, int(math.ceil((b - a) / _PANEL)) + 1)[:-1] for a, b in zip(br[:-1], br[1:])]
-    br = np.concatenate([*pieces, [br[-1]]])
+    cnt = np.maximum(np.ceil((br[1:] - br[:-1]) / _PANEL).astype(int), 1)
+    start = np.repeat(br[:-1], cnt)
+    length = np.repeat((br[1:] - br[:-1]) / cnt, cnt)
+    offset = np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    br = np.concatenate([start + offset * length, [br[-1]]])
     far = e_mid * np.logspace(
         0.0, math.log10(E_FAR / e_mid), int(_FAR_PER_DECADE * math.log10(E_FAR / e_mid)) + 2
     )
