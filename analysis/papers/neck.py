@@ -299,6 +299,48 @@ def neck_gap(
     )
 
 
+@dataclass
+class GapVsField:
+    """:func:`neck_gap` of each dV/dI curve against field: ``H`` (n,) T, ``delta`` and ``delta_err`` (n,)
+    eV (NaN where no ladder was found), ``T_local`` (n,) K (NaN when not heated), ``heated`` (n,) bool,
+    ``n_above`` (n,) features above the ladder (phase-slip peaks), ``ambiguous`` (n,) bool, ``results``."""
+
+    H: np.ndarray
+    delta: np.ndarray
+    delta_err: np.ndarray
+    T_local: np.ndarray
+    heated: np.ndarray
+    n_above: np.ndarray
+    ambiguous: np.ndarray
+    results: list[NeckGap | None]
+
+
+def gap_vs_field(curves: Sequence[tuple[np.ndarray, np.ndarray]], H: Sequence[float], **kw) -> GapVsField:
+    """:func:`neck_gap` for each (V, dV/dI) curve with its field; a curve without a ladder gives NaN."""
+    if len(curves) != len(H):
+        raise AnalysisError("one field value per curve is needed")
+    res: list[NeckGap | None] = []
+    for v, y in curves:
+        try:
+            res.append(neck_gap(v, y, **kw))
+        except AnalysisError:
+            res.append(None)
+
+    def col(f, default=math.nan):
+        return np.array([f(r) if r is not None else default for r in res], dtype=float)
+
+    return GapVsField(
+        np.asarray(H, dtype=float),
+        col(lambda r: r.delta),
+        col(lambda r: r.delta_err),
+        col(lambda r: r.T_local if r.T_local is not None else math.nan),
+        col(lambda r: float(r.heated), 0.0).astype(bool),
+        col(lambda r: float(r.above_ladder.size), 0.0).astype(int),
+        col(lambda r: float(r.ambiguous), 0.0).astype(bool),
+        res,
+    )
+
+
 # ---------------------------------------------------------------------------------------------------
 # Excess current
 # ---------------------------------------------------------------------------------------------------
@@ -596,6 +638,7 @@ def charge_imbalance_vs_field(
 __all__ = [
     "ChargeImbalanceVsField",
     "ContactSize",
+    "GapVsField",
     "LadderCandidate",
     "NeckExcessCurrent",
     "NeckGap",
@@ -605,6 +648,7 @@ __all__ = [
     "assign_ladder",
     "charge_imbalance_vs_field",
     "default_delta_range",
+    "gap_vs_field",
     "neck_excess_current",
     "neck_gap",
     "neck_gap_from_peaks",

@@ -125,3 +125,12 @@ def test_charge_imbalance_length_against_field():
     assert res.lambda_q[0] / at_ref == pytest.approx(1.84, rel=0.03)
     assert np.all(np.diff(res.lambda_q) <= 0)
     assert math.isfinite(res.crossing_H) and 0 < res.crossing_H < 0.4
+
+
+def test_gap_against_field():
+    V, y, _ = heated_neck()
+    flat = np.full(V.size, 5.0) + np.random.default_rng(1).normal(0.0, 0.004, V.size)
+    res = neck.gap_vs_field([(V, y), (V, flat)], [0.0, 0.3], Tc=TC, v_min=0.3e-3)
+    assert res.delta[0] == pytest.approx(DELTA, rel=0.01) and res.heated[0]
+    assert res.n_above[0] == len(PHASE_SLIPS)
+    assert math.isnan(res.delta[1]) and res.results[1] is None
