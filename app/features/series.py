@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from analysis.series import Series
@@ -45,7 +46,10 @@ class SeriesController:
         self.jobs: list[Any] = []
         self._derivatives: dict[str, tuple[str, str]] = {}  # "dV/dI" -> (y channel, x channel)
         menu = host.menu("File")
-        menu.addAction("Import series...").triggered.connect(self.import_dialog)
+        separators = [a for a in menu.actions() if a.isSeparator()]
+        action = QAction("Import &series...", menu)
+        action.triggered.connect(self.import_dialog)
+        menu.insertAction(separators[-1] if separators else None, action)
         self.panel.quantity_changed.connect(self._quantity_chosen)
         self.panel.tag_changed.connect(self._tag_chosen)
         self.panel.export_requested.connect(self._export)

@@ -17,6 +17,7 @@ from PySide6.QtGui import QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QFileDialog, QGraphicsView, QInputDialog
 
+from analysis.dataset import Grid, Spectrum
 from app.features.host import Host
 from widgets.export_dialog import MapPngDialog
 from widgets.map_view import MapView
@@ -143,6 +144,36 @@ class Exporter:
     def ask_path(self, kind: str, name: str) -> str | None:
         path, _ = QFileDialog.getSaveFileName(self.window, f"Export {name}", f"{name}.{kind}", _FILTERS[kind])
         return path or None
+
+    # -- NeXus ---------------------------------------------------------------------------------------------
+    def export_nexus_dialog(self) -> None:
+        """File > Export dataset as NeXus: the current grid or point spectrum (and the grids co-registered
+        with it) as an NXsts file, written off the GUI thread."""
+        state = self.window.state
+        key = state.current if state.current in state.entries else None
+        if key is None or not isinstance(state.entries[key].dataset, Grid | Spectrum):
+            self.window.log("warning", "Select a grid or a point spectrum in the data browser to export it")
+            return
+        label = state.entries[key].label
+        path, _ = QFileDialog.getSaveFileName(
+            self.window, "Export as NeXus NXsts", f"{label}.nxs", "NeXus (*.nxs *.h5)"
+        )
+        if path:
+            self.export_nexus(key, path)
+
+    def export_nexus(self, key: str, path: str) -> Any:
+        """Write dataset ``key`` to ``path`` as NeXus NXsts (a job; the log says how it went)."""
+        from analysis.io.nexus_sts import write_nxsts
+
+        entry = self.window.state.entries[key]
+        return self.window.run_job(
+            write_nxsts,
+            entry.dataset,
+            path,
+            name="Export NeXus",
+            on_finished=lambda p: self.window.log("info", f"Wrote {entry.label} as NeXus NXsts to {p}"),
+            on_failed=lambda m: self.window.log("error", f"Could not write {path}: {m.splitlines()[-1]}"),
+        )
 
     def ask_dpi(self) -> int | None:
         dpi, ok = QInputDialog.getInt(

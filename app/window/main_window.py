@@ -299,6 +299,7 @@ class MainWindow(QMainWindow):
         m.addAction("Open &Demo", self.open_demo)
         self._recent_menu = m.addMenu("Open &Recent")
         self._rebuild_recent_menu()
+        m.addAction("Export dataset as &NeXus (NXsts)...", self.exporter.export_nexus_dialog)
         m.addSeparator()
         quit_act = m.addAction("&Quit")
         quit_act.setShortcut(QKeySequence.StandardKey.Quit)
