@@ -20,11 +20,34 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
+from analysis.errors import WorkbenchError
+from analysis.models.registry import get_model, registry
 from analysis.series import Series
-from analysis.transport import derivative, import_series, tag_map
+from analysis.transport import (
+    average_repeats,
+    derivative,
+    fit_series,
+    gap_from_sgs,
+    import_series,
+    normalise_rn,
+    per_junction,
+    preview_tags,
+    remove_offsets,
+    resistance_power,
+    subtract_series_resistance,
+    symmetrise,
+    tag_map,
+)
+from analysis.transport.fitting import SeriesFit
 from analysis.transport.grids import derivative_name
 from app.features.host import Host
+from app.state.edits import AddDataset
+from widgets.series.fit_dialog import SeriesFitDialog
+from widgets.series.import_dialog import SeriesImportDialog
+from widgets.series.result_plot import Result
 from widgets.series.series_panel import SeriesPanel
+
+_SWEEP_SUFFIXES = (".dat", ".txt", ".csv", ".tsv")
 
 
 class SeriesController:
@@ -50,6 +73,14 @@ class SeriesController:
         action = QAction("Import &series...", menu)
         action.triggered.connect(self.import_dialog)
         menu.insertAction(separators[-1] if separators else None, action)
+        self.import_dialog_shown: SeriesImportDialog | None = None
+        self.fit_dialog: SeriesFitDialog | None = None
+        self.fit_job: Any = None
+        self.last_fit: SeriesFit | None = None
+        loader = getattr(host, "loader", None)
+        if loader is not None:
+            loader.folder_opener = self.import_folder
+        self._build_menu(host.menu("Analysis").addMenu("&Series"))
         self.panel.quantity_changed.connect(self._quantity_chosen)
         self.panel.tag_changed.connect(self._tag_chosen)
         self.panel.export_requested.connect(self._export)
@@ -61,20 +92,54 @@ class SeriesController:
         paths, _ = QFileDialog.getOpenFileNames(
             self.panel, "Import I(V) files as one series", "", "Sweeps (*.dat *.txt *.csv *.tsv);;All (*)"
         )
-        if not paths:
-            return
-        example = Path(paths[0]).name
-        pattern, ok = QInputDialog.getText(
-            self.panel,
-            "Tags from file names",
-            f"Pattern with {{tag}} fields for the values in the names (e.g. neck_{{H}}T.dat), or empty.\n"
-            f"First file: {example}",
-        )
-        if ok:
-            self.import_files(paths, pattern.strip() or None)
+        if paths:
+            self.open_import_dialog(paths)
 
-    def import_files(self, paths: list[str], pattern: str | None = None) -> Any:
-        """Import ``paths`` as one series (tags from ``pattern``) off the GUI thread; returns the job."""
+    def open_import_dialog(self, paths: list[str]) -> SeriesImportDialog:
+        """The import dialog for ``paths`` (non-modal): a tag pattern with its preview, and the split."""
+        dialog = SeriesImportDialog(paths, self.panel)
+        dialog.pattern_changed.connect(lambda text, d=dialog: self._preview(d, text))
+        dialog.import_requested.connect(
+            lambda r: self.import_files(r["paths"], r["pattern"], r["split"], r["split_column"])
+        )
+        self.import_dialog_shown = dialog
+        dialog.show()
+        return dialog
+
+    def _preview(self, dialog: SeriesImportDialog, pattern: str) -> None:
+        pattern = pattern.strip()
+        if not pattern:
+            dialog.set_preview([(p, "", None) for p in dialog.paths])
+            return
+        try:
+            rows = preview_tags(dialog.paths, pattern)
+        except (ValueError, WorkbenchError) as exc:
+            dialog.set_preview([(p, "", f"pattern: {exc}") for p in dialog.paths])
+            return
+        dialog.set_preview(
+            [(r.path, ", ".join(f"{k} = {v:g}" for k, v in r.values.items()), r.error) for r in rows]
+        )
+
+    def import_folder(self, folder: str) -> bool:
+        """A folder dropped on the window: its column files, in name order, open in the import dialog."""
+        files = sorted(
+            str(p) for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in _SWEEP_SUFFIXES
+        )
+        if not files:
+            self.host.log("warning", f"{folder} holds no sweep files ({', '.join(_SWEEP_SUFFIXES)})")
+            return True
+        self.open_import_dialog(files)
+        return True
+
+    def import_files(
+        self,
+        paths: list[str],
+        pattern: str | None = None,
+        split: str | None = None,
+        column: str | None = None,
+    ) -> Any:
+        """Import ``paths`` as one series (tags from ``pattern``; ``split`` None, "turning_points" or
+        "column" with ``column``) off the GUI thread; returns the job."""
         names = [str(p) for p in paths]
 
         def done(result: Any) -> None:
@@ -90,7 +155,13 @@ class SeriesController:
                 self.host.log("error", "No sweep could be imported: " + "; ".join(result.messages))
 
         job = self.host.run_job(
-            import_series, names, patterns=pattern, name="Import series", on_finished=done
+            import_series,
+            names,
+            patterns=pattern,
+            split=split,
+            split_column=column,
+            name="Import series",
+            on_finished=done,
         )
         self.jobs.append(job)
         return job
@@ -225,6 +296,192 @@ class SeriesController:
                     tm.value_unit,
                 )
 
+    # -- processing (each step a derived series, undoable) -------------------------------------------------
+    def _build_menu(self, menu: Any) -> None:
+        menu.addAction("Fit the series...").triggered.connect(self.open_fit_dialog)
+        menu.addSeparator()
+        for text, fn in (
+            ("Remove offsets (V0, I0)", self.remove_offsets),
+            ("Symmetrise y", lambda: self.symmetrise(False)),
+            ("Antisymmetrise y", lambda: self.symmetrise(True)),
+            ("Subtract series resistance...", self.subtract_resistance),
+            ("Per junction (V/N, N*dI/dV)...", self.per_junction),
+            ("Normalise by R_N...", self.normalise),
+            ("Resistance and power (R = V/I, P = IV)", self.resistance_power),
+            ("Average repeated sweeps", self.average),
+        ):
+            menu.addAction(text).triggered.connect(lambda _=False, f=fn: f())
+        menu.addSeparator()
+        menu.addAction("Gap ladder 2Delta/n").triggered.connect(self.gap_ladder)
+        menu.addAction("Shapiro ladder n*hf/2e").triggered.connect(self.shapiro_ladder)
+
+    def _derive(self, what: str, fn: Any, *args: Any, **kw: Any) -> Any:
+        """Run ``fn(series, *args, **kw)`` off the GUI thread; the result is a new series under the current
+        one (one undoable step)."""
+        s, key = self.series(), self.key
+        if s is None or key is None:
+            self.host.log("warning", "Import a series first (File > Import series...)")
+            return None
+
+        def done(result: Series) -> None:
+            label = f"{self.state.entries[key].label if key in self.state.entries else 'series'}: {what}"
+            self.state.undo.push(AddDataset(self.state, result, label, parent=key))
+
+        def failed(message: str) -> None:
+            self.host.log("error", f"{what}: {message.strip().splitlines()[-1]}")
+
+        return self.host.run_job(fn, s, *args, name=what, on_finished=done, on_failed=failed, **kw)
+
+    def _ask(self, title: str, label: str, value: float, decimals: int = 6) -> float | None:
+        v, ok = QInputDialog.getDouble(self.panel, title, label, value, -1e12, 1e12, decimals)
+        return float(v) if ok else None
+
+    def remove_offsets(self) -> Any:
+        return self._derive("offsets removed", remove_offsets)
+
+    def symmetrise(self, anti: bool) -> Any:
+        s = self.series()
+        channel = self.y if s is not None and self.y in s.channel_names() else None
+        if channel is None:
+            self.host.log("warning", "Choose a measured channel (not a derivative) as y to symmetrise it")
+            return None
+        what = f"{channel} {'antisymmetrised' if anti else 'symmetrised'}"
+        return self._derive(what, symmetrise, channel, antisymmetric=anti)
+
+    def subtract_resistance(self) -> Any:
+        r = self._ask("Series resistance", "Lead/series resistance to subtract (Ohm):", 0.0, 3)
+        return (
+            None if r is None else self._derive(f"R_s = {r:g} Ohm subtracted", subtract_series_resistance, r)
+        )
+
+    def per_junction(self) -> Any:
+        s = self.series()
+        if s is not None and "N" in s.tags:
+            return self._derive("per junction (tag N)", per_junction, "N")
+        n = self._ask("Number of junctions", "N (V/N and N*dI/dV):", 1.0, 0)
+        return None if n is None or n < 1 else self._derive(f"per junction (N = {n:g})", per_junction, n)
+
+    def normalise(self) -> Any:
+        v = self._ask("Normalise by R_N", "R_N from the high-bias slope above |V| = (V):", 0.01, 6)
+        return None if v is None else self._derive(f"normalised by R_N above {v:g} V", normalise_rn, v)
+
+    def resistance_power(self) -> Any:
+        return self._derive("R and P", resistance_power)
+
+    def average(self) -> Any:
+        if self.tag is None:
+            self.host.log("warning", "The series has no tag to group repeated sweeps by")
+            return None
+        return self._derive(f"averaged over repeats of {self.tag}", average_repeats, self.tag)
+
+    # -- ladders --------------------------------------------------------------------------------------------
+    def gap_ladder(self) -> Any:
+        """A draggable 2Delta/n ladder on the overlay, starting at the gap the subharmonic structure gives."""
+        s = self.series()
+        if s is None:
+            return None
+        delta = 1e-3  # eV
+        src = self._values(s, self.y) if self.y else None
+        if src is not None:
+            try:
+                deltas, _err = gap_from_sgs(src[0], src[1])
+                deltas = deltas[np.isfinite(deltas) & (deltas > 0)]
+                if deltas.size:
+                    delta = float(np.median(deltas))
+            except (ValueError, WorkbenchError):
+                pass
+        x_unit = s.unit(self.x or s.x_channel)
+        if x_unit != "V":
+            self.host.log("info", "The gap ladder marks voltages: choose a voltage as x to see it")
+        return self.panel.add_ladder("overlay", "gap", "inverse", 2 * delta, 6, True)
+
+    def shapiro_ladder(self) -> Any:
+        s = self.series()
+        if s is None:
+            return None
+        f = 10e9
+        if "f" in s.tags:
+            tags = s.tag("f")
+            tags = tags[np.isfinite(tags)]
+            f = float(tags[0]) if tags.size else f
+        step = 6.62607015e-34 * f / (2 * 1.602176634e-19)
+        return self.panel.add_ladder("overlay", "shapiro", "multiple", step, 5, True)
+
+    # -- fits across the series -----------------------------------------------------------------------------
+    def open_fit_dialog(self) -> SeriesFitDialog:
+        if self.fit_dialog is None:
+            d = self.fit_dialog = SeriesFitDialog(self.panel)
+            d.set_models([(m.name, m.title) for m in registry().items()], "dynes_sin")
+            d.model_changed.connect(self._fit_model_changed)
+            d.fit_requested.connect(self.run_fit)
+            d.cancel_requested.connect(lambda: self.fit_job.cancel() if self.fit_job is not None else None)
+            self._fit_model_changed(d.current_model())
+        self.fit_dialog.show()
+        self.fit_dialog.raise_()
+        return self.fit_dialog
+
+    def _fit_model_changed(self, name: str) -> None:
+        if self.fit_dialog is None or not name:
+            return
+        model = get_model(name)
+        self.fit_dialog.set_parameters([(p.name, p.unit) for p in model.params])
+
+    def run_fit(self, request: dict[str, Any]) -> Any:
+        """Fit the chosen model to y against x of every sweep (parameters shared or per sweep)."""
+        s = self.series()
+        if s is None or self.x is None or self.y is None or self.fit_job is not None:
+            return None
+        src_x, src_y = self._values(s, self.x), self._values(s, self.y)
+        if src_x is None or src_y is None:
+            self.host.log("info", "The derivative is still being computed; fit again in a moment")
+            return None
+        (sx, cx), (sy, cy) = src_x, src_y
+        data = sy if sy is not s else sx
+        dialog = self.fit_dialog
+        if dialog is not None:
+            dialog.set_busy(True)
+            dialog.set_report(f"Fitting {request['model']} to {cy} against {cx} of {len(s)} sweeps...")
+
+        def done(fit: SeriesFit) -> None:
+            self.fit_job = None
+            self.last_fit = fit
+            self.state.fits[self.state.new_key("fit")] = fit
+            self._show_fit(fit)
+            if dialog is not None:
+                dialog.set_busy(False)
+                dialog.set_report(_fit_report(fit))
+
+        def ended(message: str) -> None:
+            self.fit_job = None
+            if dialog is not None:
+                dialog.set_busy(False)
+                dialog.set_report(message or "Cancelled.")
+
+        self.fit_job = self.host.run_job(
+            fit_series,
+            data,
+            request["model"],
+            x=cx,
+            y=cy,
+            shared=tuple(request.get("shared") or ()),
+            name=f"Fit {request['model']} to the series",
+            on_finished=done,
+            on_failed=lambda m: ended(f"Failed: {m.strip().splitlines()[-1]}"),
+            on_cancelled=lambda: ended("Cancelled."),
+        )
+        return self.fit_job
+
+    def _show_fit(self, fit: SeriesFit) -> None:
+        tag = self.tag if self.tag in fit.tags else next(iter(fit.tags), None)
+        tags = np.asarray(fit.tags[tag], float) if tag else np.asarray(fit.sweeps, float)
+        results = [
+            Result(name, tags, fit.value(name), fit.error(name), fit.param_units.get(name, ""))
+            for name in fit.param_names
+            if name not in fit.fixed
+        ]
+        self.panel.set_results(results, tag or "sweep", fit.tag_units.get(tag, "") if tag else "")
+        self.panel.show_view("results")
+
     # -- export ---------------------------------------------------------------------------------------------
     def _export(self, kind: str, view: str) -> None:
         widget = {
@@ -243,3 +500,16 @@ class SeriesController:
 def install(host: Host) -> None:
     """Add File > Import series... and the Series dock (``host.series`` is the controller)."""
     host.series = SeriesController(host)  # type: ignore[attr-defined]
+
+
+def _fit_report(fit: SeriesFit) -> str:
+    lines = [f"{fit.model}: {fit.y} against {fit.x}, {len(fit.sweeps)} sweeps ({fit.method})"]
+    if fit.shared:
+        lines.append(
+            "shared: "
+            + ", ".join(f"{n} = {fit.value(n)[0]:.6g} +- {fit.error(n)[0]:.2g}" for n in fit.shared)
+        )
+    lines.append(f"converged: {int(np.sum(fit.success))} of {len(fit.success)}")
+    if fit.message:
+        lines.append(fit.message)
+    return "\n".join(lines)

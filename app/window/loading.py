@@ -34,6 +34,9 @@ class Loader:
         #: ``opener(path) -> bool``: called first for every file; True means it opened the file itself
         #: (``app.features.project`` uses it to restore a project's regions, fits and view state too).
         self.project_opener: Callable[[str], bool] | None = None
+        #: ``opener(folder) -> bool`` for a dropped folder (``app.features.series`` imports its sweep files
+        #: as one series); without it a folder is refused with a message
+        self.folder_opener: Callable[[str], bool] | None = None
 
     def open_dialog(self) -> None:
         filters = [
@@ -47,6 +50,10 @@ class Loader:
             self.window.open_files(paths)
 
     def open(self, path: str) -> None:
+        if Path(path).is_dir():
+            if self.folder_opener is None or not self.folder_opener(path):
+                self.window.log("warning", f"{path} is a folder: open the files in it")
+            return
         if self.project_opener is not None and self.project_opener(path):
             return
         name = Path(path).name

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtWidgets import QFileDialog, QInputDialog
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFileDialog
 
 from analysis.series import Series
 from tests.app.gui_support import close_window, open_window
-from tests.app.real_input import choose, menu_action
+from tests.app.real_input import choose, click_menu_path, menu_action
 
 
 def _neck_iv(i: np.ndarray, field_t: float) -> np.ndarray:
@@ -44,9 +46,17 @@ def test_import_series_from_the_file_menu_shows_the_curves_coloured_by_field(
     bad = tmp_path / "neck_2T.dat"
     bad.write_text("# Time (s)\tTemperature (K)\n0\t4.2\n1\t4.3\n")
     monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: ([*paths, str(bad)], ""))
-    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("neck_{H}T.dat", True))
     menu_action(qtbot, win, "File", "Import series...")
     ctl = win.series
+    dialog = ctl.import_dialog_shown
+    qtbot.waitUntil(dialog.isVisible, timeout=3000)
+    # type the pattern: the preview shows each file's field as it is typed
+    qtbot.mouseClick(dialog.pattern_edit, Qt.MouseButton.LeftButton)
+    qtbot.keyClicks(dialog.pattern_edit, "neck_{H}T.dat")
+    preview = dict(dialog.preview_texts())
+    assert preview["neck_0.5T.dat"] == "H = 0.5" and preview["neck_2T.dat"] == "H = 2"
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: ctl.series() is not None, timeout=20000)
     s = ctl.series()
     assert isinstance(s, Series) and len(s) == 4
@@ -68,3 +78,99 @@ def test_import_series_from_the_file_menu_shows_the_curves_coloured_by_field(
     d = ctl.derived[ctl.key][ctl.y]
     r = np.nanmedian(np.concatenate([np.asarray(sw.channel("dV/dI")) for sw in d]))
     assert r == pytest.approx(10.0, rel=0.05)  # the normal-state resistance
+
+
+def _dynes_series(tmp_path, gaps, gamma=0.1e-3):
+    """Voltage-biased dI/dV files of a Dynes SIN junction whose gap closes with field (files dyn_{H}T.dat)."""
+    from analysis.models.registry import get_model
+
+    model = get_model("dynes_sin")
+    v = np.linspace(-4e-3, 4e-3, 321)
+    rng = np.random.default_rng(3)
+    paths = []
+    for h, gap in gaps.items():
+        values = {p.name: p.default for p in model.params}
+        values.update({"Delta": gap, "Gamma": gamma, "G_N": 1e-6})
+        g = model.evaluate(v, **values) if hasattr(model, "evaluate") else model.func(v, **values)
+        g = g * (1 + 0.002 * rng.standard_normal(v.size))
+        p = tmp_path / f"dyn_{h:g}T.dat"
+        np.savetxt(p, np.column_stack([v, g]), header="Bias (V)\tdI/dV (S)", delimiter="\t")
+        paths.append(str(p))
+    return paths
+
+
+def _menu_path(qtbot, window, top: str, *texts: str) -> None:
+    """Click ``top`` in the menu bar, then ``texts`` in the menus that open, with the mouse."""
+    bar = window.menuBar()
+    action = next(a for a in bar.actions() if a.text().replace("&", "") == top)
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.actionGeometry(action).center())
+    qtbot.waitUntil(action.menu().isVisible, timeout=3000)
+    click_menu_path(qtbot, action.menu(), *texts)
+
+
+def _drop(window, path) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    where = QPoint(window.width() // 2, window.height() // 2)
+    actions, buttons, mods = (
+        Qt.DropAction.CopyAction,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    enter = QDragEnterEvent(where, actions, mime, buttons, mods)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(window, QDragMoveEvent(where, actions, mime, buttons, mods))
+    QApplication.sendEvent(window, QDropEvent(QPointF(where), actions, mime, buttons, mods))
+
+
+def test_a_dropped_folder_imports_and_a_shared_gamma_fit_recovers_the_gaps(qtbot, win, tmp_path):
+    folder = tmp_path / "dynes"
+    folder.mkdir()
+    gaps = {0.0: 1.4e-3, 0.5: 1.2e-3, 1.0: 0.9e-3}
+    _dynes_series(folder, gaps)
+    _drop(win, folder)
+    ctl = win.series
+    qtbot.waitUntil(lambda: ctl.import_dialog_shown is not None and ctl.import_dialog_shown.isVisible())
+    dialog = ctl.import_dialog_shown
+    qtbot.keyClicks(dialog.pattern_edit, "dyn_{H}T.dat")
+    qtbot.mouseClick(dialog.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: ctl.series() is not None, timeout=20000)
+    assert ctl.x == "Bias" and ctl.y == "dI/dV"
+
+    _menu_path(qtbot, win, "Analysis", "Series", "Fit the series...")
+    d = ctl.fit_dialog
+    qtbot.waitUntil(d.isVisible, timeout=3000)
+    choose(qtbot, d.model_combo, "dynes_sin")
+    # Gamma shared by the three sweeps: click its row
+    row = next(i for i in range(d.params.count()) if d.params.item(i).text().startswith("Gamma"))
+    rect = d.params.visualItemRect(d.params.item(row))
+    qtbot.mouseClick(d.params.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert d.shared() == ["Gamma"]
+    qtbot.mouseClick(d.fit_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: ctl.last_fit is not None, timeout=60000)
+    fit = ctl.last_fit
+    order = np.argsort(fit.tags["H"])
+    np.testing.assert_allclose(fit.value("Delta")[order], [gaps[h] for h in sorted(gaps)], rtol=0.02)
+    gamma = fit.value("Gamma")
+    assert np.ptp(gamma) == 0 and gamma[0] == pytest.approx(0.1e-3, rel=0.1)
+    assert ctl.panel.current_view() == "results"
+    assert any(isinstance(f, type(fit)) for f in win.state.fits.values())
+
+
+def test_processing_from_the_menu_adds_a_derived_series_and_ctrl_z_removes_it(qtbot, win, tmp_path):
+    paths = _write(tmp_path, [0.0, 1.0])
+    ctl = win.series
+    ctl.import_files(paths, "neck_{H}T.dat")
+    qtbot.waitUntil(lambda: ctl.series() is not None, timeout=20000)
+    key = ctl.key
+    n = len(win.state.entries)
+    _menu_path(qtbot, win, "Analysis", "Series", "Resistance and power (R = V/I, P = IV)")
+    qtbot.waitUntil(lambda: len(win.state.entries) == n + 1 and not win.active_jobs(), timeout=20000)
+    child = list(win.state.entries.values())[-1]
+    assert child.parent == key and isinstance(child.dataset, Series)
+    assert child.dataset.provenance
+    assert win.state.undo.undo_text.startswith("Add")
+    win.activateWindow()
+    qtbot.keyClick(win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(win.state.entries) == n

@@ -1,0 +1,110 @@
+"""Import dialog for a series: the files, a file-name tag pattern with a live preview, and how to split.
+
+The dialog shows what it is given and says what the user chose: typing a pattern emits
+``pattern_changed(pattern)`` (the owner answers with :meth:`SeriesImportDialog.set_preview`), OK emits
+``import_requested({"paths", "pattern", "split", "split_column"})``. It reads no file itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+#: split choices: (data, text)
+SPLITS = (
+    ("", "One sweep per file"),
+    ("turning_points", "Split at turning points (up and down sweeps)"),
+    ("column", "Split by the value of a column"),
+)
+_BAD = QColor(190, 0, 0)
+
+
+class SeriesImportDialog(QDialog):
+    pattern_changed = Signal(str)
+    import_requested = Signal(dict)
+
+    def __init__(self, paths: Sequence[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Import a series")
+        self.paths = [str(p) for p in paths]
+        lay = QVBoxLayout(self)
+        lay.addWidget(QLabel(f"{len(self.paths)} files, imported in this order as the sweeps of one series."))
+        form = QFormLayout()
+        self.pattern_edit = QLineEdit()
+        self.pattern_edit.setObjectName("series-pattern")
+        self.pattern_edit.setPlaceholderText("e.g. neck3_{H}T.dat  (a tag in braces; empty: no tags)")
+        self.pattern_edit.textChanged.connect(self.pattern_changed)
+        form.addRow("Tags from file names:", self.pattern_edit)
+        self.split_combo = QComboBox()
+        for data, text in SPLITS:
+            self.split_combo.addItem(text, data)
+        form.addRow("Sweeps:", self.split_combo)
+        self.column_edit = QLineEdit()
+        self.column_edit.setPlaceholderText("column name, for a split by value")
+        form.addRow("Split column:", self.column_edit)
+        lay.addLayout(form)
+        self.table = QTableWidget(0, 2)
+        self.table.setHorizontalHeaderLabels(["File", "Tags (SI)"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        lay.addWidget(self.table)
+        self.message = QLabel("")
+        lay.addWidget(self.message)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self._accept)
+        self.buttons.rejected.connect(self.reject)
+        lay.addWidget(self.buttons)
+        self.resize(640, 420)
+        self.set_preview([(p, "", None) for p in self.paths])
+
+    def set_preview(self, rows: Sequence[tuple[str, str, str | None]]) -> None:
+        """(file, tags text, error or None) per file; files with an error are drawn red and counted."""
+        self.table.setRowCount(len(rows))
+        bad = 0
+        for r, (path, tags, error) in enumerate(rows):
+            name = QTableWidgetItem(path.rsplit("/", 1)[-1])
+            name.setToolTip(path)
+            value = QTableWidgetItem(error or tags)
+            if error:
+                bad += 1
+                for item in (name, value):
+                    item.setForeground(_BAD)
+            self.table.setItem(r, 0, name)
+            self.table.setItem(r, 1, value)
+        self.message.setText(f"{bad} of {len(rows)} files do not match and will be left out." if bad else "")
+
+    def preview_texts(self) -> list[tuple[str, str]]:
+        return [
+            (self.table.item(r, 0).text(), self.table.item(r, 1).text()) for r in range(self.table.rowCount())
+        ]
+
+    def _accept(self) -> None:
+        self.import_requested.emit(
+            {
+                "paths": list(self.paths),
+                "pattern": self.pattern_edit.text().strip() or None,
+                "split": self.split_combo.currentData() or None,
+                "split_column": self.column_edit.text().strip() or None,
+            }
+        )
+        self.accept()
