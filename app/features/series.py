@@ -22,21 +22,26 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from analysis.errors import WorkbenchError
 from analysis.models.registry import get_model, registry
+from analysis.papers.neck import neck_gap_from_peaks
 from analysis.series import Series
 from analysis.transport import (
     average_repeats,
     derivative,
+    find_peaks,
     fit_series,
     gap_from_sgs,
-    import_series,
     normalise_rn,
     per_junction,
     preview_tags,
+    read_series_files,
+    read_tag_table,
     remove_offsets,
     resistance_power,
     subtract_series_resistance,
     symmetrise,
     tag_map,
+    to_current_grid,
+    to_voltage_grid,
 )
 from analysis.transport.fitting import SeriesFit
 from analysis.transport.grids import derivative_name
@@ -44,6 +49,7 @@ from app.features.host import Host
 from app.state.edits import AddDataset
 from widgets.series.fit_dialog import SeriesFitDialog
 from widgets.series.import_dialog import SeriesImportDialog
+from widgets.series.markers import PeakPicker
 from widgets.series.result_plot import Result
 from widgets.series.series_panel import SeriesPanel
 
@@ -76,6 +82,8 @@ class SeriesController:
         self.import_dialog_shown: SeriesImportDialog | None = None
         self.fit_dialog: SeriesFitDialog | None = None
         self.fit_job: Any = None
+        self.picker: PeakPicker | None = None
+        self.picked_gap: Any = None
         self.last_fit: SeriesFit | None = None
         loader = getattr(host, "loader", None)
         if loader is not None:
@@ -100,11 +108,27 @@ class SeriesController:
         dialog = SeriesImportDialog(paths, self.panel)
         dialog.pattern_changed.connect(lambda text, d=dialog: self._preview(d, text))
         dialog.import_requested.connect(
-            lambda r: self.import_files(r["paths"], r["pattern"], r["split"], r["split_column"])
+            lambda r, d=dialog: self.import_files(
+                r["paths"], r["pattern"], r["split"], r["split_column"], r.get("header"), d.tag_table
+            )
         )
+        dialog.tag_table = None  # type: ignore[attr-defined]
+        dialog.table_requested.connect(lambda d=dialog: self._choose_table(d))
         self.import_dialog_shown = dialog
         dialog.show()
         return dialog
+
+    def _choose_table(self, dialog: SeriesImportDialog) -> None:
+        path, _ = QFileDialog.getOpenFileName(dialog, "Tag table", "", "CSV (*.csv *.tsv *.txt)")
+        if not path:
+            return
+        try:
+            table, units = read_tag_table(path)
+        except WorkbenchError as exc:
+            dialog.set_table_name(f"not read: {exc}")
+            return
+        dialog.tag_table = (table, units)  # type: ignore[attr-defined]
+        dialog.set_table_name(f"{Path(path).name}: {len(table)} files, tags {', '.join(units)}")
 
     def _preview(self, dialog: SeriesImportDialog, pattern: str) -> None:
         pattern = pattern.strip()
@@ -137,32 +161,38 @@ class SeriesController:
         pattern: str | None = None,
         split: str | None = None,
         column: str | None = None,
+        header: dict[str, str] | None = None,
+        table: tuple[dict[str, dict[str, float]], dict[str, str]] | None = None,
     ) -> Any:
-        """Import ``paths`` as one series (tags from ``pattern``; ``split`` None, "turning_points" or
-        "column" with ``column``) off the GUI thread; returns the job."""
+        """Import ``paths`` off the GUI thread; returns the job. Column files (Nanonis, text) make one series
+        (tags from ``pattern``, the ``header`` keys {tag: key} and a ``table`` read by
+        :func:`analysis.transport.read_tag_table`; ``split`` None, "turning_points" or "column"); each
+        QCoDeS ``.db`` run and each Labber log is a series of its own."""
         names = [str(p) for p in paths]
+        kw: dict[str, Any] = {"patterns": pattern, "split": split, "split_column": column}
+        if header:
+            kw["header"] = header
+        if table is not None:
+            kw["table"], kw["tag_units"] = table
 
-        def done(result: Any) -> None:
+        def done(result: tuple[list[Series], list[Any]]) -> None:
+            series, problems = result
             self.last_import = result
-            for message in result.messages:
-                self.host.log("warning", message)
-            if len(result.series):
-                label = result.series.name or f"Series of {len(result.series)} sweeps"
-                key = self.state.add_dataset(result.series, label)
-                self.state.set_current(key)
-                self.host.log("info", f"Imported {len(result.series)} sweeps into {label}")
+            for problem in problems:
+                self.host.log("warning", str(problem))
+            key = None
+            for s in series:
+                if not len(s):
+                    continue
+                label = s.name or f"Series of {len(s)} sweeps"
+                key = self.state.add_dataset(s, label)
+                self.host.log("info", f"Imported {len(s)} sweeps into {label}")
+            if key is None:
+                self.host.log("error", "No sweep could be imported: " + "; ".join(map(str, problems)))
             else:
-                self.host.log("error", "No sweep could be imported: " + "; ".join(result.messages))
+                self.state.set_current(key)
 
-        job = self.host.run_job(
-            import_series,
-            names,
-            patterns=pattern,
-            split=split,
-            split_column=column,
-            name="Import series",
-            on_finished=done,
-        )
+        job = self.host.run_job(read_series_files, names, name="Import series", on_finished=done, **kw)
         self.jobs.append(job)
         return job
 
@@ -308,12 +338,15 @@ class SeriesController:
             ("Per junction (V/N, N*dI/dV)...", self.per_junction),
             ("Normalise by R_N...", self.normalise),
             ("Resistance and power (R = V/I, P = IV)", self.resistance_power),
+            ("Onto a common voltage grid", lambda: self._derive("on a voltage grid", to_voltage_grid)),
+            ("Onto a common current grid", lambda: self._derive("on a current grid", to_current_grid)),
             ("Average repeated sweeps", self.average),
         ):
             menu.addAction(text).triggered.connect(lambda _=False, f=fn: f())
         menu.addSeparator()
         menu.addAction("Gap ladder 2Delta/n").triggered.connect(self.gap_ladder)
         menu.addAction("Shapiro ladder n*hf/2e").triggered.connect(self.shapiro_ladder)
+        menu.addAction("Pick peaks (gap from the subharmonic ladder)").triggered.connect(self.pick_peaks)
 
     def _derive(self, what: str, fn: Any, *args: Any, **kw: Any) -> Any:
         """Run ``fn(series, *args, **kw)`` off the GUI thread; the result is a new series under the current
@@ -406,6 +439,62 @@ class SeriesController:
             f = float(tags[0]) if tags.size else f
         step = 6.62607015e-34 * f / (2 * 1.602176634e-19)
         return self.panel.add_ladder("overlay", "shapiro", "multiple", step, 5, True)
+
+    # -- peak picker ----------------------------------------------------------------------------------------
+    def pick_peaks(self, sweep: int | None = None) -> Any:
+        """The peaks of one sweep's y (default the first) in an editable picker, found automatically; every
+        change of the markers gives the gap from the subharmonic ladder they make (2Delta/n)."""
+        s = self.series()
+        if s is None or self.x is None or self.y is None:
+            return None
+        src_x, src_y = self._values(s, self.x), self._values(s, self.y)
+        if src_x is None or src_y is None:
+            self.host.log("info", "The derivative is still being computed; pick again in a moment")
+            return None
+        (sx, cx), (sy, cy) = src_x, src_y
+        k = 0 if sweep is None else int(sweep)
+        x = np.asarray(sx.sweeps[k].channel(cx), float)
+        y = np.asarray(sy.sweeps[k].channel(cy), float)
+        if self.picker is None:
+            self.picker = PeakPicker("peak")
+            self.picker.markers_changed.connect(self._peaks_changed)
+            self.host.add_dock(
+                "series_peaks", "Series peaks", self.picker, Qt.DockWidgetArea.RightDockWidgetArea
+            )
+        self.picker.set_curve(x, y, cx, sx.unit(cx), cy, sy.unit(cy))
+        peaks = find_peaks(x, y, x_range=(0.0, float(np.nanmax(x))))
+        self.picker.set_markers(
+            [{"position": p.position, "height": p.height, "width": p.width} for p in peaks]
+        )
+        dock = self.host.dock("series_peaks")
+        dock.show()
+        dock.raise_()
+        self._peaks_changed(self.picker.marker_list())
+        return self.picker
+
+    def _peaks_changed(self, markers: list[dict[str, float]]) -> None:
+        positions = np.array([m["position"] for m in markers if m["position"] > 0], float)
+        if positions.size == 0:
+            return
+        try:
+            gap = neck_gap_from_peaks(positions)
+        except (ValueError, WorkbenchError) as exc:
+            self.host.log("warning", f"no gap from the picked peaks: {exc}")
+            return
+        self.picked_gap = gap
+        note = " (ambiguous)" if gap.ambiguous else ""
+        self.host.log(
+            "info",
+            f"Gap from {positions.size} picked peaks: Delta = {gap.delta * 1e3:.4g}"
+            f" +- {gap.delta_err * 1e3:.2g} meV{note}",
+        )
+        if (
+            self.x is not None
+            and (s := self.series()) is not None
+            and s.unit(self.x) == "V"
+            and gap.delta > 0
+        ):
+            self.panel.add_ladder("overlay", "gap", "inverse", 2 * gap.delta, 6, True)
 
     # -- fits across the series -----------------------------------------------------------------------------
     def open_fit_dialog(self) -> SeriesFitDialog:
@@ -510,6 +599,15 @@ def _fit_report(fit: SeriesFit) -> str:
             + ", ".join(f"{n} = {fit.value(n)[0]:.6g} +- {fit.error(n)[0]:.2g}" for n in fit.shared)
         )
     lines.append(f"converged: {int(np.sum(fit.success))} of {len(fit.success)}")
+    rows = fit.table()
+    if rows:
+        cols = list(rows[0])
+        lines.append("")
+        lines.append("\t".join(cols))
+        for row in rows:
+            lines.append(
+                "\t".join(f"{row[c]:.6g}" if isinstance(row[c], float) else str(row[c]) for c in cols)
+            )
     if fit.message:
         lines.append(fit.message)
     return "\n".join(lines)

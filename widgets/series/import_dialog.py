@@ -17,9 +17,11 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -38,6 +40,7 @@ _BAD = QColor(190, 0, 0)
 class SeriesImportDialog(QDialog):
     pattern_changed = Signal(str)
     import_requested = Signal(dict)
+    table_requested = Signal()
 
     def __init__(self, paths: Sequence[str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -51,6 +54,17 @@ class SeriesImportDialog(QDialog):
         self.pattern_edit.setPlaceholderText("e.g. neck3_{H}T.dat  (a tag in braces; empty: no tags)")
         self.pattern_edit.textChanged.connect(self.pattern_changed)
         form.addRow("Tags from file names:", self.pattern_edit)
+        self.header_edit = QLineEdit()
+        self.header_edit.setObjectName("series-header-tags")
+        self.header_edit.setPlaceholderText("e.g. T = Temperature (K); H = Field (T)  (tag = header key)")
+        form.addRow("Tags from headers:", self.header_edit)
+        table_row = QHBoxLayout()
+        self.table_label = QLabel("none")
+        self.table_button = QPushButton("Tag table (CSV)...")
+        self.table_button.clicked.connect(self.table_requested)
+        table_row.addWidget(self.table_label, 1)
+        table_row.addWidget(self.table_button)
+        form.addRow("Tags from a table:", table_row)
         self.split_combo = QComboBox()
         for data, text in SPLITS:
             self.split_combo.addItem(text, data)
@@ -98,6 +112,18 @@ class SeriesImportDialog(QDialog):
             (self.table.item(r, 0).text(), self.table.item(r, 1).text()) for r in range(self.table.rowCount())
         ]
 
+    def header_tags(self) -> dict[str, str]:
+        """{tag: header key} typed as ``tag = key`` pairs separated by semicolons."""
+        out = {}
+        for part in self.header_edit.text().split(";"):
+            tag, sep, key = part.partition("=")
+            if sep and tag.strip() and key.strip():
+                out[tag.strip()] = key.strip()
+        return out
+
+    def set_table_name(self, text: str) -> None:
+        self.table_label.setText(text)
+
     def _accept(self) -> None:
         self.import_requested.emit(
             {
@@ -105,6 +131,7 @@ class SeriesImportDialog(QDialog):
                 "pattern": self.pattern_edit.text().strip() or None,
                 "split": self.split_combo.currentData() or None,
                 "split_column": self.column_edit.text().strip() or None,
+                "header": self.header_tags(),
             }
         )
         self.accept()

@@ -174,3 +174,21 @@ def test_processing_from_the_menu_adds_a_derived_series_and_ctrl_z_removes_it(qt
     win.activateWindow()
     qtbot.keyClick(win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert len(win.state.entries) == n
+
+
+def test_picked_peaks_of_a_neck_give_its_gap_and_a_ladder(qtbot, win, tmp_path):
+    from tests.analysis.transport.synthetic import NECK_DELTA0, write_neck_files
+
+    paths = write_neck_files(tmp_path, fields=(0.0, 0.08))
+    ctl = win.series
+    ctl.import_files([str(p) for p in paths], "neck3_{H}T.dat")
+    qtbot.waitUntil(lambda: ctl.series() is not None, timeout=20000)
+    panel = ctl.panel
+    choose(qtbot, panel.x_combo, "V")
+    choose(qtbot, panel.y_combo, "dV/dI")
+    qtbot.waitUntil(lambda: "dV/dI" in ctl.derived.get(ctl.key, {}) and not win.active_jobs(), timeout=20000)
+    _menu_path(qtbot, win, "Analysis", "Series", "Pick peaks (gap from the subharmonic ladder)")
+    qtbot.waitUntil(lambda: ctl.picked_gap is not None, timeout=10000)
+    assert ctl.picker.isVisible() and len(ctl.picker.marker_list()) >= 2
+    assert ctl.picked_gap.delta == pytest.approx(NECK_DELTA0, rel=0.03)
+    assert "gap" in panel.ladders
