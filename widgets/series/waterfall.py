@@ -82,7 +82,9 @@ class SeriesWaterfall(QWidget):
             offset = span / 10.0 if span > 0 else 1.0
         self.overlay.set_curves(xs, ys, tags, tag_name, tag_unit, x_label, x_unit, y_label, y_unit)
         if offset is not None:
-            self.offset_box.setValue(offset)  # redraws through _offset_edited
+            self.offset_box.blockSignals(True)  # a value from the owner is not a user's request
+            self.offset_box.setValue(offset)
+            self.offset_box.blockSignals(False)
         self._apply(self.offset_box.value(), emit=False)
 
     def view_to_widget(self, x: float, y: float):
