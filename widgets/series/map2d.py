@@ -75,7 +75,8 @@ class SeriesMap(QWidget):
         setup_plot(self.vcut_plot)
         self.vcut_plot.setYLink(self.plot)
         self.vcut_plot.hideAxis("left")
-        self.vcut_curve = self.vcut_plot.plot(pen=pg.mkPen((30, 30, 30), width=1.5))
+        self.vcut_curve = pg.PlotCurveItem(pen=pg.mkPen((30, 30, 30), width=1.5))
+        self.vcut_plot.addItem(self.vcut_curve)
         self.vcut_marker = pg.InfiniteLine(angle=0, pen=pg.mkPen((220, 20, 60), width=1))
         self.vcut_plot.addItem(self.vcut_marker)
         self.color_bar = pg.ColorBarItem(
@@ -90,7 +91,8 @@ class SeriesMap(QWidget):
         self.hcut_plot = self.graphics.addPlot(row=1, col=0, viewBox=self.hcut_box)
         setup_plot(self.hcut_plot)
         self.hcut_plot.setXLink(self.plot)
-        self.hcut_curve = self.hcut_plot.plot(pen=pg.mkPen((30, 30, 30), width=1.5))
+        self.hcut_curve = pg.PlotCurveItem(pen=pg.mkPen((30, 30, 30), width=1.5))
+        self.hcut_plot.addItem(self.hcut_curve)
         self.hcut_marker = pg.InfiniteLine(angle=90, pen=pg.mkPen((220, 20, 60), width=1))
         self.hcut_plot.addItem(self.hcut_marker)
         layout = self.graphics.ci.layout
@@ -113,6 +115,8 @@ class SeriesMap(QWidget):
         self.column = 0
         self.row = 0
         self._placing = False
+        self._rect = QRectF()
+        self._levels: tuple[float, float] | None = None
 
     # -- data --------------------------------------------------------------------------------------
     def set_map(
@@ -144,10 +148,15 @@ class SeriesMap(QWidget):
             )
         first = self.z.size == 0 or z.shape != self.z.shape
         self.z, self.x, self.tags = z, x, tags
-        lv = levels if levels is not None else robust_levels(z)
+        lv = tuple(levels) if levels is not None else robust_levels(z)
         self.image_item.setImage(z, autoLevels=False, levels=lv)
-        self.image_item.setRect(image_rect(x, tags))
-        self.color_bar.setLevels(values=lv)
+        rect = image_rect(x, tags)
+        if rect != self._rect:  # a redraw of a map on the same axes skips the geometry change
+            self.image_item.setRect(rect)
+            self._rect = rect
+        if lv != self._levels:  # the bar's axis relabels itself on every call: only when they change
+            self.color_bar.setLevels(values=lv)
+            self._levels = lv
         if first:
             axis_label(self.plot, "bottom", x_label, x_unit)
             axis_label(self.plot, "left", tag_name, tag_unit)
