@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 
 from tests.app.real_input import choose, click_menu_path, right_click_menu
-from tests.widgets.region_mouse import click
+from tests.widgets.region_mouse import click, drag
 from tests.widgets.series.helpers import grab, near_colour, point, show
 from tests.widgets.series.synthetic import gap, map_data, series
 from widgets.series.result_plot import Result
@@ -104,3 +104,23 @@ def test_map_clicks_and_waterfall_hover_reach_the_panel_signals(panel, qtbot):
     with qtbot.waitSignal(panel.hovered) as sig:
         qtbot.mouseMove(w.graphics.viewport(), point(w.view_to_widget(x, y)))
     assert sig.args == [5]
+
+
+def test_a_ladder_on_the_map_is_dragged_by_a_rung(panel, qtbot):
+    _click_tab(qtbot, panel, "map")
+    ladder = panel.add_ladder("map", "2\u0394", "inverse", 2.0e-3, n_rungs=3)
+    m = panel.map
+    start = m.view_to_widget(1.0e-3, 0.8)  # rung 2 at 2 mV / 2, near the top, away from the crosshair
+    end = m.view_to_widget(1.2e-3, 0.8)
+    got: list[tuple[str, float]] = []
+    panel.ladder_changed.connect(lambda n, v: got.append((n, v)))
+    path = [QPointF(start.x() + (end.x() - start.x()) * t, start.y()) for t in (0, 0.1, 0.5, 1)]
+    drag(m.graphics.viewport(), path)
+    qtbot.waitUntil(lambda: bool(got), timeout=2000)
+    name, value = got[-1]  # emitted along the drag; the last one is where it was released
+    assert name == "2\u0394"
+    assert value == pytest.approx(2 * 1.2e-3, abs=4 * m.view_box.viewPixelSize()[0])
+    assert ladder.lines[0][2].value() == pytest.approx(value)  # rung 1 sits at 2Delta itself
+    lines = [line for _n, _s, line in ladder.lines]
+    panel.remove_ladder("2\u0394")
+    assert all(line.scene() is None for line in lines) and not panel.ladders
