@@ -74,8 +74,9 @@ def test_a_click_adds_a_peak_marker_and_its_table_row(picker, qtbot):
     assert m["height"] == pytest.approx(280.0, abs=2 * py)
     assert m["width"] > 0
     assert picker.table.rowCount() == 1
-    assert float(picker.table.item(0, 0).text()) == pytest.approx(m["position"], rel=1e-5)
-    assert picker.table.horizontalHeaderItem(0).text() == "Position (V)"
+    assert float(picker.table.item(0, 0).text()) == pytest.approx(m["position"] * 1e3, rel=1e-5)  # in mV
+    headers = [picker.table.horizontalHeaderItem(c).text() for c in range(3)]
+    assert headers == ["Position (mV)", "Height (\u03a9)", "Width (mV)"]
     img = grab(picker.graphics)
     assert near_colour(img, picker.view_to_widget(m["position"], 200.0), picker.colour, radius=2, tol=40)
     # a second click on the same line selects it rather than adding another marker
@@ -90,13 +91,13 @@ def test_dragging_a_marker_and_editing_its_row(picker, qtbot):
         _drag_line(picker, -1.9e-3, -1.5e-3, 200.0)
     pos = sig.args[0][0]["position"]
     assert pos == pytest.approx(-1.5e-3, abs=3 * picker.view_box.viewPixelSize()[0])
-    assert float(picker.table.item(0, 0).text()) == pytest.approx(pos, rel=1e-5)
+    assert float(picker.table.item(0, 0).text()) == pytest.approx(pos * 1e3, rel=1e-5)
     # edit the width in the table: click the cell, F2, type, Enter
     table = picker.table
     editor = _edit(qtbot, table, 0, 2)
     with qtbot.waitSignal(picker.markers_changed) as sig:
         qtbot.keyClick(editor, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
-        qtbot.keyClicks(editor, "0.0004")
+        qtbot.keyClicks(editor, "0.4")  # mV, as the column header says
         qtbot.keyClick(editor, Qt.Key.Key_Return)
     assert sig.args[0][0]["width"] == pytest.approx(4e-4)
     bar_x, bar_y = picker.markers[0].bar.getData()
