@@ -94,3 +94,19 @@ def test_right_click_export_from_the_map(view, qtbot):
     with qtbot.waitSignal(view.export_requested) as sig:
         click_menu_path(qtbot, menu, "Export", "Image as SVG...")
     assert sig.args == ["svg"]
+
+
+def test_nan_pixels_a_single_row_and_bad_shapes(qtbot):
+    v = show(qtbot, SeriesMap(), 600, 450)
+    z = Z.copy()
+    z[:, :50] = np.nan  # no data left of -2 mV
+    v.set_map(z, X, H, "Voltage", "V", "H", "T", "dV/dI", "Ohm")
+    lo, hi = v.color_bar.levels()
+    assert np.isfinite(lo) and np.isfinite(hi) and lo < hi
+    img = grab(v.graphics)
+    # the missing part is not painted with a colour of the map (the white background shows)
+    assert near_colour(img, v.view_to_widget(float(X[20]), 0.45), (255, 255, 255), radius=1, tol=10)
+    v.set_map(Z[:1], X, H[:1], "Voltage", "V", "H", "T", "dV/dI", "Ohm")
+    np.testing.assert_array_equal(v.vertical_cut()[1], Z[:1, v.column])
+    with pytest.raises(ValueError, match="n_tags, n_x"):
+        v.set_map(Z, X[:-1], H)
