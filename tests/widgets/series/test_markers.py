@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QAbstractItemView, QLineEdit
 
+from tests.app.real_input import click_menu_path, right_click_menu
 from tests.widgets.region_mouse import click, drag
 from tests.widgets.series.helpers import grab, near_colour, point, show
 from tests.widgets.series.synthetic import map_data
@@ -124,3 +125,12 @@ def test_delete_removes_the_selected_marker(picker, qtbot):
     assert table.rowCount() == 2
     assert len(picker.plot.items) == 1 + 2 * 3  # the curve and three items per marker
     np.testing.assert_array_equal(picker.curve.getData()[0], X)
+
+
+def test_right_click_on_the_picker_offers_export_and_adds_no_marker(picker, qtbot):
+    at = point(picker.view_to_widget(0.0, 200.0))
+    menu = right_click_menu(qtbot, picker.graphics.viewport(), at)
+    with qtbot.waitSignal(picker.export_requested) as sig:
+        click_menu_path(qtbot, menu, "Export", "Data as CSV...")
+    assert sig.args == ["csv"]
+    assert picker.marker_list() == []

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 
 from tests.app.real_input import click_menu_path, right_click_menu
 from tests.widgets.series.helpers import grab, near_colour, point, show
-from widgets.series.waterfall import SeriesWaterfall
+from widgets.series.waterfall import SeriesWaterfall, default_offset
 
 
 @pytest.fixture
@@ -60,3 +60,12 @@ def test_hover_and_right_click_export(fall, qtbot):
     with qtbot.waitSignal(fall.export_requested) as sig:
         click_menu_path(qtbot, menu, "Export", "Data as CSV...")
     assert sig.args == ["csv"]
+
+
+def test_a_first_offset_is_a_tenth_of_the_span(qtbot):
+    view = show(qtbot, SeriesWaterfall())
+    x = np.linspace(0, 1, 5)
+    view.set_curves([x, x], [x * 2e-6, x * 4e-6], [0.0, 1.0], "T", "K", "V", "V", "I", "A")
+    assert view.offset == pytest.approx(0.4e-6)
+    assert default_offset([np.full(3, 5.0)]) == pytest.approx(0.5)
+    assert default_offset([]) == 1.0
