@@ -78,8 +78,8 @@ def export_menu(parent: QWidget, view_box: pg.ViewBox, emit: Callable[[str], Non
 
 #: Units shown with a different spelling, and units that take no SI prefix (logarithmic, or a power of a
 #: unit, where pyqtgraph's prefix would scale the base unit only).
-_DISPLAY_UNITS = {"Ohm": "\u03a9", "m^2": "m\u00b2", "m^3": "m\u00b3"}
-_NO_PREFIX = {"", "dBm", "dB", "m^2", "m^3"}
+DISPLAY_UNITS = {"Ohm": "\u03a9", "m^2": "m\u00b2", "m^3": "m\u00b3"}
+NO_PREFIX = {"", "dBm", "dB", "m^2", "m^3"}
 
 
 def axis_label(plot: pg.PlotItem, side: str, text: str, unit: str) -> None:
@@ -90,8 +90,8 @@ def axis_label(plot: pg.PlotItem, side: str, text: str, unit: str) -> None:
 def label_axis(axis: pg.AxisItem, text: str, unit: str) -> None:
     """Label an axis with the quantity and its SI unit; pyqtgraph adds the SI prefix (mV, uA, ...) and
     scales the tick values to match. Units that take no prefix (dBm, dB, m^2) are shown as they are."""
-    axis.enableAutoSIPrefix(unit not in _NO_PREFIX)
-    axis.setLabel(text, units=_DISPLAY_UNITS.get(unit, unit) or None)
+    axis.enableAutoSIPrefix(unit not in NO_PREFIX)
+    axis.setLabel(text, units=DISPLAY_UNITS.get(unit, unit) or None)
 
 
 def tag_levels(values: np.ndarray) -> tuple[float, float]:

@@ -20,7 +20,7 @@ from widgets.colormaps import colormap
 from widgets.series.common import SeriesViewBox, axis_label, dark_axis, export_menu, label_axis, setup_plot
 
 #: Levels use a strided sample of at most this many pixels (percentiles of the full map cost a sort).
-LEVEL_SAMPLES = 40_000
+LEVEL_SAMPLES = 8192
 
 
 def robust_levels(z: np.ndarray, percent: float = 0.5) -> tuple[float, float]:
@@ -32,7 +32,11 @@ def robust_levels(z: np.ndarray, percent: float = 0.5) -> tuple[float, float]:
     sample = sample[np.isfinite(sample)]
     if sample.size == 0:
         return 0.0, 1.0
-    lo, hi = np.percentile(sample, [percent, 100.0 - percent])
+    # two order statistics by partition: a full percentile sorts the sample
+    k_lo = int(round(percent / 100.0 * (sample.size - 1)))
+    k_hi = sample.size - 1 - k_lo
+    part = np.partition(sample, (k_lo, k_hi))
+    lo, hi = part[k_lo], part[k_hi]
     if hi <= lo:
         hi = lo + (abs(lo) * 0.01 or 1.0)
     return float(lo), float(hi)
@@ -75,7 +79,8 @@ class SeriesMap(QWidget):
         setup_plot(self.vcut_plot)
         self.vcut_plot.setYLink(self.plot)
         self.vcut_plot.hideAxis("left")
-        self.vcut_curve = self.vcut_plot.plot(pen=pg.mkPen((30, 30, 30), width=1.5))
+        self.vcut_curve = pg.PlotCurveItem(pen=pg.mkPen((30, 30, 30), width=1.5))
+        self.vcut_plot.addItem(self.vcut_curve)
         self.vcut_marker = pg.InfiniteLine(angle=0, pen=pg.mkPen((220, 20, 60), width=1))
         self.vcut_plot.addItem(self.vcut_marker)
         self.color_bar = pg.ColorBarItem(
@@ -90,7 +95,8 @@ class SeriesMap(QWidget):
         self.hcut_plot = self.graphics.addPlot(row=1, col=0, viewBox=self.hcut_box)
         setup_plot(self.hcut_plot)
         self.hcut_plot.setXLink(self.plot)
-        self.hcut_curve = self.hcut_plot.plot(pen=pg.mkPen((30, 30, 30), width=1.5))
+        self.hcut_curve = pg.PlotCurveItem(pen=pg.mkPen((30, 30, 30), width=1.5))
+        self.hcut_plot.addItem(self.hcut_curve)
         self.hcut_marker = pg.InfiniteLine(angle=90, pen=pg.mkPen((220, 20, 60), width=1))
         self.hcut_plot.addItem(self.hcut_marker)
         layout = self.graphics.ci.layout
@@ -113,6 +119,8 @@ class SeriesMap(QWidget):
         self.column = 0
         self.row = 0
         self._placing = False
+        self._rect = QRectF()
+        self._levels: tuple[float, float] | None = None
 
     # -- data --------------------------------------------------------------------------------------
     def set_map(
@@ -144,10 +152,17 @@ class SeriesMap(QWidget):
             )
         first = self.z.size == 0 or z.shape != self.z.shape
         self.z, self.x, self.tags = z, x, tags
-        lv = levels if levels is not None else robust_levels(z)
+        lv = tuple(levels) if levels is not None else robust_levels(z)
         self.image_item.setImage(z, autoLevels=False, levels=lv)
-        self.image_item.setRect(image_rect(x, tags))
-        self.color_bar.setLevels(values=lv)
+        rect = image_rect(x, tags)
+        if rect != self._rect:  # a redraw of a map on the same axes skips the geometry change
+            self.image_item.setRect(rect)
+            self._rect = rect
+        if lv != self._levels:  # the bar's axis relabels itself on every call: only when they change
+            # pushed to the image too: the image keeps levels the bar gave it before its first data and
+            # applies them at its first setImage, over the ones passed there
+            self.color_bar.setLevels(values=lv)
+            self._levels = lv
         if first:
             axis_label(self.plot, "bottom", x_label, x_unit)
             axis_label(self.plot, "left", tag_name, tag_unit)

@@ -4,7 +4,8 @@
   v_n = n*step (``"multiple"``: Shapiro steps n*h*f/2e), n = 1..N, mirrored to negative values when
   ``symmetric``. Dragging any rung moves the whole ladder: the rung n dragged to v sets a = n*|v| or
   step = |v|/n, and ``parameter_changed(a or step)`` is emitted.
-* :class:`PeakPicker` -- a plot of one curve beside a table (position, height, width). A left click on the
+* :class:`PeakPicker` -- a plot of one curve beside a table (position, height, width; shown with the SI
+  prefix of the curve's range, e.g. mV, and typed in the same prefix). A left click on the
   plot adds a marker there; dragging its line moves it; the table cells are editable; Delete removes the
   selected rows. Every change emits ``markers_changed`` with the table as a list of dicts.
 """
@@ -29,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from widgets.series.common import SeriesViewBox, axis_label, export_menu, setup_plot
+from widgets.series.common import DISPLAY_UNITS, NO_PREFIX, SeriesViewBox, axis_label, export_menu, setup_plot
 
 LADDER_KINDS = ("inverse", "multiple")
 #: A click this close to a marker line (screen pixels) selects the marker instead of adding one.
@@ -182,6 +183,8 @@ class PeakPicker(QWidget):
         self.markers: list[_Marker] = []
         self.x_unit = ""
         self.y_unit = ""
+        # the table shows values with the SI prefix of the curve's range: (factor, prefix) per column
+        self.scales: list[tuple[float, str]] = [(1.0, "")] * 3
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -231,9 +234,13 @@ class PeakPicker(QWidget):
         """The curve to pick on: x, y (n,) float in ``x_unit`` / ``y_unit``, drawn in measured order."""
         self.curve.setData(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), connect="finite")
         self.x_unit, self.y_unit = x_unit, y_unit
+        sx = _si_scale(x) if x_unit not in NO_PREFIX else (1.0, "")
+        sy = _si_scale(y) if y_unit not in NO_PREFIX else (1.0, "")
+        self.scales = [sx, sy, sx]
         axis_label(self.plot, "bottom", x_label, x_unit)
         axis_label(self.plot, "left", y_label, y_unit)
         self._headers()
+        self._fill_table()
         self.view_box.autoRange()
 
     def set_markers(self, markers: Sequence[dict]) -> None:
@@ -277,7 +284,7 @@ class PeakPicker(QWidget):
         marker.update()
         row = self.markers.index(marker)
         self.table.blockSignals(True)
-        self.table.item(row, 0).setText(_fmt(marker.position))
+        self.table.item(row, 0).setText(self._text(0, marker.position))
         self.table.blockSignals(False)
 
     def _line_released(self, marker: _Marker) -> None:
@@ -291,12 +298,12 @@ class PeakPicker(QWidget):
             return
         marker = self.markers[row]
         try:
-            value = float(item.text())
+            value = float(item.text()) / self.scales[col][0]
         except ValueError:
             value = None
         if value is None or not np.isfinite(value) or (col == 2 and value < 0):
             self.table.blockSignals(True)
-            item.setText(_fmt(getattr(marker, COLUMNS[col])))
+            item.setText(self._text(col, getattr(marker, COLUMNS[col])))
             self.table.blockSignals(False)
             return
         setattr(marker, COLUMNS[col], value)
@@ -332,14 +339,19 @@ class PeakPicker(QWidget):
         for r, m in enumerate(self.markers):
             m.line.label.setFormat(str(r + 1))
             for c, key in enumerate(COLUMNS):
-                self.table.setItem(r, c, QTableWidgetItem(_fmt(getattr(m, key))))
+                self.table.setItem(r, c, QTableWidgetItem(self._text(c, getattr(m, key))))
         self.table.blockSignals(False)
+
+    def _text(self, col: int, value: float) -> str:
+        return f"{value * self.scales[col][0]:.6g}"
 
     def _headers(self) -> None:
         units = (self.x_unit, self.y_unit, self.x_unit)
-        self.table.setHorizontalHeaderLabels(
-            [f"{c.capitalize()} ({u})" if u else c.capitalize() for c, u in zip(COLUMNS, units)]
-        )
+        labels = []
+        for c, u, (_f, prefix) in zip(COLUMNS, units, self.scales):
+            shown = prefix + DISPLAY_UNITS.get(u, u)
+            labels.append(f"{c.capitalize()} ({shown})" if shown else c.capitalize())
+        self.table.setHorizontalHeaderLabels(labels)
 
     def _emit(self) -> None:
         self.markers_changed.emit(self.marker_list())
@@ -352,5 +364,8 @@ class PeakPicker(QWidget):
         return export_menu(self, self.view_box, self.export_requested.emit)
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.6g}"
+def _si_scale(values: np.ndarray) -> tuple[float, str]:
+    """(factor, prefix) that brings the largest finite |value| of ``values`` to 1..1000."""
+    v = np.abs(np.asarray(values, dtype=np.float64))
+    v = v[np.isfinite(v)]
+    return pg.siScale(float(v.max())) if v.size else (1.0, "")

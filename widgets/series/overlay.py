@@ -168,10 +168,14 @@ class SeriesOverlay(QWidget):
         if fx.size == 0:
             return -1
         px, py = self.view_box.viewPixelSize()
-        d2 = ((fx - x) / px) ** 2 + ((fy - y) / py) ** 2
-        d2 = np.where(np.isfinite(d2), d2, np.inf)
+        # only points within the radius in x can be within it on screen: one cheap pass picks them
+        near = np.flatnonzero(np.abs(fx - x) <= radius_px * px)
+        if near.size == 0:
+            return -1
+        d2 = ((fx[near] - x) / px) ** 2 + ((fy[near] - y) / py) ** 2
+        d2[~np.isfinite(d2)] = np.inf
         k = int(np.argmin(d2))
-        return int(fi[k]) if d2[k] <= radius_px**2 else -1
+        return int(fi[near[k]]) if d2[k] <= radius_px**2 else -1
 
     def _mouse_moved(self, scene_pos) -> None:
         if not self.view_box.sceneBoundingRect().contains(scene_pos):

@@ -16,6 +16,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from widgets.series.map2d import SeriesMap
+from widgets.series.markers import Ladder
 from widgets.series.overlay import SeriesOverlay
 from widgets.series.result_plot import Result, ResultPlot
 from widgets.series.waterfall import SeriesWaterfall
@@ -26,8 +27,9 @@ VIEWS = (("overlay", "Overlay"), ("waterfall", "Waterfall"), ("map", "2D map"), 
 
 def _combo() -> QComboBox:
     combo = QComboBox()
-    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-    combo.setMinimumContentsLength(8)
+    # narrow in a narrow dock: the popup still lists the full "name (unit)" texts
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(7)
     return combo
 
 
@@ -52,6 +54,7 @@ class SeriesPanel(QWidget):
     hovered(int) : the sweep under the pointer in the overlay or the waterfall (-1: none).
     cut_changed(float, float) : the 2D map's crosshair (x, tag), in their units.
     offset_changed(float) : the waterfall offset per sweep, in y units.
+    ladder_changed(str, float) : a ladder's name and its parameter (a or step, x units) after a drag.
     """
 
     quantity_changed = Signal(str, str)
@@ -60,6 +63,7 @@ class SeriesPanel(QWidget):
     hovered = Signal(int)
     cut_changed = Signal(float, float)
     offset_changed = Signal(float)
+    ladder_changed = Signal(str, float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -85,6 +89,7 @@ class SeriesPanel(QWidget):
         for kind in ("png", "svg", "csv"):
             button = QPushButton(kind.upper())
             button.setToolTip(f"Export the view shown as {kind.upper()}")
+            button.setMaximumWidth(button.fontMetrics().horizontalAdvance("SVG") + 24)
             button.clicked.connect(lambda _=False, k=kind: self.export_requested.emit(k, self.current_view()))
             bar.addWidget(button)
             self.export_buttons[kind] = button
@@ -109,6 +114,7 @@ class SeriesPanel(QWidget):
         self.waterfall.hovered.connect(self.hovered)
         self.waterfall.offset_changed.connect(self.offset_changed)
         self.map.cut_changed.connect(self.cut_changed)
+        self.ladders: dict[str, Ladder] = {}
         self.x_combo.currentIndexChanged.connect(lambda _i: self._chosen("x", self.x_combo))
         self.y_combo.currentIndexChanged.connect(lambda _i: self._chosen("y", self.y_combo))
         self.tag_combo.currentIndexChanged.connect(
@@ -162,6 +168,26 @@ class SeriesPanel(QWidget):
     def set_results(self, results: Sequence[Result], tag_name: str = "", tag_unit: str = "") -> None:
         """The results against the tag (see :class:`widgets.series.result_plot.Result`)."""
         self.results.set_results(results, tag_name, tag_unit)
+
+    def add_ladder(
+        self, view: str, name: str, kind: str, parameter: float, n_rungs: int = 5, symmetric: bool = True
+    ) -> Ladder:
+        """Put a draggable ladder of vertical lines on the plot of ``view`` ("overlay", "waterfall", "map"):
+        kind "inverse" (rungs at parameter/n, e.g. 2Delta/n) or "multiple" (n*parameter, e.g. n*h*f/2e),
+        parameter > 0 in x units. A ladder of the same name is replaced. Dragging a rung emits
+        ``ladder_changed(name, parameter)``."""
+        self.remove_ladder(name)
+        plot = self.views[view].plot
+        ladder = Ladder(plot, kind, parameter, n_rungs, symmetric, name=name)
+        ladder.parameter_changed.connect(lambda value, n=name: self.ladder_changed.emit(n, value))
+        self.ladders[name] = ladder
+        return ladder
+
+    def remove_ladder(self, name: str) -> None:
+        """Take the ladder ``name`` off its plot (nothing when there is none)."""
+        ladder = self.ladders.pop(name, None)
+        if ladder is not None:
+            ladder.remove()
 
     def current_view(self) -> str:
         """Key of the tab shown: "overlay", "waterfall", "map" or "results"."""

@@ -16,6 +16,16 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from widgets.series.overlay import SeriesOverlay
 
 
+def default_offset(ys: Sequence[np.ndarray]) -> float:
+    """A first offset: one tenth of the y span of all sweeps (of the largest |y| when flat; 1 when empty)."""
+    finite = [y[np.isfinite(y)] for y in (np.asarray(a, dtype=np.float64).ravel() for a in ys)]
+    values = np.concatenate(finite) if finite else np.zeros(0)
+    if values.size == 0:
+        return 1.0
+    span = float(values.max() - values.min()) or float(np.abs(values).max())
+    return span / 10.0 if span > 0 else 1.0
+
+
 class SeriesWaterfall(QWidget):
     """Sweeps stacked with a user-chosen vertical offset, coloured by a tag with a colour bar.
 
@@ -76,13 +86,12 @@ class SeriesWaterfall(QWidget):
         spin box; None keeps the user's value, or picks one tenth of the y span when it is still 0."""
         self.offset_box.setOpts(suffix=y_unit)
         if offset is None and self.offset_box.value() == 0.0:
-            finite = np.concatenate([np.asarray(y, dtype=np.float64).ravel() for y in ys]) if ys else []
-            finite = np.asarray(finite)[np.isfinite(finite)] if len(finite) else np.zeros(0)
-            span = float(finite.max() - finite.min()) if finite.size else 0.0
-            offset = span / 10.0 if span > 0 else 1.0
+            offset = default_offset(ys)
         self.overlay.set_curves(xs, ys, tags, tag_name, tag_unit, x_label, x_unit, y_label, y_unit)
         if offset is not None:
-            self.offset_box.setValue(offset)  # redraws through _offset_edited
+            self.offset_box.blockSignals(True)  # a value from the owner is not a user's request
+            self.offset_box.setValue(offset)
+            self.offset_box.blockSignals(False)
         self._apply(self.offset_box.value(), emit=False)
 
     def view_to_widget(self, x: float, y: float):

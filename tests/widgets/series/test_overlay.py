@@ -117,3 +117,13 @@ def test_a_thousand_sweeps_draw_as_a_few_items_and_missing_tags_are_grey(qtbot):
     assert view.sweep_colour(500) == (150, 150, 150)
     n_points = sum(int(np.isfinite(item.getData()[0]).sum()) for item in view.items)
     assert n_points == 1000 * 50
+
+
+def test_an_empty_series_and_bad_shapes(qtbot):
+    view = show(qtbot, SeriesOverlay())
+    view.set_curves([], [], [], "H", "T", "Voltage", "V", "Current", "A")
+    assert view.items == [] and view.nearest_sweep(0.0, 0.0) == -1
+    with pytest.raises(ValueError, match="sweep 0"):
+        view.set_curves([np.zeros(3)], [np.zeros(4)], [0.0])
+    with pytest.raises(ValueError, match="tag values"):
+        view.set_curves([np.zeros(3)], [np.zeros(3)], [0.0, 1.0])
