@@ -118,6 +118,7 @@ class MapView(QWidget):
         self._fixed_levels: tuple[float, float] | None = None
         self._colormap_name = "viridis"
         self._manual_levels: tuple[float, float] | None = None
+        self._cleared = False
         self._needs_autorange = False
 
         outer = QVBoxLayout(self)
@@ -195,6 +196,9 @@ class MapView(QWidget):
         self.frame = frame
         if frame is None:
             return
+        if self._image is None and not self._cleared:
+            # the dataset is known and its first map is on its way: show the frame (and take gestures)
+            self.empty.set_empty(False)
         self.image_item.setTransform(frame_transform(frame))
         if changed:
             self._make_scale_bar(frame)
@@ -208,6 +212,7 @@ class MapView(QWidget):
     def set_image(self, image: np.ndarray | None, levels: tuple[float, float] | None = None) -> None:
         """Show a (ny, nx) image (row 0 lowest). ``levels`` overrides the level mode for this image."""
         self._image = image
+        self._cleared = image is None  # an explicit "nothing to show" keeps the message up
         self.empty.set_empty(image is None)
         if image is None:
             self.image_item.clear()
