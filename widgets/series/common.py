@@ -50,12 +50,16 @@ class SeriesViewBox(pg.ViewBox):
 
 def setup_plot(plot: pg.PlotItem) -> None:
     """Grid, no auto-range button, and the plot's own menu off while the view box menu stays on
-    (``setMenuEnabled(False)`` alone would also switch off the view box menu and with it ours)."""
+    (``setMenuEnabled(False)`` alone would also switch off the view box menu and with it ours).
+    Ticks and grid lines at the major ticks only, twice as dense: the minor grid tripled the repaint of
+    1,000 sweeps."""
     plot.showGrid(x=True, y=True, alpha=0.25)
     plot.hideButtons()
     plot.setMenuEnabled(False, enableViewBoxMenu=True)
     for side in ("left", "bottom"):
         dark_axis(plot.getAxis(side))
+        plot.getAxis(side).setStyle(maxTickLevel=0)
+        plot.getAxis(side).setTickDensity(2.0)  # major ticks about as dense as major + minor were
 
 
 def dark_axis(axis: pg.AxisItem) -> None:

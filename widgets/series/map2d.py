@@ -79,6 +79,7 @@ class SeriesMap(QWidget):
         setup_plot(self.vcut_plot)
         self.vcut_plot.setYLink(self.plot)
         self.vcut_plot.hideAxis("left")
+        self.vcut_plot.getAxis("bottom").setTickDensity(1.0)  # a narrow plot: room for two or three labels
         self.vcut_curve = pg.PlotCurveItem(pen=pg.mkPen((30, 30, 30), width=1.5))
         self.vcut_plot.addItem(self.vcut_curve)
         self.vcut_marker = pg.InfiniteLine(angle=0, pen=pg.mkPen((220, 20, 60), width=1))

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QEvent, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from widgets.colormaps import colormap
@@ -79,6 +79,7 @@ class SeriesOverlay(QWidget):
         self.bins = np.zeros(0, dtype=np.int64)
         self._flat = (np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64))
         self.graphics.scene().sigMouseMoved.connect(self._mouse_moved)
+        self.graphics.viewport().installEventFilter(self)  # leaving the plot clears the highlight
 
     # -- data --------------------------------------------------------------------------------------
     def set_curves(
@@ -183,6 +184,11 @@ class SeriesOverlay(QWidget):
             return
         p = self.view_box.mapSceneToView(scene_pos)
         self._set_highlight(self.nearest_sweep(float(p.x()), float(p.y())))
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.Leave and obj is self.graphics.viewport():
+            self._set_highlight(-1)
+        return super().eventFilter(obj, event)
 
     def _set_highlight(self, i: int, emit: bool = True) -> None:
         if i == self.hovered_index and emit:

@@ -134,3 +134,22 @@ def test_right_click_on_the_picker_offers_export_and_adds_no_marker(picker, qtbo
         click_menu_path(qtbot, menu, "Export", "Data as CSV...")
     assert sig.args == ["csv"]
     assert picker.marker_list() == []
+
+
+def test_a_step_picker_marks_a_current_step(qtbot):
+    """Shapiro-like steps: I(V) with a plateau; a click on the step adds a marker in the step colour."""
+    view = show(qtbot, PeakPicker("step"), 900, 420)
+    v = np.linspace(0, 1e-3, 300)
+    i = 1e-6 * np.floor(v / 0.25e-3)  # steps of 1 uA every 0.25 mV
+    view.set_curve(v, i, "Voltage", "V", "Current", "A")
+    with qtbot.waitSignal(view.markers_changed) as sig:
+        click(view.graphics.viewport(), view.view_to_widget(0.5e-3, 1.5e-6))
+    (m,) = sig.args[0]
+    assert m["position"] == pytest.approx(0.5e-3, abs=3 * view.view_box.viewPixelSize()[0])
+    assert [view.table.horizontalHeaderItem(c).text() for c in range(3)] == [
+        "Position (mV)",
+        "Height (\u00b5A)",
+        "Width (mV)",
+    ]
+    img = grab(view.graphics)
+    assert near_colour(img, view.view_to_widget(0.5e-3, 0.6e-6), (0, 158, 115), radius=2, tol=40)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QEvent, QPointF
+from PySide6.QtWidgets import QApplication
 
 from tests.app.real_input import click_menu_path, right_click_menu
 from tests.widgets.region_mouse import _move_interval_ms
@@ -83,6 +84,15 @@ def test_hover_highlights_the_nearest_sweep_and_emits_its_index(lines, qtbot):
     qtbot.waitUntil(lambda: got[-1] == -1, timeout=2000)
     img = grab(lines.graphics)
     assert not near_colour(img, lines.view_to_widget(-0.5e-3, 1e-6), (220, 20, 60), radius=1, tol=30)
+
+
+def test_leaving_the_plot_clears_the_highlight(lines, qtbot):
+    got: list[int] = []
+    lines.hovered.connect(got.append)
+    qtbot.mouseMove(lines.graphics.viewport(), point(lines.view_to_widget(0.3e-3, 2.4e-6)))
+    qtbot.waitUntil(lambda: got == [2], timeout=2000)
+    QApplication.sendEvent(lines.graphics.viewport(), QEvent(QEvent.Type.Leave))
+    assert got == [2, -1] and lines.hovered_index == -1
 
 
 def test_right_click_export_entries_emit_the_kind(overlay, qtbot):
