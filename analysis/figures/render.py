@@ -1,0 +1,501 @@
+"""Rendering a :class:`~analysis.figures.description.FigureDescription` with matplotlib (Agg, no window).
+
+:func:`export_figure` resolves every panel against a :class:`~analysis.figures.resolve.FigureSources`,
+draws the figure at the journal width and writes it by extension: vector PDF or SVG (text kept as text,
+fonts embedded as TrueType), raster PNG or TIFF at the figure's dpi (so a 17.8 cm figure at 300 dpi is
+``round(17.8 / 2.54 * 300)`` = 2102 pixels wide). Fonts and sizes come from the figure's style for every
+panel; the layout is matplotlib's constrained layout (tight, nothing clipped); panels get letters.
+Maps are drawn pixel-exact: one data pixel is one block (``interpolation="nearest"`` in raster output,
+the raw pixels embedded in vector output), ``origin="lower"``, the extent from the scan frame in nm and
+the frame's rotation applied as an affine transform. With ``write_data`` each panel's data go beside the
+figure: CSV for curves, scatter and line cuts, HDF5 (or CSV) for maps.
+
+Only :mod:`matplotlib.figure` and the Agg canvas are used; pyplot (and with it any GUI backend) is never
+imported.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from analysis.figures.colormaps import mpl_colormap
+from analysis.figures.description import FigureDescription, FigureStyle
+from analysis.figures.resolve import (
+    CurvesData,
+    CutImageData,
+    FigureError,
+    FigureSources,
+    MapData,
+    Resolved,
+    ScatterData,
+    resolve,
+)
+from analysis.figures.units import axis_label, nice_length, si_scale
+
+VECTOR_FORMATS = ("pdf", "svg")
+RASTER_FORMATS = ("png", "tif", "tiff")
+FORMATS = VECTOR_FORMATS + RASTER_FORMATS
+NM = 1e9
+
+
+@dataclass
+class RenderResult:
+    """What :func:`export_figure` wrote: the figure ``path``, the panel ``data_files``, each panel's box
+    ``(x0, y0, x1, y1)`` in figure fractions (origin bottom left), the letters, the size in pixels of a
+    raster output and the seconds it took."""
+
+    path: Path
+    data_files: list[Path] = field(default_factory=list)
+    boxes: list[tuple[float, float, float, float]] = field(default_factory=list)
+    letters: list[str] = field(default_factory=list)
+    pixels: tuple[int, int] | None = None
+    seconds: float = 0.0
+
+
+def _rc(style: FigureStyle, dpi: int) -> dict[str, Any]:
+    thin = 0.6
+    return {
+        "font.family": style.font_family,
+        "font.size": style.font_size,
+        "axes.labelsize": style.font_size,
+        "axes.titlesize": style.title_size,
+        "xtick.labelsize": style.tick_size,
+        "ytick.labelsize": style.tick_size,
+        "legend.fontsize": style.legend_size,
+        "lines.linewidth": style.line_width,
+        "axes.linewidth": thin,
+        "xtick.major.width": thin,
+        "ytick.major.width": thin,
+        "xtick.major.size": 2.5,
+        "ytick.major.size": 2.5,
+        "xtick.direction": "in",
+        "ytick.direction": "in",
+        "axes.labelpad": 2.0,
+        "axes.titlepad": 3.0,
+        "xtick.major.pad": 2.0,
+        "ytick.major.pad": 2.0,
+        "axes.unicode_minus": True,
+        "mathtext.default": "regular",
+        "pdf.fonttype": 42,
+        "ps.fonttype": 42,
+        "svg.fonttype": "none",
+        "savefig.dpi": dpi,
+        "figure.dpi": dpi,
+        "legend.frameon": False,
+        "legend.handlelength": 1.4,
+        "legend.borderaxespad": 0.3,
+        "image.interpolation": "nearest",
+    }
+
+
+def _rgb(c: tuple[int, int, int] | None) -> Any:
+    return None if c is None else tuple(v / 255 for v in c)
+
+
+# -- drawing ----------------------------------------------------------------------------------------------
+def _draw_map(fig: Any, ax: Any, d: MapData, style: FigureStyle, vector: bool) -> None:
+    import matplotlib.patheffects as pe
+    from matplotlib.collections import LineCollection
+    from matplotlib.transforms import Affine2D
+
+    f = d.frame
+    cx, cy = f.center[0] * NM, f.center[1] * NM
+    w, h = f.size[0] * NM, f.size[1] * NM
+    scale, unit = si_scale(np.array([d.vmin, d.vmax]), d.unit)
+    im = ax.imshow(
+        d.values / scale,
+        cmap=mpl_colormap(d.cmap),
+        vmin=d.vmin / scale,
+        vmax=d.vmax / scale,
+        origin="lower",
+        extent=(cx - w / 2, cx + w / 2, cy - h / 2, cy + h / 2),
+        interpolation="none" if vector else "nearest",
+        resample=False,
+    )
+    transform = ax.transData
+    if f.angle:
+        transform = Affine2D().rotate_deg_around(cx, cy, f.angle) + ax.transData
+        im.set_transform(transform)
+    for o in d.outlines:
+        if o.segments.size == 0:
+            continue
+        segs = o.segments * NM + np.array([cx, cy])
+        ax.add_collection(
+            LineCollection(
+                segs, colors=[_rgb(o.colour)], linewidths=0.9, capstyle="projecting", transform=transform
+            )
+        )
+    halo = [pe.withStroke(linewidth=2.0, foreground="black")]
+    for verts, _name in d.cuts:
+        v = np.asarray(verts) * NM
+        ax.plot(v[:, 0], v[:, 1], color="white", lw=1.0, path_effects=halo, solid_capstyle="round")
+        ax.plot(v[0, 0], v[0, 1], "o", ms=2.5, mfc="white", mec="black", mew=0.5)
+    for x, y in d.pins:
+        ax.plot(x * NM, y * NM, "o", ms=3.0, mfc="white", mec="black", mew=0.6)
+    # limits: the zoom, else the (rotated) frame's bounding box
+    if d.zoom is not None:
+        x0, x1, y0, y1 = (v * NM for v in d.zoom)
+    else:
+        a = np.radians(f.angle)
+        corners = np.array([[-w / 2, -h / 2], [w / 2, -h / 2], [w / 2, h / 2], [-w / 2, h / 2]])
+        rot = corners @ np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])
+        x0, x1 = cx + rot[:, 0].min(), cx + rot[:, 0].max()
+        y0, y1 = cy + rot[:, 1].min(), cy + rot[:, 1].max()
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal")
+    ax.set_xlabel("x (nm)")
+    ax.set_ylabel("y (nm)")
+    if not d.show_axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+    bar = d.scale_bar_m * NM if d.scale_bar_m is not None else nice_length(x1 - x0, 0.25)
+    if bar > 0:
+        bx1 = x1 - 0.05 * (x1 - x0)
+        by = y0 + 0.06 * (y1 - y0)
+        ax.plot([bx1 - bar, bx1], [by, by], color="white", lw=2.0, solid_capstyle="butt", path_effects=halo)
+        ax.text(
+            bx1 - bar / 2,
+            by + 0.025 * (y1 - y0),
+            f"{bar:g} nm",
+            color="white",
+            ha="center",
+            va="bottom",
+            fontsize=style.tick_size,
+            path_effects=[pe.withStroke(linewidth=1.5, foreground="black")],
+        )
+    if d.title:
+        ax.set_title(d.title)
+    if d.colorbar:
+        _colorbar(fig, ax, im, axis_label(d.label, unit), style)
+
+
+def _colorbar(fig: Any, ax: Any, im: Any, label: str, style: FigureStyle) -> None:
+    """A colour bar beside ``ax`` (an inset axes, so it follows an equal-aspect map), labelled with the
+    quantity and its prefixed unit."""
+    cax = ax.inset_axes((1.04, 0.0, 0.05, 1.0))
+    cb = fig.colorbar(im, cax=cax)
+    cb.set_label(label, labelpad=1.5)
+    cb.ax.tick_params(labelsize=style.tick_size, length=2.0, width=0.5, pad=1.5)
+    cb.outline.set_linewidth(0.5)
+    cb.ax.locator_params(nbins=4)
+
+
+def _draw_curves(ax: Any, d: CurvesData, style: FigureStyle) -> None:
+    xs, xunit = si_scale(d.x, d.x_unit) if d.x.size else (1.0, d.x_unit)
+    ys_all = [c.y for c in d.curves if c.y.size]
+    ys, yunit = si_scale(np.concatenate(ys_all), d.y_unit) if ys_all else (1.0, d.y_unit)
+    for c in d.curves:
+        x = (c.x if c.x is not None else d.x) / xs
+        y = c.y / ys
+        colour = _rgb(c.colour)
+        if c.std is not None:
+            ax.fill_between(x, y - c.std / ys, y + c.std / ys, color=colour, alpha=0.25, lw=0)
+        if c.style == "markers":
+            ax.plot(x, y, "o", ms=2.0, mew=0, color=colour, label=c.label)
+        else:
+            ax.plot(x, y, "--" if c.style == "dashed" else "-", color=colour, label=c.label)
+    if d.log_x:
+        ax.set_xscale("log")
+    if d.log_y:
+        ax.set_yscale("log")
+    if d.xlim is not None:
+        ax.set_xlim(d.xlim[0] / xs, d.xlim[1] / xs)
+    elif d.x.size and not d.log_x:
+        ax.set_xlim(float(np.nanmin(d.x)) / xs, float(np.nanmax(d.x)) / xs)
+    ax.set_xlabel(axis_label(d.x_label, xunit))
+    ax.set_ylabel(axis_label(d.y_label, yunit))
+    ax.locator_params(axis="x", nbins=5)
+    if d.legend and any(c.label for c in d.curves):
+        handles, labels = ax.get_legend_handles_labels()
+        ax.legend(handles[::-1], labels[::-1], loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    if d.note:  # room above the curves for the note
+        lo, hi = ax.get_ylim()
+        if not d.log_y:
+            ax.set_ylim(lo, hi + 0.12 * (hi - lo))
+        ax.text(0.03, 0.97, d.note, transform=ax.transAxes, ha="left", va="top", fontsize=style.legend_size)
+    if d.title:
+        ax.set_title(d.title)
+
+
+def _draw_cut_image(fig: Any, ax: Any, d: CutImageData, style: FigureStyle, vector: bool) -> None:
+    xs, xunit = si_scale(d.sweep, d.sweep_unit)
+    zs, zunit = si_scale(np.array([d.vmin, d.vmax]), d.unit)
+    sweep = d.sweep / xs
+    dist = d.distance * NM
+    ds = np.diff(sweep)
+    dd = np.diff(dist)
+    kwargs = {"cmap": mpl_colormap(d.cmap), "vmin": d.vmin / zs, "vmax": d.vmax / zs}
+    uniform = ds.size and dd.size and np.allclose(ds, ds[0], rtol=1e-6) and np.allclose(dd, dd[0], rtol=1e-6)
+    if uniform:
+        im = ax.imshow(
+            d.values / zs,
+            origin="lower",
+            aspect="auto",
+            extent=(sweep[0] - ds[0] / 2, sweep[-1] + ds[0] / 2, dist[0] - dd[0] / 2, dist[-1] + dd[0] / 2),
+            interpolation="none" if vector else "nearest",
+            resample=False,
+            **kwargs,
+        )
+    else:
+        im = ax.pcolormesh(sweep, dist, d.values / zs, shading="nearest", rasterized=False, **kwargs)
+    if d.xlim is not None:
+        ax.set_xlim(d.xlim[0] / xs, d.xlim[1] / xs)
+    ax.set_xlabel(axis_label("Bias", xunit))
+    ax.set_ylabel(axis_label("Distance", "nm"))
+    ax.locator_params(axis="x", nbins=5)
+    if d.title:
+        ax.set_title(d.title)
+    if d.colorbar:
+        _colorbar(fig, ax, im, axis_label(d.label, zunit), style)
+
+
+def _draw_scatter(ax: Any, d: ScatterData, style: FigureStyle) -> None:
+    xs, xunit = si_scale(d.x, d.x_unit)
+    ys, yunit = si_scale(d.y, d.y_unit)
+    ax.scatter(
+        d.x / xs, d.y / ys, s=d.marker_size, c=np.asarray(d.colours) / 255.0, linewidths=0, rasterized=True
+    )
+    for name, colour in d.legend:
+        ax.plot([], [], "o", ms=3, color=_rgb(colour), label=name)
+    if d.legend:
+        ax.legend(loc="upper left", handletextpad=0.2, markerscale=1.0)
+    ax.set_xlabel(axis_label(d.x_label, xunit))
+    ax.set_ylabel(axis_label(d.y_label, yunit))
+    ax.locator_params(nbins=4)
+    if np.isfinite(d.r):
+        ax.text(0.97, 0.03, f"r = {d.r:.2f}", transform=ax.transAxes, ha="right", va="bottom")
+    if d.title:
+        ax.set_title(d.title)
+
+
+def _letter(ax: Any, letter: str, style: FigureStyle, is_map: bool) -> None:
+    from matplotlib.transforms import ScaledTranslation
+
+    if not letter:
+        return
+    # maps without axes: at the frame's corner; plots: left of the tick labels and axis label
+    dx = -2.0 if is_map else -(style.tick_size * 2.2 + style.font_size * 1.6)
+    offset = ScaledTranslation(dx / 72, 2.0 / 72, ax.figure.dpi_scale_trans)
+    ax.text(
+        0.0,
+        1.0,
+        letter,
+        transform=ax.transAxes + offset,
+        ha="left" if not is_map else "right",
+        va="bottom",
+        fontsize=style.letter_size,
+        fontweight="bold",
+    )
+
+
+def build_figure(
+    desc: FigureDescription, sources: FigureSources, *, vector: bool = False
+) -> tuple[Any, list[Any], list[Resolved]]:
+    """(matplotlib Figure, axes per panel, resolved data per panel); call inside :func:`style_context`."""
+    from matplotlib.figure import Figure
+
+    resolved = [resolve(p, sources) for p in desc.panels]
+    fig = Figure(figsize=desc.size_inches, dpi=desc.dpi, layout="constrained")
+    fig.get_layout_engine().set(w_pad=3 / 72, h_pad=3 / 72, wspace=0.02, hspace=0.02)
+    gs = fig.add_gridspec(
+        desc.rows,
+        desc.cols,
+        height_ratios=list(desc.row_ratios) if desc.row_ratios else None,
+        width_ratios=list(desc.col_ratios) if desc.col_ratios else None,
+    )
+    letters = desc.letters_in_order()
+    axes = []
+    for panel, data, letter in zip(desc.panels, resolved, letters):
+        ax = fig.add_subplot(gs[panel.row : panel.row + panel.rowspan, panel.col : panel.col + panel.colspan])
+        if isinstance(data, MapData):
+            _draw_map(fig, ax, data, desc.style, vector)
+        elif isinstance(data, CutImageData):
+            _draw_cut_image(fig, ax, data, desc.style, vector)
+        elif isinstance(data, ScatterData):
+            _draw_scatter(ax, data, desc.style)
+        else:
+            _draw_curves(ax, data, desc.style)
+        _letter(ax, letter, desc.style, isinstance(data, MapData) and not data.show_axes)
+        axes.append(ax)
+    return fig, axes, resolved
+
+
+def style_context(desc: FigureDescription) -> Any:
+    """A matplotlib ``rc_context`` with the figure's fonts, sizes and output settings."""
+    import matplotlib
+
+    return matplotlib.rc_context(_rc(desc.style, desc.dpi))
+
+
+def figure_format(path: str | Path) -> str:
+    """The output format of ``path`` from its extension; FigureError for anything but PDF, SVG, PNG, TIFF."""
+    ext = Path(path).suffix.lower().lstrip(".")
+    if ext not in FORMATS:
+        raise FigureError(
+            f"cannot write a figure as {ext or 'a file without extension'!r}: use .pdf, .svg, .png or .tif"
+        )
+    return ext
+
+
+def export_figure(
+    desc: FigureDescription,
+    sources: FigureSources,
+    path: str | Path,
+    *,
+    dpi: int | None = None,
+    write_data: bool = False,
+    map_data_format: str = "hdf5",
+) -> RenderResult:
+    """Draw ``desc`` with data from ``sources`` and write it to ``path`` (format by extension: .pdf, .svg,
+    .png, .tif/.tiff; raster at ``dpi`` or the figure's dpi). With ``write_data`` each panel's data are
+    written beside it as ``<stem>_<letter>_<kind>.csv`` (maps: ``.h5``, or ``.csv`` with
+    ``map_data_format="csv"``). Raises FigureError for a missing reference or an unknown format."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    t0 = time.perf_counter()
+    path = Path(path)
+    fmt = figure_format(path)
+    if dpi is not None:
+        desc = FigureDescription.from_dict({**desc.to_dict(), "dpi": int(dpi)})
+    with style_context(desc):
+        fig, axes, resolved = build_figure(desc, sources, vector=fmt in VECTOR_FORMATS)
+        FigureCanvasAgg(fig)
+        save_fmt = "tiff" if fmt in ("tif", "tiff") else fmt
+        kwargs: dict[str, Any] = {"format": save_fmt, "dpi": desc.dpi}
+        if fmt == "pdf":
+            kwargs["metadata"] = {"Creator": "STS Workbench", "Title": desc.name or path.stem}
+        fig.savefig(path, **kwargs)
+        boxes = [tuple(float(v) for v in ax.get_position().extents) for ax in axes]
+    result = RenderResult(path=path, boxes=boxes, letters=desc.letters_in_order())  # type: ignore[arg-type]
+    if fmt in RASTER_FORMATS:
+        w, h = desc.size_inches
+        result.pixels = (int(round(w * desc.dpi)), int(round(h * desc.dpi)))
+    if write_data:
+        for i, (panel, data, letter) in enumerate(zip(desc.panels, resolved, result.letters)):
+            stem = path.with_name(f"{path.stem}_{letter or i + 1}_{panel.kind}")
+            result.data_files.append(write_panel_data(data, stem, map_data_format))
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+# -- panel data beside the figure ---------------------------------------------------------------------------
+def _header(lines: list[str]) -> str:
+    return "".join(f"# {line}\n" for line in lines)
+
+
+def write_panel_data(data: Resolved, stem: Path, map_format: str = "hdf5") -> Path:
+    """Write one resolved panel's data to ``stem`` + ``.csv`` or ``.h5``; returns the path. Values in SI
+    units (V, m, S, ...) as the column names say."""
+    if isinstance(data, MapData):
+        return _write_map(data, stem, map_format)
+    if isinstance(data, CutImageData):
+        path = stem.with_suffix(".csv")
+        table = np.column_stack([data.distance, data.values])
+        names = ["distance_m", *[f"{v:.9g}" for v in data.sweep]]
+        with open(path, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(
+                _header(
+                    [
+                        f"line cut of {data.label} [{data.unit}]; "
+                        f"columns after distance_m: sweep ({data.sweep_unit})"
+                    ]
+                )
+            )
+            fh.write(",".join(names) + "\n")
+            np.savetxt(fh, table, delimiter=",", fmt="%.9g")
+        return path
+    if isinstance(data, ScatterData):
+        path = stem.with_suffix(".csv")
+        names = {tuple(int(v) for v in c): n for n, c in data.legend}
+        region = [names.get(tuple(int(v) for v in c), "") for c in data.colours]
+        with open(path, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(
+                _header(
+                    [
+                        f"x: {data.x_label} [{data.x_unit}]; y: {data.y_label} [{data.y_unit}]; "
+                        f"r = {data.r:.6g}"
+                    ]
+                )
+            )
+            fh.write("x,y,region\n")
+            for x, y, r in zip(data.x, data.y, region):
+                fh.write(f"{x:.9g},{y:.9g},{r}\n")
+        return path
+    return _write_curves(data, stem)
+
+
+def _write_curves(d: CurvesData, stem: Path) -> Path:
+    path = stem.with_suffix(".csv")
+    head = [f"x: {d.x_label} [{d.x_unit}]; y: {d.y_label} [{d.y_unit or 'dimensionless'}] as plotted"]
+    if d.note:
+        head.append(d.note)
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(_header(head))
+        if all(c.x is None for c in d.curves):
+            cols, names = [d.x], ["x"]
+            for c in d.curves:
+                cols.append(c.y)
+                names.append(c.label or "y")
+                if c.std is not None:
+                    cols.append(c.std)
+                    names.append(f"{c.label or 'y'} std")
+            fh.write(",".join(n.replace(",", ";") for n in names) + "\n")
+            np.savetxt(fh, np.column_stack(cols), delimiter=",", fmt="%.9g")
+        else:  # curves on different x: one row per point
+            fh.write("curve,x,y,std\n")
+            for c in d.curves:
+                x = c.x if c.x is not None else d.x
+                std = c.std if c.std is not None else np.full(c.y.shape, np.nan)
+                for xv, yv, sv in zip(x, c.y, std):
+                    fh.write(f"{(c.label or 'y').replace(',', ';')},{xv:.9g},{yv:.9g},{sv:.9g}\n")
+    return path
+
+
+def _write_map(d: MapData, stem: Path, fmt: str) -> Path:
+    f = d.frame
+    ny, nx = f.shape
+    if fmt == "csv":
+        path = stem.with_suffix(".csv")
+        with open(path, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(
+                _header(
+                    [
+                        f"{d.label} [{d.unit}], {ny} rows x {nx} columns, row 0 = lowest line of the frame",
+                        f"frame: centre {f.center} m, size {f.size} m, angle {f.angle} deg",
+                    ]
+                )
+            )
+            np.savetxt(fh, d.values, delimiter=",", fmt="%.9g")
+        return path
+    import h5py
+
+    path = stem.with_suffix(".h5")
+    ix = np.arange(nx)
+    iy = np.arange(ny)
+    dx, dy = f.pixel_size
+    with h5py.File(path, "w") as h5:
+        ds = h5.create_dataset("values", data=d.values)
+        ds.attrs["unit"] = d.unit
+        ds.attrs["label"] = d.label
+        ds.attrs["layout"] = "[iy, ix]; row 0 = lowest line of the frame"
+        h5.create_dataset("u_m", data=(ix + 0.5) * dx - f.size[0] / 2).attrs["meaning"] = (
+            "frame-local x of columns"
+        )
+        h5.create_dataset("v_m", data=(iy + 0.5) * dy - f.size[1] / 2).attrs["meaning"] = (
+            "frame-local y of rows"
+        )
+        for k, v in f.to_dict().items():
+            h5.attrs[f"frame_{k}"] = v
+        h5.attrs["colour_limits"] = [d.vmin, d.vmax]
+        h5.attrs["colour_map"] = d.cmap
+        for o in d.outlines:
+            h5.create_dataset(f"outlines/{o.name}", data=o.segments).attrs["colour"] = list(o.colour)
+    return path
