@@ -94,5 +94,4 @@ def mpl_colormap(name: str) -> Any:
     cmap = LinearSegmentedColormap.from_list(
         name, [(p, (r / 255, g / 255, b / 255)) for p, (r, g, b) in zip(pos, rgb)], N=256
     )
-    cmap.set_bad((1.0, 1.0, 1.0, 0.0))
-    return cmap
+    return cmap.with_extremes(bad=(1.0, 1.0, 1.0, 0.0))

@@ -303,7 +303,9 @@ def build_figure(
     from matplotlib.figure import Figure
 
     resolved = [resolve(p, sources) for p in desc.panels]
-    fig = Figure(figsize=desc.size_inches, dpi=desc.dpi, layout="constrained")
+    w, h = desc.size_inches  # whole pixels at the dpi, so width x dpi is exactly the raster width
+    size = (max(1, round(w * desc.dpi)) / desc.dpi, max(1, round(h * desc.dpi)) / desc.dpi)
+    fig = Figure(figsize=size, dpi=desc.dpi, layout="constrained")
     fig.get_layout_engine().set(w_pad=3 / 72, h_pad=3 / 72, wspace=0.02, hspace=0.02)
     gs = fig.add_gridspec(
         desc.rows,
