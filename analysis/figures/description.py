@@ -18,6 +18,9 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+#: Where curve panels put their legend: inside the axes, right of them, each name at its curve's right
+#: end, or nowhere.
+LEGENDS = ("inside", "outside", "inline", "none")
 SINGLE_COLUMN_CM = 8.6
 DOUBLE_COLUMN_CM = 17.8
 CM_PER_INCH = 2.54
@@ -75,7 +78,8 @@ class RegionSpectraPanel(Panel):
     """Region-averaged spectra of a grid's ``channel``: normalised (``normalisation`` one of
     :data:`analysis.maps.normalisation.MODES`, with ``norm_at`` V or the high-bias window
     ``norm_window`` (lo, hi) V of |V|), offset by ``offset`` (None: a quarter of the largest
-    peak-to-peak range), with a standard-deviation band and a legend. ``xlim`` (lo, hi) in V."""
+    peak-to-peak range), with a standard-deviation band and a legend (:data:`LEGENDS`; ``"inline"``: each
+    name at the right end of its curve). ``xlim`` (lo, hi) in V."""
 
     kind: ClassVar[str] = "region_spectra"
     dataset: str = ""
@@ -86,7 +90,7 @@ class RegionSpectraPanel(Panel):
     norm_window: tuple[float, float] = (0.0, 1e30)
     offset: float | None = None
     std_band: bool = True
-    legend: bool = True
+    legend: str = "inline"
     xlim: tuple[float, float] | None = None
 
 
@@ -103,15 +107,16 @@ class PointSpectraPanel(Panel):
     norm_at: float = 0.0
     norm_window: tuple[float, float] = (0.0, 1e30)
     offset: float | None = 0.0
-    legend: bool = True
+    legend: str = "inside"
     xlim: tuple[float, float] | None = None
 
 
 @dataclass
 class LineCutPanel(Panel):
     """A line cut ``cut`` through a grid's ``channel``: ``style="top"`` is the distance-vs-bias image
-    (top view, pixel-exact), ``"waterfall"`` shows ``n_curves`` spectra evenly spaced along the cut,
-    offset by ``offset`` (None: automatic) and coloured along the distance with ``cmap``."""
+    (top view, pixel-exact), ``"surface"`` the same values as a 3D surface, ``"waterfall"`` shows
+    ``n_curves`` spectra evenly spaced along the cut, offset by ``offset`` (None: automatic) and coloured
+    along the distance with ``cmap``."""
 
     kind: ClassVar[str] = "linecut"
     dataset: str = ""
@@ -174,7 +179,7 @@ class XYPanel(Panel):
     markers: bool = False
     log_x: bool = False
     log_y: bool = False
-    legend: bool = True
+    legend: str = "inside"
 
 
 PANEL_KINDS: dict[str, type[Panel]] = {

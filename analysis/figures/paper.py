@@ -198,8 +198,8 @@ def fig4(sources: FigureSources) -> tuple[FigureDescription, FigureSources]:
         rows=2,
         cols=4,
         width_cm=DOUBLE_COLUMN_CM,
-        height_cm=10.5,
-        row_ratios=(1.1, 1.0),
+        height_cm=9.0,
+        row_ratios=(1.0, 1.15),
         name="fig4",
     )
     return desc, _with(sources, regions=regions)
@@ -238,8 +238,8 @@ def fig5(sources: FigureSources) -> tuple[FigureDescription, FigureSources]:
             zoom=zoom, title="Topography (zoom)",
         ),
         LineCutPanel(
-            row=0, col=1, dataset=kj, cut="fig5_cut", style="waterfall", n_curves=18,
-            title="Josephson spectra along the cut",
+            row=0, col=1, dataset=kj, cut="fig5_cut", style="surface",
+            xlim=(-1e-3, 1e-3), title="Josephson peak along the cut",
         ),
         ProfilePanel(
             row=0, col=2, dataset=kj, cut="fig5_cut", bias=JOSEPHSON_BIAS, window=0, fit="step",

@@ -213,16 +213,49 @@ def _draw_curves(ax: Any, d: CurvesData, style: FigureStyle) -> None:
     ax.set_xlabel(axis_label(d.x_label, xunit))
     ax.set_ylabel(axis_label(d.y_label, yunit))
     ax.locator_params(axis="x", nbins=5)
-    if d.legend and any(c.label for c in d.curves):
+    legend = {True: "inside", False: "none"}.get(d.legend, d.legend)  # type: ignore[call-overload]
+    if legend == "inline":
+        _inline_labels(ax, d, xs, ys, style)
+    elif legend in ("inside", "outside") and any(c.label for c in d.curves):
         handles, labels = ax.get_legend_handles_labels()
-        ax.legend(handles[::-1], labels[::-1], loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        if legend == "outside":
+            ax.legend(handles[::-1], labels[::-1], loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        else:
+            ax.legend(handles[::-1], labels[::-1], loc="best")
     if d.note:  # room above the curves for the note
         lo, hi = ax.get_ylim()
         if not d.log_y:
-            ax.set_ylim(lo, hi + 0.12 * (hi - lo))
+            ax.set_ylim(lo, hi + 0.18 * (hi - lo))
         ax.text(0.03, 0.97, d.note, transform=ax.transAxes, ha="left", va="top", fontsize=style.legend_size)
     if d.title:
         ax.set_title(d.title)
+
+
+def _inline_labels(ax: Any, d: CurvesData, xs: float, ys: float, style: FigureStyle) -> None:
+    """Each curve's name in its colour just above the curve's right end (inside the axes)."""
+    from matplotlib.transforms import ScaledTranslation
+
+    x_hi = ax.get_xlim()[1] * xs
+    shift = ScaledTranslation(-2 / 72, 1.5 / 72, ax.figure.dpi_scale_trans)
+    words = [c.label.split() for c in d.curves]
+    # "Region 1", "Region 2": the numbers suffice beside the curves
+    short = len({w[0] for w in words if len(w) == 2}) == 1 and all(len(w) == 2 for w in words)
+    for c, w in zip(d.curves, words):
+        x = c.x if c.x is not None else d.x
+        inside = np.flatnonzero((x <= x_hi) & np.isfinite(c.y))
+        if not c.label or inside.size == 0:
+            continue
+        k = inside[-1]
+        ax.text(
+            x[k] / xs,
+            c.y[k] / ys,
+            w[1] if short else c.label,
+            color=_rgb(c.colour),
+            ha="right",
+            va="bottom",
+            fontsize=style.legend_size,
+            transform=ax.transData + shift,
+        )
 
 
 def _draw_cut_image(fig: Any, ax: Any, d: CutImageData, style: FigureStyle, vector: bool) -> None:
@@ -257,6 +290,42 @@ def _draw_cut_image(fig: Any, ax: Any, d: CutImageData, style: FigureStyle, vect
         _colorbar(fig, ax, im, axis_label(d.label, zunit), style)
 
 
+def _draw_surface(ax: Any, d: CutImageData, style: FigureStyle) -> None:
+    """The cut as a 3D surface: bias along x, distance along y, the channel up, coloured by value."""
+    xs, xunit = si_scale(d.sweep, d.sweep_unit)
+    zs, zunit = si_scale(np.array([d.vmin, d.vmax]), d.unit)
+    sel = np.ones(d.sweep.size, bool)
+    if d.xlim is not None:
+        sel = (d.sweep >= d.xlim[0]) & (d.sweep <= d.xlim[1])
+    bx, dist = np.meshgrid(d.sweep[sel] / xs, d.distance * NM)
+    z = np.clip(d.values[:, sel] / zs, d.vmin / zs, d.vmax / zs)
+    ax.plot_surface(
+        bx,
+        dist,
+        z,
+        cmap=mpl_colormap(d.cmap),
+        vmin=d.vmin / zs,
+        vmax=d.vmax / zs,
+        rstride=1,
+        cstride=1,
+        linewidth=0,
+        antialiased=False,
+        rasterized=True,
+    )
+    ax.view_init(elev=28, azim=-62)
+    ax.set_xlabel(axis_label("Bias", xunit), labelpad=-6)
+    ax.set_ylabel(axis_label("Distance", "nm"), labelpad=-6)
+    # a 3D z label sits far right, over the next panel: the quantity goes above the z axis instead
+    ax.text2D(1.0, 0.97, axis_label(d.label, zunit), transform=ax.transAxes, ha="right", va="top")
+    ax.tick_params(axis="both", which="major", pad=-2, labelsize=style.tick_size)
+    ax.locator_params(nbins=4)
+    for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+        axis.pane.set_facecolor((1.0, 1.0, 1.0, 0.0))
+        axis.pane.set_edgecolor((0.6, 0.6, 0.6, 1.0))
+    if d.title:
+        ax.set_title(d.title)
+
+
 def _draw_scatter(ax: Any, d: ScatterData, style: FigureStyle) -> None:
     xs, xunit = si_scale(d.x, d.x_unit)
     ys, yunit = si_scale(d.y, d.y_unit)
@@ -265,47 +334,65 @@ def _draw_scatter(ax: Any, d: ScatterData, style: FigureStyle) -> None:
     )
     for name, colour in d.legend:
         ax.plot([], [], "o", ms=3, color=_rgb(colour), label=name)
-    if d.legend:
-        ax.legend(loc="upper left", handletextpad=0.2, markerscale=1.0)
+    r_text = f"r = {d.r:.2f}".replace("-", "\u2212") if np.isfinite(d.r) else None
+    if d.legend or r_text:  # Pearson r heads the legend, placed where the points leave room
+        leg = ax.legend(loc="best", handletextpad=0.2, title=r_text, alignment="left")
+        leg.get_title().set_fontsize(style.legend_size)
     ax.set_xlabel(axis_label(d.x_label, xunit))
     ax.set_ylabel(axis_label(d.y_label, yunit))
     ax.locator_params(nbins=4)
-    if np.isfinite(d.r):
-        ax.text(0.97, 0.03, f"r = {d.r:.2f}", transform=ax.transAxes, ha="right", va="bottom")
     if d.title:
         ax.set_title(d.title)
 
 
-def _letter(ax: Any, letter: str, style: FigureStyle, is_map: bool) -> None:
+def _letter(ax: Any, letter: str, style: FigureStyle, is_map: bool) -> Any:
+    """The panel letter, bold, on the line of the title: just left of a map's frame, or (once
+    :func:`_align_letters` has measured the labels) left of a plot's tick and axis labels."""
     from matplotlib.transforms import ScaledTranslation
 
-    if not letter:
-        return
-    # maps without axes: at the frame's corner; plots: left of the tick labels and axis label
-    dx = -2.0 if is_map else -(style.tick_size * 2.2 + style.font_size * 1.6)
-    offset = ScaledTranslation(dx / 72, 2.0 / 72, ax.figure.dpi_scale_trans)
-    ax.text(
+    offset = ScaledTranslation(-2.0 / 72, 2.0 / 72, ax.figure.dpi_scale_trans)
+    draw = getattr(ax, "text2D", ax.text)  # a 3D axes places 2D text with text2D
+    return draw(
         0.0,
         1.0,
         letter,
         transform=ax.transAxes + offset,
-        ha="left" if not is_map else "right",
+        ha="right" if is_map else "left",
         va="bottom",
         fontsize=style.letter_size,
         fontweight="bold",
     )
 
 
+def _align_letters(fig: Any, placed: list[tuple[Any, Any]]) -> None:
+    """Move each plot's letter to the left edge of everything its axes draw (tick labels, axis label),
+    measured after one layout pass; the letter stays attached to its axes, so later passes keep it."""
+    from matplotlib.transforms import ScaledTranslation
+
+    if not placed:
+        return
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    for ax, text in placed:
+        text.set_visible(False)
+        left = ax.get_tightbbox(renderer).x0  # display pixels
+        text.set_visible(True)
+        dx = (left - ax.bbox.x0) / fig.dpi  # inches, <= 0
+        text.set_transform(ax.transAxes + ScaledTranslation(dx, 2.0 / 72, fig.dpi_scale_trans))
+
+
 def build_figure(
     desc: FigureDescription, sources: FigureSources, *, vector: bool = False
 ) -> tuple[Any, list[Any], list[Resolved]]:
     """(matplotlib Figure, axes per panel, resolved data per panel); call inside :func:`style_context`."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     resolved = [resolve(p, sources) for p in desc.panels]
     w, h = desc.size_inches  # whole pixels at the dpi, so width x dpi is exactly the raster width
     size = (max(1, round(w * desc.dpi)) / desc.dpi, max(1, round(h * desc.dpi)) / desc.dpi)
     fig = Figure(figsize=size, dpi=desc.dpi, layout="constrained")
+    FigureCanvasAgg(fig)
     fig.get_layout_engine().set(w_pad=3 / 72, h_pad=3 / 72, wspace=0.02, hspace=0.02)
     gs = fig.add_gridspec(
         desc.rows,
@@ -315,9 +402,14 @@ def build_figure(
     )
     letters = desc.letters_in_order()
     axes = []
+    to_align: list[tuple[Any, Any]] = []
     for panel, data, letter in zip(desc.panels, resolved, letters):
-        ax = fig.add_subplot(gs[panel.row : panel.row + panel.rowspan, panel.col : panel.col + panel.colspan])
-        if isinstance(data, MapData):
+        cell = gs[panel.row : panel.row + panel.rowspan, panel.col : panel.col + panel.colspan]
+        surface = isinstance(data, CutImageData) and data.surface
+        ax = fig.add_subplot(cell, projection="3d" if surface else None)
+        if surface:
+            _draw_surface(ax, data, desc.style)  # type: ignore[arg-type]
+        elif isinstance(data, MapData):
             _draw_map(fig, ax, data, desc.style, vector)
         elif isinstance(data, CutImageData):
             _draw_cut_image(fig, ax, data, desc.style, vector)
@@ -325,8 +417,13 @@ def build_figure(
             _draw_scatter(ax, data, desc.style)
         else:
             _draw_curves(ax, data, desc.style)
-        _letter(ax, letter, desc.style, isinstance(data, MapData) and not data.show_axes)
+        if letter:
+            is_map = isinstance(data, MapData) and not data.show_axes
+            text = _letter(ax, letter, desc.style, is_map)
+            if not is_map and not surface:
+                to_align.append((ax, text))
         axes.append(ax)
+    _align_letters(fig, to_align)
     return fig, axes, resolved
 
 
@@ -360,8 +457,6 @@ def export_figure(
     .png, .tif/.tiff; raster at ``dpi`` or the figure's dpi). With ``write_data`` each panel's data are
     written beside it as ``<stem>_<letter>_<kind>.csv`` (maps: ``.h5``, or ``.csv`` with
     ``map_data_format="csv"``). Raises FigureError for a missing reference or an unknown format."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
     t0 = time.perf_counter()
     path = Path(path)
     fmt = figure_format(path)
@@ -369,7 +464,6 @@ def export_figure(
         desc = FigureDescription.from_dict({**desc.to_dict(), "dpi": int(dpi)})
     with style_context(desc):
         fig, axes, resolved = build_figure(desc, sources, vector=fmt in VECTOR_FORMATS)
-        FigureCanvasAgg(fig)
         save_fmt = "tiff" if fmt in ("tif", "tiff") else fmt
         kwargs: dict[str, Any] = {"format": save_fmt, "dpi": desc.dpi}
         if fmt == "pdf":

@@ -127,7 +127,7 @@ class CurvesData:
     x_unit: str
     y_label: str
     y_unit: str
-    legend: bool = True
+    legend: str = "inside"
     xlim: tuple[float, float] | None = None
     note: str = ""
     log_x: bool = False
@@ -138,8 +138,8 @@ class CurvesData:
 
 @dataclass
 class CutImageData:
-    """A line cut's top view: ``values`` (n_points, nb) in ``unit``, ``distance`` (n_points,) m,
-    ``sweep`` (nb,) in ``sweep_unit``."""
+    """A line cut's top view (or, with ``surface``, its 3D surface): ``values`` (n_points, nb) in ``unit``,
+    ``distance`` (n_points,) m, ``sweep`` (nb,) in ``sweep_unit``."""
 
     values: np.ndarray
     distance: np.ndarray
@@ -153,6 +153,7 @@ class CutImageData:
     colorbar: bool = True
     xlim: tuple[float, float] | None = None
     title: str = ""
+    surface: bool = False
 
 
 @dataclass
@@ -415,7 +416,7 @@ def _line_cut(sources: FigureSources, dataset: str, channel: str, cut: str) -> t
 def resolve_linecut(panel: LineCutPanel, sources: FigureSources) -> CutImageData | CurvesData:
     grid, lc = _line_cut(sources, panel.dataset, panel.channel, panel.cut)
     values = np.asarray(lc.values, dtype=np.float64)
-    if panel.style == "top":
+    if panel.style in ("top", "surface"):
         vmin, vmax = colour_limits(values, panel.vmin, panel.vmax, panel.clip_percent)
         return CutImageData(
             values=values,
@@ -430,9 +431,10 @@ def resolve_linecut(panel: LineCutPanel, sources: FigureSources) -> CutImageData
             colorbar=panel.colorbar,
             xlim=panel.xlim,
             title=panel.title,
+            surface=panel.style == "surface",
         )
     if panel.style != "waterfall":
-        raise FigureError(f"unknown line-cut style {panel.style!r}; expected 'top' or 'waterfall'")
+        raise FigureError(f"unknown line-cut style {panel.style!r}; expected 'top', 'surface' or 'waterfall'")
     from analysis.figures.colormaps import colour_stops
 
     n = max(1, min(int(panel.n_curves), lc.n_points))
@@ -454,9 +456,9 @@ def resolve_linecut(panel: LineCutPanel, sources: FigureSources) -> CutImageData
         x_unit=grid.sweep_unit,
         y_label=f"{panel.channel} (offset)",
         y_unit=grid.unit(panel.channel),
-        legend=False,
+        legend="none",
         xlim=panel.xlim,
-        note=f"0 \u2192 {lc.length * 1e9:.0f} nm along the cut, bottom to top",
+        note=f"0\u2013{lc.length * 1e9:.0f} nm, bottom to top",
         title=panel.title,
     )
 
@@ -487,7 +489,7 @@ def resolve_profile(panel: ProfilePanel, sources: FigureSources) -> CurvesData:
         x_unit="m",
         y_label=f"{panel.channel} at {bias_text(float(grid.bias[k]), grid.sweep_unit)}",
         y_unit=grid.unit(panel.channel),
-        legend=False,
+        legend="none",
         note=note,
         title=panel.title,
     )

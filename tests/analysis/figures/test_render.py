@@ -12,7 +12,7 @@ import h5py
 import numpy as np
 import pytest
 
-from analysis.figures.colormaps import mpl_colormap
+from analysis.figures.colormaps import COLORMAP_STOPS, mpl_colormap
 from analysis.figures.description import FigureDescription, MapPanel, RegionSpectraPanel
 from analysis.figures.render import build_figure, export_figure, style_context
 from analysis.figures.resolve import FigureError, FigureSources, resolve
@@ -200,3 +200,48 @@ def test_si_prefixes_from_the_data() -> None:
     assert si_scale(np.array([25e3]), "Ohm")[1] == "k\u03a9"
     assert si_scale(np.array([2.0]), "") == (1.0, "")
     assert nice_length(220.0) == 50.0 and nice_length(60.0) == 10.0
+
+
+def test_cut_surface_and_waterfall(sources: FigureSources, tmp_path: Path) -> None:
+    from analysis.figures.description import LineCutPanel
+
+    desc = FigureDescription(
+        panels=[
+            LineCutPanel(dataset="g", cut="cut", style="surface"),
+            LineCutPanel(col=1, dataset="g", cut="cut", style="waterfall", n_curves=5),
+        ],
+        cols=2,
+        width_cm=12.0,
+    )
+    with style_context(desc):
+        fig, axes, resolved = build_figure(desc, sources)
+    assert axes[0].name == "3d" and axes[1].name == "rectilinear"
+    assert len(resolved[1].curves) == 5
+    steps = [c.y.mean() for c in resolved[1].curves]
+    assert np.all(np.diff(steps) > 0)  # offset upwards along the cut
+    export_figure(desc, sources, tmp_path / "cut.pdf")
+
+
+def test_letters_sit_left_of_the_axis_labels(sources: FigureSources) -> None:
+    desc = every_kind()
+    with style_context(desc):
+        fig, axes, _ = build_figure(desc, sources)
+        renderer = fig.canvas.get_renderer()
+        for ax in axes[1:]:
+            letter = [t for t in ax.texts if t.get_fontweight() == "bold"]
+            assert letter, "no letter"
+            box = letter[0].get_window_extent(renderer)
+            label = ax.yaxis.label.get_window_extent(renderer)
+            assert box.x0 <= label.x0 + 1.0
+            assert box.y0 >= ax.bbox.y1 - 1.0
+
+
+def test_colour_maps_match_the_views() -> None:
+    """The figures' stops are the map views' own colours (widgets/colormaps.py resamples to 17 stops)."""
+    pytest.importorskip("PySide6")
+    from widgets.colormaps import COLORMAPS, STOPS, colormap
+
+    assert set(COLORMAPS) == set(COLORMAP_STOPS)
+    for name in COLORMAPS:
+        view = colormap(name).map(np.linspace(0.0, 1.0, STOPS), mode="byte")[:, :3]
+        assert np.array_equal(view, np.array(COLORMAP_STOPS[name])), name
