@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import zlib
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 import h5py
@@ -47,10 +48,20 @@ def png_pixels(path: Path) -> np.ndarray:
         return np.asarray(im.convert("RGB"))
 
 
-@pytest.mark.parametrize("ext", ["pdf", "svg", "png"])
-def test_every_panel_kind_renders(sources: FigureSources, tmp_path: Path, ext: str) -> None:
+@pytest.fixture(scope="module")
+def all_kinds(sources: FigureSources, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The figure with every panel kind written once as PDF, SVG and PNG (with its panel data)."""
+    out = tmp_path_factory.mktemp("all")
     desc = every_kind()
-    result = export_figure(desc, sources, tmp_path / f"all.{ext}")
+    return {
+        ext: export_figure(desc, sources, out / f"fig.{ext}", write_data=ext == "png")
+        for ext in ("pdf", "svg", "png")
+    }
+
+
+@pytest.mark.parametrize("ext", ["pdf", "svg", "png"])
+def test_every_panel_kind_renders(all_kinds: dict[str, Any], ext: str) -> None:
+    result = all_kinds[ext]
     assert result.path.is_file() and result.path.stat().st_size > 1000
     assert len(result.boxes) == 7
     for x0, y0, x1, y1 in result.boxes:  # every panel inside the page
@@ -60,9 +71,8 @@ def test_every_panel_kind_renders(sources: FigureSources, tmp_path: Path, ext: s
         assert (w, h) == result.pixels == (round(17.8 / 2.54 * 150), round(9.0 / 2.54 * 150))
 
 
-def test_pdf_is_vector_with_text_as_text(sources: FigureSources, tmp_path: Path) -> None:
-    path = tmp_path / "all.pdf"
-    export_figure(every_kind(), sources, path)
+def test_pdf_is_vector_with_text_as_text(all_kinds: dict[str, Any]) -> None:
+    path = all_kinds["pdf"].path
     raw = path.read_bytes()
     assert b"/FontFile2" in raw  # TrueType fonts embedded: the text stays text
     body = pdf_streams(path)
@@ -71,9 +81,8 @@ def test_pdf_is_vector_with_text_as_text(sources: FigureSources, tmp_path: Path)
     assert b"/Subtype /Image" in raw  # the map's pixels, embedded as they are
 
 
-def test_svg_is_vector_with_text_as_text(sources: FigureSources, tmp_path: Path) -> None:
-    path = tmp_path / "all.svg"
-    export_figure(every_kind(), sources, path)
+def test_svg_is_vector_with_text_as_text(all_kinds: dict[str, Any]) -> None:
+    path = all_kinds["svg"].path
     texts = svg_texts(path)
     for letter in ("A", "B", "x", "G"):
         assert letter in texts
@@ -154,17 +163,18 @@ def test_rotated_frame_is_drawn_rotated(tmp_path: Path) -> None:
     assert corner == pytest.approx(axes[0].transData.transform((40 * c + 40 * s, 40 * s - 40 * c)))
 
 
-def test_data_written_beside_the_figure(sources: FigureSources, tmp_path: Path) -> None:
-    result = export_figure(every_kind(), sources, tmp_path / "fig.png", write_data=True, dpi=60)
+def test_data_written_beside_the_figure(sources: FigureSources, all_kinds: dict[str, Any]) -> None:
+    result = all_kinds["png"]
+    folder = result.path.parent
     names = sorted(p.name for p in result.data_files)
     assert names[0] == "fig_A_map.h5" and "fig_B_region_spectra.csv" in names
-    assert all(p.is_file() for p in result.data_files)
+    assert len(names) == 7 and all(p.is_file() for p in result.data_files)
     grid = sources.datasets["g"]
-    with h5py.File(tmp_path / "fig_A_map.h5") as h5:
+    with h5py.File(folder / "fig_A_map.h5") as h5:
         want = grid.bias_slice("dI/dV", grid.bias_index(-5e-3), 1)
         assert np.allclose(h5["values"][()], want)
         assert h5["values"].attrs["unit"] == "S"
-    table = np.loadtxt(tmp_path / "fig_B_region_spectra.csv", delimiter=",", comments="#", skiprows=2)
+    table = np.loadtxt(folder / "fig_B_region_spectra.csv", delimiter=",", comments="#", skiprows=2)
     assert table.shape == (21, 5)  # bias, then mean and std for each of two regions
     assert np.allclose(table[:, 0], grid.bias)
 
@@ -245,3 +255,13 @@ def test_colour_maps_match_the_views() -> None:
     for name in COLORMAPS:
         view = colormap(name).map(np.linspace(0.0, 1.0, STOPS), mode="byte")[:, :3]
         assert np.array_equal(view, np.array(COLORMAP_STOPS[name])), name
+
+
+def test_tiff_at_a_chosen_dpi(tmp_path: Path) -> None:
+    src = FigureSources(datasets={"c": checkerboard(4)})
+    desc = FigureDescription(panels=[MapPanel(dataset="c", channel="v")], width_cm=8.6, height_cm=6.0)
+    result = export_figure(desc, src, tmp_path / "f.tif", dpi=72)
+    from PIL import Image
+
+    with Image.open(result.path) as im:
+        assert im.format == "TIFF" and im.size == (round(8.6 / 2.54 * 72), round(6.0 / 2.54 * 72))
