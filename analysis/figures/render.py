@@ -10,12 +10,15 @@ the raw pixels embedded in vector output), ``origin="lower"``, the extent from t
 the frame's rotation applied as an affine transform. With ``write_data`` each panel's data go beside the
 figure: CSV for curves, scatter and line cuts, HDF5 (or CSV) for maps.
 
-Only :mod:`matplotlib.figure` and the Agg canvas are used; pyplot (and with it any GUI backend) is never
-imported.
+:func:`render_image` gives the same figure as an RGBA array for a preview. Only :mod:`matplotlib.figure`
+and the Agg canvas are used; pyplot (and with it any GUI backend) is never imported. matplotlib's style
+settings are process-wide, so drawing is serialised by a lock: run exports from one worker thread (or a
+process), never on a GUI thread.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +40,8 @@ from analysis.figures.resolve import (
 )
 from analysis.figures.units import axis_label, nice_length, si_scale
 
+#: matplotlib's style settings are process-wide: one figure is drawn at a time (call from one worker).
+_LOCK = threading.RLock()
 VECTOR_FORMATS = ("pdf", "svg")
 RASTER_FORMATS = ("png", "tif", "tiff")
 FORMATS = VECTOR_FORMATS + RASTER_FORMATS
@@ -444,6 +449,17 @@ def figure_format(path: str | Path) -> str:
     return ext
 
 
+def render_image(desc: FigureDescription, sources: FigureSources, dpi: int = 100) -> np.ndarray:
+    """The figure as an (h, w, 4) uint8 RGBA array at ``dpi`` (a preview for a figure view; the same
+    layout and fonts as the exported file)."""
+    if dpi != desc.dpi:
+        desc = FigureDescription.from_dict({**desc.to_dict(), "dpi": int(dpi)})
+    with _LOCK, style_context(desc):
+        fig, _axes, _resolved = build_figure(desc, sources)
+        fig.canvas.draw()
+        return np.asarray(fig.canvas.buffer_rgba()).copy()
+
+
 def export_figure(
     desc: FigureDescription,
     sources: FigureSources,
@@ -462,7 +478,7 @@ def export_figure(
     fmt = figure_format(path)
     if dpi is not None:
         desc = FigureDescription.from_dict({**desc.to_dict(), "dpi": int(dpi)})
-    with style_context(desc):
+    with _LOCK, style_context(desc):
         fig, axes, resolved = build_figure(desc, sources, vector=fmt in VECTOR_FORMATS)
         save_fmt = "tiff" if fmt in ("tif", "tiff") else fmt
         kwargs: dict[str, Any] = {"format": save_fmt, "dpi": desc.dpi}

@@ -265,3 +265,11 @@ def test_tiff_at_a_chosen_dpi(tmp_path: Path) -> None:
 
     with Image.open(result.path) as im:
         assert im.format == "TIFF" and im.size == (round(8.6 / 2.54 * 72), round(6.0 / 2.54 * 72))
+
+
+def test_preview_image_has_the_export_size(sources: FigureSources) -> None:
+    from analysis.figures.render import render_image
+
+    desc = FigureDescription(panels=[MapPanel(dataset="g", bias=0.0)], width_cm=8.6, height_cm=6.0)
+    rgba = render_image(desc, sources, dpi=50)
+    assert rgba.dtype == np.uint8 and rgba.shape == (round(6.0 / 2.54 * 50), round(8.6 / 2.54 * 50), 4)
