@@ -182,6 +182,22 @@ class XYPanel(Panel):
     legend: str = "inside"
 
 
+@dataclass
+class FitPanel(Panel):
+    """A fit from the sources' ``fits`` (key ``fit``): the data as points, the model as a line, the
+    residuals in a strip below (``residuals``), and the values of ``parameters`` (names) with their
+    uncertainties. ``x_label``/``x_unit`` and ``y_label``/``y_unit`` name the axes (SI units)."""
+
+    kind: ClassVar[str] = "fit"
+    fit: str = ""
+    residuals: bool = True
+    parameters: tuple[str, ...] = ()
+    x_label: str = "Bias"
+    x_unit: str = "V"
+    y_label: str = "dI/dV"
+    y_unit: str = "S"
+
+
 PANEL_KINDS: dict[str, type[Panel]] = {
     cls.kind: cls
     for cls in (
@@ -192,6 +208,7 @@ PANEL_KINDS: dict[str, type[Panel]] = {
         ProfilePanel,
         CorrelationPanel,
         XYPanel,
+        FitPanel,
     )
 }
 

@@ -33,6 +33,7 @@ from analysis.figures.resolve import (
     CutImageData,
     FigureError,
     FigureSources,
+    FitData,
     MapData,
     Resolved,
     ScatterData,
@@ -331,6 +332,40 @@ def _draw_surface(ax: Any, d: CutImageData, style: FigureStyle) -> None:
         ax.set_title(d.title)
 
 
+def _draw_fit(fig: Any, cell: Any, d: FitData, style: FigureStyle) -> tuple[Any, Any]:
+    """Data points, model line and (below, sharing x) the residuals; returns (main axes, residual axes or
+    None)."""
+    if d.residual is not None:
+        sub = cell.subgridspec(2, 1, height_ratios=(3.0, 1.0), hspace=0.0)
+        ax = fig.add_subplot(sub[0])
+        rax = fig.add_subplot(sub[1], sharex=ax)
+    else:
+        ax, rax = fig.add_subplot(cell), None
+    xs, xunit = si_scale(d.x, d.x_unit)
+    ys, yunit = si_scale(np.concatenate([d.y, d.model]), d.y_unit)
+    ax.plot(d.x / xs, d.y / ys, "o", ms=1.6, mew=0, color=_rgb((31, 119, 180)), label="data")
+    ax.plot(d.x_model / xs, d.model / ys, "-", color=_rgb((214, 39, 40)), label="fit")
+    ax.set_ylabel(axis_label(d.y_label, yunit))
+    ax.locator_params(axis="x", nbins=5)
+    if d.note:  # room above the curve for the parameter lines
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo, hi + 0.14 * (d.note.count("\n") + 1) * (hi - lo))
+        ax.text(0.03, 0.97, d.note, transform=ax.transAxes, ha="left", va="top", fontsize=style.legend_size)
+    if d.title:
+        ax.set_title(d.title)
+    if rax is not None:
+        assert d.residual is not None
+        rax.axhline(0.0, color="0.5", lw=0.5)
+        rax.plot(d.x / xs, d.residual / ys, "o", ms=1.2, mew=0, color="0.2")
+        rax.set_ylabel("resid.")
+        rax.locator_params(axis="y", nbins=3)
+        ax.tick_params(labelbottom=False)
+        rax.set_xlabel(axis_label(d.x_label, xunit))
+    else:
+        ax.set_xlabel(axis_label(d.x_label, xunit))
+    return ax, rax
+
+
 def _draw_scatter(ax: Any, d: ScatterData, style: FigureStyle) -> None:
     xs, xunit = si_scale(d.x, d.x_unit)
     ys, yunit = si_scale(d.y, d.y_unit)
@@ -411,17 +446,20 @@ def build_figure(
     for panel, data, letter in zip(desc.panels, resolved, letters):
         cell = gs[panel.row : panel.row + panel.rowspan, panel.col : panel.col + panel.colspan]
         surface = isinstance(data, CutImageData) and data.surface
-        ax = fig.add_subplot(cell, projection="3d" if surface else None)
-        if surface:
-            _draw_surface(ax, data, desc.style)  # type: ignore[arg-type]
-        elif isinstance(data, MapData):
-            _draw_map(fig, ax, data, desc.style, vector)
-        elif isinstance(data, CutImageData):
-            _draw_cut_image(fig, ax, data, desc.style, vector)
-        elif isinstance(data, ScatterData):
-            _draw_scatter(ax, data, desc.style)
+        if isinstance(data, FitData):  # two axes in the cell: the fit and its residuals
+            ax, _residual_axes = _draw_fit(fig, cell, data, desc.style)
         else:
-            _draw_curves(ax, data, desc.style)
+            ax = fig.add_subplot(cell, projection="3d" if surface else None)
+            if surface:
+                _draw_surface(ax, data, desc.style)  # type: ignore[arg-type]
+            elif isinstance(data, MapData):
+                _draw_map(fig, ax, data, desc.style, vector)
+            elif isinstance(data, CutImageData):
+                _draw_cut_image(fig, ax, data, desc.style, vector)
+            elif isinstance(data, ScatterData):
+                _draw_scatter(ax, data, desc.style)
+            else:
+                _draw_curves(ax, data, desc.style)
         if letter:
             is_map = isinstance(data, MapData) and not data.show_axes
             text = _letter(ax, letter, desc.style, is_map)
@@ -508,6 +546,16 @@ def write_panel_data(data: Resolved, stem: Path, map_format: str = "hdf5") -> Pa
     units (V, m, S, ...) as the column names say."""
     if isinstance(data, MapData):
         return _write_map(data, stem, map_format)
+    if isinstance(data, FitData):
+        path = stem.with_suffix(".csv")
+        model = np.interp(data.x, data.x_model, data.model)
+        resid = data.residual if data.residual is not None else data.y - model
+        with open(path, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(_header([f"fit: x {data.x_label} [{data.x_unit}], y {data.y_label} [{data.y_unit}]"]))
+            fh.write(_header(data.note.splitlines()) if data.note else "")
+            fh.write("x,data,model,residual\n")
+            np.savetxt(fh, np.column_stack([data.x, data.y, model, resid]), delimiter=",", fmt="%.9g")
+        return path
     if isinstance(data, CutImageData):
         path = stem.with_suffix(".csv")
         table = np.column_stack([data.distance, data.values])

@@ -21,6 +21,7 @@ from analysis.dataset import Frame, Grid, Image, Spectrum
 from analysis.errors import FitError, WorkbenchError
 from analysis.figures.description import (
     CorrelationPanel,
+    FitPanel,
     LineCutPanel,
     MapPanel,
     Panel,
@@ -174,7 +175,25 @@ class ScatterData:
     title: str = ""
 
 
-Resolved = MapData | CurvesData | CutImageData | ScatterData
+@dataclass
+class FitData:
+    """A fit to draw: data ``x``, ``y`` (n,), the model ``model`` on ``x_model`` (m,), ``residual`` (n,)
+    (None: no residual strip), all in SI units; ``note`` lists parameter values."""
+
+    x: np.ndarray
+    y: np.ndarray
+    x_model: np.ndarray
+    model: np.ndarray
+    residual: np.ndarray | None
+    x_label: str
+    x_unit: str
+    y_label: str
+    y_unit: str
+    note: str = ""
+    title: str = ""
+
+
+Resolved = MapData | CurvesData | CutImageData | ScatterData | FitData
 
 
 # -- helpers ------------------------------------------------------------------------------------------------
@@ -556,6 +575,57 @@ def resolve_xy(panel: XYPanel, sources: FigureSources) -> CurvesData:
     )
 
 
+def _field(obj: Any, name: str) -> Any:
+    return obj[name] if isinstance(obj, Mapping) else getattr(obj, name)
+
+
+def _param_text(name: str, value: float, err: float, unit: str) -> str:
+    from analysis.figures.units import si_scale
+
+    scale, shown = si_scale(np.array([value]), unit)
+    if np.isfinite(err) and err > 0:
+        return f"{name} = {value / scale:.3g} \u00b1 {err / scale:.2g} {shown}".rstrip()
+    return f"{name} = {value / scale:.3g} {shown}".rstrip()
+
+
+def resolve_fit(panel: FitPanel, sources: FigureSources) -> FitData:
+    """A finished single fit from ``sources.fits``: an object or mapping with ``x``, ``y``, ``residual``,
+    ``x_all``, ``model_all`` (and ``record`` with ``params`` for the values), like
+    :class:`analysis.fitting.single.SingleFit`."""
+    if panel.fit not in sources.fits:
+        raise FigureError(f"no fit {panel.fit!r} (have: {', '.join(sources.fits) or 'none'})")
+    f = sources.fits[panel.fit]
+    try:
+        x, y = np.asarray(_field(f, "x"), float), np.asarray(_field(f, "y"), float)
+        xm, model = np.asarray(_field(f, "x_all"), float), np.asarray(_field(f, "model_all"), float)
+        residual = np.asarray(_field(f, "residual"), float) if panel.residuals else None
+    except (KeyError, AttributeError) as exc:
+        raise FigureError(f"fit {panel.fit!r} has no arrays to draw ({exc})") from exc
+    lines = []
+    record = f.get("record") if isinstance(f, Mapping) else getattr(f, "record", None)
+    params = {_field(p, "name"): p for p in (_field(record, "params") if record is not None else [])}
+    for name in panel.parameters:
+        if name not in params:
+            raise FigureError(f"fit {panel.fit!r} has no parameter {name!r}")
+        p = params[name]
+        lines.append(
+            _param_text(name, float(_field(p, "value")), float(_field(p, "stderr")), _field(p, "unit"))
+        )
+    return FitData(
+        x=x,
+        y=y,
+        x_model=xm,
+        model=model,
+        residual=residual,
+        x_label=panel.x_label,
+        x_unit=panel.x_unit,
+        y_label=panel.y_label,
+        y_unit=panel.y_unit,
+        note="\n".join(lines),
+        title=panel.title,
+    )
+
+
 _RESOLVERS: dict[type, Any] = {
     MapPanel: resolve_map,
     RegionSpectraPanel: resolve_region_spectra,
@@ -564,6 +634,7 @@ _RESOLVERS: dict[type, Any] = {
     ProfilePanel: resolve_profile,
     CorrelationPanel: resolve_correlation,
     XYPanel: resolve_xy,
+    FitPanel: resolve_fit,
 }
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from analysis.dataset import Frame, Grid, Image
 from analysis.figures.resolve import FigureSources, XYSeries
+from analysis.fitting.single import FitRecord, ParamResult, SingleFit
 from analysis.maps.linecut import CutPath
 from analysis.maps.regions import Rectangle, Region
 
@@ -56,4 +57,23 @@ def sources() -> FigureSources:
         regions={"left": left, "right": right},
         linecuts={"cut": CutPath(((-25 * NM, 0.0), (25 * NM, 0.0)), name="across")},
         series={"s": XYSeries(np.linspace(1, 10, 10), np.linspace(1, 10, 10) ** 2, "square")},
+        fits={"f": small_fit()},
     )
+
+
+def small_fit() -> SingleFit:
+    """A finished fit as the fit panel keeps it: a Gaussian on 41 points with its residuals."""
+    x = np.linspace(-5e-3, 5e-3, 41)
+    best = 1e-9 * (1 + np.exp(-((x / 1e-3) ** 2)))
+    y = best + 1e-11 * np.sin(40 * x / 5e-3)
+    record = FitRecord(
+        model="gauss",
+        params=[ParamResult("width", "V", 1e-3, 2e-5), ParamResult("height", "S", 1e-9, 3e-12)],
+        redchi=1.0,
+        chisqr=41.0,
+        ndata=41,
+        nvarys=2,
+        success=True,
+        message="ok",
+    )
+    return SingleFit(record, x, y, best, y - best, x, best, best)

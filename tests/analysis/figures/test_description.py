@@ -12,6 +12,7 @@ from analysis.figures.description import (
     CorrelationPanel,
     FigureDescription,
     FigureStyle,
+    FitPanel,
     LineCutPanel,
     MapPanel,
     PointSpectraPanel,
@@ -32,7 +33,8 @@ def every_kind() -> FigureDescription:
             LineCutPanel(row=0, col=3, dataset="g", cut="cut", style="waterfall"),
             ProfilePanel(row=1, col=0, dataset="g", cut="cut", fit_range=(0.0, 4e-8)),
             CorrelationPanel(row=1, col=1, x_dataset="g", y_dataset="g", y_bias=5e-3, regions=("left",)),
-            XYPanel(row=1, col=2, colspan=2, series=("s",), log_y=True),
+            XYPanel(row=1, col=2, series=("s",), log_y=True),
+            FitPanel(row=1, col=3, fit="f", parameters=("width", "height")),
         ],
         rows=2,
         cols=4,
@@ -40,7 +42,7 @@ def every_kind() -> FigureDescription:
         height_cm=9.0,
         dpi=150,
         style=FigureStyle(font_size=8.0, letter_case="upper"),
-        row_ratios=(1.0, 2.0),
+        row_ratios=(1.0, 1.3),
         name="all kinds",
     )  # fmt: skip
 
@@ -55,10 +57,10 @@ def test_round_trip_through_json() -> None:
 
 
 def test_letters_in_reading_order_keep_explicit_ones() -> None:
-    assert every_kind().letters_in_order() == ["A", "B", "x", "D", "E", "F", "G"]
+    assert every_kind().letters_in_order() == ["A", "B", "x", "D", "E", "F", "G", "H"]
     desc = every_kind()
     desc.letters = False
-    assert desc.letters_in_order() == ["", "", "x", "", "", "", ""]
+    assert desc.letters_in_order() == ["", "", "x", "", "", "", "", ""]
 
 
 def test_overlap_and_out_of_grid_are_refused() -> None:

@@ -63,7 +63,7 @@ def all_kinds(sources: FigureSources, tmp_path_factory: pytest.TempPathFactory) 
 def test_every_panel_kind_renders(all_kinds: dict[str, Any], ext: str) -> None:
     result = all_kinds[ext]
     assert result.path.is_file() and result.path.stat().st_size > 1000
-    assert len(result.boxes) == 7
+    assert len(result.boxes) == 8
     for x0, y0, x1, y1 in result.boxes:  # every panel inside the page
         assert 0.0 <= x0 < x1 <= 1.0 and 0.0 <= y0 < y1 <= 1.0
     if ext == "png":
@@ -84,8 +84,9 @@ def test_pdf_is_vector_with_text_as_text(all_kinds: dict[str, Any]) -> None:
 def test_svg_is_vector_with_text_as_text(all_kinds: dict[str, Any]) -> None:
     path = all_kinds["svg"].path
     texts = svg_texts(path)
-    for letter in ("A", "B", "x", "G"):
+    for letter in ("A", "B", "x", "G", "H"):
         assert letter in texts
+    assert "width = 1 \u00b1 0.02 mV" in texts and "resid." in texts
     assert any("Bias (mV)" in t for t in texts)
     root = ElementTree.parse(path).getroot()
     assert len(list(root.iter(f"{SVG}path"))) > 50
@@ -168,7 +169,9 @@ def test_data_written_beside_the_figure(sources: FigureSources, all_kinds: dict[
     folder = result.path.parent
     names = sorted(p.name for p in result.data_files)
     assert names[0] == "fig_A_map.h5" and "fig_B_region_spectra.csv" in names
-    assert len(names) == 7 and all(p.is_file() for p in result.data_files)
+    assert len(names) == 8 and all(p.is_file() for p in result.data_files)
+    fit = np.loadtxt(folder / "fig_H_fit.csv", delimiter=",", skiprows=4)  # 3 comment lines, 1 header
+    assert fit.shape == (41, 4) and np.allclose(fit[:, 1] - fit[:, 2], fit[:, 3])
     grid = sources.datasets["g"]
     with h5py.File(folder / "fig_A_map.h5") as h5:
         want = grid.bias_slice("dI/dV", grid.bias_index(-5e-3), 1)
