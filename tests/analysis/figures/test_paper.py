@@ -148,3 +148,36 @@ def test_window_option_exports_without_qt(tmp_path: Path) -> None:
     assert rc == 0, run.stderr
     assert bad == []
     assert out.is_file() and "Distance (nm)" in svg_texts(out)
+
+
+@pytest.mark.parametrize("name", ["fig4", "fig5", "fig6"])
+def test_nothing_is_clipped_and_letters_overlap_nothing(rendered: dict[str, Any], name: str) -> None:
+    """Everything each axes draws lies inside the page; panel letters overlap no title, axis (ticks and
+    label) or other text."""
+    from analysis.figures.render import build_figure, style_context
+
+    desc, sources = rendered[name]["desc"], rendered[name]["sources"]
+    desc = type(desc).from_dict({**desc.to_dict(), "dpi": 100})
+    with style_context(desc):
+        fig, axes, _ = build_figure(desc, sources)
+        fig.draw_without_rendering()
+        r = fig.canvas.get_renderer()
+        page = fig.bbox
+        for ax in fig.axes:
+            b = ax.get_tightbbox(r)
+            assert page.x0 - 1 <= b.x0 and b.x1 <= page.x1 + 1 and page.y0 - 1 <= b.y0 and b.y1 <= page.y1 + 1
+        others = []
+        for ax in fig.axes:
+            others += [
+                t.get_window_extent(r) for t in (ax.title, ax._left_title, ax._right_title) if t.get_text()
+            ]
+            others += [t.get_window_extent(r) for t in ax.texts if t.get_fontweight() != "bold"]
+            if ax.name != "3d":
+                others += [a.get_tightbbox(r) for a in (ax.xaxis, ax.yaxis)]
+        letters = [t for ax in fig.axes for t in ax.texts if t.get_fontweight() == "bold"]
+        assert len(letters) == len(desc.panels)
+        for t in letters:
+            box = t.get_window_extent(r)
+            assert page.x0 - 1 <= box.x0 and box.y1 <= page.y1 + 1
+            hits = [o for o in others if o is not None and o.width > 0 and box.overlaps(o)]
+            assert not hits, f"letter {t.get_text()!r} overlaps {hits}"
