@@ -131,11 +131,12 @@ def _draw_map(fig: Any, ax: Any, d: MapData, style: FigureStyle, vector: bool) -
         if o.segments.size == 0:
             continue
         segs = o.segments * NM + np.array([cx, cy])
-        ax.add_collection(
-            LineCollection(
-                segs, colors=[_rgb(o.colour)], linewidths=0.9, capstyle="projecting", transform=transform
-            )
+        lines = LineCollection(
+            segs, colors=[_rgb(o.colour)], linewidths=0.8, capstyle="projecting", transform=transform
         )
+        # a thin white edge keeps a dark outline visible on a dark map and vice versa
+        lines.set_path_effects([pe.Stroke(linewidth=1.5, foreground="white"), pe.Normal()])
+        ax.add_collection(lines)
     halo = [pe.withStroke(linewidth=2.0, foreground="black")]
     for verts, _name in d.cuts:
         v = np.asarray(verts) * NM
