@@ -50,6 +50,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         choices=sorted(SCENARIO_NAMES),
         help="set up a workflow of the MgB2 paper on the demo grids (implies --demo)",
     )
+    ap.add_argument("--export-figure", metavar="FILE", help="write the scenario's paper figure, no window")
     ap.add_argument("--size", type=_size, default=(1600, 1000), metavar="WxH", help="window size (1600x1000)")
     return ap.parse_args(argv)
 
@@ -108,6 +109,10 @@ def take_screenshot(window, path: str, scenario: str = "explore", timeout_ms: in
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.export_figure:  # window-less: the figure command (app.cli dispatches before importing this)
+        from app.commands.figure import main_export_figure
+
+        return main_export_figure(list(sys.argv[1:] if argv is None else argv))
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "stsworkbench"])
     app.setApplicationName("STS Workbench")
     app.setOrganizationName("STS Workbench")
