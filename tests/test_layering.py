@@ -50,7 +50,10 @@ def test_app_state_is_qt_free() -> None:
 
 
 def test_window_less_commands_load_no_qt() -> None:
-    loaded = _modules_loaded_by("import app.cli, app.commands.info, app.commands.convert, app.commands.fit")
+    loaded = _modules_loaded_by(
+        "import app.cli, app.commands.info, app.commands.convert, app.commands.fit, app.commands.series, "
+        "app.commands.figure"
+    )
     assert loaded == [], f"the console commands pulled in {loaded}"
 
 
