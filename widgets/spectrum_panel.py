@@ -165,6 +165,8 @@ class _PlotRow(QWidget):
             if cid not in wanted:
                 self.plot_item.removeItem(self.curves.pop(cid))
         self.set_curves_only(curves)
+        self.exported = [c.id for c in curves if c.exported]  # in the order given
+        self.empty.set_empty(not self.curves)
 
     def update_curves(self, curves: Sequence[Curve], prefix: str) -> None:
         """Set ``curves`` and remove the other curves whose id starts with ``prefix``; every other curve is
@@ -173,6 +175,9 @@ class _PlotRow(QWidget):
         for cid in [c for c in self.curves if c.startswith(prefix) and c not in wanted]:
             self.plot_item.removeItem(self.curves.pop(cid))
         self.set_curves_only(curves)
+        kept = [cid for cid in self.exported if not cid.startswith(prefix)]
+        self.exported = kept + [c.id for c in curves if c.exported]
+        self.empty.set_empty(not self.curves)
 
     def set_curves_only(self, curves: Sequence[Curve]) -> None:
         for c in curves:
@@ -185,8 +190,6 @@ class _PlotRow(QWidget):
                 item.setData(c.x, c.y)
                 item.setPen(pen)
             item.opts["name"] = c.name
-        self.exported = [c.id for c in curves if c.exported]  # in the order given
-        self.empty.set_empty(not curves)
 
     def set_lines(self, lines: Sequence[tuple[str, float, tuple[int, int, int]]]) -> None:
         wanted = {lid for lid, _v, _c in lines}

@@ -147,7 +147,7 @@ class SeriesOverlay(QWidget):
             members = np.flatnonzero(self.bins == b)
             x, y = nan_joined(self.xs, self.ys, members, offsets)
             colour = MISSING_COLOR if b < 0 else tuple(int(c) for c in colours[b][:3])
-            item = pg.PlotCurveItem(x, y, pen=pg.mkPen(colour, width=1), connect="finite")
+            item = pg.PlotCurveItem(x, y, pen=pg.mkPen(colour, width=1), connect="finite", antialias=False)
             self.plot.addItem(item)
             self.items.append(item)
         # the flat point list searched by hover: every sweep's points with their sweep index

@@ -7,6 +7,8 @@ from PySide6.QtCore import QPoint, QPointF
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication, QWidget
 
+import widgets.map_view  # noqa: F401  (the window turns antialiasing on globally: test under it)
+
 
 def show(qtbot, widget: QWidget, w: int = 700, h: int = 480) -> QWidget:
     qtbot.addWidget(widget)
