@@ -39,6 +39,7 @@ import numpy as np
 from scipy import fft as sfft
 
 from analysis.constants import K_B_EV
+from analysis.models import accel
 from analysis.models.base import Model
 from analysis.models.numerics import _second_primitive_rest, fermi, thermal_kernel
 
@@ -153,7 +154,10 @@ def dynes_half_averages(
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Hat-weighted grid averages of the Dynes DOS on the nodes E >= 0 (m + 1 of them), for rows (n,).
 
-    Returns (avg, d avg/dDelta, d avg/dGamma), each (n, m + 1) (None without ``derivatives``)."""
+    Returns (avg, d avg/dDelta, d avg/dGamma), each (n, m + 1) (None without ``derivatives``). Uses the
+    compiled kernel of :mod:`analysis.models.accel` when numba is installed."""
+    if accel.AVAILABLE:
+        return accel.dynes_half_averages_compiled(grid.h, grid.m, delta, gamma, derivatives)
     h = grid.h
     e = h * np.arange(-1, grid.m + 2, dtype=float)  # one node beyond each end
     r2, dd, dg = _second_primitive_rest(e[None, :], delta[:, None], gamma[:, None], derivatives)
@@ -329,6 +333,21 @@ def read_off(grid: SISGrid, u: np.ndarray) -> ReadOff:
     return ReadOff(idx, w, dw)
 
 
+def _phase(grid: SISGrid) -> np.ndarray:
+    """exp(-i theta (ne - 1)), theta = 2 pi m / L: the DFT of a reversed sequence is this times the
+    conjugate DFT of the sequence."""
+    key = (grid.L, grid.ne)
+    ph = _PHASES.get(key)
+    if ph is None:
+        th = 2 * np.pi * np.arange(grid.L // 2 + 1) / grid.L
+        ph = np.exp(-1j * th * (grid.ne - 1))
+        _PHASES[key] = ph
+    return ph
+
+
+_PHASES: dict[tuple[int, int], np.ndarray] = {}
+
+
 def sis_batch(
     grid: SISGrid,
     tip: Side,
@@ -343,21 +362,27 @@ def sis_batch(
     ``columns``: names of wanted derivatives: any key of ``tip.dN``/``smp.dN`` (summed over both sides when
     both carry it), ``"T"`` and ``"u"`` (the derivative with respect to the bias itself). Returns
     (value (n, nb), {name: (n, nb)}).
+
+    Symmetry halves the transforms: every DOS (and DOS derivative) array is even on the symmetric grid and
+    f(-E) = 1 - f(E), so N (1 - f) is N f reversed, F(N) = F(N f) + ph conj(F(N f)) (:func:`_phase`), and
+    the current's spectrum conj(F(N_t f)) F(N_s) - conj(F(N_t)) F(N_s f) reduces to -2i Im(conj(ph) F(N_t f)
+    F(N_s f)): one real FFT per DOS array and one inverse FFT per output.
     """
     L = grid.L
     h = grid.h
     ro = read_off(grid, u)
     f = grid.f
     mult = h * (_diff_multiplier(L, h) if not current else 1.0)
+    cph = np.conj(_phase(grid))
 
-    def corr(at, atf, bs, bsf):
-        return np.conj(atf) * bs - np.conj(at) * bsf
+    def spectrum(af: np.ndarray, bf: np.ndarray) -> np.ndarray:
+        z = af * bf
+        z *= cph
+        return -2j * z.imag
 
-    A = _rfft(tip.N, L)
     Af = _rfft(tip.N * f, L)
-    B = _rfft(smp.N, L)
     Bf = _rfft(smp.N * f, L)
-    spec = corr(A, Af, B, Bf) * mult
+    spec = spectrum(Af, Bf) * mult
     c = sfft.irfft(spec, n=L, axis=-1)
     value = ro(c)
     out: dict[str, np.ndarray] = {}
@@ -368,15 +393,16 @@ def sis_batch(
             continue
         if name == "T":
             fT = grid.fT
+            ph = np.conj(cph)
+            A = Af + ph * np.conj(Af)
+            B = Bf + ph * np.conj(Bf)
             s = (np.conj(_rfft(tip.N * fT, L)) * B - np.conj(A) * _rfft(smp.N * fT, L)) * mult
         else:
             s = np.zeros_like(spec)
             if name in tip.dN:
-                d = tip.dN[name]
-                s += np.conj(_rfft(d * f, L)) * B - np.conj(_rfft(d, L)) * Bf
+                s += spectrum(_rfft(tip.dN[name] * f, L), Bf)
             if name in smp.dN:
-                d = smp.dN[name]
-                s += np.conj(Af) * _rfft(d, L) - np.conj(A) * _rfft(d * f, L)
+                s += spectrum(Af, _rfft(smp.dN[name] * f, L))
             s *= mult
         out[name] = ro(sfft.irfft(s, n=L, axis=-1))
     return value, out
