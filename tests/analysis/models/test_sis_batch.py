@@ -92,8 +92,8 @@ def test_jacobian_matches_finite_differences(name):
         dn[:, j] -= step
         fd = (m.evaluate_batch(x, up) - m.evaluate_batch(x, dn)) / (2 * step)
         scale = np.max(np.abs(fd)) + 1e-300
-        # V0 moves the read-off through piecewise-cubic weights (continuous, kinked at nodes): ~1e-2
-        tol = 2e-2 if pname == "V0" else 1e-5
+        # V0: the derivative is the fourth-order difference on the grid, the model a piecewise-cubic read-off
+        tol = 5e-3 if pname == "V0" else 1e-5
         assert np.max(np.abs(fd - J[..., j])) <= tol * scale, pname
     cols = np.array([1, 0])
     np.testing.assert_allclose(m.jacobian_columns(x, P, cols), J[..., cols], rtol=1e-12, atol=0)
