@@ -16,6 +16,7 @@ import numpy as np
 
 AVAILABLE = False
 _kernel = None
+_row_kernel = None
 
 if os.environ.get("STSWORKBENCH_NO_NUMBA", "") not in ("1", "true", "yes"):
     try:
@@ -60,7 +61,47 @@ if os.environ.get("STSWORKBENCH_NO_NUMBA", "") not in ("1", "true", "yes"):
                         dd_out[i, k] = (dd[k + 2] - 2.0 * dd[k + 1] + dd[k]) * inv
                         dg_out[i, k] = (dg[k + 2] - 2.0 * dg[k + 1] + dg[k]) * inv
 
+        @numba.njit(cache=True, fastmath=False)
+        def _row_averages(h, e0, ne, delta, gamma, want, avg, dd_out, dg_out):  # pragma: no cover
+            n = delta.shape[0]
+            inv = 1.0 / (h * h)
+            r2 = np.empty(ne + 2)
+            dd = np.empty(ne + 2)
+            dg = np.empty(ne + 2)
+            for i in range(n):
+                d = delta[i]
+                g = gamma[i]
+                d2 = d * d
+                for k in range(ne + 2):
+                    e = abs(e0[i] + h * (k - 1))
+                    a = d2 + g * g - e * e
+                    b = 2.0 * e * g
+                    big = math.sqrt(0.5 * (math.sqrt(a * a + b * b) + abs(a)))
+                    small = 0.5 * b / big if big != 0.0 else 0.0
+                    if a >= 0.0:
+                        p = big
+                        xr = small + e
+                    else:
+                        p = small
+                        xr = big + e
+                    xi = p + g
+                    m2 = xr * xr + xi * xi
+                    hl = 0.5 * math.log(m2)
+                    if d2 == 0.0:
+                        r2[k] = 0.0
+                        dd[k] = 0.0
+                    else:
+                        r2[k] = -0.5 * d2 * ((e * xr + g * xi) / m2 + hl)
+                        dd[k] = -d * hl
+                    dg[k] = -p
+                for k in range(ne):
+                    avg[i, k] = (r2[k + 2] - 2.0 * r2[k + 1] + r2[k]) * inv + 1.0
+                    if want:
+                        dd_out[i, k] = (dd[k + 2] - 2.0 * dd[k + 1] + dd[k]) * inv
+                        dg_out[i, k] = (dg[k + 2] - 2.0 * dg[k + 1] + dg[k]) * inv
+
         _kernel = _half_averages
+        _row_kernel = _row_averages
         AVAILABLE = True
     except ImportError:  # numba is optional
         AVAILABLE = False
@@ -85,4 +126,24 @@ def dynes_half_averages_compiled(
     return avg, dd, dg
 
 
-__all__ = ["AVAILABLE", "dynes_half_averages_compiled"]
+def dynes_row_averages_compiled(
+    h: float, e0: np.ndarray, ne: int, delta: np.ndarray, gamma: np.ndarray, derivatives: bool
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """(avg, d avg/dDelta, d avg/dGamma), each (n, ne), of the Dynes DOS on the nodes E_k = e0_i + k h,
+    k = 0..ne-1, of each row i (a grid shifted per row, e.g. by a bias offset). Needs numba."""
+    if _row_kernel is None:
+        raise RuntimeError("numba is not available")
+    delta = np.ascontiguousarray(delta, dtype=float)
+    n = delta.shape[0]
+    gamma = np.ascontiguousarray(np.broadcast_to(gamma, (n,)), dtype=float)
+    e0 = np.ascontiguousarray(np.broadcast_to(e0, (n,)), dtype=float)
+    avg = np.empty((n, ne))
+    dd = np.empty((n, ne)) if derivatives else np.empty((1, 1))
+    dg = np.empty((n, ne)) if derivatives else np.empty((1, 1))
+    _row_kernel(float(h), e0, int(ne), delta, gamma, bool(derivatives), avg, dd, dg)
+    if not derivatives:
+        return avg, None, None
+    return avg, dd, dg
+
+
+__all__ = ["AVAILABLE", "dynes_half_averages_compiled", "dynes_row_averages_compiled"]

@@ -109,13 +109,24 @@ class TwoBandSIN(Model):
 
     def jacobian_batch(self, x: np.ndarray, P: np.ndarray) -> np.ndarray:
         """(n, nb, 8) analytic derivatives in the order of ``params``."""
+        return self._jacobian(x, P, range(8))
+
+    def jacobian_columns(self, x: np.ndarray, P: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """(n, nb, len(columns)) analytic derivatives; only the kernel products the columns need."""
+        cols = [int(c) for c in np.asarray(columns).ravel()]
+        return self._jacobian(x, P, cols)[..., cols]
+
+    def _jacobian(self, x: np.ndarray, P: np.ndarray, cols) -> np.ndarray:
         from analysis.models.bcs import dynes_sin_batch
 
         x = np.asarray(x, dtype=float)
         P = np.atleast_2d(np.asarray(P, dtype=float))
         gn, dp, ds, w, gp, gs, t, v0 = P.T
-        g1, d1, gg1, t1, v1 = dynes_sin_batch(x, dp, gp, t, v0, jacobian=True)
-        g2, d2, gg2, t2, v2 = dynes_sin_batch(x, ds, gs, t, v0, jacobian=True)
+        c = set(cols)
+        w1 = (1 in c, 4 in c, 6 in c, 7 in c)
+        w2 = (2 in c, 5 in c, 6 in c, 7 in c)
+        g1, d1, gg1, t1, v1 = dynes_sin_batch(x, dp, gp, t, v0, jacobian=True, want=w1)
+        g2, d2, gg2, t2, v2 = dynes_sin_batch(x, ds, gs, t, v0, jacobian=True, want=w2)
         G = gn[:, None]
         a = (1 - w)[:, None]
         b = w[:, None]
