@@ -157,8 +157,8 @@ def _bench_batch_dynes(quick: bool) -> list[Row]:
             c_lm / c_batch,
             f">= {BUDGET_LMFIT:g}x",
             c_lm / c_batch >= BUDGET_LMFIT,
-            note=f"batch {c_batch:.1f} s CPU ({t_batch:.1f} s wall) on one core, {int(res.success.sum())}/{n} "
-            f"converged; lmfit {c_lm:.0f} s CPU ({t_lm:.0f} s wall, {t_lm / t_batch:.1f}x); {scaled}",
+            note=f"batch {c_batch:.1f} s CPU ({t_batch:.1f} s wall) on one core, "
+            f"{int(res.success.sum())}/{n} converged; lmfit {c_lm:.0f} s CPU ({t_lm:.0f} s wall, {t_lm / t_batch:.1f}x); {scaled}",
         ),
         Row(
             f"batch Dynes fit {size} vs least_squares loop (analytic J, CPU)",
