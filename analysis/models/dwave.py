@@ -13,6 +13,11 @@ Zero bias for Gamma << Delta0: N_d(0) = (2 Gamma/(pi Delta0)) ln(4 Delta0/Gamma)
 SIS conductance peaks *below* 2 Delta0 (45.0 mV for Delta0 = 24 meV, Gamma = 0.55 meV, T = 4.2 K): fit,
 do not read the gap off the peak.
 
+The SIN and SIS models evaluate on the shared grid of :mod:`analysis.models.sis_batch` (a normal tip for
+SIN): the DOS is the angle average of Dynes grid averages with ``grid_n_phi`` angles, batched over spectra,
+with exact derivatives in Delta0, Gamma and a. ``DWaveSIN.evaluate_reference`` keeps the FFT convolution
+route (:func:`sin_conductance` of :class:`DWaveDOS`) as a cross-check.
+
 Units: energies in eV, bias in V, T in K, G_N in S.
 """
 

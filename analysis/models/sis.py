@@ -3,8 +3,11 @@
     I(V) R_N = Integral dE N_t(E) N_s(E + eV) [f(E) - f(E + eV)],      G(V) = dI/dV
 
 with Dynes DOS N(E) = Re[z / (sqrt(z - D) sqrt(z + D))], z = E + i Gamma on each side (tip t, sample s)
-and a common temperature T. Evaluated for all V at once by two FFT cross-correlations on a uniform grid
-(:func:`analysis.models.numerics.sis_iv`); G by central differences of I on the fine grid.
+and a common temperature T. The models evaluate any number of spectra at once on one energy grid shared by
+all of them (:mod:`analysis.models.sis_batch`: exact hat-weighted DOS averages, the correlation as FFT
+products, G by a fourth-order difference of I), with exact derivatives for the fitters; ``evaluate`` is the
+one-row case. :func:`sis_iv_dynes` keeps the single-spectrum route (:func:`analysis.models.numerics.sis_iv`)
+for the other models that need an SIS background.
 
 Features: at T = 0 I jumps to (pi/2) sqrt(D_t D_s)/(e R_N) at eV = D_t + D_s, where dI/dV peaks; for
 unequal gaps and T > 0 a thermal (logarithmic) feature appears at |eV| = |D_t - D_s| (a peak just below,

@@ -11,6 +11,9 @@ at +-|Dsigma - Dpi|. w_sigma = 0 is exactly the single-gap model.
 c-axis MgB2 tunnelling is dominated by the pi channel (Brinkman et al. 2002): w_sigma is bounded to
 [0, 0.5]. The additive model ignores interband (McMillan-type) structure in Delta_pi(E).
 
+Evaluation: SIN through the batched Dynes kernel of :mod:`analysis.models.bcs`; SIS through the shared-grid
+engine of :mod:`analysis.models.sis_batch` (batched, exact Jacobian of the free parameters).
+
 Units: bias in V, gaps and Gammas in eV, T in K, G_N in S. Reference: [JSTM]; Brinkman et al., PRB 65,
 180517 (2002); Schmidt et al., PRL 88, 127002 (2002).
 """
