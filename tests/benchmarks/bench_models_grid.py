@@ -15,7 +15,8 @@ Rows:
   pixels agreeing, and a per-pixel cost <= 3x that of the batched Dynes SIN fit of ``bench_fitting``'s grid
   (measured here on a grid of the same size and start strategy);
 * SIS conductance, d-wave SIN, d-wave SIS conductance and IZ conductance, 32 x 32 x 256 pixels
-  (quick: 12 x 12): each >= 20x its lmfit loop.
+  (quick: 12 x 12): each >= 20x its lmfit loop;
+* single fits of every registered model (the fit dock's path) on 400 points: each < 1 s of CPU.
 """
 
 from __future__ import annotations
@@ -238,4 +239,38 @@ def bench_grid_models(quick: bool) -> list[Row]:
     return rows
 
 
-BENCHMARKS = [bench_two_band_sis, bench_grid_models]
+def bench_single_fits(quick: bool) -> list[Row]:
+    """Every registered model fitted once, as the fit dock does (:func:`fit_spectrum` from the model's guess),
+    to 400 points of its own curve with 0.2 % noise: the slowest fit's CPU time against 1 s."""
+    from analysis.fitting.single import fit_spectrum
+    from analysis.models.registry import registry
+
+    times = {}
+    for m in sorted(registry().items(), key=lambda m: m.name):
+        x0 = np.asarray(m.example_x(), float)
+        x = np.linspace(x0.min(), x0.max(), 400)
+        t = {**m.defaults(), **(m.contract_values or {})}
+        y = m(x, **t)
+        y = y + 0.002 * np.ptp(y) * np.random.default_rng(1).standard_normal(x.size)
+        fit_spectrum(m, x, y)  # first call: imports, caches, compiled kernels
+        best = np.inf
+        for _ in range(1 if quick else 3):
+            c0 = time.process_time()
+            fit_spectrum(m, x, y)
+            best = min(best, time.process_time() - c0)
+        times[m.name] = best
+    worst = max(times, key=times.get)
+    slow = ", ".join(f"{k} {v:.2f} s" for k, v in sorted(times.items(), key=lambda kv: -kv[1])[:4])
+    return [
+        Row(
+            f"single fit, 400 points, slowest of {len(times)} models (CPU)",
+            times[worst],
+            "< 1 s",
+            times[worst] < 1.0,
+            unit=" s",
+            note=f"slowest: {slow}",
+        )
+    ]
+
+
+BENCHMARKS = [bench_two_band_sis, bench_grid_models, bench_single_fits]
