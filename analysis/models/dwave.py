@@ -232,7 +232,9 @@ class DWaveSIN(GridSISModel):
     def example_x(self) -> np.ndarray:
         return np.linspace(-60e-3, 60e-3, 241)
 
-    def _sides(self, grid: SISGrid, P: np.ndarray, want: set[str]) -> tuple[Side, Side]:
+    def _sides(
+        self, grid: SISGrid, P: np.ndarray, want: set[str], tip: Side | None = None
+    ) -> tuple[Side, Side]:
         """A normal tip and the d-wave sample on the shared grid (batched evaluation, :mod:`sis_batch`)."""
 
         def nm(name: str) -> str | None:
@@ -290,14 +292,18 @@ class _DWaveSISBase(Model):
         smp = DWaveDOS(p["Delta0_s"], p["Gamma"], p["a"])
         return sis_iv(np.asarray(x, dtype=float) - p["V0"], tip, smp, p["T"])
 
-    def _sides(self, grid: SISGrid, P: np.ndarray, want: set[str]) -> tuple[Side, Side]:
+    tip_params: ClassVar[tuple[str, ...]] = ("Delta0_t", "Gamma", "a")
+
+    def _sides(
+        self, grid: SISGrid, P: np.ndarray, want: set[str], tip: Side | None = None
+    ) -> tuple[Side, Side]:
         """Tip and sample d-wave DOS on the shared grid (batched evaluation, :mod:`sis_batch`)."""
 
         def nm(name: str) -> str | None:
             return name if name in want else None
 
         _, dt, ds, g, a = P[:, :5].T
-        tip = dwave_side(grid, dt, g, a, (nm("a"), nm("Delta0_t"), nm("Gamma")))
+        tip = tip or dwave_side(grid, dt, g, a, (nm("a"), nm("Delta0_t"), nm("Gamma")))
         smp = dwave_side(grid, ds, g, a, (nm("a"), nm("Delta0_s"), nm("Gamma")))
         return tip, smp
 

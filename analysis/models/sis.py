@@ -119,7 +119,11 @@ class _SISBase(Model):
         v = np.asarray(x, dtype=float) - p["V0"]
         return sis_iv_dynes(v, p["Delta_t"], p["Delta_s"], p["T"], p["Gamma_t"], p["Gamma_s"])
 
-    def _sides(self, grid: SISGrid, P: np.ndarray, want: set[str]) -> tuple[Side, Side]:
+    tip_params: ClassVar[tuple[str, ...]] = ("Delta_t", "Gamma_t")
+
+    def _sides(
+        self, grid: SISGrid, P: np.ndarray, want: set[str], tip: Side | None = None
+    ) -> tuple[Side, Side]:
         """Tip and sample Dynes DOS on the shared grid (batched evaluation, :mod:`sis_batch`)."""
         _, dt, ds, gt, gs = P[:, :5].T
         one = np.ones(P.shape[0])
@@ -127,7 +131,8 @@ class _SISBase(Model):
         def nm(name: str) -> str | None:
             return name if name in want else None
 
-        tip = mixture_side(grid, [(one, dt, gt)], [(None, nm("Delta_t"), nm("Gamma_t"))])
+        if tip is None:
+            tip = mixture_side(grid, [(one, dt, gt)], [(None, nm("Delta_t"), nm("Gamma_t"))])
         smp = mixture_side(grid, [(one, ds, gs)], [(None, nm("Delta_s"), nm("Gamma_s"))])
         return tip, smp
 

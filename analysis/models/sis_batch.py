@@ -185,7 +185,8 @@ def mirror(half: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Side:
-    """One electrode's DOS on the grid for rows (n,): ``N`` (n, ne) and derivative arrays by name."""
+    """One electrode's DOS on the grid for rows (n,): ``N`` (n, ne) and derivative arrays by name. ``N``
+    may be (1, ne): one DOS shared by every row (a fixed tip, a normal electrode)."""
 
     N: np.ndarray
     dN: dict[str, np.ndarray]
@@ -280,8 +281,9 @@ def angle_side(
 
 
 def normal_side(grid: SISGrid, n: int) -> Side:
-    """A normal electrode (N = 1) for n rows."""
-    return Side(np.ones((n, grid.ne)), {})
+    """A normal electrode (N = 1), shared by the n rows."""
+    del n
+    return Side(np.ones((1, grid.ne)), {})
 
 
 def _rfft(a: np.ndarray, L: int) -> np.ndarray:
@@ -462,8 +464,9 @@ __all__ = [
 class GridSISModel(Model):
     """A model G_N * (R_N I or R_N dI/dV)(V - V0) of two electrodes evaluated by :func:`sis_batch`.
 
-    Subclasses set ``current`` and implement ``_sides(grid, P, want)`` returning the (tip, sample)
-    :class:`Side` for parameter rows P (n, k), with derivatives named by the parameters in ``want``, and
+    Subclasses set ``current`` (and ``tip_params``) and implement ``_sides(grid, P, want, tip=None)``
+    returning the (tip, sample) :class:`Side` for parameter rows P (n, k), with derivatives named by the
+    parameters in ``want`` (the given ``tip`` is used as it is, a DOS shared by the rows), and
     ``_gamma_min(P)`` (n,), the narrowest broadening of each row. The parameters ``G_N``, ``T`` and ``V0``
     (and a background ``(1 + b1 u + b2 u^2)``, u = V - V0, when the model has ``b1`` and ``b2``) are handled
     here; list this class first among the bases (the others give ``_sides``, ``_gamma_min``, the
@@ -473,6 +476,8 @@ class GridSISModel(Model):
 
     current: ClassVar[bool] = False
     has_jacobian: ClassVar[bool] = True
+    # ``tip_params`` (set by the model classes after this one in the bases): the parameters that define the
+    # tip's DOS alone; rows sharing them (with none of them free) share one tip.
 
     def evaluate(self, x: np.ndarray, **p: float) -> np.ndarray:
         P = np.array([[p[n] for n in self.param_names]], dtype=float)
@@ -521,7 +526,14 @@ class GridSISModel(Model):
                 grid = make_grid(x, t, reach, int(lv))
                 for blk in row_blocks(sub.size, max(1, _ELEMENTS // grid.L)):
                     r = sub[blk]
-                    tip, smp = self._sides(grid, P[r], want)  # type: ignore[attr-defined]
+                    tip = None
+                    tip_names = getattr(self, "tip_params", ())
+                    tp = [pn.index(k) for k in tip_names]
+                    if tp and r.size > 1 and not (want & set(tip_names)):
+                        if np.all(P[r][:, tp] == P[r[0], tp]):
+                            # every row has the same tip: its DOS (and FFT) once for the block
+                            tip, _ = self._sides(grid, P[r[:1]], set())  # type: ignore[attr-defined]
+                    tip, smp = self._sides(grid, P[r], want, tip)  # type: ignore[attr-defined]
                     u = x[None, :] - v0[r, None]
                     val, d = sis_batch(grid, tip, smp, u, current=self.current, columns=cols)
                     g = gn[r, None]

@@ -192,7 +192,17 @@ class _TwoBandSISBase(Model):
         )
         return sis_iv(np.asarray(x, dtype=float) - p["V0"], tip, smp, p["T"])
 
-    def _sides(self, grid: SISGrid, P: np.ndarray, want: set[str]) -> tuple[Side, Side]:
+    tip_params: ClassVar[tuple[str, ...]] = (
+        "Delta_pi_t",
+        "Delta_sigma_t",
+        "w_sigma_t",
+        "Gamma_pi",
+        "Gamma_sigma",
+    )
+
+    def _sides(
+        self, grid: SISGrid, P: np.ndarray, want: set[str], tip: Side | None = None
+    ) -> tuple[Side, Side]:
         """Tip and sample two-band DOS on the shared grid (batched evaluation, :mod:`sis_batch`)."""
         _, dpt, dst, wt, dps, dss, ws, gp, gs = P[:, :9].T
 
@@ -200,7 +210,7 @@ class _TwoBandSISBase(Model):
             return name if name in want else None
 
         chains = ((-1.0, 1.0), (1.0, 1.0))  # weights 1 - w and w
-        tip = mixture_side(
+        tip = tip or mixture_side(
             grid,
             [(1.0 - wt, dpt, gp), (wt, dst, gs)],
             [

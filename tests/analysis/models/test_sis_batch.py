@@ -130,3 +130,24 @@ def test_batch_fit_of_two_band_sis_spectra_from_their_guesses():
     z = (res.values[:, k] - P[:, k]) / res.stderr[:, k]
     assert np.all(np.abs(z) < 4)
     assert np.max(res.nfev) < 60
+
+
+@pytest.mark.parametrize("name", ["sis_conductance", "two_band_sis_current", "dwave_sis_conductance"])
+def test_a_tip_shared_by_the_rows_gives_the_same_values(name):
+    """Rows with one tip (the tip computed once for the block) equal the rows evaluated alone."""
+    m = get_model(name)
+    x = m.example_x()
+    P = _rows(m, 3)
+    names = m.param_names
+    tip = [names.index(k) for k in m.tip_params]
+    P[:, tip] = P[0, tip]
+    sample_gap = next(i for i, k in enumerate(names) if k.startswith("Delta") and k.endswith("_s"))
+    P[:, sample_gap] *= np.array([1.0, 0.9, 1.1])
+    both = m.evaluate_batch(x, P)
+    cols = np.array([0, sample_gap])
+    J = m.jacobian_columns(x, P, cols)
+    for i in range(P.shape[0]):
+        alone = m.evaluate_batch(x, P[i : i + 1])[0]
+        np.testing.assert_allclose(both[i], alone, rtol=0, atol=1e-9 * np.max(np.abs(alone)))
+        Ja = m.jacobian_columns(x, P[i : i + 1], cols)[0]
+        np.testing.assert_allclose(J[i], Ja, rtol=0, atol=1e-9 * np.max(np.abs(Ja)))
