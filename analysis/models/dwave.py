@@ -153,8 +153,9 @@ class DWaveDOS:
 #: Angles of the batched d-wave average: the power of two at or above GRID_PHI_FACTOR Delta0 / max(Gamma, h),
 #: at least GRID_PHI_MIN. On hat-averaged grid values the midpoint rule in phi converges geometrically: 2
 #: Delta0 / max(Gamma, h) angles already agree with 16 Delta0 / max(Gamma, h) to 1e-6 (1e-12 for
-#: Gamma >= h), at Gamma = 1e-6 to 3e-4 eV, a = -0.5 to 0.5, T = 1 to 20 K; the factor 4 keeps a margin.
-GRID_PHI_FACTOR = 4.0
+#: Gamma >= h), at Gamma = 1e-6 to 3e-4 eV, a = -0.5 to 0.5, T = 1 to 20 K, and the power of two above
+#: it adds up to a factor 2 of margin.
+GRID_PHI_FACTOR = 2.0
 #: The narrowest feature of the angle-averaged DOS, in units of Gamma, that sets the batched grid step
 #: (:func:`analysis.models.sis_batch.step_level`): the average over the gap directions smooths the coherence
 #: peak, so half the resolution of a single Dynes gap is enough (SIS and SIN spectra within 7e-4 of their

@@ -151,3 +151,18 @@ def test_a_tip_shared_by_the_rows_gives_the_same_values(name):
         np.testing.assert_allclose(both[i], alone, rtol=0, atol=1e-9 * np.max(np.abs(alone)))
         Ja = m.jacobian_columns(x, P[i : i + 1], cols)[0]
         np.testing.assert_allclose(J[i], Ja, rtol=0, atol=1e-9 * np.max(np.abs(Ja)))
+
+
+@pytest.mark.parametrize(("gamma", "a"), [(5e-5, 0.0), (5e-5, 0.5), (1e-6, 0.0), (3e-4, -0.5)])
+def test_dwave_angle_count_is_converged(monkeypatch, gamma, a):
+    """The batched d-wave average with its default angle count equals one with 8x more angles."""
+    import analysis.models.dwave as dw
+
+    m = get_model("dwave_sin")
+    x = np.linspace(-80e-3, 80e-3, 400)
+    t = {**_truth(m), "Gamma": gamma, "a": a, "T": 4.2}
+    default = m(x, **t)
+    orig = dw.grid_n_phi
+    monkeypatch.setattr(dw, "grid_n_phi", lambda d0, g, h: orig(d0, g, h) * 8)
+    fine = m(x, **t)
+    assert np.max(np.abs(default - fine)) < 1e-5 * np.max(fine)
