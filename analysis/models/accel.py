@@ -103,8 +103,9 @@ if os.environ.get("STSWORKBENCH_NO_NUMBA", "") not in ("1", "true", "yes"):
         _kernel = _half_averages
         _row_kernel = _row_averages
         AVAILABLE = True
-    except ImportError:  # numba is optional
+    except Exception:  # numba is optional (absent, or unable to set up its cache): the numpy path
         AVAILABLE = False
+        _kernel = _row_kernel = None
 
 
 def dynes_half_averages_compiled(
