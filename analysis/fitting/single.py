@@ -36,6 +36,9 @@ from analysis.fitting.batch import (
 from analysis.models.base import Model
 
 SETTING_KEYS = ("value", "min", "max", "vary", "expr")
+#: Relative cost decrease and step below which a single fit by the batch engine has converged (the
+#: defaults of lmfit's ``leastsq``, 1.49e-8).
+SINGLE_TOL = 1.49012e-8
 
 
 @dataclass
@@ -361,7 +364,15 @@ def _fit_with_engine(
         vary[j] = bool(s.get("vary", p.vary))
         val = float(s["value"]) if "value" in s and s["value"] is not None else start[p.name]
         p0[j] = min(max(val, lo[j]), hi[j])
-    opts = FitOptions(vary=vary, lower=lo, upper=hi, max_iter=int(max_nfev) if max_nfev else 400)
+    # the tolerances of lmfit's default (MINPACK) fit, so both paths stop alike
+    opts = FitOptions(
+        vary=vary,
+        lower=lo,
+        upper=hi,
+        max_iter=int(max_nfev) if max_nfev else 400,
+        ftol=SINGLE_TOL,
+        xtol=SINGLE_TOL,
+    )
     if progress is not None:
         progress(0, 1000)
     with np.errstate(all="ignore"):

@@ -13,6 +13,11 @@ Zero bias for Gamma << Delta0: N_d(0) = (2 Gamma/(pi Delta0)) ln(4 Delta0/Gamma)
 SIS conductance peaks *below* 2 Delta0 (45.0 mV for Delta0 = 24 meV, Gamma = 0.55 meV, T = 4.2 K): fit,
 do not read the gap off the peak.
 
+The SIN and SIS models evaluate on the shared grid of :mod:`analysis.models.sis_batch` (a normal tip for
+SIN): the DOS is the angle average of Dynes grid averages with ``grid_n_phi`` angles, batched over spectra,
+with exact derivatives in Delta0, Gamma and a. ``DWaveSIN.evaluate_reference`` keeps the FFT convolution
+route (:func:`sin_conductance` of :class:`DWaveDOS`) as a cross-check.
+
 Units: energies in eV, bias in V, T in K, G_N in S.
 """
 
@@ -145,13 +150,27 @@ class DWaveDOS:
         return self.gamma if self.gamma > 0 else abs(self.delta0) / 200
 
 
+#: Angles of the batched d-wave average: the power of two at or above GRID_PHI_FACTOR Delta0 / max(Gamma, h),
+#: at least GRID_PHI_MIN. On hat-averaged grid values the midpoint rule in phi converges geometrically: 2
+#: Delta0 / max(Gamma, h) angles already agree with 16 Delta0 / max(Gamma, h) to 1e-6 (1e-12 for
+#: Gamma >= h), at Gamma = 1e-6 to 3e-4 eV, a = -0.5 to 0.5, T = 1 to 20 K, and the power of two above
+#: it adds up to a factor 2 of margin.
+GRID_PHI_FACTOR = 2.0
+#: The narrowest feature of the angle-averaged DOS, in units of Gamma, that sets the batched grid step
+#: (:func:`analysis.models.sis_batch.step_level`): the average over the gap directions smooths the coherence
+#: peak, so half the resolution of a single Dynes gap is enough (SIS and SIN spectra within 7e-4 of their
+#: maximum of a grid four times finer, at Gamma = 0.2 to 1 meV, Delta0 = 24 meV).
+D_WAVE_WIDTH = 2.0
+GRID_PHI_MIN = 32
+
+
 def grid_n_phi(delta0: np.ndarray, gamma: np.ndarray, h: float) -> np.ndarray:
     """(n,) angles of the batched d-wave average on a grid of step h (eV): the power of two at or above
-    max(64, 8 Delta0 / max(Gamma, h)), at most ``N_PHI_GRID_MAX`` (powers of two, so that rows share
-    their angle sets and a fit changing Delta0 a little keeps the same quadrature)."""
+    max(GRID_PHI_MIN, GRID_PHI_FACTOR Delta0 / max(Gamma, h)), at most ``N_PHI_GRID_MAX`` (powers of two, so
+    that rows share their angle sets and a fit changing Delta0 a little keeps the same quadrature)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        need = 8 * np.abs(delta0) / np.maximum(gamma, h)
-    need = np.where(np.isfinite(need), np.maximum(need, 64.0), float(N_PHI_GRID_MAX))
+        need = GRID_PHI_FACTOR * np.abs(delta0) / np.maximum(gamma, h)
+    need = np.where(np.isfinite(need), np.maximum(need, float(GRID_PHI_MIN)), float(N_PHI_GRID_MAX))
     n = 2 ** np.ceil(np.log2(need))
     return np.minimum(n, N_PHI_GRID_MAX).astype(int)
 
@@ -214,7 +233,9 @@ class DWaveSIN(GridSISModel):
     def example_x(self) -> np.ndarray:
         return np.linspace(-60e-3, 60e-3, 241)
 
-    def _sides(self, grid: SISGrid, P: np.ndarray, want: set[str]) -> tuple[Side, Side]:
+    def _sides(
+        self, grid: SISGrid, P: np.ndarray, want: set[str], tip: Side | None = None
+    ) -> tuple[Side, Side]:
         """A normal tip and the d-wave sample on the shared grid (batched evaluation, :mod:`sis_batch`)."""
 
         def nm(name: str) -> str | None:
@@ -224,7 +245,7 @@ class DWaveSIN(GridSISModel):
         return normal_side(grid, P.shape[0]), smp
 
     def _gamma_min(self, P: np.ndarray) -> np.ndarray:
-        return P[:, 2]
+        return D_WAVE_WIDTH * P[:, 2]
 
     def evaluate_reference(self, x: np.ndarray, **p: float) -> np.ndarray:
         """The same conductance by the single-spectrum route (FFT convolution of the DOS object with the
@@ -272,19 +293,23 @@ class _DWaveSISBase(Model):
         smp = DWaveDOS(p["Delta0_s"], p["Gamma"], p["a"])
         return sis_iv(np.asarray(x, dtype=float) - p["V0"], tip, smp, p["T"])
 
-    def _sides(self, grid: SISGrid, P: np.ndarray, want: set[str]) -> tuple[Side, Side]:
+    tip_params: ClassVar[tuple[str, ...]] = ("Delta0_t", "Gamma", "a")
+
+    def _sides(
+        self, grid: SISGrid, P: np.ndarray, want: set[str], tip: Side | None = None
+    ) -> tuple[Side, Side]:
         """Tip and sample d-wave DOS on the shared grid (batched evaluation, :mod:`sis_batch`)."""
 
         def nm(name: str) -> str | None:
             return name if name in want else None
 
         _, dt, ds, g, a = P[:, :5].T
-        tip = dwave_side(grid, dt, g, a, (nm("a"), nm("Delta0_t"), nm("Gamma")))
+        tip = tip or dwave_side(grid, dt, g, a, (nm("a"), nm("Delta0_t"), nm("Gamma")))
         smp = dwave_side(grid, ds, g, a, (nm("a"), nm("Delta0_s"), nm("Gamma")))
         return tip, smp
 
     def _gamma_min(self, P: np.ndarray) -> np.ndarray:
-        return P[:, 3]
+        return D_WAVE_WIDTH * P[:, 3]
 
     def _guess_from_conductance(self, x: np.ndarray, g: np.ndarray) -> dict[str, float]:
         gn, vpk = conductance_peak_guess(x, g)

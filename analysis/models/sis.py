@@ -3,8 +3,11 @@
     I(V) R_N = Integral dE N_t(E) N_s(E + eV) [f(E) - f(E + eV)],      G(V) = dI/dV
 
 with Dynes DOS N(E) = Re[z / (sqrt(z - D) sqrt(z + D))], z = E + i Gamma on each side (tip t, sample s)
-and a common temperature T. Evaluated for all V at once by two FFT cross-correlations on a uniform grid
-(:func:`analysis.models.numerics.sis_iv`); G by central differences of I on the fine grid.
+and a common temperature T. The models evaluate any number of spectra at once on one energy grid shared by
+all of them (:mod:`analysis.models.sis_batch`: exact hat-weighted DOS averages, the correlation as FFT
+products, G by a fourth-order difference of I), with exact derivatives for the fitters; ``evaluate`` is the
+one-row case. :func:`sis_iv_dynes` keeps the single-spectrum route (:func:`analysis.models.numerics.sis_iv`)
+for the other models that need an SIS background.
 
 Features: at T = 0 I jumps to (pi/2) sqrt(D_t D_s)/(e R_N) at eV = D_t + D_s, where dI/dV peaks; for
 unequal gaps and T > 0 a thermal (logarithmic) feature appears at |eV| = |D_t - D_s| (a peak just below,
@@ -116,7 +119,11 @@ class _SISBase(Model):
         v = np.asarray(x, dtype=float) - p["V0"]
         return sis_iv_dynes(v, p["Delta_t"], p["Delta_s"], p["T"], p["Gamma_t"], p["Gamma_s"])
 
-    def _sides(self, grid: SISGrid, P: np.ndarray, want: set[str]) -> tuple[Side, Side]:
+    tip_params: ClassVar[tuple[str, ...]] = ("Delta_t", "Gamma_t")
+
+    def _sides(
+        self, grid: SISGrid, P: np.ndarray, want: set[str], tip: Side | None = None
+    ) -> tuple[Side, Side]:
         """Tip and sample Dynes DOS on the shared grid (batched evaluation, :mod:`sis_batch`)."""
         _, dt, ds, gt, gs = P[:, :5].T
         one = np.ones(P.shape[0])
@@ -124,7 +131,8 @@ class _SISBase(Model):
         def nm(name: str) -> str | None:
             return name if name in want else None
 
-        tip = mixture_side(grid, [(one, dt, gt)], [(None, nm("Delta_t"), nm("Gamma_t"))])
+        if tip is None:
+            tip = mixture_side(grid, [(one, dt, gt)], [(None, nm("Delta_t"), nm("Gamma_t"))])
         smp = mixture_side(grid, [(one, ds, gs)], [(None, nm("Delta_s"), nm("Gamma_s"))])
         return tip, smp
 

@@ -39,6 +39,7 @@ import numpy as np
 from scipy import fft as sfft
 
 from analysis.constants import K_B_EV
+from analysis.models import accel
 from analysis.models.base import Model
 from analysis.models.numerics import _second_primitive_rest, fermi, thermal_kernel
 
@@ -52,8 +53,10 @@ MAX_POINTS = 16384
 #: :func:`grid_step` halved as often as needed). The SIS peak of two sharp gaps then matches a fine-grid
 #: evaluation to about 3e-3 of its height (the error falls as h^2).
 GAMMA_STEPS = 4.0
-#: Most halvings of the step (the node count is capped by ``MAX_POINTS`` anyway).
-MAX_LEVEL = 8
+#: Most halvings of the step (h >= dV / 16): a fit wandering to a vanishing Gamma (an unconstrained
+#: broadening where a gap closes) would otherwise cost a grid of up to ``MAX_POINTS`` nodes per evaluation;
+#: below Gamma = 4 h the exact hat averages keep the spectral weight, only the peak shape is smoothed.
+MAX_LEVEL = 3
 #: Rows per FFT block (bounds the work arrays).
 _ROW_BLOCK = 64
 #: Elements (rows x FFT length) of one block of rows.
@@ -153,7 +156,10 @@ def dynes_half_averages(
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Hat-weighted grid averages of the Dynes DOS on the nodes E >= 0 (m + 1 of them), for rows (n,).
 
-    Returns (avg, d avg/dDelta, d avg/dGamma), each (n, m + 1) (None without ``derivatives``)."""
+    Returns (avg, d avg/dDelta, d avg/dGamma), each (n, m + 1) (None without ``derivatives``). Uses the
+    compiled kernel of :mod:`analysis.models.accel` when numba is installed."""
+    if accel.AVAILABLE:
+        return accel.dynes_half_averages_compiled(grid.h, grid.m, delta, gamma, derivatives)
     h = grid.h
     e = h * np.arange(-1, grid.m + 2, dtype=float)  # one node beyond each end
     r2, dd, dg = _second_primitive_rest(e[None, :], delta[:, None], gamma[:, None], derivatives)
@@ -179,7 +185,8 @@ def mirror(half: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Side:
-    """One electrode's DOS on the grid for rows (n,): ``N`` (n, ne) and derivative arrays by name."""
+    """One electrode's DOS on the grid for rows (n,): ``N`` (n, ne) and derivative arrays by name. ``N``
+    may be (1, ne): one DOS shared by every row (a fixed tip, a normal electrode)."""
 
     N: np.ndarray
     dN: dict[str, np.ndarray]
@@ -274,8 +281,9 @@ def angle_side(
 
 
 def normal_side(grid: SISGrid, n: int) -> Side:
-    """A normal electrode (N = 1) for n rows."""
-    return Side(np.ones((n, grid.ne)), {})
+    """A normal electrode (N = 1), shared by the n rows."""
+    del n
+    return Side(np.ones((1, grid.ne)), {})
 
 
 def _rfft(a: np.ndarray, L: int) -> np.ndarray:
@@ -284,24 +292,32 @@ def _rfft(a: np.ndarray, L: int) -> np.ndarray:
 
 def _diff_multiplier(L: int, h: float) -> np.ndarray:
     """Fourier multiplier of the fourth-order central first difference on a lag grid of step h."""
-    th = 2 * np.pi * np.arange(L // 2 + 1) / L
-    return 1j * (8 * np.sin(th) - np.sin(2 * th)) / (6 * h)
+    key = (L, h)
+    hit = _DIFF.get(key)
+    if hit is None:
+        th = 2 * np.pi * np.arange(L // 2 + 1) / L
+        hit = 1j * (8 * np.sin(th) - np.sin(2 * th)) / (6 * h)
+        if len(_DIFF) > 32:
+            _DIFF.clear()
+        _DIFF[key] = hit
+    return hit
+
+
+_DIFF: dict[tuple[int, float], np.ndarray] = {}
 
 
 @dataclass
 class ReadOff:
     """Four-point Lagrange read-off at positions (n, nb) in lag units: indices (n, nb, 4) into the
-    circular lag array and weights w, dw/ds (n, nb, 4)."""
+    circular lag array and weights (n, nb, 4)."""
 
     idx: np.ndarray
     w: np.ndarray
-    dw: np.ndarray
 
-    def __call__(self, c: np.ndarray, derivative: bool = False) -> np.ndarray:
-        """(n, nb) values of the lag arrays c (n, L) (or their derivative in lag units)."""
+    def __call__(self, c: np.ndarray) -> np.ndarray:
+        """(n, nb) values of the lag arrays c (n, L)."""
         rows = np.arange(c.shape[0])[:, None, None]
-        vals = c[rows, self.idx]
-        return np.einsum("nbq,nbq->nb", vals, self.dw if derivative else self.w)
+        return np.einsum("nbq,nbq->nb", c[rows, self.idx], self.w)
 
 
 def read_off(grid: SISGrid, u: np.ndarray) -> ReadOff:
@@ -316,17 +332,22 @@ def read_off(grid: SISGrid, u: np.ndarray) -> ReadOff:
         [-t * tm1 * tm2 / 6, tp1 * tm1 * tm2 / 2, -tp1 * t * tm2 / 2, tp1 * t * tm1 / 6],
         axis=-1,
     )
-    # derivatives of the Lagrange weights in t
-    dw = np.stack(
-        [
-            -(3 * t * t - 6 * t + 2) / 6,
-            (3 * t * t - 4 * t - 1) / 2,
-            -(3 * t * t - 2 * t - 2) / 2,
-            (3 * t * t - 1) / 6,
-        ],
-        axis=-1,
-    )
-    return ReadOff(idx, w, dw)
+    return ReadOff(idx, w)
+
+
+def _phase(grid: SISGrid) -> np.ndarray:
+    """exp(-i theta (ne - 1)), theta = 2 pi m / L: the DFT of a reversed sequence is this times the
+    conjugate DFT of the sequence."""
+    key = (grid.L, grid.ne)
+    ph = _PHASES.get(key)
+    if ph is None:
+        th = 2 * np.pi * np.arange(grid.L // 2 + 1) / grid.L
+        ph = np.exp(-1j * th * (grid.ne - 1))
+        _PHASES[key] = ph
+    return ph
+
+
+_PHASES: dict[tuple[int, int], np.ndarray] = {}
 
 
 def sis_batch(
@@ -343,40 +364,48 @@ def sis_batch(
     ``columns``: names of wanted derivatives: any key of ``tip.dN``/``smp.dN`` (summed over both sides when
     both carry it), ``"T"`` and ``"u"`` (the derivative with respect to the bias itself). Returns
     (value (n, nb), {name: (n, nb)}).
+
+    Symmetry halves the transforms: every DOS (and DOS derivative) array is even on the symmetric grid and
+    f(-E) = 1 - f(E), so N (1 - f) is N f reversed, F(N) = F(N f) + ph conj(F(N f)) (:func:`_phase`), and
+    the current's spectrum conj(F(N_t f)) F(N_s) - conj(F(N_t)) F(N_s f) reduces to -2i Im(conj(ph) F(N_t f)
+    F(N_s f)): one real FFT per DOS array and one inverse FFT per output.
     """
     L = grid.L
     h = grid.h
     ro = read_off(grid, u)
     f = grid.f
     mult = h * (_diff_multiplier(L, h) if not current else 1.0)
+    cph = np.conj(_phase(grid))
 
-    def corr(at, atf, bs, bsf):
-        return np.conj(atf) * bs - np.conj(at) * bsf
+    def spectrum(af: np.ndarray, bf: np.ndarray) -> np.ndarray:
+        z = af * bf
+        z *= cph
+        return -2j * z.imag
 
-    A = _rfft(tip.N, L)
     Af = _rfft(tip.N * f, L)
-    B = _rfft(smp.N, L)
     Bf = _rfft(smp.N * f, L)
-    spec = corr(A, Af, B, Bf) * mult
+    spec = spectrum(Af, Bf) * mult
     c = sfft.irfft(spec, n=L, axis=-1)
     value = ro(c)
     out: dict[str, np.ndarray] = {}
     for name in columns:
         if name == "u":
-            # d/du of the read-off: through the lag derivative of the weights (same interpolant)
-            out[name] = ro(c, derivative=True) / h
+            # d/du: the fourth-order difference on the lag grid, read off like the value (the data biases
+            # sit on grid nodes when V0 = 0, where the piecewise-cubic read-off has a kink)
+            out[name] = ro(sfft.irfft(spec * _diff_multiplier(L, h), n=L, axis=-1))
             continue
         if name == "T":
             fT = grid.fT
+            ph = np.conj(cph)
+            A = Af + ph * np.conj(Af)
+            B = Bf + ph * np.conj(Bf)
             s = (np.conj(_rfft(tip.N * fT, L)) * B - np.conj(A) * _rfft(smp.N * fT, L)) * mult
         else:
             s = np.zeros_like(spec)
             if name in tip.dN:
-                d = tip.dN[name]
-                s += np.conj(_rfft(d * f, L)) * B - np.conj(_rfft(d, L)) * Bf
+                s += spectrum(_rfft(tip.dN[name] * f, L), Bf)
             if name in smp.dN:
-                d = smp.dN[name]
-                s += np.conj(Af) * _rfft(d, L) - np.conj(A) * _rfft(d * f, L)
+                s += spectrum(Af, _rfft(smp.dN[name] * f, L))
             s *= mult
         out[name] = ro(sfft.irfft(s, n=L, axis=-1))
     return value, out
@@ -435,8 +464,9 @@ __all__ = [
 class GridSISModel(Model):
     """A model G_N * (R_N I or R_N dI/dV)(V - V0) of two electrodes evaluated by :func:`sis_batch`.
 
-    Subclasses set ``current`` and implement ``_sides(grid, P, want)`` returning the (tip, sample)
-    :class:`Side` for parameter rows P (n, k), with derivatives named by the parameters in ``want``, and
+    Subclasses set ``current`` (and ``tip_params``) and implement ``_sides(grid, P, want, tip=None)``
+    returning the (tip, sample) :class:`Side` for parameter rows P (n, k), with derivatives named by the
+    parameters in ``want`` (the given ``tip`` is used as it is, a DOS shared by the rows), and
     ``_gamma_min(P)`` (n,), the narrowest broadening of each row. The parameters ``G_N``, ``T`` and ``V0``
     (and a background ``(1 + b1 u + b2 u^2)``, u = V - V0, when the model has ``b1`` and ``b2``) are handled
     here; list this class first among the bases (the others give ``_sides``, ``_gamma_min``, the
@@ -446,6 +476,8 @@ class GridSISModel(Model):
 
     current: ClassVar[bool] = False
     has_jacobian: ClassVar[bool] = True
+    # ``tip_params`` (set by the model classes after this one in the bases): the parameters that define the
+    # tip's DOS alone; rows sharing them (with none of them free) share one tip.
 
     def evaluate(self, x: np.ndarray, **p: float) -> np.ndarray:
         P = np.array([[p[n] for n in self.param_names]], dtype=float)
@@ -494,7 +526,14 @@ class GridSISModel(Model):
                 grid = make_grid(x, t, reach, int(lv))
                 for blk in row_blocks(sub.size, max(1, _ELEMENTS // grid.L)):
                     r = sub[blk]
-                    tip, smp = self._sides(grid, P[r], want)  # type: ignore[attr-defined]
+                    tip = None
+                    tip_names = getattr(self, "tip_params", ())
+                    tp = [pn.index(k) for k in tip_names]
+                    if tp and r.size > 1 and not (want & set(tip_names)):
+                        if np.all(P[r][:, tp] == P[r[0], tp]):
+                            # every row has the same tip: its DOS (and FFT) once for the block
+                            tip, _ = self._sides(grid, P[r[:1]], set())  # type: ignore[attr-defined]
+                    tip, smp = self._sides(grid, P[r], want, tip)  # type: ignore[attr-defined]
                     u = x[None, :] - v0[r, None]
                     val, d = sis_batch(grid, tip, smp, u, current=self.current, columns=cols)
                     g = gn[r, None]

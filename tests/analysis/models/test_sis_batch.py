@@ -92,8 +92,8 @@ def test_jacobian_matches_finite_differences(name):
         dn[:, j] -= step
         fd = (m.evaluate_batch(x, up) - m.evaluate_batch(x, dn)) / (2 * step)
         scale = np.max(np.abs(fd)) + 1e-300
-        # V0 moves the read-off through piecewise-cubic weights (continuous, kinked at nodes): ~1e-2
-        tol = 2e-2 if pname == "V0" else 1e-5
+        # V0: the derivative is the fourth-order difference on the grid, the model a piecewise-cubic read-off
+        tol = 5e-3 if pname == "V0" else 1e-5
         assert np.max(np.abs(fd - J[..., j])) <= tol * scale, pname
     cols = np.array([1, 0])
     np.testing.assert_allclose(m.jacobian_columns(x, P, cols), J[..., cols], rtol=1e-12, atol=0)
@@ -130,3 +130,39 @@ def test_batch_fit_of_two_band_sis_spectra_from_their_guesses():
     z = (res.values[:, k] - P[:, k]) / res.stderr[:, k]
     assert np.all(np.abs(z) < 4)
     assert np.max(res.nfev) < 60
+
+
+@pytest.mark.parametrize("name", ["sis_conductance", "two_band_sis_current", "dwave_sis_conductance"])
+def test_a_tip_shared_by_the_rows_gives_the_same_values(name):
+    """Rows with one tip (the tip computed once for the block) equal the rows evaluated alone."""
+    m = get_model(name)
+    x = m.example_x()
+    P = _rows(m, 3)
+    names = m.param_names
+    tip = [names.index(k) for k in m.tip_params]
+    P[:, tip] = P[0, tip]
+    sample_gap = next(i for i, k in enumerate(names) if k.startswith("Delta") and k.endswith("_s"))
+    P[:, sample_gap] *= np.array([1.0, 0.9, 1.1])
+    both = m.evaluate_batch(x, P)
+    cols = np.array([0, sample_gap])
+    J = m.jacobian_columns(x, P, cols)
+    for i in range(P.shape[0]):
+        alone = m.evaluate_batch(x, P[i : i + 1])[0]
+        np.testing.assert_allclose(both[i], alone, rtol=0, atol=1e-9 * np.max(np.abs(alone)))
+        Ja = m.jacobian_columns(x, P[i : i + 1], cols)[0]
+        np.testing.assert_allclose(J[i], Ja, rtol=0, atol=1e-9 * np.max(np.abs(Ja)))
+
+
+@pytest.mark.parametrize(("gamma", "a"), [(5e-5, 0.0), (5e-5, 0.5), (1e-6, 0.0), (3e-4, -0.5)])
+def test_dwave_angle_count_is_converged(monkeypatch, gamma, a):
+    """The batched d-wave average with its default angle count equals one with 8x more angles."""
+    import analysis.models.dwave as dw
+
+    m = get_model("dwave_sin")
+    x = np.linspace(-80e-3, 80e-3, 400)
+    t = {**_truth(m), "Gamma": gamma, "a": a, "T": 4.2}
+    default = m(x, **t)
+    orig = dw.grid_n_phi
+    monkeypatch.setattr(dw, "grid_n_phi", lambda d0, g, h: orig(d0, g, h) * 8)
+    fine = m(x, **t)
+    assert np.max(np.abs(default - fine)) < 1e-5 * np.max(fine)
