@@ -531,3 +531,45 @@ def install(window: MainWindow) -> None:
         act.setStatusTip(s.description)
         act.triggered.connect(lambda _=False, n=s.name: run_scenario(window, n))
     menu.setToolTipsVisible(True)
+    menu.addSeparator()
+    export = menu.addMenu("Export paper figure")
+    for name, title in (("fig4", "Fig. 4"), ("fig5", "Fig. 5"), ("fig6", "Fig. 6")):
+        export.addAction(f"{title} (PDF, SVG, PNG)...").triggered.connect(
+            lambda _=False, n=name: export_paper_figure_dialog(window, n)
+        )
+
+
+def export_paper_figure_dialog(window: MainWindow, name: str) -> Any:
+    """Ask for a file and write the paper's figure ``name`` made from the open demo grids."""
+    from PySide6.QtWidgets import QFileDialog
+
+    path, _ = QFileDialog.getSaveFileName(
+        window, f"Export {name}", f"{name}.pdf", "PDF (*.pdf);;SVG (*.svg);;PNG (*.png);;TIFF (*.tif *.tiff)"
+    )
+    return export_paper_figure(window, name, path) if path else None
+
+
+def export_paper_figure(window: MainWindow, name: str, path: str) -> Any:
+    """Write the paper's figure ``name`` (fig4, fig5, fig6) of the session's demo grids to ``path`` (the
+    format by extension) off the GUI thread, with matplotlib; returns the job."""
+    from analysis.figures.paper import paper_figure
+    from analysis.figures.render import export_figure
+    from analysis.figures.resolve import FigureSources
+
+    try:
+        kq, kj = demo_keys(window)
+    except ScenarioError as exc:
+        window.log("warning", str(exc))
+        return None
+    grids = {"qp": window.state.entries[kq].dataset, "josephson": window.state.entries[kj].dataset}
+
+    def build_and_write(progress: Any = None, cancel: Any = None) -> Any:
+        desc, sources = paper_figure(name, FigureSources(datasets=grids))
+        return export_figure(desc, sources, path)
+
+    return window.run_job(
+        build_and_write,
+        name=f"Export {name}",
+        on_finished=lambda r: window.log("info", f"Wrote {name} to {r.path} ({r.seconds:.1f} s)"),
+        on_failed=lambda m: window.log("error", f"Could not write {path}: {m.strip().splitlines()[-1]}"),
+    )
