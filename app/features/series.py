@@ -28,6 +28,7 @@ from analysis.transport import (
     average_repeats,
     derivative,
     find_peaks,
+    find_steps,
     fit_series,
     gap_from_sgs,
     normalise_rn,
@@ -83,6 +84,8 @@ class SeriesController:
         self.fit_dialog: SeriesFitDialog | None = None
         self.fit_job: Any = None
         self.picker: PeakPicker | None = None
+        self.step_picker: PeakPicker | None = None
+        self.picked_frequency: float | None = None
         self.picked_gap: Any = None
         self.last_fit: SeriesFit | None = None
         loader = getattr(host, "loader", None)
@@ -109,7 +112,12 @@ class SeriesController:
         dialog.pattern_changed.connect(lambda text, d=dialog: self._preview(d, text))
         dialog.import_requested.connect(
             lambda r, d=dialog: self.import_files(
-                r["paths"], r["pattern"], r["split"], r["split_column"], r.get("header"), d.tag_table
+                r["paths"],
+                r["pattern"],
+                r["split"],
+                r["split_column"],
+                r.get("header"),
+                _merge_tables(d.tag_table, r.get("typed")),
             )
         )
         dialog.tag_table = None  # type: ignore[attr-defined]
@@ -347,6 +355,7 @@ class SeriesController:
         menu.addAction("Gap ladder 2Delta/n").triggered.connect(self.gap_ladder)
         menu.addAction("Shapiro ladder n*hf/2e").triggered.connect(self.shapiro_ladder)
         menu.addAction("Pick peaks (gap from the subharmonic ladder)").triggered.connect(self.pick_peaks)
+        menu.addAction("Pick steps (frequency from the Shapiro steps)").triggered.connect(self.pick_steps)
 
     def _derive(self, what: str, fn: Any, *args: Any, **kw: Any) -> Any:
         """Run ``fn(series, *args, **kw)`` off the GUI thread; the result is a new series under the current
@@ -472,6 +481,50 @@ class SeriesController:
         self._peaks_changed(self.picker.marker_list())
         return self.picker
 
+    def pick_steps(self, sweep: int | None = None) -> Any:
+        """The plateaus of one sweep's y against x (e.g. V against I under rf) in an editable picker; the
+        spacing of the picked steps gives the drive frequency, f = 2e dV/h, and a Shapiro ladder."""
+        s = self.series()
+        if s is None or self.x is None or self.y is None:
+            return None
+        src_x, src_y = self._values(s, self.x), self._values(s, self.y)
+        if src_x is None or src_y is None:
+            return None
+        (sx, cx), (sy, cy) = src_x, src_y
+        k = 0 if sweep is None else int(sweep)
+        x = np.asarray(sx.sweeps[k].channel(cx), float)
+        y = np.asarray(sy.sweeps[k].channel(cy), float)
+        if self.step_picker is None:
+            self.step_picker = PeakPicker("step")
+            self.step_picker.markers_changed.connect(self._steps_changed)
+            area = Qt.DockWidgetArea.RightDockWidgetArea
+            self.host.add_dock("series_steps", "Series steps", self.step_picker, area)
+        self.step_picker.set_curve(x, y, cx, sx.unit(cx), cy, sy.unit(cy))
+        steps = [st for st in find_steps(x, y) if st.points >= 5]
+        # a step's marker sits at its middle, at its level (position in x, height in y)
+        self.step_picker.set_markers(
+            [{"position": 0.5 * (st.start + st.stop), "height": st.level, "width": st.width} for st in steps]
+        )
+        dock = self.host.dock("series_steps")
+        dock.show()
+        dock.raise_()
+        self._steps_changed(self.step_picker.marker_list())
+        return self.step_picker
+
+    def _steps_changed(self, markers: list[dict[str, float]]) -> None:
+        levels = np.sort(np.array([m["height"] for m in markers], float))
+        if levels.size < 2:
+            return
+        spacing = float(np.median(np.diff(levels)))
+        if not spacing > 0:
+            return
+        self.picked_frequency = 2 * 1.602176634e-19 * spacing / 6.62607015e-34
+        self.host.log(
+            "info",
+            f"{levels.size} steps {spacing * 1e6:.4g} uV apart: "
+            f"f = 2e dV/h = {self.picked_frequency / 1e9:.4g} GHz",
+        )
+
     def _peaks_changed(self, markers: list[dict[str, float]]) -> None:
         positions = np.array([m["position"] for m in markers if m["position"] > 0], float)
         if positions.size == 0:
@@ -553,6 +606,7 @@ class SeriesController:
             x=cx,
             y=cy,
             shared=tuple(request.get("shared") or ()),
+            expressions=dict(request.get("expressions") or {}) or None,
             name=f"Fit {request['model']} to the series",
             on_finished=done,
             on_failed=lambda m: ended(f"Failed: {m.strip().splitlines()[-1]}"),
@@ -611,3 +665,16 @@ def _fit_report(fit: SeriesFit) -> str:
     if fit.message:
         lines.append(fit.message)
     return "\n".join(lines)
+
+
+def _merge_tables(
+    table: tuple[dict[str, dict[str, float]], dict[str, str]] | None,
+    typed: dict[str, dict[str, float]] | None,
+) -> tuple[dict[str, dict[str, float]], dict[str, str]] | None:
+    """The tag table read from a file with the values typed in the import dialog on top (SI values)."""
+    if not typed:
+        return table
+    rows, units = ({}, {}) if table is None else (dict(table[0]), dict(table[1]))
+    for name, values in typed.items():
+        rows[name] = {**rows.get(name, {}), **values}
+    return rows, units

@@ -1,9 +1,10 @@
-"""Fit dialog for a series: a model, which parameters are shared by all sweeps, and a report.
+"""Fit dialog for a series: a model, which parameters are shared by all sweeps, constraints, a report.
 
 ``set_models([(name, title)])`` fills the model chooser; choosing one emits ``model_changed(name)`` and the
 owner answers with ``set_parameters([(name, unit)])``. Clicking a parameter toggles whether it is shared
-across the series (checked) or free per sweep. Fit emits ``fit_requested({"model", "shared"})``; Cancel
-emits ``cancel_requested``. ``set_busy`` and ``set_report`` show the run.
+across the series (checked) or free per sweep; constraints are typed as ``name = expression`` (lmfit).
+Fit emits ``fit_requested({"model", "shared", "expressions"})``; Cancel emits ``cancel_requested``.
+``set_busy`` and ``set_report`` show the run.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
@@ -44,6 +46,12 @@ class SeriesFitDialog(QDialog):
         self.params.setObjectName("series-fit-params")
         self.params.itemClicked.connect(self._toggle)
         lay.addWidget(self.params)
+        self.constraints = QLineEdit()
+        self.constraints.setObjectName("series-fit-constraints")
+        self.constraints.setPlaceholderText(
+            "constraints, e.g.  Gamma = 0.1 * Delta ; T = 4.2  (lmfit expressions)"
+        )
+        lay.addWidget(self.constraints)
         row = QHBoxLayout()
         self.fit_button = QPushButton("Fit")
         self.fit_button.clicked.connect(self._fit)
@@ -102,5 +110,16 @@ class SeriesFitDialog(QDialog):
         checked = item.checkState() == Qt.CheckState.Checked
         item.setCheckState(Qt.CheckState.Unchecked if checked else Qt.CheckState.Checked)
 
+    def expressions(self) -> dict[str, str]:
+        """{parameter: lmfit expression} typed as ``name = expression`` pairs separated by semicolons."""
+        out = {}
+        for part in self.constraints.text().split(";"):
+            name, sep, expr = part.partition("=")
+            if sep and name.strip() and expr.strip():
+                out[name.strip()] = expr.strip()
+        return out
+
     def _fit(self) -> None:
-        self.fit_requested.emit({"model": self.current_model(), "shared": self.shared()})
+        self.fit_requested.emit(
+            {"model": self.current_model(), "shared": self.shared(), "expressions": self.expressions()}
+        )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -73,10 +73,17 @@ class SeriesImportDialog(QDialog):
         self.column_edit.setPlaceholderText("column name, for a split by value")
         form.addRow("Split column:", self.column_edit)
         lay.addLayout(form)
-        self.table = QTableWidget(0, 2)
-        self.table.setHorizontalHeaderLabels(["File", "Tags (SI)"])
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels(
+            ["File", "Tags from the pattern (SI)", "Typed tags (e.g. T = 4.2)"]
+        )
         self.table.verticalHeader().setVisible(False)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+            | QAbstractItemView.EditTrigger.SelectedClicked
+            | QAbstractItemView.EditTrigger.AnyKeyPressed
+        )
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         lay.addWidget(self.table)
@@ -85,6 +92,9 @@ class SeriesImportDialog(QDialog):
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
+        for button in self.buttons.buttons():  # Return commits a typed tag; it never imports by itself
+            button.setAutoDefault(False)
+            button.setDefault(False)
         self.buttons.accepted.connect(self._accept)
         self.buttons.rejected.connect(self.reject)
         lay.addWidget(self.buttons)
@@ -103,14 +113,38 @@ class SeriesImportDialog(QDialog):
                 bad += 1
                 for item in (name, value):
                     item.setForeground(_BAD)
+            for item in (name, value):
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
             self.table.setItem(r, 0, name)
             self.table.setItem(r, 1, value)
+            if self.table.item(r, 2) is None:
+                self.table.setItem(r, 2, QTableWidgetItem(""))
         self.message.setText(f"{bad} of {len(rows)} files do not match and will be left out." if bad else "")
 
     def preview_texts(self) -> list[tuple[str, str]]:
         return [
             (self.table.item(r, 0).text(), self.table.item(r, 1).text()) for r in range(self.table.rowCount())
         ]
+
+    def typed_tags(self) -> dict[str, dict[str, float]]:
+        """{file name: {tag: value}} typed in the table's last column as ``tag = value`` pairs (SI values)
+        separated by semicolons; a value that is not a number is left out and its cell marked red."""
+        out: dict[str, dict[str, float]] = {}
+        for r in range(self.table.rowCount()):
+            cell = self.table.item(r, 2)
+            text = cell.text() if cell is not None else ""
+            values: dict[str, float] = {}
+            for part in text.split(";"):
+                tag, sep, value = part.partition("=")
+                if not (sep and tag.strip()):
+                    continue
+                try:
+                    values[tag.strip()] = float(value)
+                except ValueError:
+                    cell.setForeground(_BAD)
+            if values:
+                out[self.table.item(r, 0).text()] = values
+        return out
 
     def header_tags(self) -> dict[str, str]:
         """{tag: header key} typed as ``tag = key`` pairs separated by semicolons."""
@@ -132,6 +166,7 @@ class SeriesImportDialog(QDialog):
                 "split": self.split_combo.currentData() or None,
                 "split_column": self.column_edit.text().strip() or None,
                 "header": self.header_tags(),
+                "typed": self.typed_tags(),
             }
         )
         self.accept()

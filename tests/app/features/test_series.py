@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFileDialog
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QFileDialog, QLineEdit
 
 from analysis.series import Series
 from tests.app.gui_support import close_window, open_window
@@ -192,3 +192,39 @@ def test_picked_peaks_of_a_neck_give_its_gap_and_a_ladder(qtbot, win, tmp_path):
     assert ctl.picker.isVisible() and len(ctl.picker.marker_list()) >= 2
     assert ctl.picked_gap.delta == pytest.approx(NECK_DELTA0, rel=0.03)
     assert "gap" in panel.ladders
+
+
+def test_tags_typed_in_the_import_table_and_picked_shapiro_steps_give_the_drive_frequency(
+    qtbot, win, tmp_path, monkeypatch
+):
+    from tests.analysis.transport.synthetic import SHAPIRO_F, shapiro_sweep
+
+    powers = (-20.0, -10.0)
+    paths = []
+    for k, p_dbm in enumerate(powers):
+        i, v = shapiro_sweep(p_dbm)
+        path = tmp_path / f"run{k}.dat"
+        np.savetxt(path, np.c_[i, v], header="I (A)\tV (V)", delimiter="\t", comments="")
+        paths.append(str(path))
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: (paths, ""))
+    menu_action(qtbot, win, "File", "Import series...")
+    ctl = win.series
+    dialog = ctl.import_dialog_shown
+    qtbot.waitUntil(dialog.isVisible, timeout=3000)
+    table = dialog.table
+    for row, p_dbm in enumerate(powers):  # type each file's rf power into its row, as a user does
+        rect = table.visualItemRect(table.item(row, 2))
+        qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        qtbot.keyClick(table, Qt.Key.Key_F2)  # edit the chosen cell
+        editor = next(e for e in table.viewport().findChildren(QLineEdit) if e.isVisible())
+        qtbot.keyClicks(editor, f"P_rf = {p_dbm:g}")
+        qtbot.keyClick(editor, Qt.Key.Key_Tab)  # commits the cell
+        assert table.item(row, 2).text() == f"P_rf = {p_dbm:g}"
+    qtbot.mouseClick(dialog.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: ctl.series() is not None, timeout=20000)
+    s = ctl.series()
+    np.testing.assert_allclose(s.tag("P_rf"), powers)
+    assert ctl.x == "I" and ctl.y == "V"
+    _menu_path(qtbot, win, "Analysis", "Series", "Pick steps (frequency from the Shapiro steps)")
+    qtbot.waitUntil(lambda: ctl.picked_frequency is not None, timeout=10000)
+    assert ctl.picked_frequency == pytest.approx(SHAPIRO_F, rel=0.02)
