@@ -515,10 +515,20 @@ def read(path: Path, options: TextOptions | None = None) -> list[Spectrum]:
     ]
 
 
+PREVIEW_BYTES = 256 * 1024
+
+
 def preview(path: Path, options: TextOptions | None = None, rows: int = 30) -> tuple[TextTable, TextGuess]:
-    """The parsed first part of a file and what the reader would do with it, for the import dialog."""
+    """The parsed first part of a file (up to :data:`PREVIEW_BYTES`) and what the reader would do with
+    it, for the import dialog."""
     path = Path(path)
-    blob = read_file_bytes(path, MAX_BYTES, lambda size: f"text file of {size} bytes is too large")
+    try:
+        with open(path, "rb") as fh:
+            blob = fh.read(PREVIEW_BYTES + 1)
+    except OSError as exc:
+        raise ReadError(path, f"cannot open file: {exc.strerror or exc}") from None
+    if len(blob) > PREVIEW_BYTES:
+        blob = blob[: blob.rfind(b"\n", 0, PREVIEW_BYTES) + 1] or blob[:PREVIEW_BYTES]
     text = _decode(blob)
     if text is None:
         raise ReadError(path, "not a text file (contains NUL bytes)")

@@ -400,3 +400,92 @@ def test_nanonis_filt_columns_keep_their_unit(qtbot, window, tmp_path):
 
     pick(qtbot, choose, "Current [filt]")
     qtbot.waitUntil(lambda: row.plot_item.getAxis("left").labelUnits == "A", timeout=5000)
+
+
+def _mgb2_text(path, scale: float = 1.0) -> None:
+    bias_mv = np.linspace(-20, 20, 81)
+    didv = scale * (1 + 0.5 * np.exp(-((np.abs(bias_mv) - 7) ** 2) / 2))
+    path.write_text("".join(f"{b:.3f}\t{g:.5f}\n" for b, g in zip(bias_mv, didv)))
+
+
+def _choose_editable(qtbot, combo, text: str) -> None:
+    """Open an editable combo box with a click on its arrow and click ``text`` in the list."""
+    from PySide6.QtWidgets import QApplication
+
+    idx = combo.findText(text)
+    assert idx >= 0
+    qtbot.mouseClick(combo, Qt.MouseButton.LeftButton, pos=QPoint(combo.width() - 6, combo.height() // 2))
+    view = combo.view()
+    qtbot.waitUntil(view.isVisible, timeout=3000)
+    qtbot.wait(QApplication.doubleClickInterval() + 50)
+    rect = view.visualRect(combo.model().index(idx, 0))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: not view.isVisible(), timeout=3000)
+    assert combo.currentText() == text
+
+
+def _dialog(qtbot, window):
+    qtbot.waitUntil(lambda: window.loader.text_dialog is not None and window.loader.text_dialog.isVisible())
+    return window.loader.text_dialog
+
+
+def test_text_import_dialog_reads_mv_sets_units_and_remembers_them_per_file_pattern(qtbot, window, tmp_path):
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from tests.app.real_input import choose
+
+    window.loader.ask_text_import = True
+    first = tmp_path / "MgB2_4K_01.txt"
+    _mgb2_text(first, 12.0)
+    n = len(window.state.entries)
+    window.open_files([str(first)])  # as File > Open does
+    dlg = _dialog(qtbot, window)
+    # the header-less sweep is offered as a bias in mV, and the dialog says why
+    assert dlg.unit_combo(0).currentText() == "mV" and dlg.quantity_combo(0).currentData() == "bias"
+    assert "mV" in dlg.notes_label.text()
+    assert dlg.x_combo.currentData() == 0 and dlg.table.item(3, 0).text() == "-20.000"
+    # the second column is a conductance in nS: chosen with the mouse
+    choose(qtbot, dlg.quantity_combo(1), "conductance")
+    _choose_editable(qtbot, dlg.unit_combo(1), "nS")
+    name = dlg.name_edit(1)
+    qtbot.mouseDClick(name, Qt.MouseButton.LeftButton)
+    qtbot.keyClick(name, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(name, "dI/dV")
+    qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(window.state.entries) == n + 1, timeout=10000)
+    spec = window.state.entries[list(window.state.entries)[-1]].dataset
+    np.testing.assert_allclose(spec.x[[0, -1]], [-20e-3, 20e-3])
+    assert spec.x_unit == "V" and spec.units == {"dI/dV": "S"}
+    assert 10e-9 < float(np.max(spec.channels["dI/dV"])) < 20e-9
+    # a file named alike opens with the same choices
+    second = tmp_path / "MgB2_4K_02.txt"
+    _mgb2_text(second, 8.0)
+    window.open_files([str(second)])
+    dlg2 = _dialog(qtbot, window)
+    assert dlg2 is not dlg
+    assert dlg2.quantity_combo(1).currentData() == "conductance" and dlg2.unit_combo(1).currentText() == "nS"
+    assert dlg2.name_edit(1).text() == "dI/dV"
+    # Cancel reads nothing
+    qtbot.mouseClick(dlg2.buttons.button(QDialogButtonBox.StandardButton.Cancel), Qt.MouseButton.LeftButton)
+    qtbot.wait(300)
+    assert len(window.state.entries) == n + 1
+
+
+def test_text_import_of_a_current_swept_file_takes_the_current_as_x(qtbot, window, tmp_path):
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    window.loader.ask_text_import = True
+    i_na = np.linspace(-10, 10, 41)
+    v_mv = np.where(np.abs(i_na) < 3, 0.0, np.sign(i_na) * (2.5 + 0.1 * np.abs(i_na)))
+    v_mv[20], v_mv[21] = 0.01, -0.01
+    path = tmp_path / "junction_iv.csv"
+    path.write_text("V (mV),I (nA)\n" + "".join(f"{v},{i}\n" for v, i in zip(v_mv, i_na)))
+    n = len(window.state.entries)
+    window.open_files([str(path)])
+    dlg = _dialog(qtbot, window)
+    assert dlg.x_combo.currentData() == 1 and "swept column 'I' is x" in dlg.notes_label.text()
+    assert all(dlg.x_combo.itemData(i) != -1 for i in range(dlg.x_combo.count()))  # no point index offered
+    qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(window.state.entries) == n + 1, timeout=10000)
+    spec = window.state.entries[list(window.state.entries)[-1]].dataset
+    assert spec.x_name == "I" and spec.x_unit == "A" and list(spec.channels) == ["V"]
