@@ -345,7 +345,8 @@ class _Column:
             item = pg.PlotDataItem(
                 self.sweep_display,
                 vals[i] + k * self.water_offset,
-                pen=pg.mkPen(tuple(int(v) for v in colours[k][:3]), width=1.2),
+                # hairlines: up to 80 antialiased curves wider than a pixel took a second to paint
+                pen=pg.mkPen(tuple(int(v) for v in colours[k][:3]), width=1),
                 connect="finite",
             )
             self.water.addItem(item)

@@ -155,6 +155,30 @@ def bench_event_loop_gaps(quick: bool) -> list[Row]:
                 _wait(app, 0.05)
         row("click to spectra, 5 clicks", meter.max_gap)
 
+        from tests.widgets.region_mouse import drag
+
+        def drag_on_map(points: list[tuple[float, float]]) -> None:
+            drag(view, [panel.view_to_widget(float(x), float(y)) for x, y in points])
+
+        size = frame.size[0]
+        rect = [(-0.3 * size + k * 0.05 * size, -0.3 * size + k * 0.05 * size) for k in range(7)]
+        regions = w.regions
+        with meter:
+            regions.list_panel.tool_buttons["rectangle"].click()
+            drag_on_map(rect)
+            ok = _pump(app, lambda: bool(w.state.regions) and not w.active_jobs())
+            _wait(app, 0.3)
+        row("region average (draw a rectangle)", meter.max_gap, "" if ok else "did not finish")
+
+        line = [(-0.4 * size + k * 0.08 * size, 0.2 * size) for k in range(11)]
+        ctl = w.linecuts
+        with meter:
+            ctl.panel.draw_line.click()
+            drag_on_map(line)
+            ok = _pump(app, lambda: bool(w.state.linecuts) and not ctl.is_busy() and not w.active_jobs())
+            _wait(app, 0.3)
+        row("line cut (draw a line)", meter.max_gap, "" if ok else "did not finish")
+
         project = folder / "session.h5"
         with meter:
             job = w.project.save_to(project)
