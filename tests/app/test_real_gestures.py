@@ -489,3 +489,22 @@ def test_text_import_of_a_current_swept_file_takes_the_current_as_x(qtbot, windo
     qtbot.waitUntil(lambda: len(window.state.entries) == n + 1, timeout=10000)
     spec = window.state.entries[list(window.state.entries)[-1]].dataset
     assert spec.x_name == "I" and spec.x_unit == "A" and list(spec.channels) == ["V"]
+
+
+def test_the_fast_slicing_copy_is_memory_mapped_and_the_slider_shows_the_same_maps(qtbot, window):
+    from tests.app.gui_support import make_grid
+
+    g = make_grid(ny=20, nx=24, nb=61)
+    key = window.state.add_dataset(g, "g")
+    wait_slicers_idle(qtbot, window, n=1)
+    slicer = window.exploration.slicers_for(key)[0]
+    channel = slicer.channel
+    qtbot.waitUntil(lambda: window.exploration.cache.get(key, channel) is not None, timeout=10000)
+    copy = window.exploration.cache.get(key, channel)
+    assert isinstance(copy, np.memmap)  # file-backed: not another resident copy of the grid
+    slicer.panel.slider.setFocus()
+    for _ in range(7):
+        qtbot.keyClick(slicer.panel.slider, Qt.Key.Key_Right)
+    wait_slicers_idle(qtbot, window)
+    k = slicer.panel.index()
+    np.testing.assert_array_equal(slicer.panel.current_image(), g.channels[channel][:, :, k])
