@@ -16,6 +16,7 @@ computes nothing itself.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -77,12 +78,16 @@ QUANTITIES = {"didv": "dI/dV", "current": "Current"}
 @cache
 def opengl_status() -> tuple[bool, str]:
     """(available, reason): whether a 3D view can be shown on this display."""
-    try:
-        import pyqtgraph.opengl  # noqa: F401
-        from PySide6.QtGui import QGuiApplication, QOpenGLContext
-    except Exception as exc:  # missing PyOpenGL or a broken GL library
-        return False, f"pyqtgraph.opengl cannot be imported ({type(exc).__name__}: {exc})"
+    from PySide6.QtGui import QGuiApplication, QOpenGLContext
+
+    # the platform first: importing pyqtgraph.opengl takes a third of a second on the GUI thread, spent
+    # for nothing where no 3D view can be shown (see also :func:`preload_opengl`)
     platform = QGuiApplication.platformName()
+    if platform not in ("offscreen", "minimal"):
+        try:
+            import pyqtgraph.opengl  # noqa: F401
+        except Exception as exc:  # missing PyOpenGL or a broken GL library
+            return False, f"pyqtgraph.opengl cannot be imported ({type(exc).__name__}: {exc})"
     if platform in ("offscreen", "minimal"):
         # these platforms have no window system to show GL surfaces in; the offscreen plugin may still hand
         # out a GLX context when DISPLAY is set, and rendering a QOpenGLWidget through it crashes
@@ -91,6 +96,22 @@ def opengl_status() -> tuple[bool, str]:
     if not ctx.create():
         return False, f"no OpenGL context can be created on this display (Qt platform '{platform}')"
     return True, ""
+
+
+def preload_opengl() -> None:
+    """Import pyqtgraph.opengl in a background thread, so the first line cut does not wait for it."""
+    from PySide6.QtGui import QGuiApplication
+
+    if QGuiApplication.platformName() in ("offscreen", "minimal"):
+        return
+
+    def load() -> None:
+        try:
+            import pyqtgraph.opengl  # noqa: F401
+        except Exception:  # reported by opengl_status when a 3D view is built
+            pass
+
+    threading.Thread(target=load, name="preload-opengl", daemon=True).start()
 
 
 def _sweep_scale(unit: str) -> tuple[float, str]:
@@ -506,6 +527,7 @@ class LineCutPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        preload_opengl()
         self._columns: dict[str, _Column] = {}
         self._last_hover: float | None = None
         outer = QVBoxLayout(self)
