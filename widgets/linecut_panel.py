@@ -45,6 +45,7 @@ from widgets.colormaps import COLORMAPS, colormap
 SURFACE_SIZE = 10.0  # the 3D box spans 10 x 10 (distance x sweep) and SURFACE_HEIGHT units high
 SURFACE_HEIGHT = 5.0
 MAX_WATERFALL = 80
+WATERFALL_TAB = 1
 
 
 @dataclass(frozen=True)
@@ -330,8 +331,20 @@ class _Column:
             self.image.setRect(QRectF(d[0] - dd / 2, s[0] - ds / 2, d[-1] - d[0] + dd, s[-1] - s[0] + ds))
         self.bar.setColorMap(colormap(self.panel.colormap_name()))
         self.bar.setLevels(self.levels)
-        self._refresh_waterfall()
+        # the waterfall (up to 80 curve items) is built when its tab is shown: building it for every new
+        # cut held the GUI thread for ~0.3 s while the top view was the one on display
+        lo, hi = _percentile_levels(c.values)
+        self.water_offset = self.panel.offset_fraction() * (hi - lo)
+        self._water_stale = True
+        if self.panel.tabs.currentIndex() == WATERFALL_TAB:
+            self.ensure_waterfall()
         self._refresh_surface()
+
+    def ensure_waterfall(self) -> None:
+        """Build the waterfall curves if the data changed since they were built."""
+        if getattr(self, "_water_stale", True):
+            self._water_stale = False
+            self._refresh_waterfall()
 
     def set_levels(self, levels: tuple[float, float], user: bool = True) -> None:
         self.user_levels = user
@@ -612,6 +625,7 @@ class LineCutPanel(QWidget):
         row3.addWidget(self.reset_view)
 
         self.tabs = QTabWidget()
+        self.tabs.currentChanged.connect(self._tab_changed)
         self._tab_pages = []
         self._tab_layouts = []
         for title in ("Top view", "Waterfall", "3D surface"):
@@ -738,6 +752,7 @@ class LineCutPanel(QWidget):
     def waterfall_data(self, key: str) -> list[tuple[int, np.ndarray, np.ndarray]]:
         """(sample index, x, y) of every waterfall curve of grid ``key``."""
         col = self._columns[key]
+        col.ensure_waterfall()
         return [(i, *item.getData()) for i, item in col.water_curves]
 
     def levels(self, key: str) -> tuple[float, float]:
@@ -749,6 +764,11 @@ class LineCutPanel(QWidget):
     def reset_levels(self) -> None:
         for col in self._columns.values():
             col.set_levels(_percentile_levels(col.data.values), user=False)
+
+    def _tab_changed(self, index: int) -> None:
+        if index == WATERFALL_TAB:
+            for col in getattr(self, "_columns", {}).values():
+                col.ensure_waterfall()
 
     def _restyle(self) -> None:
         for col in self._columns.values():

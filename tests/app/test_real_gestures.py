@@ -508,3 +508,27 @@ def test_the_fast_slicing_copy_is_memory_mapped_and_the_slider_shows_the_same_ma
     wait_slicers_idle(qtbot, window)
     k = slicer.panel.index()
     np.testing.assert_array_equal(slicer.panel.current_image(), g.channels[channel][:, :, k])
+
+
+def test_the_waterfall_is_built_when_its_tab_is_shown_not_with_every_cut(qtbot, window):
+    from tests.app.gui_support import make_grid
+    from tests.widgets.region_mouse import drag
+
+    g = make_grid(ny=20, nx=24, nb=61)
+    key = window.state.add_dataset(g, "g")
+    wait_slicers_idle(qtbot, window, n=1)
+    slicer = window.exploration.slicers_for(key)[0]
+    ctl = window.linecuts
+    ctl.panel.draw_line.click()
+    pts = [pixel_xy(g, 10, ix) for ix in range(2, 22, 2)]
+    drag(slicer.panel.graphics.viewport(), [slicer.panel.view_to_widget(x, y) for x, y in pts])
+    qtbot.waitUntil(lambda: ctl.panel.column_keys() == [key] and not ctl.is_busy(), timeout=10000)
+    col = ctl.panel.column(key)
+    window.dock("linecuts").raise_()
+    assert ctl.panel.tabs.currentIndex() == 0 and col.water_curves == []  # nothing built behind the top view
+    bar = ctl.panel.tabs.tabBar()
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(1).center())
+    assert ctl.panel.tabs.currentIndex() == 1
+    assert len(col.water_curves) == col.data.values.shape[0]
+    i, _x, y = ctl.panel.waterfall_data(key)[3]
+    np.testing.assert_allclose(y, col.data.values[i] + 3 * col.water_offset)
