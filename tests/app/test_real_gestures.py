@@ -116,8 +116,9 @@ def _colour_scale_regions(qtbot, window, panel) -> None:
 
     from tests.app.real_input import click_menu_path, right_click_menu
 
-    c = panel.view_to_widget(*panel.frame.center)
-    menu = right_click_menu(qtbot, panel.graphics.viewport(), QPoint(round(c.x()), round(c.y())))
+    # a corner of the view, off the (45 degree) image: regions already made there do not catch the click
+    corner = panel.graphics.mapFromScene(panel.view_box.sceneBoundingRect().topLeft())
+    menu = right_click_menu(qtbot, panel.graphics.viewport(), corner + QPoint(6, 6))
     click_menu_path(qtbot, menu, "Regions from this map's colour scale...")
     dlg = window.regions.bands_dialog
     qtbot.waitUntil(dlg.isVisible, timeout=3000)
@@ -166,6 +167,8 @@ def test_empty_plots_say_what_to_do_instead_of_drawing_placeholder_axes(qtbot, w
     window.dock("topography").raise_()
     qtbot.waitUntil(lambda: not topo.empty.is_empty(), timeout=5000)
     assert topo.graphics.isVisible() and _ink(topo.empty) > 2 * ink_empty
+    # the message never shrank the dock: the map opens with room to look at (not a strip of axes)
+    assert topo.view_box.sceneBoundingRect().height() > 150
     # no point chosen yet: the spectrum plot says so instead of drawing 0-1 V placeholder axes
     row = window.exploration.spectra.rows[key]
     assert not row.curves and row.empty.is_empty() and not row.plot_widget.isVisible()
