@@ -184,6 +184,7 @@ def test_empty_plots_say_what_to_do_instead_of_drawing_placeholder_axes(qtbot, w
     window.dock("fit").raise_()
     qtbot.waitUntil(lambda: not fit.empty.is_empty(), timeout=5000)
     assert fit.plot_widget.isVisible() and fit.data_arrays()[0].size == grid.bias.size
+    assert not fit.resid_plot.isVisible()  # no fit yet: no residual axes with a made-up range
     window.dock("spectra").raise_()
     qtbot.waitUntil(lambda: not row.empty.is_empty(), timeout=5000)
     assert row.plot_widget.isVisible() and row.curves
