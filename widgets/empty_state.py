@@ -7,7 +7,7 @@ hidden (a stacked widget lays out every page), so mapping points into it stays v
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QLabel, QSizePolicy, QStackedWidget, QWidget
 
 
@@ -28,6 +28,17 @@ class EmptyState(QStackedWidget):
         self.addWidget(content)
         self.addWidget(self.label)
         self.set_empty(True)
+
+    # the layouts around see the plot, never the message: a word-wrapped label asks for height-for-width
+    # and a small size, and the dock holding an empty map was squeezed to a strip
+    def sizeHint(self) -> QSize:
+        return self.content.sizeHint()
+
+    def minimumSizeHint(self) -> QSize:
+        return self.content.minimumSizeHint()
+
+    def hasHeightForWidth(self) -> bool:
+        return False
 
     def set_empty(self, empty: bool, message: str | None = None) -> None:
         if message is not None:

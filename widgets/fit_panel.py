@@ -162,6 +162,7 @@ class FitPanel(QWidget):
         self.resid_plot.setXLink(self.plot)
         self.resid_plot.setMaximumHeight(140)
         self.resid_plot.setLabel("left", "residual")
+        self.resid_plot.setVisible(False)  # shown with the first fit's residuals
         self.plot.addLegend(offset=(-10, 10))
         self.data_item = self.plot.plot(
             [], [], pen=None, symbol="o", symbolSize=4, symbolBrush=(60, 60, 60), symbolPen=None, name="data"
@@ -537,6 +538,8 @@ class FitPanel(QWidget):
         self.resid_plot.setLabel("left", "residual", units=y_unit or None)
         self.model_item.setData([], [])
         self.resid_item.setData([], [])
+        # no fit yet, no residuals: no residual axes with a made-up +-400 range
+        self.resid_plot.setVisible(False)
 
     def data_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         x, y = self.data_item.getData()
@@ -574,6 +577,7 @@ class FitPanel(QWidget):
     ) -> None:
         self.model_item.setData(np.asarray(x, float), np.asarray(model_y, float))
         self.resid_item.setData(np.asarray(residual_x, float), np.asarray(residual, float))
+        self.resid_plot.setVisible(True)
         for name, v in (values or {}).items():
             try:
                 r = self._row_of(name)

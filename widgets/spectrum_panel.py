@@ -184,10 +184,13 @@ class _PlotRow(QWidget):
             pen = pg.mkPen(c.color, width=c.width, style=_STYLES.get(c.style, Qt.PenStyle.SolidLine))
             item = self.curves.get(c.id)
             if item is None:
-                item = self.plot_item.plot(c.x, c.y, pen=pen, name=c.name)
+                # an antialiased pen wider than one pixel costs ~6 ms per 512-point curve to stroke in
+                # software, so a few pins made every hover repaint take 50 ms and more: wide pens are drawn
+                # without antialiasing, hairlines (drawn as line segments) keep it
+                item = self.plot_item.plot(c.x, c.y, pen=pen, name=c.name, antialias=c.width <= 1.0)
                 self.curves[c.id] = item
             else:
-                item.setData(c.x, c.y)
+                item.setData(c.x, c.y, antialias=c.width <= 1.0)
                 item.setPen(pen)
             item.opts["name"] = c.name
 

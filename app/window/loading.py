@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,18 @@ def _describe(ds: Any) -> str:
     return f"{ds.kind}, channels {', '.join(getattr(ds, 'channels', {}))}"
 
 
+def file_pattern(name: str) -> str:
+    """Files named alike share their import choices: digits stand for any number ("MgB2_#K.txt")."""
+    return re.sub(r"\d+", "#", name)
+
+
+def _is_text_columns(path: str) -> bool:
+    try:
+        return registry().detect(path).name == "text_columns"
+    except Exception:
+        return False
+
+
 class Loader:
     """Opens files and the demo with ``window.run_job``. ``last_error`` keeps the newest failure text."""
 
@@ -37,6 +51,10 @@ class Loader:
         #: ``opener(folder) -> bool`` for a dropped folder (``app.features.series`` imports its sweep files
         #: as one series); without it a folder is refused with a message
         self.folder_opener: Callable[[str], bool] | None = None
+        #: text and CSV files open through the import dialog (the interactive window; scripts read them
+        #: with the detected options)
+        self.ask_text_import = bool(getattr(window, "confirm_unsaved", False))
+        self.text_dialog: Any = None
 
     def open_dialog(self) -> None:
         filters = [
@@ -57,6 +75,9 @@ class Loader:
         if self.project_opener is not None and self.project_opener(path):
             return
         name = Path(path).name
+        if self.ask_text_import and _is_text_columns(path):
+            self._ask_text_import(path)
+            return
         self.loading += 1
         self.window.run_job(
             read_file,
@@ -67,6 +88,42 @@ class Loader:
             on_failed=lambda msg: self._failed(path, msg),
             on_cancelled=self._done,
         )
+
+    def _ask_text_import(self, path: str) -> None:
+        """Show the import dialog for a text file (prefilled with what was chosen for files named like
+        it); OK reads it with those choices off the GUI thread and remembers them."""
+        from analysis.io.text_columns import TextOptions, preview
+        from analysis.io.text_columns import read as read_text
+        from widgets.text_import_dialog import TextImportDialog
+
+        key = f"text_import/{file_pattern(Path(path).name)}"
+        initial = None
+        saved = self.window.settings.value(key, "")
+        if saved:
+            try:
+                initial = TextOptions.from_dict(json.loads(str(saved)))
+            except (ValueError, TypeError):
+                initial = None
+        dlg = TextImportDialog(Path(path).name, lambda o: preview(Path(path), o), initial, self.window)
+
+        def accepted() -> None:
+            options = dlg.options()
+            self.window.settings.setValue(key, json.dumps(options.to_dict()))
+            self.loading += 1
+            self.window.run_job(
+                read_text,
+                Path(path),
+                options,
+                name=f"Loading {Path(path).name}",
+                pass_hooks=False,
+                on_finished=lambda datasets: self._loaded(path, datasets),
+                on_failed=lambda msg: self._failed(path, msg),
+                on_cancelled=self._done,
+            )
+
+        dlg.accepted.connect(accepted)
+        self.text_dialog = dlg
+        dlg.open()
 
     def _done(self) -> None:
         self.loading -= 1

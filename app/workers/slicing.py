@@ -11,6 +11,7 @@ shown, a bias-major copy ``(nb, ny, nx)`` is built in the background (see
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,9 +67,16 @@ class BiasMajorCache:
         def failed(*_a: Any) -> None:
             self._building.discard(ident)
 
+        # the copy lives in an unlinked temporary file, memory-mapped: a 1 GB grid no longer costs another
+        # GB of resident memory, the slider still reads contiguous maps
+        try:
+            file: Any = tempfile.TemporaryFile(prefix="stsworkbench-bias-major-")
+        except OSError:
+            file = None
         window.run_job(
             bias_major_copy,
             cube,
+            file=file,
             name=f"Preparing fast slicing of {channel}",
             on_finished=done,
             on_failed=failed,

@@ -116,8 +116,9 @@ def _colour_scale_regions(qtbot, window, panel) -> None:
 
     from tests.app.real_input import click_menu_path, right_click_menu
 
-    c = panel.view_to_widget(*panel.frame.center)
-    menu = right_click_menu(qtbot, panel.graphics.viewport(), QPoint(round(c.x()), round(c.y())))
+    # a corner of the view, off the (45 degree) image: regions already made there do not catch the click
+    corner = panel.graphics.mapFromScene(panel.view_box.sceneBoundingRect().topLeft())
+    menu = right_click_menu(qtbot, panel.graphics.viewport(), corner + QPoint(6, 6))
     click_menu_path(qtbot, menu, "Regions from this map's colour scale...")
     dlg = window.regions.bands_dialog
     qtbot.waitUntil(dlg.isVisible, timeout=3000)
@@ -166,6 +167,8 @@ def test_empty_plots_say_what_to_do_instead_of_drawing_placeholder_axes(qtbot, w
     window.dock("topography").raise_()
     qtbot.waitUntil(lambda: not topo.empty.is_empty(), timeout=5000)
     assert topo.graphics.isVisible() and _ink(topo.empty) > 2 * ink_empty
+    # the message never shrank the dock: the map opens with room to look at (not a strip of axes)
+    assert topo.view_box.sceneBoundingRect().height() > 150
     # no point chosen yet: the spectrum plot says so instead of drawing 0-1 V placeholder axes
     row = window.exploration.spectra.rows[key]
     assert not row.curves and row.empty.is_empty() and not row.plot_widget.isVisible()
@@ -181,6 +184,7 @@ def test_empty_plots_say_what_to_do_instead_of_drawing_placeholder_axes(qtbot, w
     window.dock("fit").raise_()
     qtbot.waitUntil(lambda: not fit.empty.is_empty(), timeout=5000)
     assert fit.plot_widget.isVisible() and fit.data_arrays()[0].size == grid.bias.size
+    assert not fit.resid_plot.isVisible()  # no fit yet: no residual axes with a made-up range
     window.dock("spectra").raise_()
     qtbot.waitUntil(lambda: not row.empty.is_empty(), timeout=5000)
     assert row.plot_widget.isVisible() and row.curves
@@ -400,3 +404,135 @@ def test_nanonis_filt_columns_keep_their_unit(qtbot, window, tmp_path):
 
     pick(qtbot, choose, "Current [filt]")
     qtbot.waitUntil(lambda: row.plot_item.getAxis("left").labelUnits == "A", timeout=5000)
+
+
+def _mgb2_text(path, scale: float = 1.0) -> None:
+    bias_mv = np.linspace(-20, 20, 81)
+    didv = scale * (1 + 0.5 * np.exp(-((np.abs(bias_mv) - 7) ** 2) / 2))
+    path.write_text("".join(f"{b:.3f}\t{g:.5f}\n" for b, g in zip(bias_mv, didv)))
+
+
+def _choose_editable(qtbot, combo, text: str) -> None:
+    """Open an editable combo box with a click on its arrow and click ``text`` in the list."""
+    from PySide6.QtWidgets import QApplication
+
+    idx = combo.findText(text)
+    assert idx >= 0
+    qtbot.mouseClick(combo, Qt.MouseButton.LeftButton, pos=QPoint(combo.width() - 6, combo.height() // 2))
+    view = combo.view()
+    qtbot.waitUntil(view.isVisible, timeout=3000)
+    qtbot.wait(QApplication.doubleClickInterval() + 50)
+    rect = view.visualRect(combo.model().index(idx, 0))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: not view.isVisible(), timeout=3000)
+    assert combo.currentText() == text
+
+
+def _dialog(qtbot, window):
+    qtbot.waitUntil(lambda: window.loader.text_dialog is not None and window.loader.text_dialog.isVisible())
+    return window.loader.text_dialog
+
+
+def test_text_import_dialog_reads_mv_sets_units_and_remembers_them_per_file_pattern(qtbot, window, tmp_path):
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from tests.app.real_input import choose
+
+    window.loader.ask_text_import = True
+    first = tmp_path / "MgB2_4K_01.txt"
+    _mgb2_text(first, 12.0)
+    n = len(window.state.entries)
+    window.open_files([str(first)])  # as File > Open does
+    dlg = _dialog(qtbot, window)
+    # the header-less sweep is offered as a bias in mV, and the dialog says why
+    assert dlg.unit_combo(0).currentText() == "mV" and dlg.quantity_combo(0).currentData() == "bias"
+    assert "mV" in dlg.notes_label.text()
+    assert dlg.x_combo.currentData() == 0 and dlg.table.item(3, 0).text() == "-20.000"
+    # the second column is a conductance in nS: chosen with the mouse
+    choose(qtbot, dlg.quantity_combo(1), "conductance")
+    _choose_editable(qtbot, dlg.unit_combo(1), "nS")
+    name = dlg.name_edit(1)
+    qtbot.mouseDClick(name, Qt.MouseButton.LeftButton)
+    qtbot.keyClick(name, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(name, "dI/dV")
+    qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(window.state.entries) == n + 1, timeout=10000)
+    spec = window.state.entries[list(window.state.entries)[-1]].dataset
+    np.testing.assert_allclose(spec.x[[0, -1]], [-20e-3, 20e-3])
+    assert spec.x_unit == "V" and spec.units == {"dI/dV": "S"}
+    assert 10e-9 < float(np.max(spec.channels["dI/dV"])) < 20e-9
+    # a file named alike opens with the same choices
+    second = tmp_path / "MgB2_4K_02.txt"
+    _mgb2_text(second, 8.0)
+    window.open_files([str(second)])
+    dlg2 = _dialog(qtbot, window)
+    assert dlg2 is not dlg
+    assert dlg2.quantity_combo(1).currentData() == "conductance" and dlg2.unit_combo(1).currentText() == "nS"
+    assert dlg2.name_edit(1).text() == "dI/dV"
+    # Cancel reads nothing
+    qtbot.mouseClick(dlg2.buttons.button(QDialogButtonBox.StandardButton.Cancel), Qt.MouseButton.LeftButton)
+    qtbot.wait(300)
+    assert len(window.state.entries) == n + 1
+
+
+def test_text_import_of_a_current_swept_file_takes_the_current_as_x(qtbot, window, tmp_path):
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    window.loader.ask_text_import = True
+    i_na = np.linspace(-10, 10, 41)
+    v_mv = np.where(np.abs(i_na) < 3, 0.0, np.sign(i_na) * (2.5 + 0.1 * np.abs(i_na)))
+    v_mv[20], v_mv[21] = 0.01, -0.01
+    path = tmp_path / "junction_iv.csv"
+    path.write_text("V (mV),I (nA)\n" + "".join(f"{v},{i}\n" for v, i in zip(v_mv, i_na)))
+    n = len(window.state.entries)
+    window.open_files([str(path)])
+    dlg = _dialog(qtbot, window)
+    assert dlg.x_combo.currentData() == 1 and "swept column 'I' is x" in dlg.notes_label.text()
+    assert all(dlg.x_combo.itemData(i) != -1 for i in range(dlg.x_combo.count()))  # no point index offered
+    qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(window.state.entries) == n + 1, timeout=10000)
+    spec = window.state.entries[list(window.state.entries)[-1]].dataset
+    assert spec.x_name == "I" and spec.x_unit == "A" and list(spec.channels) == ["V"]
+
+
+def test_the_fast_slicing_copy_is_memory_mapped_and_the_slider_shows_the_same_maps(qtbot, window):
+    from tests.app.gui_support import make_grid
+
+    g = make_grid(ny=20, nx=24, nb=61)
+    key = window.state.add_dataset(g, "g")
+    wait_slicers_idle(qtbot, window, n=1)
+    slicer = window.exploration.slicers_for(key)[0]
+    channel = slicer.channel
+    qtbot.waitUntil(lambda: window.exploration.cache.get(key, channel) is not None, timeout=10000)
+    copy = window.exploration.cache.get(key, channel)
+    assert isinstance(copy, np.memmap)  # file-backed: not another resident copy of the grid
+    slicer.panel.slider.setFocus()
+    for _ in range(7):
+        qtbot.keyClick(slicer.panel.slider, Qt.Key.Key_Right)
+    wait_slicers_idle(qtbot, window)
+    k = slicer.panel.index()
+    np.testing.assert_array_equal(slicer.panel.current_image(), g.channels[channel][:, :, k])
+
+
+def test_the_waterfall_is_built_when_its_tab_is_shown_not_with_every_cut(qtbot, window):
+    from tests.app.gui_support import make_grid
+    from tests.widgets.region_mouse import drag
+
+    g = make_grid(ny=20, nx=24, nb=61)
+    key = window.state.add_dataset(g, "g")
+    wait_slicers_idle(qtbot, window, n=1)
+    slicer = window.exploration.slicers_for(key)[0]
+    ctl = window.linecuts
+    ctl.panel.draw_line.click()
+    pts = [pixel_xy(g, 10, ix) for ix in range(2, 22, 2)]
+    drag(slicer.panel.graphics.viewport(), [slicer.panel.view_to_widget(x, y) for x, y in pts])
+    qtbot.waitUntil(lambda: ctl.panel.column_keys() == [key] and not ctl.is_busy(), timeout=10000)
+    col = ctl.panel.column(key)
+    window.dock("linecuts").raise_()
+    assert ctl.panel.tabs.currentIndex() == 0 and col.water_curves == []  # nothing built behind the top view
+    bar = ctl.panel.tabs.tabBar()
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(1).center())
+    assert ctl.panel.tabs.currentIndex() == 1
+    assert len(col.water_curves) == col.data.values.shape[0]
+    i, _x, y = ctl.panel.waterfall_data(key)[3]
+    np.testing.assert_allclose(y, col.data.values[i] + 3 * col.water_offset)
