@@ -214,7 +214,7 @@ def bench_display_copy_memory(quick: bool) -> list[Row]:
     1 GB of data in full (512 x 512 x 1024 float32), 134 MB quick; budget 300 MB per GB."""
     import gc
 
-    from app.main_window import MainWindow
+    from app.window.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
     ny = nx = 256 if quick else 512

@@ -27,7 +27,7 @@ _SCRIPT = textwrap.dedent(
     from PySide6.QtWidgets import QApplication
     from PySide6.QtTest import QTest
     app = QApplication([])
-    from app.main_window import MainWindow
+    from app.window.main_window import MainWindow
     from tests.widgets.region_mouse import drag
     from widgets.linecut_panel import opengl_status
 
