@@ -54,8 +54,11 @@ def _slicer(w, key):
 
 
 def test_scenarios_menu_and_unknown_name(qtbot, win):
-    titles = [a.text() for a in win.menu("Scenarios").actions()]
+    actions = win.menu("Scenarios").actions()
+    titles = [a.text() for a in actions if not a.isSeparator() and a.menu() is None]
     assert titles == [s.title for s in SCENARIOS.values()]
+    exports = next(a.menu() for a in actions if a.menu() is not None)
+    assert [a.text() for a in exports.actions()] == [f"Fig. {n} (PDF, SVG, PNG)..." for n in (4, 5, 6)]
     assert set(SCENARIOS) == {"explore", "fig4", "fig5", "fig6", "fit"}
     with pytest.raises(ScenarioError, match="unknown scenario"):
         ScenarioRunner(win, "fig7")
