@@ -100,13 +100,14 @@ VIEW_FIELDS = ("dataset", "channel", "index", "window", "levels", "colormap", "l
 class AppState:
     """Everything the views share. Mutate only through the methods and the evented collections, which
     emit the signals; ``with state.batch():`` coalesces a burst of changes (one click is one refresh).
+    Datasets of every kind live in ``entries``: grids, images, spectra and transport series alike.
 
     Signals (Qt-free, :class:`app.state.events.Signal`):
 
     * ``datasets_changed()`` and ``dataset_edited(key, old, new)``, ``current_changed(key | None)``,
       ``cursor_changed(xy | None)``, ``hover_changed(xy | None)``, ``pinned_changed()`` and
       ``pin_edited(key, old, new)``;
-    * ``regions``, ``linecuts``, ``fits``, ``views`` and ``series`` are
+    * ``regions``, ``linecuts``, ``fits`` and ``views`` are
       :class:`app.state.collections.EventedDict` with ``edited(key, old, new)`` and ``changed()``
       (``regions_changed``, ``linecuts_changed`` and ``fits_changed`` are their ``changed``);
     * ``view_edited(view key, field, old, new)`` when one field of a :class:`ViewState` changes.
@@ -124,13 +125,12 @@ class AppState:
         #: the session's one undo stack: every user edit of the state goes through it
         self.undo = UndoStack(batch=hub.batch)
         # Feature collections keyed by id: regions (analysis.maps.regions.Region), line cuts
-        # (analysis.maps.linecut.CutPath), fit records (app.state.fits), map views and slicers (ViewState).
+        # (analysis.maps.linecut.CutPath), fit records (analysis.fitting.entries, series fits), map views
+        # and slicers (ViewState).
         self.regions: EventedDict[Any] = EventedDict("regions", hub)
         self.linecuts: EventedDict[Any] = EventedDict("linecuts", hub)
         self.fits: EventedDict[Any] = EventedDict("fits", hub)
         self.views: EventedDict[ViewState] = EventedDict("views", hub)
-        #: transport series (analysis.series.Series) by key, for the series views and fits
-        self.series: EventedDict[Any] = EventedDict("series", hub)
         self.datasets_changed = Signal("datasets_changed", hub)  # ()
         self.dataset_edited = Signal("dataset_edited", hub, coalesce=False)  # (key, old | None, new | None)
         self.current_changed = Signal("current_changed", hub)  # (key | None)
