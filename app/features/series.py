@@ -449,10 +449,10 @@ class SeriesController:
         step = 6.62607015e-34 * f / (2 * 1.602176634e-19)
         return self.panel.add_ladder("overlay", "shapiro", "multiple", step, 5, True)
 
-    # -- peak picker ----------------------------------------------------------------------------------------
-    def pick_peaks(self, sweep: int | None = None) -> Any:
-        """The peaks of one sweep's y (default the first) in an editable picker, found automatically; every
-        change of the markers gives the gap from the subharmonic ladder they make (2Delta/n)."""
+    # -- peak and step pickers ------------------------------------------------------------------------------
+    def _sweep_curve(self, sweep: int | None) -> Any:
+        """(x, y, (series, x channel), (series, y channel)) of sweep ``sweep`` (default the first) in the
+        chosen quantities, or None (with a message while a derivative is being computed)."""
         s = self.series()
         if s is None or self.x is None or self.y is None:
             return None
@@ -464,6 +464,15 @@ class SeriesController:
         k = 0 if sweep is None else int(sweep)
         x = np.asarray(sx.sweeps[k].channel(cx), float)
         y = np.asarray(sy.sweeps[k].channel(cy), float)
+        return x, y, (sx, cx), (sy, cy)
+
+    def pick_peaks(self, sweep: int | None = None) -> Any:
+        """The peaks of one sweep's y (default the first) in an editable picker, found automatically; every
+        change of the markers gives the gap from the subharmonic ladder they make (2Delta/n)."""
+        curve = self._sweep_curve(sweep)
+        if curve is None:
+            return None
+        x, y, (sx, cx), (sy, cy) = curve
         if self.picker is None:
             self.picker = PeakPicker("peak")
             self.picker.markers_changed.connect(self._peaks_changed)
@@ -484,16 +493,10 @@ class SeriesController:
     def pick_steps(self, sweep: int | None = None) -> Any:
         """The plateaus of one sweep's y against x (e.g. V against I under rf) in an editable picker; the
         spacing of the picked steps gives the drive frequency, f = 2e dV/h, and a Shapiro ladder."""
-        s = self.series()
-        if s is None or self.x is None or self.y is None:
+        curve = self._sweep_curve(sweep)
+        if curve is None:
             return None
-        src_x, src_y = self._values(s, self.x), self._values(s, self.y)
-        if src_x is None or src_y is None:
-            return None
-        (sx, cx), (sy, cy) = src_x, src_y
-        k = 0 if sweep is None else int(sweep)
-        x = np.asarray(sx.sweeps[k].channel(cx), float)
-        y = np.asarray(sy.sweeps[k].channel(cy), float)
+        x, y, (sx, cx), (sy, cy) = curve
         if self.step_picker is None:
             self.step_picker = PeakPicker("step")
             self.step_picker.markers_changed.connect(self._steps_changed)

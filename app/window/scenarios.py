@@ -142,31 +142,15 @@ def _explore_pin(window: MainWindow) -> None:
 
 
 def fig4_thresholds(values: np.ndarray) -> tuple[float, float, float]:
-    """Band edges for regions 1-4 of a zero-bias Josephson map, as a user reads its colour scale:
-    region 1 is the normal zone (below half the median peak); regions 2-4 split the superconducting rest
-    at the two deepest valleys of its histogram (between groups of grains), else into three bands of
-    equal pixel count."""
-    from scipy.ndimage import gaussian_filter1d
-    from scipy.signal import find_peaks
+    """Band edges of regions 1-4 of a zero-bias Josephson map, as a user reads its colour scale (shared
+    with the paper figures: :func:`analysis.figures.paper.josephson_band_thresholds`)."""
+    from analysis.figures.paper import josephson_band_thresholds
+    from analysis.figures.resolve import FigureError
 
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        raise ScenarioError("the Josephson map has no finite value")
-    normal = 0.5 * float(np.median(v))
-    sc = v[v > normal]
-    if sc.size < 3:
-        raise ScenarioError("the Josephson map shows no superconducting pixels")
-    lo, hi = np.percentile(sc, [0.5, 99.5])
-    counts, edges = np.histogram(sc, bins=120, range=(lo, hi))
-    smooth = gaussian_filter1d(counts.astype(float), 1.5)
-    valleys, props = find_peaks(-smooth, prominence=0.05 * smooth.max())
-    if valleys.size >= 2:
-        best = np.sort(valleys[np.argsort(props["prominences"])[-2:]])
-        centres = 0.5 * (edges[:-1] + edges[1:])
-        return normal, float(centres[best[0]]), float(centres[best[1]])
-    t1, t2 = np.percentile(sc, [100 / 3, 200 / 3])
-    return normal, float(t1), float(t2)
+    try:
+        return josephson_band_thresholds(values)
+    except FigureError as exc:
+        raise ScenarioError(str(exc)) from None
 
 
 def _fig4_average(window: MainWindow) -> None:
