@@ -99,8 +99,14 @@ class MapDocks(QObject):
     def _field_edited(self, vkey: str, name: str, _old: Any, new: Any) -> None:
         """A map view's levelling changed in the state (a user's choice, or its undo): show it."""
         md = next((d for d in self.docks if d.dock_key == vkey), None)
-        if md is not None and name == "levelling" and isinstance(new, str) and new != md.levelling:
+        if md is None:
+            return
+        if name == "levelling" and isinstance(new, str) and new != md.levelling:
             self.set_levelling(md, new)
+        elif name == "colormap" and isinstance(new, str) and new != md.panel.colormap_name:
+            md.panel.colormap_combo.setCurrentText(new)
+        elif name == "levels" and isinstance(new, tuple) and md.panel.levels() != new:
+            md.panel.set_levels(*new)
 
     def level_undoably(self, md: MapDock, method: str) -> None:
         """The user chose a levelling in the dock: one undoable step."""
@@ -141,9 +147,11 @@ class MapDocks(QObject):
         panel = TopographyPanel(f"Map {self._numbers}")
         panel.dataset_key = key
         panel.setObjectName(f"map-panel-{self._numbers}")
-        md = MapDock(
-            self._numbers, key, channel, default_levelling(content.units[channel]), panel, view_key=view_key
-        )
+        levelling = default_levelling(content.units[channel])
+        adopted = self.state.views.get(view_key) if view_key else None
+        if adopted is not None and adopted.levelling in LEVELLING:
+            levelling = adopted.levelling  # the view came first (a project being opened): its levelling
+        md = MapDock(self._numbers, key, channel, levelling, panel, view_key=view_key)
         if content.units[channel] != "m":
             panel.colormap_combo.setCurrentText("viridis")
         panel.channel_selected.connect(lambda name, m=md: self.set_channel(m, name))

@@ -189,10 +189,22 @@ class ProjectController:
             if v.levels is not None:
                 item["levels"] = [float(v.levels[0]), float(v.levels[1])]
             slicers.append(item)
+        maps = [
+            {
+                "dataset": v.dataset,
+                "channel": v.channel,
+                "levelling": v.levelling,
+                "colormap": v.colormap,
+                "levels": [float(v.levels[0]), float(v.levels[1])] if v.levels is not None else None,
+            }
+            for v in self.state.views.values()
+            if v.kind == "map" and v.dataset in self.state.entries
+        ]
         extra = {k: v for k, v in self.extra_attachments.items() if k not in KNOWN_ATTACHMENTS}
         for name, provide in self.state.attachment_providers.items():
             extra[name] = provide()  # e.g. the regions with their averaged spectra
-        return collect_project(self.state, view_extra={"slicers": slicers}, attachments=extra)
+        view = {"slicers": slicers, "maps": maps}
+        return collect_project(self.state, view_extra=view, attachments=extra)
 
     def save(self) -> Job | None:
         """Save to the current project file, or ask for one (Save As) when there is none."""
@@ -321,6 +333,7 @@ class ProjectController:
         self.projects.append(project)
         self.last_restore = result
         self._restore_slicers(result.view.get("slicers") or [])
+        self._restore_maps(result.view.get("maps") or [])
         for text in result.warnings:
             self.window.log("warning", f"{path.name}: {text}")
         recovered = path == self.restored_from
@@ -340,6 +353,26 @@ class ProjectController:
             f"{'' if fresh else ' added to the session'}, {len(s.regions)} regions, "
             f"{len(s.linecuts)} line cuts, {len(s.fits)} fits",
         )
+
+    def _restore_maps(self, saved: list[dict[str, Any]]) -> None:
+        """Open the saved map views again (through the state: the map views' controller opens a dock for
+        each new map view) with their levelling, colour map and fixed levels."""
+        for m in saved:
+            key, channel = m.get("dataset"), m.get("channel")
+            if not isinstance(key, str) or key not in self.state.entries or not isinstance(channel, str):
+                continue
+            vkey = self.state.new_key("map")
+            levelling = m.get("levelling") if isinstance(m.get("levelling"), str) else "none"
+            self.state.views[vkey] = ViewState(vkey, key, channel, "map", levelling=levelling)
+            if vkey not in self.state.views:  # that map could not be shown
+                continue
+            changes: dict[str, Any] = {}
+            if isinstance(m.get("colormap"), str):
+                changes["colormap"] = m["colormap"]
+            levels = m.get("levels")
+            if isinstance(levels, list | tuple) and len(levels) == 2:
+                changes["levels"] = (float(levels[0]), float(levels[1]))
+            self.state.set_view(vkey, **changes)
 
     def _restore_slicers(self, saved: list[dict[str, Any]]) -> None:
         """Show the saved slicers through the state: a slicer view of the grid that is not yet taken gets

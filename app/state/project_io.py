@@ -208,11 +208,12 @@ def _restore_view(state: AppState, att: Attachment, result: RestoreResult) -> No
     cursor = view.get("cursor")
     if isinstance(cursor, list | tuple) and len(cursor) == 2:
         state.set_cursor((float(cursor[0]), float(cursor[1])))
-    slicers = []
-    for s in view.get("slicers") or []:
-        if isinstance(s, Mapping):
-            slicers.append({str(k): remap(str(k), v) for k, v in s.items()})
-    view["slicers"] = slicers
+    for part in ("slicers", "maps"):  # the window's slicers and map views, with their dataset keys rewritten
+        items = []
+        for item in view.get(part) or []:
+            if isinstance(item, Mapping):
+                items.append({str(k): remap(str(k), v) for k, v in item.items()})
+        view[part] = items
     view["current"] = result.keys.get(cur, cur) if isinstance(cur, str) else None
     result.view = view
 

@@ -190,3 +190,30 @@ def test_levelling_chosen_in_the_topography_and_a_map_view_undoes_with_ctrl_z(qt
         assert md.levelling == level_before and md.panel.levelling_combo.currentData() == level_before
     finally:
         close_window(qtbot, w)
+
+
+def test_map_views_come_back_with_a_project(qtbot, tmp_path):
+    from tests.app.real_input import choose
+
+    w, g, key = _loaded(qtbot, tmp_path)
+    path = tmp_path / "maps.h5"
+    try:
+        md = w.exploration.open_map(key, "Z")
+        choose(qtbot, md.panel.levelling_combo, "none")
+        md.panel.colormap_combo.setCurrentText("magma")
+        w.project.save_to(path)
+        qtbot.waitUntil(lambda: path.exists() and not w.active_jobs(), timeout=20000)
+    finally:
+        close_window(qtbot, w)
+    (tmp_path / "again").mkdir()
+    w2 = open_window(qtbot, tmp_path / "again", features=None)
+    try:
+        w2.project.open(path)
+        qtbot.waitUntil(
+            lambda: len(w2.exploration.map_docks.docks) == 1 and not w2.active_jobs(), timeout=20000
+        )
+        md2 = w2.exploration.map_docks.docks[0]
+        assert md2.channel == "Z" and md2.levelling == "none" and md2.panel.colormap_name == "magma"
+        assert w2.dock(md2.dock_key).isVisible()
+    finally:
+        close_window(qtbot, w2)
