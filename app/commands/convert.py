@@ -67,7 +67,7 @@ def main(argv: list[str]) -> int:
             for e in entries:
                 if e.dataset.kind not in ("grid", "spectrum"):
                     print(
-                        f"stsworkbench convert: note: {e.key} is an {e.dataset.kind}, not spectroscopy",
+                        f"stsworkbench convert: note: {e.key} ({e.dataset.kind}) is not a grid or spectrum",
                         file=sys.stderr,
                     )
             if not spectro:

@@ -26,7 +26,7 @@ def test_convert_to_nxsts_skips_images(tmp_path: Path, capsys: pytest.CaptureFix
     out = tmp_path / "out.nxs"
     assert cli_main(["convert", str(grid), str(proj), str(out)]) == 0
     captured = capsys.readouterr()
-    assert "is an image, not spectroscopy" in captured.err
+    assert "(image) is not a grid or spectrum" in captured.err
     assert "wrote" in captured.out and "2 datasets" in captured.out
     back = read_nxsts(out)
     assert [type(d) for d in back] == [Grid, Spectrum]
