@@ -33,7 +33,7 @@ from analysis.fitting.batch import FitOptions
 from analysis.fitting.entries import BatchFitEntry, FitSource, JosephsonSeriesEntry, SingleFitEntry
 from analysis.fitting.maps import dask_runner, fit_grid, process_runner
 from analysis.fitting.parallel import cpu_count
-from analysis.fitting.single import SingleFit, fit_spectrum
+from analysis.fitting.single import FitRecord, SingleFit, fit_spectrum
 from analysis.maps.averaging import region_average
 from analysis.maps.linecut import path_length, position_at
 from analysis.models.registry import get_model, registry
@@ -129,7 +129,18 @@ class FitController:
         #: number of rebuilds of the source list (one per state change; tests count them)
         self.source_refreshes = 0
         self._changed_kinds: set[str | None] = set()
+        # a single fit that arrives in the state from elsewhere (a project being opened) shows its report
+        self._own_fits: set[str] = set()
+        self.state.fits.edited.connect(self._fit_edited)
         self._sources_changed(None)
+
+    def _fit_edited(self, key: str, _old: Any, new: Any) -> None:
+        if isinstance(new, SingleFitEntry) and key not in self._own_fits:
+            try:
+                record = FitRecord.from_dict(new.record)
+            except (KeyError, TypeError, ValueError):
+                return
+            self.panel.set_report(f"Restored with the project:\n{record.report()}")
 
     # -- sources ------------------------------------------------------------------------------------------
     def grid_key(self) -> str | None:
@@ -399,6 +410,7 @@ class FitController:
             {p.name: p.stderr for p in rec.params},
         )
         key = self.state.new_key("fit")
+        self._own_fits.add(key)
         self.state.fits[key] = SingleFitEntry(gkey, rec.to_dict(), source)
         level = "warning" if rec.warnings else "info"
         self.window.log(

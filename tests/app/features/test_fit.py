@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 
 from analysis.dataset import Frame, Grid, Image, Spectrum
 from analysis.models.registry import get_model
@@ -244,3 +244,33 @@ def test_fit_records_survive_a_project_round_trip(loaded, qtbot, tmp_path):
         assert batch.grid == result.keys[key]
         assert isinstance(fresh.entries[batch.maps].dataset, Image)
         assert fresh.entries[batch.maps].parent == batch.grid
+
+
+def test_the_fit_report_comes_back_with_the_project(qtbot, tmp_path):
+    from tests.app.gui_support import close_window, open_window
+
+    w = open_window(qtbot, tmp_path, features=None)
+    grid, _P = _dynes_grid()
+    try:
+        w.state.add_dataset(grid, "dynes grid")
+        fc = w.fit_controller
+        fc.panel.set_current_model("dynes_sin")
+        _click_pixel(w, grid, 2, 3)
+        qtbot.mouseClick(fc.panel.fit_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: len(w.state.fits) == 1, timeout=60000)
+        report = fc.panel.report()
+        assert "dynes_sin" in report
+        path = tmp_path / "fit.h5"
+        w.project.save_to(path)
+        qtbot.waitUntil(lambda: path.exists() and not w.active_jobs(), timeout=20000)
+    finally:
+        close_window(qtbot, w)
+    (tmp_path / "again").mkdir()
+    w2 = open_window(qtbot, tmp_path / "again", features=None)
+    try:
+        w2.project.open(path)
+        qtbot.waitUntil(lambda: len(w2.state.fits) == 1 and not w2.active_jobs(), timeout=20000)
+        restored = w2.fit_controller.panel.report()
+        assert restored.startswith("Restored with the project:") and report.strip() in restored
+    finally:
+        close_window(qtbot, w2)
