@@ -299,7 +299,7 @@ def fit_spectrum(
                 float(init_vals[p.name]),
             )
         )
-        if par.vary and _at_bound(par.value, par.min, par.max):
+        if par.vary and _at_bound(par.value, par.min, par.max, p.default):
             side = "lower" if abs(par.value - par.min) <= abs(par.value - par.max) else "upper"
             warns.append(f"{p.name} is at its {side} bound ({par.value:.6g} {p.unit})")
     if not res.success:
@@ -392,7 +392,7 @@ def _fit_with_engine(
                 p.name, p.unit, float(vals[j]), se, float(lo[j]), float(hi[j]), bool(vary[j]), "", p0[j]
             )
         )
-        if vary[j] and _at_bound(float(vals[j]), float(lo[j]), float(hi[j])):
+        if vary[j] and _at_bound(float(vals[j]), float(lo[j]), float(hi[j]), p.default):
             side = "lower" if abs(vals[j] - lo[j]) <= abs(vals[j] - hi[j]) else "upper"
             warns.append(f"{p.name} is at its {side} bound ({vals[j]:.6g} {p.unit})")
     success = status in (CONVERGED, AT_BOUND)
@@ -448,7 +448,13 @@ def _correlations(
     return out if np.all(np.isfinite(out)) else None
 
 
-def _at_bound(v: float, lo: float, hi: float) -> bool:
-    span = hi - lo if math.isfinite(hi - lo) else max(abs(v), 1e-300)
-    tol = 1e-6 * span
-    return (math.isfinite(lo) and v - lo <= tol) or (math.isfinite(hi) and hi - v <= tol)
+def _at_bound(v: float, lo: float, hi: float, default: float = 1.0) -> bool:
+    """Whether ``v`` sits on a bound, judged on the parameter's own scale (its value, the bound, and a
+    millionth of its default for a bound at zero), not on the span between the bounds: a gap of 1e-7 eV
+    with bounds 1e-12..1 is five decades above its lower bound, not at it."""
+    floor = 1e-6 * abs(default) if default else 1e-300
+
+    def near(b: float) -> bool:
+        return math.isfinite(b) and abs(v - b) <= max(1e-6 * max(abs(v), abs(b)), floor)
+
+    return near(lo) or near(hi)

@@ -68,3 +68,14 @@ def test_cancel_and_bad_input():
         fit_spectrum(Lorentzian(), x, np.full(x.size, np.nan))
     with pytest.raises(FitError, match="no parameter"):
         fit_spectrum(Lorentzian(), x, Y[0], settings={"nope": {"value": 1}})
+
+
+def test_at_bound_is_judged_on_the_parameter_scale_not_the_span_of_its_bounds():
+    from analysis.fitting.single import _at_bound
+
+    # five decades above a lower bound of 1e-12 (bounds spanning 12 decades): not at the bound
+    assert not _at_bound(1e-7, 1e-12, 1.0, default=1e-3)
+    assert _at_bound(1e-12 * (1 + 1e-9), 1e-12, 1.0, default=1e-3)
+    assert _at_bound(1.0, 0.0, 1.0, default=0.5)
+    assert _at_bound(1e-12, 0.0, 1.0, default=0.5)  # a bound at zero: a millionth of the default
+    assert not _at_bound(1e-3, 0.0, 1.0, default=0.5)
