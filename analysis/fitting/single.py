@@ -75,6 +75,10 @@ class FitRecord:
     source: str = ""
     nfev: int = 0
     created: float = field(default_factory=time.time)
+    #: the data's noise (y units) and the reduced chi-square against it, with where the noise came from
+    noise: float = math.nan
+    noise_redchi: float = math.nan
+    noise_source: str = ""
 
     def value(self, name: str) -> float:
         return self.param(name).value
@@ -100,8 +104,9 @@ class FitRecord:
         d["params"] = [ParamResult(**{k: _unjson(v) for k, v in p.items()}) for p in d["params"]]
         fr = d.get("fit_range")
         d["fit_range"] = None if fr is None else (float(fr[0]), float(fr[1]))
-        for key in ("redchi", "chisqr"):
-            d[key] = _unjson(d[key])
+        for key in ("redchi", "chisqr", "noise", "noise_redchi"):
+            if key in d:
+                d[key] = _unjson(d[key])
         return cls(**d)
 
     def report(self) -> str:
@@ -115,6 +120,12 @@ class FitRecord:
             f"Points: {self.ndata}   free parameters: {self.nvarys}   evaluations: {self.nfev}"
             + ("   (weighted)" if self.weighted else "")
         )
+        if math.isfinite(self.noise_redchi):
+            lines.append(
+                f"Reduced chi-square against the noise: {self.noise_redchi:.4g}"
+                f"   (noise {self.noise:.3g} in y, {self.noise_source};"
+                " about 1 for a fit that describes the data)"
+            )
         lines.append(f"Reduced chi-square: {self.redchi:.6g}   chi-square: {self.chisqr:.6g}")
         lines.append(f"Converged: {'yes' if self.success else 'no'} ({self.message})")
         lines.append("Parameters:")
@@ -182,7 +193,7 @@ def _unjson(v: Any) -> Any:
     return v
 
 
-def fit_spectrum(
+def _fit_spectrum(
     model: Model,
     x: np.ndarray,
     y: np.ndarray,
@@ -332,6 +343,35 @@ def fit_spectrum(
     return SingleFit(
         record, xs, ys, best, ys - best, x, model.evaluate(x, **vals), model.evaluate(xs, **init_vals)
     )
+
+
+def noise_of(y: np.ndarray) -> float:
+    """The white-noise level of a smooth curve's samples ``y`` (n,): the robust spread of its second
+    differences, which cancel a slowly varying signal, divided by sqrt(6). NaN with fewer than 5 points."""
+    y = np.asarray(y, dtype=float)
+    y = y[np.isfinite(y)]
+    if y.size < 5:
+        return math.nan
+    d2 = y[2:] - 2.0 * y[1:-1] + y[:-2]
+    mad = float(np.median(np.abs(d2 - np.median(d2))))
+    return 1.4826 * mad / math.sqrt(6.0)
+
+
+def fit_spectrum(*args: Any, noise: float | None = None, noise_source: str = "", **kwargs: Any) -> SingleFit:
+    """Fit a model to one spectrum (see :func:`_fit_spectrum` for the arguments) and judge it against the
+    data's noise: ``noise`` (y units, e.g. from a region's standard deviation or repeated sweeps, named by
+    ``noise_source``), else the point-to-point scatter of the fitted points (:func:`noise_of`). The record's
+    ``noise_redchi`` is about 1 for a fit that describes the data and much larger for one that does not."""
+    fit = _fit_spectrum(*args, **kwargs)
+    rec = fit.record
+    sigma = float(noise) if noise is not None and noise > 0 else noise_of(fit.y)
+    source = noise_source if noise is not None and noise > 0 else "from the data's point-to-point scatter"
+    dof = max(rec.ndata - rec.nvarys, 1)
+    if math.isfinite(sigma) and sigma > 0:
+        rec.noise = sigma
+        rec.noise_redchi = float(np.nansum(np.asarray(fit.residual, float) ** 2) / (sigma**2 * dof))
+        rec.noise_source = source
+    return fit
 
 
 def _fit_with_engine(

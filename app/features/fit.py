@@ -252,6 +252,7 @@ class FitController:
         current for a model predicting dI/dV; None when there is no data or the model cannot be fitted to
         the channel (``self._plan["reason"]`` says why)."""
         self._plan = {}
+        self._noise: tuple[float, str] | None = None
         src = _typed(source)
         found = self._dataset_for(src)
         if found is None or src is None:
@@ -277,6 +278,7 @@ class FitController:
                 plan["route"], plan["reason"] = "refuse", f"cannot differentiate {ch}: {exc}"
                 return None
             label = f"{label} (numerical dI/dV)"
+            self._noise = None  # the spread of the current says nothing of its derivative's noise
         return x, y, label, gkey
 
     def _raw_data(
@@ -297,6 +299,9 @@ class FitController:
             if avg.n_used == 0:
                 return None
             label = f"{_name_of(region, src.key or '')} average of {avg.n_used} pixels, {ch}"
+            if avg.n_used > 1:  # the noise of the mean, from the spread of the region's spectra
+                spread = float(np.nanmedian(avg.std)) / np.sqrt(avg.n_used)
+                self._noise = (spread, f"from the region's standard deviation over {avg.n_used} pixels")
             return x, avg.mean, label, gkey
         xy: tuple[float, float] | None = None
         if src.kind == "cursor":
@@ -389,6 +394,8 @@ class FitController:
             fit_range=request.get("fit_range"),
             weights=self._weights(y, request.get("weights", "none")),
             source=label,
+            noise=self._noise[0] if self._noise else None,
+            noise_source=self._noise[1] if self._noise else "",
             name=f"Fit {model.name}",
             on_finished=lambda res, g=gkey, t=token: self._fit_done(res, g, t),
             on_failed=self._fit_failed,
