@@ -85,13 +85,28 @@ def test_fit_clicked_pixel(loaded, qtbot):
     assert fc.panel.jos_gap.value() == pytest.approx(vals["Delta"]["value"] * 1e3, rel=1e-3)
 
 
-def test_fit_cancel_leaves_project_unchanged(loaded, qtbot):
+def test_fit_cancel_leaves_project_unchanged(loaded, qtbot, monkeypatch):
+    import threading
+
+    import app.features.fit as fit_module
+    from app.workers import Cancelled
+
+    started = threading.Event()
+
+    def slow_fit(*args, cancel=None, **kwargs):  # a fit that runs until it is cancelled (fits are fast now)
+        started.set()
+        while not (cancel is not None and cancel.wait(0.01)):
+            pass
+        raise Cancelled("fit cancelled")
+
+    monkeypatch.setattr(fit_module, "fit_spectrum", slow_fit)
     window, key, grid, _ = loaded
     fc = window.fit_controller
     fc.panel.set_current_model("dynes_sin")
     _click_pixel(window, grid, 1, 1)
     before = dict(window.state.entries)
     fc.panel.fit_button.click()
+    qtbot.waitUntil(started.is_set, timeout=5000)
     fc.panel.cancel_button.click()
     qtbot.waitUntil(lambda: fc.job is None, timeout=60000)
     assert "cancelled" in fc.panel.report().lower()
