@@ -45,3 +45,11 @@ def ascending_sweep(
         reversed_ = True
     out = {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in channels.items()}
     return x, out, reversed_
+
+
+def strictly_monotonic(a: np.ndarray) -> bool:
+    """Whether the finite values ``a`` (n,) rise or fall strictly (a sweep axis); False for n < 2 or NaN."""
+    if a.size < 2 or not np.all(np.isfinite(a)):
+        return False
+    d = np.diff(a)
+    return bool(np.all(d > 0) or np.all(d < 0))

@@ -48,7 +48,7 @@ import numpy as np
 from analysis.dataset import Frame, Grid, Source
 from analysis.errors import ReadError
 from analysis.io import createc_image
-from analysis.io.common import read_file_bytes
+from analysis.io.common import read_file_bytes, strictly_monotonic
 from analysis.io.createc_header import (
     current_per_dac,
     decode_header,
@@ -172,14 +172,7 @@ def _sweep_run(v: np.ndarray) -> tuple[int, int]:
     hi = n
     while hi - 2 >= lo and v[hi - 1] == v[hi - 2]:
         hi -= 1
-    return (lo, hi) if hi - lo >= 2 and _strictly_monotonic(v[lo:hi]) else (0, 0)
-
-
-def _strictly_monotonic(a: np.ndarray) -> bool:
-    if a.size < 2 or not np.all(np.isfinite(a)):
-        return False
-    d = np.diff(a)
-    return bool(np.all(d > 0) or np.all(d < 0))
+    return (lo, hi) if hi - lo >= 2 and strictly_monotonic(v[lo:hi]) else (0, 0)
 
 
 def read(path: Path) -> list[Grid]:
@@ -275,7 +268,7 @@ def read(path: Path) -> list[Grid]:
             flat = flat[:, lo:hi, :]
             v_mv, z_tab = v_mv[lo:hi], z_tab[lo:hi]
         axis, sweep_signal, sweep_unit = v_mv * 1e-3, "Bias", "V"
-    elif _strictly_monotonic(z_tab):
+    elif strictly_monotonic(z_tab):
         axis, sweep_signal, sweep_unit = z_tab, "Z", ""
         warnings.append("the bias is not monotonic: the sweep axis is the raw Z table")
     else:

@@ -29,7 +29,7 @@ import numpy as np
 
 from analysis.dataset import BWD_SUFFIX, Source, Spectrum
 from analysis.errors import ReadError
-from analysis.io.common import ascending_sweep, read_file_bytes
+from analysis.io.common import ascending_sweep, read_file_bytes, strictly_monotonic
 from analysis.io.createc_header import (
     current_per_dac,
     decode_header,
@@ -104,13 +104,6 @@ def _parse_rows(path: Path, lines: list[str], first_line: int) -> np.ndarray:
     return np.asarray(rows, dtype=np.float64)
 
 
-def _strictly_monotonic(a: np.ndarray) -> bool:
-    if a.size < 2 or not np.all(np.isfinite(a)):
-        return False
-    d = np.diff(a)
-    return bool(np.all(d > 0) or np.all(d < 0))
-
-
 def read(path: Path) -> list[Spectrum]:
     path = Path(path)
     raw = read_file_bytes(path)
@@ -180,13 +173,13 @@ def read(path: Path) -> list[Spectrum]:
     x_name, x_unit = "Bias", "V"
     channels: dict[str, np.ndarray]
     half = n // 2
-    if _strictly_monotonic(bias):
+    if strictly_monotonic(bias):
         x = bias
         channels = {k: v for k, v in cols.items() if k != "Bias"}
     elif (
         n % 2 == 0
         and half >= 2
-        and _strictly_monotonic(bias[:half])
+        and strictly_monotonic(bias[:half])
         and np.allclose(bias[half:][::-1], bias[:half], rtol=1e-6, atol=1e-9)
     ):
         x = bias[:half]
@@ -199,7 +192,7 @@ def read(path: Path) -> list[Spectrum]:
             if k == "Bias":
                 continue
             channels[k + BWD_SUFFIX] = v[half:][::-1].copy()
-    elif _strictly_monotonic(cols["Z"]):
+    elif strictly_monotonic(cols["Z"]):
         x, x_name, x_unit = cols["Z"], "Z", "m"
         channels = {k: v for k, v in cols.items() if k != "Z"}
     else:
