@@ -144,6 +144,17 @@ def default_channel(ds: Any) -> str:
     return names[0] if names else ""
 
 
+def preferred_channel(ds: Any, quantity: str = "didv") -> str:
+    """A forward channel of ``ds`` for ``quantity``: "current" a current channel, else (and for "didv")
+    :func:`analysis.channels.default_channel` (a conductance, then a current; never a position, excitation,
+    phase or sweep echo)."""
+    if quantity == "current":
+        currents = current_channels(ds)
+        if currents:
+            return currents[0]
+    return default_channel(ds)
+
+
 def axis_label(name: str, unit: str, sweep_signal: str | None = None) -> tuple[str, str]:
     """(label, unit) for a plot axis showing channel ``name``: "dI/dV" only where the channel is one."""
     q = channel_quantity(name, unit, sweep_signal)

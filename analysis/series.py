@@ -72,18 +72,16 @@ def segments(x: np.ndarray, tolerance: float = 0.0) -> list[Segment]:
         return [Segment(0, n, 1)]
     steps = np.diff(x)
     sign = np.where(steps > tolerance, 1, np.where(steps < -tolerance, -1, 0))
-    out: list[Segment] = []
-    start, direction = 0, 0
-    for i, s in enumerate(sign):
-        if s == 0:
-            continue
-        if direction == 0:
-            direction = int(s)
-        elif s != direction:
-            out.append(Segment(start, i + 1, direction))
-            start, direction = i, int(s)
-    out.append(Segment(start, n, direction or 1))
-    return out
+    nz = np.flatnonzero(sign)
+    if nz.size == 0:
+        return [Segment(0, n, 1)]
+    sv = sign[nz]
+    # a branch turns at step nz[k] when its sign differs from the previous non-zero step's
+    turns = nz[1:][sv[1:] != sv[:-1]]
+    starts = [0, *(int(i) for i in turns)]
+    stops = [*(int(i) + 1 for i in turns), n]
+    dirs = [int(sv[0]), *(int(sign[i]) for i in turns)]
+    return [Segment(a, b, d) for a, b, d in zip(starts, stops, dirs)]
 
 
 @dataclass

@@ -10,6 +10,7 @@ The owner fills the choices (``set_models``, ``set_channels``, ``set_regions``),
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -196,6 +197,7 @@ class BatchFitDialog(QDialog):
     # -- run state ----------------------------------------------------------------------------------------
     def set_running(self, running: bool) -> None:
         self._running = running
+        self._started = time.monotonic() if running else None
         self.start_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
         for w in (
@@ -217,7 +219,9 @@ class BatchFitDialog(QDialog):
     def set_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(int(total), 1))
         self.progress.setValue(int(done))
-        self.status.setText(f"{done} / {total} pixels")
+        self.status.setText(
+            f"{done} / {total} pixels{_time_left(getattr(self, '_started', None), done, total)}"
+        )
 
     def set_finished(self, text: str) -> None:
         self.set_running(False)
@@ -235,3 +239,15 @@ class BatchFitDialog(QDialog):
             self.cancel_requested.emit()
             return
         super().keyPressEvent(event)
+
+
+def _time_left(started: float | None, done: int, total: int) -> str:
+    """ ", about 2 min 10 s left" from the rate so far (empty before the first chunk is in)."""
+    if started is None or done <= 0 or total <= done:
+        return ""
+    elapsed = time.monotonic() - started
+    left = elapsed * (total - done) / done
+    if left < 1:
+        return ", less than a second left"
+    minutes, seconds = divmod(int(round(left)), 60)
+    return f", about {minutes} min {seconds} s left" if minutes else f", about {seconds} s left"

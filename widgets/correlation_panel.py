@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from analysis.maps.regions import Geometry, geometry_contains
+from widgets.empty_state import EmptyState
 from widgets.region_drawing import RegionDrawer
 
 MAX_DRAWN_POINTS = 60000
@@ -66,7 +67,8 @@ class CorrelationPanel(QWidget):
         self.plot = pg.PlotWidget(background="w")
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.legend = self.plot.addLegend(offset=(5, 5), labelTextColor="k")
-        outer.addWidget(self.plot, 1)
+        self.empty = EmptyState(self.plot, "The scatter of one map against the other appears here.")
+        outer.addWidget(self.empty, 1)
         self.stats_label = QLabel("Choose two maps (x, y) and press Update.")
         self.stats_label.setWordWrap(True)
         outer.addWidget(self.stats_label)
@@ -156,6 +158,7 @@ class CorrelationPanel(QWidget):
         self.plot.setLabel("bottom", _elide(x_label), units=x_unit)
         self.plot.setLabel("left", _elide(y_label), units=y_unit)
         self.stats_label.setText(stats_text)
+        self.empty.set_empty(n == 0, "No pixel has a value in both maps.")
         self.select_pixels(np.intersect1d(self._selected, self._pixels), emit=False)
 
     def point_count(self) -> int:

@@ -48,6 +48,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from widgets.empty_state import EmptyState
+
 COLUMNS = ("Parameter", "Value", "Min", "Max", "Vary", "Expression", "Unit", "Error")
 C_NAME, C_VALUE, C_MIN, C_MAX, C_VARY, C_EXPR, C_UNIT, C_ERR = range(len(COLUMNS))
 WEIGHTS = (("none", "No weights"), ("relative", "Relative (1/|y|)"), ("poisson", "Counting (1/sqrt|y|)"))
@@ -160,6 +162,7 @@ class FitPanel(QWidget):
         self.resid_plot.setXLink(self.plot)
         self.resid_plot.setMaximumHeight(140)
         self.resid_plot.setLabel("left", "residual")
+        self.resid_plot.setVisible(False)  # shown with the first fit's residuals
         self.plot.addLegend(offset=(-10, 10))
         self.data_item = self.plot.plot(
             [], [], pen=None, symbol="o", symbolSize=4, symbolBrush=(60, 60, 60), symbolPen=None, name="data"
@@ -266,7 +269,10 @@ class FitPanel(QWidget):
         tl.addWidget(self.jos_box)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(top)
-        split.addWidget(self.plot_widget)
+        self.empty = EmptyState(
+            self.plot_widget, "Pin a point on a map, or pick a spectrum under Data, to fit it."
+        )
+        split.addWidget(self.empty)
         split.addWidget(self.report_view)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 4)
@@ -513,6 +519,7 @@ class FitPanel(QWidget):
     ) -> None:
         """Show the spectrum to fit (axes labelled with SI-prefixed units); clears the previous model curve
         and residuals."""
+        self.empty.set_empty(x is None or y is None or not np.isfinite(np.asarray(y, float)).any())
         if x is None or y is None:
             self._x = None
             self.data_item.setData([], [])
@@ -531,6 +538,8 @@ class FitPanel(QWidget):
         self.resid_plot.setLabel("left", "residual", units=y_unit or None)
         self.model_item.setData([], [])
         self.resid_item.setData([], [])
+        # no fit yet, no residuals: no residual axes with a made-up +-400 range
+        self.resid_plot.setVisible(False)
 
     def data_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         x, y = self.data_item.getData()
@@ -568,6 +577,7 @@ class FitPanel(QWidget):
     ) -> None:
         self.model_item.setData(np.asarray(x, float), np.asarray(model_y, float))
         self.resid_item.setData(np.asarray(residual_x, float), np.asarray(residual, float))
+        self.resid_plot.setVisible(True)
         for name, v in (values or {}).items():
             try:
                 r = self._row_of(name)

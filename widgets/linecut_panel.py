@@ -16,14 +16,16 @@ computes nothing itself.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QFontMetricsF, QMatrix4x4, QVector3D
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -31,6 +33,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
@@ -42,6 +45,7 @@ from widgets.colormaps import COLORMAPS, colormap
 SURFACE_SIZE = 10.0  # the 3D box spans 10 x 10 (distance x sweep) and SURFACE_HEIGHT units high
 SURFACE_HEIGHT = 5.0
 MAX_WATERFALL = 80
+WATERFALL_TAB = 1
 
 
 @dataclass(frozen=True)
@@ -75,12 +79,16 @@ QUANTITIES = {"didv": "dI/dV", "current": "Current"}
 @cache
 def opengl_status() -> tuple[bool, str]:
     """(available, reason): whether a 3D view can be shown on this display."""
-    try:
-        import pyqtgraph.opengl  # noqa: F401
-        from PySide6.QtGui import QGuiApplication, QOpenGLContext
-    except Exception as exc:  # missing PyOpenGL or a broken GL library
-        return False, f"pyqtgraph.opengl cannot be imported ({type(exc).__name__}: {exc})"
+    from PySide6.QtGui import QGuiApplication, QOpenGLContext
+
+    # the platform first: importing pyqtgraph.opengl takes a third of a second on the GUI thread, spent
+    # for nothing where no 3D view can be shown (see also :func:`preload_opengl`)
     platform = QGuiApplication.platformName()
+    if platform not in ("offscreen", "minimal"):
+        try:
+            import pyqtgraph.opengl  # noqa: F401
+        except Exception as exc:  # missing PyOpenGL or a broken GL library
+            return False, f"pyqtgraph.opengl cannot be imported ({type(exc).__name__}: {exc})"
     if platform in ("offscreen", "minimal"):
         # these platforms have no window system to show GL surfaces in; the offscreen plugin may still hand
         # out a GLX context when DISPLAY is set, and rendering a QOpenGLWidget through it crashes
@@ -89,6 +97,22 @@ def opengl_status() -> tuple[bool, str]:
     if not ctx.create():
         return False, f"no OpenGL context can be created on this display (Qt platform '{platform}')"
     return True, ""
+
+
+def preload_opengl() -> None:
+    """Import pyqtgraph.opengl in a background thread, so the first line cut does not wait for it."""
+    from PySide6.QtGui import QGuiApplication
+
+    if QGuiApplication.platformName() in ("offscreen", "minimal"):
+        return
+
+    def load() -> None:
+        try:
+            import pyqtgraph.opengl  # noqa: F401
+        except Exception:  # reported by opengl_status when a 3D view is built
+            pass
+
+    threading.Thread(target=load, name="preload-opengl", daemon=True).start()
 
 
 def _sweep_scale(unit: str) -> tuple[float, str]:
@@ -111,6 +135,22 @@ def _percentile_levels(values: np.ndarray) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+class _TitleLabel(QLabel):
+    """A centred grey title elided on the right to the width it is given (it never sets a minimum)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._full = text
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setStyleSheet("color: #555; font-size: 12pt;")
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setToolTip(text)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, self.width() - 4))
+
+
 class _Column:
     """The three views of one grid's cut."""
 
@@ -121,9 +161,12 @@ class _Column:
         unit = self.sweep_display_unit
 
         # -- top view
+        # the grid's title sits above as a label that may be elided: as a plot title its full text set
+        # the plot's minimum width, and a column narrower than that clipped the cut's far end and pushed
+        # the colour bar out of sight
         self.top = pg.GraphicsLayoutWidget()
         self.top.setBackground("w")
-        self.top_plot = self.top.addPlot(row=0, col=0, title=column.title)
+        self.top_plot = self.top.addPlot(row=0, col=0)
         self.top_plot.setLabel("bottom", "distance", units="nm")
         self.top_plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.top_plot.setLabel("left", column.sweep_label, units=unit)
@@ -133,7 +176,16 @@ class _Column:
         self.bar = pg.ColorBarItem(
             values=self.levels, colorMap=colormap(panel.colormap_name()), interactive=True, width=18
         )
-        self.bar.setImageItem(self.image, insert_in=self.top_plot)
+        self.bar.setImageItem(self.image)
+        self.top.addItem(self.bar, row=0, col=1)
+        self.top.ci.layout.setColumnStretchFactor(0, 10)
+        self.top_page = QWidget()
+        top_lay = QVBoxLayout(self.top_page)
+        top_lay.setContentsMargins(0, 4, 0, 0)
+        top_lay.setSpacing(2)
+        self.top_title = _TitleLabel(column.title)
+        top_lay.addWidget(self.top_title)
+        top_lay.addWidget(self.top, 1)
         self.bar.axis.setLabel(column.value_label, units=column.value_unit)
         self.bar.sigLevelsChangeFinished.connect(self._levels_from_bar)
         self.top_line = pg.InfiniteLine(angle=90, pen=pg.mkPen((255, 255, 255), width=1.5))
@@ -179,9 +231,7 @@ class _Column:
             lay = QVBoxLayout(page)
             lay.setContentsMargins(0, 4, 0, 0)
             lay.setSpacing(2)
-            self.gl_title = QLabel(self.data.title)
-            self.gl_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            self.gl_title.setStyleSheet("color: #555; font-size: 12pt;")
+            self.gl_title = _TitleLabel(self.data.title)
             lay.addWidget(self.gl_title)
             lay.addWidget(self.gl_widget(), 1)
             self._gl_page = page
@@ -190,13 +240,36 @@ class _Column:
     def _build_gl(self) -> None:
         import pyqtgraph.opengl as gl
 
-        view = gl.GLViewWidget()
+        column = self
+
+        class _View(gl.GLViewWidget):
+            moved_by_user = False
+
+            def paintGL(self) -> None:
+                column.declutter_labels()  # for the camera about to be drawn
+                super().paintGL()
+
+            def mousePressEvent(self, ev) -> None:
+                self.moved_by_user = True
+                super().mousePressEvent(ev)
+
+            def wheelEvent(self, ev) -> None:
+                self.moved_by_user = True
+                super().wheelEvent(ev)
+
+            def resizeEvent(self, ev) -> None:
+                super().resizeEvent(ev)
+                if not self.moved_by_user:
+                    column.reset_camera()  # frame the surface for the view's new shape
+
+        view = _View()
         view.setBackgroundColor("w")
         view.setMinimumSize(200, 160)
         grid = gl.GLGridItem(color=(0, 0, 0, 60))
         grid.setSize(SURFACE_SIZE, SURFACE_SIZE)
         grid.setSpacing(SURFACE_SIZE / 5, SURFACE_SIZE / 5)
-        grid.translate(SURFACE_SIZE / 2, SURFACE_SIZE / 2, 0)
+        # just below the surface's floor (z = 0), so grid and surface never fight over the same depth
+        grid.translate(SURFACE_SIZE / 2, SURFACE_SIZE / 2, -0.02 * SURFACE_HEIGHT)
         view.addItem(grid)
         axes = gl.GLAxisItem(size=pg.Vector(SURFACE_SIZE, SURFACE_SIZE, SURFACE_HEIGHT))
         view.addItem(axes)
@@ -212,9 +285,15 @@ class _Column:
     def reset_camera(self) -> None:
         if self.gl_view is None:
             return
-        self.gl_view.opts["center"] = pg.Vector(SURFACE_SIZE / 2, SURFACE_SIZE / 2, SURFACE_HEIGHT / 3)
-        # seen from the negative-bias side: distance runs left to right as in the top view
-        self.gl_view.setCameraPosition(distance=1.75 * SURFACE_SIZE, elevation=35, azimuth=-80)
+        self.gl_view.opts["center"] = pg.Vector(SURFACE_SIZE / 2, SURFACE_SIZE / 2, SURFACE_HEIGHT / 4)
+        # a three-quarter view from the negative-bias side: distance runs left to right as in the top view
+        # and a ridge along the distance (the zero-bias peak) is seen at an angle, not edge-on (azimuth
+        # -80 looked straight along the bias axis, the ridge hiding what lies behind it)
+        # the field of view is horizontal: a wide, short view needs the camera further back to keep the
+        # surface's height in the frame
+        w, h = max(self.gl_view.width(), 1), max(self.gl_view.height(), 1)
+        distance = 2.4 * SURFACE_SIZE * max(1.0, (w / h) / 1.3)
+        self.gl_view.setCameraPosition(distance=distance, elevation=40, azimuth=-55)
 
     # -- data ------------------------------------------------------------------------------------
     def _set_data(self, column: CutColumn) -> None:
@@ -252,8 +331,20 @@ class _Column:
             self.image.setRect(QRectF(d[0] - dd / 2, s[0] - ds / 2, d[-1] - d[0] + dd, s[-1] - s[0] + ds))
         self.bar.setColorMap(colormap(self.panel.colormap_name()))
         self.bar.setLevels(self.levels)
-        self._refresh_waterfall()
+        # the waterfall (up to 80 curve items) is built when its tab is shown: building it for every new
+        # cut held the GUI thread for ~0.3 s while the top view was the one on display
+        lo, hi = _percentile_levels(c.values)
+        self.water_offset = self.panel.offset_fraction() * (hi - lo)
+        self._water_stale = True
+        if self.panel.tabs.currentIndex() == WATERFALL_TAB:
+            self.ensure_waterfall()
         self._refresh_surface()
+
+    def ensure_waterfall(self) -> None:
+        """Build the waterfall curves if the data changed since they were built."""
+        if getattr(self, "_water_stale", True):
+            self._water_stale = False
+            self._refresh_waterfall()
 
     def set_levels(self, levels: tuple[float, float], user: bool = True) -> None:
         self.user_levels = user
@@ -288,7 +379,8 @@ class _Column:
             item = pg.PlotDataItem(
                 self.sweep_display,
                 vals[i] + k * self.water_offset,
-                pen=pg.mkPen(tuple(int(v) for v in colours[k][:3]), width=1.2),
+                # hairlines: up to 80 antialiased curves wider than a pixel took a second to paint
+                pen=pg.mkPen(tuple(int(v) for v in colours[k][:3]), width=1),
                 connect="finite",
             )
             self.water.addItem(item)
@@ -301,7 +393,9 @@ class _Column:
         lo, hi = self.levels
         norm = (self.data.values.astype(np.float64) - lo) / (hi - lo if hi > lo else 1.0)
         norm = np.where(np.isfinite(norm), norm, 0.0)
-        z = np.clip(norm, -0.1, 1.5) * SURFACE_HEIGHT * self.panel.height_scale()
+        # values beyond the levels saturate, as their colours do: the surface stays inside the box the
+        # camera frames (a real grid's outliers rose out of the view) and never dips through the floor grid
+        z = np.clip(norm, 0.0, 1.0) * SURFACE_HEIGHT * self.panel.height_scale()
         colours = colormap(self.panel.colormap_name()).map(np.clip(norm, 0, 1).ravel(), mode="float")
         colours = np.asarray(colours, dtype=np.float32).reshape(norm.shape + (4,))
         return x, y, z.astype(np.float32), colours
@@ -342,6 +436,37 @@ class _Column:
             f"{self.data.sweep_label} ({self.sweep_display_unit})",
         )
         text((-0.6, -0.6, h * 1.2), self.data.value_label)
+
+    def label_rects(self) -> list[tuple[Any, QRectF]]:
+        """(label item, its rectangle on screen in widget pixels) of every 3D label, titles first."""
+        view = self.gl_view
+        if view is None or not self.gl_labels:
+            return []
+        region = view.getViewport()
+        to_screen = QMatrix4x4()
+        rect = QRectF(view.rect())
+        to_screen.viewport(rect.left(), rect.bottom(), rect.width(), -rect.height())
+        mvp = to_screen * view.projectionMatrix(region, region) * view.viewMatrix()
+        out = []
+        for item in self.gl_labels[-3:] + self.gl_labels[:-3]:
+            at = mvp.map(QVector3D(*item.pos)).toPointF()
+            box = QFontMetricsF(item.font).tightBoundingRect(item.text)
+            out.append((item, box.translated(at)))
+        return out
+
+    def declutter_labels(self) -> None:
+        """Hide the labels that would overlap one already placed (titles first, then the ticks): after a
+        rotation the distance ticks, the value scale and the titles ran into each other."""
+        placed: list[QRectF] = []
+        for item, box in self.label_rects():
+            free = not any(box.adjusted(-3, -2, 3, 2).intersects(p) for p in placed)
+            if free:
+                placed.append(box)
+            if item.visible() != free:
+                item.setVisible(free)
+
+    def visible_label_rects(self) -> list[QRectF]:
+        return [box for item, box in self.label_rects() if item.visible()]
 
     # -- marker and hover ------------------------------------------------------------------------
     def set_marker(self, distance_m: float | None) -> None:
@@ -415,6 +540,7 @@ class LineCutPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        preload_opengl()
         self._columns: dict[str, _Column] = {}
         self._last_hover: float | None = None
         outer = QVBoxLayout(self)
@@ -499,6 +625,7 @@ class LineCutPanel(QWidget):
         row3.addWidget(self.reset_view)
 
         self.tabs = QTabWidget()
+        self.tabs.currentChanged.connect(self._tab_changed)
         self._tab_pages = []
         self._tab_layouts = []
         for title in ("Top view", "Waterfall", "3D surface"):
@@ -601,7 +728,7 @@ class LineCutPanel(QWidget):
             if prev is not None and prev.user_levels and prev.compatible(c):
                 col.set_levels(prev.levels)  # the user's levels survive a change of the other columns
             self._columns[c.key] = col
-            self._tab_layouts[0].addWidget(col.top, 0, j)
+            self._tab_layouts[0].addWidget(col.top_page, 0, j)
             self._tab_layouts[1].addWidget(col.water, 0, j)
             self._tab_layouts[2].addWidget(col.gl_page(), 0, j)
         if self._last_hover is not None:
@@ -625,6 +752,7 @@ class LineCutPanel(QWidget):
     def waterfall_data(self, key: str) -> list[tuple[int, np.ndarray, np.ndarray]]:
         """(sample index, x, y) of every waterfall curve of grid ``key``."""
         col = self._columns[key]
+        col.ensure_waterfall()
         return [(i, *item.getData()) for i, item in col.water_curves]
 
     def levels(self, key: str) -> tuple[float, float]:
@@ -636,6 +764,11 @@ class LineCutPanel(QWidget):
     def reset_levels(self) -> None:
         for col in self._columns.values():
             col.set_levels(_percentile_levels(col.data.values), user=False)
+
+    def _tab_changed(self, index: int) -> None:
+        if index == WATERFALL_TAB:
+            for col in getattr(self, "_columns", {}).values():
+                col.ensure_waterfall()
 
     def _restyle(self) -> None:
         for col in self._columns.values():

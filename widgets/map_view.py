@@ -15,11 +15,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QTransform
+from PySide6.QtGui import QAction, QImage, QTransform
 from PySide6.QtWidgets import QHBoxLayout, QMenu, QVBoxLayout, QWidget
 
 from analysis.dataset import Frame
 from widgets.colormaps import colormap
+from widgets.empty_state import EmptyState
 
 pg.setConfigOptions(antialias=True)
 
@@ -99,6 +100,7 @@ class MapView(QWidget):
     export_requested = Signal(str)  # "png", "svg" or "csv"
     levels_changed = Signal(float, float)
     level_mode_changed = Signal(str)
+    colormap_changed = Signal(str)
 
     def __init__(self, title: str = "", parent: QWidget | None = None, colour_bar: str = "vertical") -> None:
         super().__init__(parent)
@@ -115,6 +117,8 @@ class MapView(QWidget):
         self._setting_levels = False
         self._fixed_levels: tuple[float, float] | None = None
         self._colormap_name = "viridis"
+        self._manual_levels: tuple[float, float] | None = None
+        self._cleared = False
         self._needs_autorange = False
 
         outer = QVBoxLayout(self)
@@ -127,7 +131,8 @@ class MapView(QWidget):
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
         self.graphics.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        outer.addWidget(self.graphics, 1)
+        self.empty = EmptyState(self.graphics, "No map to show yet.")
+        outer.addWidget(self.empty, 1)
 
         self.view_box = _MapViewBox(self)
         self.plot_item = self.graphics.addPlot(row=0, col=0, viewBox=self.view_box)
@@ -191,6 +196,9 @@ class MapView(QWidget):
         self.frame = frame
         if frame is None:
             return
+        if self._image is None and not self._cleared:
+            # the dataset is known and its first map is on its way: show the frame (and take gestures)
+            self.empty.set_empty(False)
         self.image_item.setTransform(frame_transform(frame))
         if changed:
             self._make_scale_bar(frame)
@@ -204,6 +212,8 @@ class MapView(QWidget):
     def set_image(self, image: np.ndarray | None, levels: tuple[float, float] | None = None) -> None:
         """Show a (ny, nx) image (row 0 lowest). ``levels`` overrides the level mode for this image."""
         self._image = image
+        self._cleared = image is None  # an explicit "nothing to show" keeps the message up
+        self.empty.set_empty(image is None)
         if image is None:
             self.image_item.clear()
             return
@@ -242,6 +252,7 @@ class MapView(QWidget):
     def set_levels(self, lo: float, hi: float) -> None:
         """Fix the levels (switches to manual mode)."""
         self.level_mode = "manual"
+        self._manual_levels = (float(lo), float(hi))  # kept for an image that arrives later
         self._setting_levels = True
         try:
             self.image_item.setLevels((lo, hi))
@@ -253,6 +264,8 @@ class MapView(QWidget):
     def _levels_for(self, image: np.ndarray) -> tuple[float, float]:
         if self.level_mode == "manual" and self.image_item.image is not None:
             return self.levels()
+        if self.level_mode == "manual" and self._manual_levels is not None:
+            return self._manual_levels
         if self.level_mode == "global" and self._fixed_levels is not None:
             return self._fixed_levels
         return percentile_levels(image, self.percentile)
@@ -277,9 +290,12 @@ class MapView(QWidget):
 
     def set_colormap(self, name: str) -> None:
         """Apply a colour map by name (see :mod:`widgets.colormaps`)."""
+        changed = name != self._colormap_name
         self._colormap_name = name
         self.histogram.gradient.setColorMap(colormap(name))
         self.histogram.gradient.showTicks(False)
+        if changed:
+            self.colormap_changed.emit(name)
 
     @property
     def colormap_name(self) -> str:
@@ -288,6 +304,29 @@ class MapView(QWidget):
     def lookup_table(self, n: int = 256) -> np.ndarray:
         """(n, 3 or 4) uint8 colour table currently applied to the image."""
         return self.histogram.gradient.getLookupTable(n)
+
+    def render_pixels(self, block: int = 1) -> QImage | None:
+        """The map alone, pixel-exact: each data pixel a ``block`` x ``block`` square in the colours and
+        levels on screen, rows as scanned (the frame's rotation is not applied, nothing is smoothed), the
+        top row of the image being the highest line ``iy = ny - 1``; no axes, colour bar or overlays.
+        NaN pixels are transparent. None when the map is empty."""
+        image = self._image
+        if image is None or image.ndim != 2 or image.size == 0:
+            return None
+        block = max(1, int(block))
+        lut = self.lookup_table(256)
+        lo, hi = self.levels()
+        data = np.asarray(image, dtype=np.float64)
+        finite = np.isfinite(data)
+        span = hi - lo if hi > lo else 1.0
+        idx = np.clip(np.floor((np.where(finite, data, lo) - lo) / span * len(lut)), 0, len(lut) - 1)
+        rgb = lut[idx.astype(np.intp)][..., :3]
+        rgba = np.empty((*data.shape, 4), dtype=np.uint8)
+        rgba[..., :3] = rgb
+        rgba[..., 3] = np.where(finite, 255, 0)
+        rgba = np.ascontiguousarray(np.repeat(np.repeat(rgba[::-1], block, axis=0), block, axis=1))
+        h, w = rgba.shape[:2]
+        return QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
 
     # -- overlays ---------------------------------------------------------------------------------
     def set_crosshair(self, xy: tuple[float, float] | None) -> None:

@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from widgets.empty_state import EmptyState
+
 MEASURES = {"value": "value at bias", "peak": "peak height in window"}
 FIT_KINDS = {"step": "step: A tanh((d - d0)/w) + B", "decay": "decay: A exp(-(d - d0)/xi) + B"}
 
@@ -125,7 +127,8 @@ class ProfilePanel(QWidget):
         for item in (self.fit_range, self.curve, self.fit_curve, self.marker):
             self.plot.addItem(item)
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
-        outer.addWidget(self.plot, 1)
+        self.empty = EmptyState(self.plot, "Draw a line cut on a map to see its profile.")
+        outer.addWidget(self.empty, 1)
         self._update_enabled()
 
     def _mv_spin(self, value_mv: float, tip: str) -> QDoubleSpinBox:
@@ -218,6 +221,7 @@ class ProfilePanel(QWidget):
         self._d = np.asarray(d, dtype=float)
         self._y = np.asarray(y, dtype=float)
         self.curve.setData(self._d * 1e9, self._y, connect="finite")
+        self.empty.set_empty(not np.isfinite(self._y).any())
         self.plot.setLabel("left", label, units=unit)
         self.clear_fit()
         if self._d.size:

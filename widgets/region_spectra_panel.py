@@ -99,11 +99,11 @@ class _GridPlot(QWidget):
         self.bands.clear()
         self.plot.setLabel("left", y_label)
         for c in curves:
-            pen = pg.mkPen(c.colour, width=2)
+            pen = pg.mkPen(c.colour, width=2)  # drawn without antialiasing: wide antialiased pens are slow
             label = f"{c.name} (n={c.n})"
             if c.n_invalid:
                 label += f", {c.n_invalid} invalid"
-            item = self.plot.plot(c.x, c.y, pen=pen, name=label)
+            item = self.plot.plot(c.x, c.y, pen=pen, name=label, antialias=False)
             self.curves[c.region_id] = item
             if show_std and c.std is not None and np.all(np.isfinite(c.std)):
                 lo = pg.PlotDataItem(c.x, c.y - c.std, pen=None)

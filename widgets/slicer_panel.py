@@ -84,6 +84,7 @@ class SlicerPanel(MapView):
 
     def __init__(self, title: str = "Slicer", parent: QWidget | None = None) -> None:
         super().__init__(title, parent)
+        self.empty.set_empty(True, "Slicing the grid...")
         self._sweep = np.zeros(0)
         self._sweep_label = "Bias"
         self._scale, self._disp_unit = 1e3, "mV"

@@ -29,6 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from widgets.empty_state import EmptyState
+
 DIRECTIONS = (("fwd", "Forward"), ("bwd", "Backward"), ("both", "Forward + backward"))
 QUANTITIES = (("didv", "dI/dV"), ("current", "I"), ("any", "Per plot"))
 
@@ -49,7 +51,8 @@ class PlotSpec:
 
 @dataclass
 class Curve:
-    """A curve: ``id`` unique within its plot; colour RGB; ``style`` "solid" | "dash" | "dot"."""
+    """A curve: ``id`` unique within its plot; colour RGB; ``style`` "solid" | "dash" | "dot"; ``name``
+    labels it in exports; ``exported`` False keeps a passing curve (the one under the mouse) out of them."""
 
     id: str
     x: np.ndarray
@@ -58,6 +61,7 @@ class Curve:
     width: float = 1.5
     style: str = "solid"
     name: str = ""
+    exported: bool = True
 
 
 _STYLES = {"solid": Qt.PenStyle.SolidLine, "dash": Qt.PenStyle.DashLine, "dot": Qt.PenStyle.DotLine}
@@ -137,8 +141,10 @@ class _PlotRow(QWidget):
         # PlotItem.setMenuEnabled(False) alone disables the view box menu too, and with it the right-click
         # menu this view builds (see raiseContextMenu): keep the view box menu on.
         self.plot_item.setMenuEnabled(False, enableViewBoxMenu=True)
-        lay.addWidget(self.plot_widget, 1)
+        self.empty = EmptyState(self.plot_widget, "Point at or click a map to see its spectrum here.")
+        lay.addWidget(self.empty, 1)
         self.curves: dict[str, pg.PlotDataItem] = {}
+        self.exported: list[str] = []
         self.lines: dict[str, pg.InfiniteLine] = {}
         self.update_spec(spec)
 
@@ -158,15 +164,35 @@ class _PlotRow(QWidget):
         for cid in list(self.curves):
             if cid not in wanted:
                 self.plot_item.removeItem(self.curves.pop(cid))
+        self.set_curves_only(curves)
+        self.exported = [c.id for c in curves if c.exported]  # in the order given
+        self.empty.set_empty(not self.curves)
+
+    def update_curves(self, curves: Sequence[Curve], prefix: str) -> None:
+        """Set ``curves`` and remove the other curves whose id starts with ``prefix``; every other curve is
+        left untouched (a hover moves one curve, not the pinned ones)."""
+        wanted = {c.id for c in curves}
+        for cid in [c for c in self.curves if c.startswith(prefix) and c not in wanted]:
+            self.plot_item.removeItem(self.curves.pop(cid))
+        self.set_curves_only(curves)
+        kept = [cid for cid in self.exported if not cid.startswith(prefix)]
+        self.exported = kept + [c.id for c in curves if c.exported]
+        self.empty.set_empty(not self.curves)
+
+    def set_curves_only(self, curves: Sequence[Curve]) -> None:
         for c in curves:
             pen = pg.mkPen(c.color, width=c.width, style=_STYLES.get(c.style, Qt.PenStyle.SolidLine))
             item = self.curves.get(c.id)
             if item is None:
-                item = self.plot_item.plot(c.x, c.y, pen=pen, name=c.name)
+                # an antialiased pen wider than one pixel costs ~6 ms per 512-point curve to stroke in
+                # software, so a few pins made every hover repaint take 50 ms and more: wide pens are drawn
+                # without antialiasing, hairlines (drawn as line segments) keep it
+                item = self.plot_item.plot(c.x, c.y, pen=pen, name=c.name, antialias=c.width <= 1.0)
                 self.curves[c.id] = item
             else:
-                item.setData(c.x, c.y)
+                item.setData(c.x, c.y, antialias=c.width <= 1.0)
                 item.setPen(pen)
+            item.opts["name"] = c.name
 
     def set_lines(self, lines: Sequence[tuple[str, float, tuple[int, int, int]]]) -> None:
         wanted = {lid for lid, _v, _c in lines}
@@ -333,6 +359,11 @@ class SpectrumPanel(QWidget):
         if key in self.rows:
             self.rows[key].set_curves(curves)
 
+    def update_curves(self, key: str, curves: Sequence[Curve], prefix: str) -> None:
+        """Replace the curves of plot ``key`` whose ids start with ``prefix`` by ``curves``; others stay."""
+        if key in self.rows:
+            self.rows[key].update_curves(curves, prefix)
+
     def curve(self, key: str, curve_id: str) -> pg.PlotDataItem | None:
         row = self.rows.get(key)
         return row.curves.get(curve_id) if row else None
@@ -340,6 +371,11 @@ class SpectrumPanel(QWidget):
     def curve_ids(self, key: str) -> list[str]:
         row = self.rows.get(key)
         return list(row.curves) if row else []
+
+    def exported_items(self, key: str) -> list[pg.PlotDataItem]:
+        """The curves of plot ``key`` an export writes (not the passing one under the mouse)."""
+        row = self.rows.get(key)
+        return [row.curves[cid] for cid in row.exported if cid in row.curves] if row else []
 
     def plot_item(self, key: str) -> pg.PlotItem | None:
         row = self.rows.get(key)

@@ -28,6 +28,7 @@ class TopographyPanel(MapView):
 
     def __init__(self, title: str = "Topography", parent: QWidget | None = None) -> None:
         super().__init__(title, parent, colour_bar="horizontal")
+        self.empty.set_empty(True, "Open an image (.sxm, .dat) or a grid to see its topography here.")
         self.channel_combo = QComboBox()
         self.channel_combo.setToolTip("Image channel")
         self.channel_combo.setSizeAdjustPolicy(

@@ -4,12 +4,18 @@
 * :mod:`analysis.fitting.parallel` - the same engine over worker processes.
 * :mod:`analysis.fitting.distributed` - the same engine over dask.distributed.
 * :mod:`analysis.fitting.maps` - grid -> parameter maps (an Image in the grid's frame).
-* :mod:`analysis.fitting.single` - one spectrum through lmfit, with a serialisable record.
+* :mod:`analysis.fitting.single` - one spectrum (batch engine or lmfit), with a serialisable record.
 """
 
 from analysis.fitting.batch import (
     AT_BOUND,
+    CONSTANT_DATA,
     CONVERGED,
+    FLAG_CONSTANT,
+    FLAG_INF,
+    FLAG_MASKED,
+    FLAG_MOSTLY_MASKED,
+    FLAG_TEXT,
     MODEL_NOT_FINITE,
     NAN_DATA,
     NO_CONVERGENCE,
@@ -26,7 +32,13 @@ from analysis.fitting.maps import GridFit, dask_runner, fit_grid, in_process, pr
 
 __all__ = [
     "AT_BOUND",
+    "CONSTANT_DATA",
     "CONVERGED",
+    "FLAG_CONSTANT",
+    "FLAG_INF",
+    "FLAG_MASKED",
+    "FLAG_MOSTLY_MASKED",
+    "FLAG_TEXT",
     "MODEL_NOT_FINITE",
     "NAN_DATA",
     "NOT_FITTED",

@@ -45,6 +45,7 @@ NO_CONVERGENCE = 2
 AT_BOUND = 3
 MODEL_NOT_FINITE = 4
 NOT_FITTED = 5  # outside the region / not part of the run
+CONSTANT_DATA = 6
 
 STATUS_TEXT = {
     CONVERGED: "converged",
@@ -53,6 +54,24 @@ STATUS_TEXT = {
     AT_BOUND: "a parameter is at a bound",
     MODEL_NOT_FINITE: "model not finite at the starting values",
     NOT_FITTED: "not fitted",
+    CONSTANT_DATA: "constant spectrum (no signal to fit)",
+}
+
+# -- per-spectrum data flags (bits; a spectrum can carry several) -------------------------------------
+#: Some points were NaN or +-inf and were left out of the fit (``BatchResult.masked`` says how many).
+FLAG_MASKED = 1
+#: At least one point was +-inf (overflowed or saturated data).
+FLAG_INF = 2
+#: More than half of the points were left out.
+FLAG_MOSTLY_MASKED = 4
+#: All finite points have the same value (a dead or saturated pixel): not fitted.
+FLAG_CONSTANT = 8
+
+FLAG_TEXT = {
+    FLAG_MASKED: "non-finite points left out",
+    FLAG_INF: "infinite values",
+    FLAG_MOSTLY_MASKED: "more than half of the points left out",
+    FLAG_CONSTANT: "constant spectrum",
 }
 
 _RUNNING = -1
@@ -124,6 +143,8 @@ class BatchResult:
     status : (n,) int8 codes (see :data:`STATUS_TEXT`); success = status == CONVERGED
     nfev : (n,) model evaluations (iterations) used per spectrum
     ndata : (n,) number of points used per spectrum
+    masked : (n,) number of points left out because they were NaN or +-inf (in the fit range)
+    flags : (n,) uint8 data flags (:data:`FLAG_TEXT`): bad points, infinities, constant spectra
     """
 
     param_names: list[str]
@@ -136,6 +157,15 @@ class BatchResult:
     nfev: np.ndarray
     ndata: np.ndarray
     start: np.ndarray | None = None
+    masked: np.ndarray | None = None
+    flags: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        n = self.values.shape[0]
+        if self.masked is None:
+            self.masked = np.zeros(n, np.int32)
+        if self.flags is None:
+            self.flags = np.zeros(n, np.uint8)
 
     @property
     def success(self) -> np.ndarray:
@@ -149,6 +179,18 @@ class BatchResult:
         codes, counts = np.unique(self.status, return_counts=True)
         return {STATUS_TEXT.get(int(c), str(c)): int(n) for c, n in zip(codes, counts)}
 
+    def flag_counts(self) -> dict[str, int]:
+        """{flag text: number of spectra carrying it} for the flags that occur."""
+        return {t: int(np.sum((self.flags & f) != 0)) for f, t in FLAG_TEXT.items() if np.any(self.flags & f)}
+
+    def flag_text(self, i: int) -> str:
+        """The data flags of spectrum i in words ("" when its data were clean)."""
+        f = int(self.flags[i])
+        parts = [t for b, t in FLAG_TEXT.items() if f & b]
+        if f & FLAG_MASKED:
+            parts[0] = f"{int(self.masked[i])} {parts[0]}"
+        return ", ".join(parts)
+
     def take(self, idx: np.ndarray) -> BatchResult:
         return BatchResult(
             list(self.param_names),
@@ -161,6 +203,8 @@ class BatchResult:
             self.nfev[idx],
             self.ndata[idx],
             None if self.start is None else self.start[idx],
+            self.masked[idx],
+            self.flags[idx],
         )
 
     def put(self, idx: np.ndarray, other: BatchResult) -> None:
@@ -172,6 +216,8 @@ class BatchResult:
         self.status[idx] = other.status
         self.nfev[idx] = other.nfev
         self.ndata[idx] = other.ndata
+        self.masked[idx] = other.masked
+        self.flags[idx] = other.flags
         if self.start is not None and other.start is not None:
             self.start[idx] = other.start
 
@@ -196,6 +242,8 @@ class BatchResult:
             cat("nfev"),
             cat("ndata"),
             start,
+            cat("masked"),
+            cat("flags"),
         )
 
     @staticmethod
@@ -217,14 +265,35 @@ class BatchResult:
         n = len(self)
         ok = int(np.sum(self.success))
         parts = ", ".join(f"{c} {t}" for t, c in sorted(self.reasons().items()))
-        return f"{ok}/{n} spectra converged ({parts})"
+        text = f"{ok}/{n} spectra converged ({parts})"
+        flagged = self.flag_counts()
+        if flagged:
+            text += "; bad data: " + ", ".join(f"{c} with {t}" for t, c in flagged.items())
+        return text
 
 
 # -- data preparation ------------------------------------------------------------------------------
+def data_flags(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(masked (n,) int32, flags (n,) uint8) of spectra Y (n, nb): how many points are NaN or +-inf, and the
+    data flags (:data:`FLAG_TEXT`) of each spectrum."""
+    Y = np.atleast_2d(np.asarray(Y, dtype=float))
+    finite = np.isfinite(Y)
+    masked = np.sum(~finite, axis=1).astype(np.int32)
+    flags = np.zeros(Y.shape[0], np.uint8)
+    flags[masked > 0] |= FLAG_MASKED
+    flags[np.any(np.isinf(Y), axis=1)] |= FLAG_INF
+    flags[2 * masked > Y.shape[1]] |= FLAG_MOSTLY_MASKED
+    with np.errstate(invalid="ignore"):
+        hi = np.max(np.where(finite, Y, -np.inf), axis=1)
+        lo = np.min(np.where(finite, Y, np.inf), axis=1)
+    flags[np.any(finite, axis=1) & (hi == lo) & (np.sum(finite, axis=1) > 1)] |= FLAG_CONSTANT
+    return masked, flags
+
+
 def prepare(
     x: np.ndarray, Y: np.ndarray, options: FitOptions, weights: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(x_fit (nb',), Y_fit (n, nb') float64 with NaN replaced by 0, W (n, nb') weights, 0 at NaN)."""
+    """(x_fit (nb',), Y_fit (n, nb') float64 with NaN/inf replaced by 0, W (n, nb') weights, 0 there)."""
     x = np.asarray(x, dtype=float)
     Y = np.atleast_2d(np.asarray(Y, dtype=float))
     if Y.shape[1] != x.shape[0]:
@@ -257,6 +326,16 @@ def prepare(
     return xs, np.ascontiguousarray(Ys), np.ascontiguousarray(W)
 
 
+def _in_range(x: np.ndarray, Y: np.ndarray, options: FitOptions) -> np.ndarray:
+    """The columns of Y (n, nb) inside the fit range (all without one)."""
+    Y = np.atleast_2d(np.asarray(Y))
+    if options.fit_range is None:
+        return Y
+    a, b = sorted(float(v) for v in options.fit_range)
+    x = np.asarray(x, dtype=float)
+    return Y[:, (x >= a) & (x <= b)]
+
+
 def _param_scale(model: Model, P0: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """(k,) typical magnitude of each parameter (for finite-difference steps and the x tolerance)."""
     k = P0.shape[1]
@@ -286,16 +365,17 @@ def _safe_eval(model: Model, x: np.ndarray, P: np.ndarray) -> np.ndarray:
         return out
 
 
-def _safe_jacobian(model: Model, x: np.ndarray, P: np.ndarray) -> np.ndarray | None:
-    """``model.jacobian_batch`` with the same per-row fallback as :func:`_safe_eval` (NaN rows)."""
+def _safe_jacobian(model: Model, x: np.ndarray, P: np.ndarray, cols: np.ndarray) -> np.ndarray | None:
+    """``model.jacobian_columns`` (n, nb, len(cols)) with the same per-row fallback as :func:`_safe_eval`
+    (NaN rows)."""
     try:
-        J = model.jacobian_batch(x, P)
+        J = model.jacobian_columns(x, P, cols)
         return None if J is None else np.asarray(J, dtype=float)
     except Exception:
-        out = np.full((P.shape[0], x.shape[0], P.shape[1]), np.nan)
+        out = np.full((P.shape[0], x.shape[0], cols.size), np.nan)
         for i in range(P.shape[0]):
             try:
-                out[i] = model.jacobian_batch(x, P[i : i + 1])[0]
+                out[i] = model.jacobian_columns(x, P[i : i + 1], cols)[0]
             except Exception:  # a model error at these parameters: this spectrum fails
                 pass
         return out
@@ -312,9 +392,9 @@ def _jacobian(
 ) -> np.ndarray:
     """(n, nb, m) derivatives with respect to the varying parameters."""
     if model.has_jacobian:
-        J = _safe_jacobian(model, x, P)
+        J = _safe_jacobian(model, x, P, vary_idx)
         if J is not None:
-            return J[:, :, vary_idx]
+            return J
     n, k = P.shape
     m = vary_idx.size
     h = np.sqrt(np.finfo(float).eps) * np.maximum(np.abs(P[:, vary_idx]), scale[vary_idx])
@@ -350,7 +430,9 @@ def fit_batch(
     """Fit every row of ``Y`` (n, nb) with ``model`` starting from ``P0`` (n, k) (or (k,) for all rows).
 
     Returns a :class:`BatchResult`. Spectra with fewer finite points than varying parameters are flagged
-    :data:`NAN_DATA` and never fitted. ``progress(done, total)`` counts finished spectra; when ``cancel``
+    :data:`NAN_DATA` and never fitted; NaN and +-inf points are left out and counted per spectrum
+    (``masked``, ``flags``: :data:`FLAG_TEXT`); a constant spectrum is flagged :data:`CONSTANT_DATA` and
+    not fitted. ``progress(done, total)`` counts finished spectra; when ``cancel``
     is set the run stops at the next iteration and raises :class:`FitCancelled` (the inputs are never
     modified).
     """
@@ -359,6 +441,7 @@ def fit_batch(
     names = model.param_names
     xs, Ys, W = prepare(x, Y, options, weights)
     n = Ys.shape[0]
+    masked, flags = data_flags(_in_range(x, Y, options))
     k = len(names)
     P0 = np.asarray(P0, dtype=float)
     P0 = np.broadcast_to(P0, (n, k)).copy() if P0.ndim == 1 else P0.copy()
@@ -384,8 +467,22 @@ def fit_batch(
                 progress(base + d, total)
 
         part = _lm_chunk(
-            model, xs, Ys[sl], W[sl], P0[sl], vary_idx, lo, hi, scale, options, chunk_progress, cancel
+            model,
+            xs,
+            Ys[sl],
+            W[sl],
+            P0[sl],
+            vary_idx,
+            lo,
+            hi,
+            scale,
+            options,
+            chunk_progress,
+            cancel,
+            (flags[sl] & FLAG_CONSTANT) != 0,
         )
+        part.masked[:] = masked[sl]
+        part.flags[:] = flags[sl]
         result.put(np.arange(sl.start, sl.stop), part)
         done_before = sl.stop
     if progress is not None:
@@ -406,6 +503,7 @@ def _lm_chunk(
     opt: FitOptions,
     progress: ProgressFn,
     cancel: threading.Event | None,
+    constant: np.ndarray | None = None,
 ) -> BatchResult:
     n, nb = Y.shape
     k = P0.shape[1]
@@ -418,6 +516,8 @@ def _lm_chunk(
     res.ndata[:] = ndata
     status = np.full(n, _RUNNING, np.int8)
     status[ndata <= m] = NAN_DATA
+    if constant is not None:
+        status[constant & (status == _RUNNING)] = CONSTANT_DATA
 
     F = np.zeros((n, nb))
     R = np.zeros((n, nb))
@@ -560,7 +660,7 @@ def _lm_chunk(
     # Statistics at the solution.
     fitted = np.flatnonzero((status == CONVERGED) | (status == NO_CONVERGENCE))
     res.values[:] = P
-    res.values[(status == NAN_DATA) | (status == MODEL_NOT_FINITE)] = np.nan
+    res.values[(status == NAN_DATA) | (status == MODEL_NOT_FINITE) | (status == CONSTANT_DATA)] = np.nan
     res.nfev[:] = nfev
     if fitted.size:
         dof = np.maximum(ndata[fitted] - m, 1)

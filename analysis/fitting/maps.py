@@ -11,7 +11,10 @@ runs the batch engine in-process, over worker processes or over dask, and return
 * ``<param>`` (ny, nx): fitted values in the parameter's unit (NaN where not fitted or failed to start);
 * ``<param> stderr`` for every varying parameter;
 * ``redchi``: reduced chi-square; ``success``: 1 where the fit converged inside the bounds, else 0
-  (NaN outside the region); ``status``: the code of :data:`analysis.fitting.batch.STATUS_TEXT`.
+  (NaN outside the region); ``status``: the code of :data:`analysis.fitting.batch.STATUS_TEXT`;
+* ``masked points``: how many points of the pixel's spectrum were NaN or +-inf and left out;
+  ``data flags``: the bits of :data:`analysis.fitting.batch.FLAG_TEXT` (bad points, infinities, more than
+  half left out, constant spectrum), 0 for clean data.
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from analysis.dataset import Grid, Image
 from analysis.errors import FitError
 from analysis.fitting.batch import (
     AT_BOUND,
+    CONSTANT_DATA,
     CONVERGED,
+    FLAG_TEXT,
     MODEL_NOT_FINITE,
     NAN_DATA,
     NO_CONVERGENCE,
@@ -150,6 +155,10 @@ class GridFit:
         units["success"] = ""
         channels["status"] = self.map_of(r.status.astype(float), fill=float(NOT_FITTED))
         units["status"] = ""
+        channels["masked points"] = self.map_of(r.masked.astype(float))
+        units["masked points"] = ""
+        channels["data flags"] = self.map_of(r.flags.astype(float))
+        units["data flags"] = ""
         prov = {
             "operation": "batch_fit",
             "parameters": {
@@ -172,6 +181,8 @@ class GridFit:
             "fit_converged": ok,
             "fit_pixels": int(self.index.size),
             "status_codes": {str(k): v for k, v in STATUS_TEXT.items()},
+            "data_flag_bits": {str(k): v for k, v in FLAG_TEXT.items()},
+            "fit_bad_data": r.flag_counts(),
         }
         return Image(
             name=name or f"{self.model.name} fit of {self.grid_name or 'grid'}",
@@ -312,19 +323,31 @@ def neighbour_median(values: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np
 
 
 def _guess_refit(gf: GridFit, x, Y, weights, runner: Runner, options: FitOptions, cancel) -> int:
-    """Refit the pixels a shared start left unconverged from their own ``guess()``; keep what is better.
+    """Refit the pixels a shared start left unconverged or stuck on a bound from their own ``guess()``;
+    keep what is better (converged inside the bounds where the first was not, or a lower chi-square).
 
     Returns the number of pixels whose result was replaced."""
     r = gf.result
-    failed = (r.status == NO_CONVERGENCE) | (r.status == MODEL_NOT_FINITE) | ~np.isfinite(r.chi2)
+    failed = (
+        (r.status == NO_CONVERGENCE)
+        | (r.status == MODEL_NOT_FINITE)
+        | (r.status == AT_BOUND)
+        | ~np.isfinite(r.chi2)
+    )
     cand = np.flatnonzero(failed)
-    cand = cand[r.status[cand] != NAN_DATA]
+    cand = cand[(r.status[cand] != NAN_DATA) & (r.status[cand] != CONSTANT_DATA)]
     if cand.size == 0:
         return 0
     P0 = guess_starts(gf.model, x, _cropped(Y[cand], x, options), options, cancel=cancel)
     new = runner(gf.model, x, Y[cand], P0, options, weights=weights, cancel=cancel)
     old_chi = np.where(np.isfinite(r.chi2[cand]), r.chi2[cand], np.inf)
-    better = np.isin(new.status, (CONVERGED, AT_BOUND)) | (np.isfinite(new.chi2) & (new.chi2 < old_chi))
+    was_bound = r.status[cand] == AT_BOUND
+    lower = np.isfinite(new.chi2) & (new.chi2 < old_chi * (1 - 1e-9))
+    better = np.where(
+        was_bound,
+        ((new.status == CONVERGED) & (new.chi2 <= old_chi * (1 + 1e-6))) | lower,
+        np.isin(new.status, (CONVERGED, AT_BOUND)) | lower,
+    )
     r.put(cand[better], new.take(np.flatnonzero(better)))
     return int(better.sum())
 

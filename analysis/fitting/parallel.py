@@ -146,18 +146,31 @@ def get_pool(workers: int) -> ProcessPoolExecutor:
         return pool
 
 
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Shut ``pool`` down now: queued chunks are dropped and workers still fitting one are terminated (a
+    chunk of slow spectra can take minutes, and nothing waits for a result that was cancelled)."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in workers:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in workers:
+        proc.join(timeout=2.0)
+
+
 def _drop_pool(workers: int, pool: ProcessPoolExecutor) -> None:
     with _LOCK:
         if _POOLS.get(workers) is pool:
             del _POOLS[workers]
-    pool.shutdown(wait=False, cancel_futures=True)
+    _stop(pool)
 
 
 def shutdown_pools() -> None:
-    """Stop every worker pool started by this module."""
+    """Stop every worker pool started by this module (at exit too: a cancelled or abandoned fit never
+    keeps the process alive)."""
     with _LOCK:
         for pool in _POOLS.values():
-            pool.shutdown(wait=True, cancel_futures=True)
+            _stop(pool)
         _POOLS.clear()
 
 
@@ -269,6 +282,8 @@ def fit_batch_parallel(
         pending = set(futures)
         while pending:
             if cancel is not None and cancel.is_set():
+                if any(f.running() for f in pending):
+                    _drop_pool(workers, pool)  # free the cores now; a new pool starts with the next fit
                 raise FitCancelled("batch fit cancelled")
             finished, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
             for f in finished:

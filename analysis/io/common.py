@@ -1,11 +1,13 @@
-"""Small pieces shared by the file readers: reading a whole file with a clear :class:`ReadError`, and
-putting a sweep in ascending order.
+"""Small pieces shared by the file readers: reading a whole file with a clear :class:`ReadError`,
+putting a sweep in ascending order, and checking an HDF5 array's declared size against the bytes stored.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -45,3 +47,36 @@ def ascending_sweep(
         reversed_ = True
     out = {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in channels.items()}
     return x, out, reversed_
+
+
+def strictly_monotonic(a: np.ndarray) -> bool:
+    """Whether the finite values ``a`` (n,) rise or fall strictly (a sweep axis); False for n < 2 or NaN."""
+    if a.size < 2 or not np.all(np.isfinite(a)):
+        return False
+    d = np.diff(a)
+    return bool(np.all(d > 0) or np.all(d < 0))
+
+
+#: A filtered (compressed) HDF5 array may not claim more than this many times the bytes it stores (zlib's
+#: own limit is about 1032), plus :data:`EXPANSION_SLACK`.
+MAX_EXPANSION = 1100
+EXPANSION_SLACK = 1 << 20
+
+
+def hdf5_size_problem(d: Any) -> str | None:
+    """None when the ``h5py.Dataset`` ``d`` stores the bytes its shape declares (or, compressed, could
+    expand to them); else a sentence saying how many it declares and stores. Reading a damaged array
+    whose header declares gigabytes would otherwise allocate them (filled with the fill value)."""
+    if d.shape is None or d.dtype.kind == "O":
+        return None
+    declared = math.prod(int(n) for n in d.shape) * d.dtype.itemsize
+    if declared == 0:
+        return None
+    stored = int(d.id.get_storage_size())
+    filtered = d.id.get_create_plist().get_nfilters() > 0
+    if (not filtered and stored < declared) or (
+        filtered and declared > MAX_EXPANSION * stored + EXPANSION_SLACK
+    ):
+        shape = " x ".join(str(int(n)) for n in d.shape)
+        return f"declares {declared} bytes ({shape}) but the file stores {stored}"
+    return None

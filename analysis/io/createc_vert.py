@@ -35,7 +35,7 @@ import numpy as np
 
 from analysis.dataset import BWD_SUFFIX, Source, Spectrum
 from analysis.errors import ReadError
-from analysis.io.common import ascending_sweep, read_file_bytes
+from analysis.io.common import ascending_sweep, read_file_bytes, strictly_monotonic
 from analysis.io.createc_header import (
     current_per_dac,
     decode_header,
@@ -129,13 +129,6 @@ def _parse_rows(path: Path, lines: list[str], first_line: int, cut: bool, warnin
     return np.asarray(rows, dtype=np.float64)
 
 
-def _strictly_monotonic(a: np.ndarray) -> bool:
-    if a.size < 2 or not np.all(np.isfinite(a)):
-        return False
-    d = np.diff(a)
-    return bool(np.all(d > 0) or np.all(d < 0))
-
-
 def read(path: Path) -> list[Spectrum]:
     path = Path(path)
     raw = read_file_bytes(path)
@@ -154,11 +147,13 @@ def read(path: Path) -> list[Spectrum]:
         warnings.append(f"the position on the parameter line ({params[1]}, {params[2]}) is not finite")
         pos = None
     if len(params) >= 4:
-        code = _whole(path, params[3], "the channel code", (1 << 20) - 1, line)
+        code = _whole(path, params[3], "the channel code", (1 << 32) - 1, line)
     else:
         code = get_int(hdr, "Vertchannelselectval", default=1) or 1
-    if code < 0 or code >= 1 << 20:
+    if code < 0 or code >= 1 << 32:
         raise ReadError(path, f"channel code {code} out of range", line=line)
+    # bits 20 and up are flags, not data columns: ParVERT32 writes e.g. 1049867 = 2**20 + 1035
+    flags = code >> 20
 
     cut = not raw.endswith((b"\n", b"\r"))
     table = _parse_rows(path, body[1:], header_lines + 2, cut, warnings)
@@ -211,13 +206,13 @@ def read(path: Path) -> list[Spectrum]:
     x_name, x_unit = "Bias", "V"
     channels: dict[str, np.ndarray]
     half = n // 2
-    if _strictly_monotonic(bias):
+    if strictly_monotonic(bias):
         x = bias
         channels = {k: v for k, v in cols.items() if k != "Bias"}
     elif (
         n % 2 == 0
         and half >= 2
-        and _strictly_monotonic(bias[:half])
+        and strictly_monotonic(bias[:half])
         and np.allclose(bias[half:][::-1], bias[:half], rtol=1e-6, atol=1e-9)
     ):
         x = bias[:half]
@@ -230,7 +225,7 @@ def read(path: Path) -> list[Spectrum]:
             if k == "Bias":
                 continue
             channels[k + BWD_SUFFIX] = v[half:][::-1].copy()
-    elif _strictly_monotonic(cols["Z"]):
+    elif strictly_monotonic(cols["Z"]):
         x, x_name, x_unit = cols["Z"], "Z", "m"
         channels = {k: v for k, v in cols.items() if k != "Z"}
     else:
@@ -255,6 +250,7 @@ def read(path: Path) -> list[Spectrum]:
             "current_A": get_float(hdr, "Current[A]", "SetPoint"),
         },
         "channel_code": code,
+        "channel_flags": flags,
         "position_dac": list(pos) if pos else None,
         "scaling": {"volts_per_dac": vpd, "amperes_per_dac": ipd, "z_metres_per_unit": z_scale},
         "sweep_points_promised": npoints,

@@ -19,8 +19,8 @@ Orientation: Gwyddion's y axis points down (row 0 is the top line, ``yoff`` the 
 model's points up (row 0 is the lowest line). The reader flips the rows, so the picture looks as it does in
 Gwyddion, and takes ``y = -y_gwyddion``: the frame centre is ``(xoff + xreal/2, -(yoff + yreal/2))``.
 :mod:`analysis.io.gwyddion_write` writes the same convention, so a round trip keeps every coordinate.
-Values are SI already (Gwyddion stores base units). Old Gwyddion 1.x files (magic ``GWYO``) are refused
-with a message saying how to convert them.
+Values are SI already (Gwyddion stores base units). Old Gwyddion 1.x files (magic ``GWYO``, a differently
+serialised top-level container) are read the same way.
 """
 
 from __future__ import annotations
@@ -249,6 +249,9 @@ def read(path: Path) -> list[Dataset]:
     datasets: list[Dataset] = [*images, *grids, *spectra]
     if not datasets:
         raise ReadError(path, "the Gwyddion file holds no data field, volume or graph")
+    if raw[:4] == OLD_MAGIC:
+        for ds in datasets:
+            ds.metadata["format"] = "Gwyddion GWYO"
     masks = sorted(k for k in items if re.match(r"^/\d+/mask$", k))
     if masks and images:
         images[0].warnings.append(f"{len(masks)} mask(s) in the file are not read: {', '.join(masks)}")

@@ -12,6 +12,11 @@ character and the value:
 All numbers are little-endian. A container's components are its items, named by their keys
 (``/0/data``, ``/0/data/title``, ``/brick/0``, ...).
 
+Gwyddion 1.x files (magic ``GWYO``) serialise only the top-level ``GwyContainer`` differently: after its
+type name and uint32 size, each item is an int32 GLib type code, the key (NUL-terminated) and the value
+(code 80 object, serialised as above; 20 boolean and 16 unsigned char, 1 byte; 24 int32; 40 int64;
+60 float64; 64 NUL-terminated string). :func:`parse` reads both into the same :class:`GwyObject`.
+
 :class:`GwyObject` is the parsed form: ``type_name`` and an ordered ``dict`` of components. Arrays of
 numbers come back as numpy arrays (``D`` float64, ``I`` int32, ``Q`` int64, ``C`` bytes). Parsing checks
 every size against the bytes that are left, so a damaged file ends with a :class:`GwyFormatError`, never
@@ -31,6 +36,8 @@ OLD_MAGIC = b"GWYO"
 MAX_DEPTH = 32
 
 _SCALARS = {"i": ("<i", 4), "q": ("<q", 8), "d": ("<d", 8)}
+# GLib fundamental type codes of the items of a Gwyddion 1.x container, as component type characters
+_OLD_TYPES = {80: "o", 20: "b", 16: "c", 24: "i", 40: "q", 60: "d", 64: "s"}
 _ARRAYS = {"I": np.dtype("<i4"), "Q": np.dtype("<i8"), "D": np.dtype("<f8")}
 
 
@@ -98,6 +105,25 @@ class _Reader:
             out.items[name] = self.value(kind, stop, depth, f"{type_name}.{name}")
         return out
 
+    def old_container(self, end: int) -> GwyObject:
+        """A Gwyddion 1.x top-level container (items typed by GLib type codes)."""
+        type_name = self.cstring(end, "the container's type name")
+        if type_name != "GwyContainer":
+            raise GwyFormatError(f"a Gwyddion 1.x file must hold a GwyContainer, not {type_name!r}", 4)
+        size = self.uint32(end, "the size of the GwyContainer")
+        self._need(size, end, f"the {size}-byte body of the GwyContainer")
+        stop = self.pos + size
+        out = GwyObject(type_name)
+        while self.pos < stop:
+            code = self.uint32(stop, "an item's type code")
+            key = self.cstring(stop, "an item's key")
+            kind = _OLD_TYPES.get(code)
+            if kind is None:
+                raise GwyFormatError(f"item {key!r} has the unknown type code {code}", self.pos)
+            value = self.value(kind, stop, 0, f"item {key!r}")
+            out.items[key] = value.decode("latin-1") if kind == "c" else value
+        return out
+
     def value(self, kind: str, end: int, depth: int, what: str) -> Any:
         if kind in "bc":
             self._need(1, end, what)
@@ -133,17 +159,28 @@ class _Reader:
 
 
 def parse(buf: bytes) -> GwyObject:
-    """The top-level object of a ``GWYP`` file's bytes (magic included)."""
+    """The top-level object of a ``GWYP`` or ``GWYO`` file's bytes (magic included)."""
     if buf[:4] == OLD_MAGIC:
-        raise GwyFormatError(
-            "a Gwyddion 1.x file (GWYO) is not supported: open it in Gwyddion 2 and save it again",
-            0,
-        )
+        return _Reader(buf, 4).old_container(len(buf))
     if buf[:4] != MAGIC:
-        raise GwyFormatError("not a Gwyddion file (the file does not start with GWYP)", 0)
+        raise GwyFormatError("not a Gwyddion file (the file does not start with GWYP or GWYO)", 0)
     r = _Reader(buf, 4)
     top = r.obj(len(buf), 0)
     return top
+
+
+def dumps_old(container: GwyObject) -> bytes:
+    """A Gwyddion 1.x (``GWYO``) file holding the items of ``container`` (the layout :func:`parse` reads)."""
+    codes = {kind: code for code, kind in _OLD_TYPES.items()}
+    body = b""
+    for key, value in container.items.items():
+        name = _cstr(key)
+        comp = _component(key, value)  # name, type character, value
+        kind = chr(comp[len(name)])
+        if kind not in codes:
+            raise TypeError(f"a Gwyddion 1.x container cannot hold item {key!r} (component type {kind!r})")
+        body += struct.pack("<i", codes[kind]) + name + comp[len(name) + 1 :]
+    return OLD_MAGIC + _cstr(container.type_name) + struct.pack("<I", len(body)) + body
 
 
 # --------------------------------------------------------------------------------------------------

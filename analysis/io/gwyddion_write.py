@@ -1,7 +1,8 @@
 """Write images, grids and spectra as a Gwyddion ``.gwy`` file, so maps open in Gwyddion.
 
 Mapping (the inverse of :mod:`analysis.io.gwyddion`): each image channel and each per-pixel parameter of a
-grid becomes a data field ``/N/data`` titled by the channel name; each grid channel a volume
+grid becomes a data field ``/N/data`` titled by the channel name (and, on request, each grid channel's map
+at chosen sweep values: bias slices); each grid channel a volume
 ``/brick/N`` with its exact sweep values as the ``calibration`` line and a preview field (the mean over
 the sweep); each spectrum channel a curve of a graph ``/0/graph/graph/N``. Rows are written top line first
 with ``y_gwyddion = -y``, so Gwyddion shows the picture the workbench shows and a read back gives the
@@ -78,8 +79,14 @@ def _check_frame(ds: Image | Grid, allow_rotation: bool, notes: list[str]) -> No
         notes.append(f"{ds.name}: frame rotation {ds.frame.angle:g} deg not written")
 
 
-def container(datasets: Sequence[Dataset], *, allow_rotation: bool = False) -> tuple[GwyObject, list[str]]:
-    """The ``GwyContainer`` for ``datasets`` and the notes on what could not be expressed."""
+def container(
+    datasets: Sequence[Dataset], *, allow_rotation: bool = False, bias_slices: Sequence[float] = ()
+) -> tuple[GwyObject, list[str]]:
+    """The ``GwyContainer`` for ``datasets`` and the notes on what could not be expressed.
+
+    ``bias_slices`` (sweep values, in each grid's sweep unit) add, for every grid channel, the map at the
+    nearest sweep point as a data field titled ``"<channel> @ <value> <unit>"``.
+    """
     top = GwyObject("GwyContainer")
     notes: list[str] = []
     n_field = n_brick = n_graph = 0
@@ -111,6 +118,14 @@ def container(datasets: Sequence[Dataset], *, allow_rotation: bool = False) -> t
                 n_brick += 1
             for name, img in ds.params.items():
                 add_field(name, np.asarray(img), ds.frame, ds.param_units.get(name, ""))
+            for value in bias_slices:
+                k = ds.bias_index(float(value))
+                at = float(ds.bias[k])
+                if not np.isclose(at, float(value), rtol=1e-6, atol=0.0):
+                    notes.append(f"{ds.name}: no sweep point at {value:g} {ds.sweep_unit}, {at:g} used")
+                for name in ds.channels:
+                    title = f"{name} @ {at:g} {ds.sweep_unit}".rstrip()
+                    add_field(title, ds.bias_slice(name, k), ds.frame, ds.units.get(name, ""))
         elif isinstance(ds, Spectrum):
             curves = []
             for name, y in ds.channels.items():
@@ -148,10 +163,17 @@ def container(datasets: Sequence[Dataset], *, allow_rotation: bool = False) -> t
 
 
 def write_gwy(
-    path: str | os.PathLike[str], datasets: Sequence[Dataset], *, allow_rotation: bool = False
+    path: str | os.PathLike[str],
+    datasets: Sequence[Dataset],
+    *,
+    allow_rotation: bool = False,
+    bias_slices: Sequence[float] = (),
 ) -> list[str]:
-    """Write ``datasets`` to ``path`` (replaced atomically); returns notes on what was not expressible."""
-    top, notes = container(datasets, allow_rotation=allow_rotation)
+    """Write ``datasets`` to ``path`` (replaced atomically); returns notes on what was not expressible.
+
+    ``bias_slices``: sweep values whose maps are written as images too (see :func:`container`).
+    """
+    top, notes = container(datasets, allow_rotation=allow_rotation, bias_slices=bias_slices)
     data = dumps(top)
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -26,7 +26,8 @@ UTF8_BOM = b"\xef\xbb\xbf"
 _NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _SPECIAL = {"inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "nan": math.nan}
-_LABEL = re.compile(r"^(?P<name>.*?)\s*\((?P<unit>[^()]*)\)\s*$")
+# "Current (A)", "Current [bwd] (A)", and markers after the unit as in "Current (A) [filt]"
+_LABEL = re.compile(r"^(?P<name>.*?)\s*\((?P<unit>[^()]*)\)\s*(?P<tail>(?:\[[^\[\]]*\]\s*)*)$")
 _BWD = re.compile(r"\s*\[bwd\]", re.IGNORECASE)
 
 
@@ -86,11 +87,13 @@ def normalise_name(name: str) -> str:
 
 
 def split_label(label: str) -> tuple[str, str]:
-    """``"Current [bwd] (A)"`` -> ``("Current [bwd]", "A")``; a label without unit gives ``(label, "")``."""
+    """``"Current [bwd] (A)"`` -> ``("Current [bwd]", "A")``, ``"Current (A) [filt]"`` -> ``("Current [filt]",
+    "A")``; a label without unit gives ``(label, "")``."""
     label = label.strip()
     m = _LABEL.match(label)
     if m and m.group("name"):
-        return normalise_name(m.group("name")), m.group("unit").strip()
+        tail = " ".join(re.findall(r"\[[^\[\]]*\]", m.group("tail") or ""))
+        return normalise_name(f"{m.group('name')} {tail}"), m.group("unit").strip()
     return normalise_name(label), ""
 
 

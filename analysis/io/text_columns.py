@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -195,27 +197,108 @@ def sniff(head: bytes, path: Path) -> bool:
     return numeric >= 2
 
 
-def read(path: Path) -> list[Spectrum]:
-    path = Path(path)
-    blob = read_file_bytes(
-        path, MAX_BYTES, lambda size: f"text file of {size} bytes is larger than {MAX_BYTES} bytes"
-    )
-    text = _decode(blob)
-    if text is None:
-        raise ReadError(path, "not a text file (contains NUL bytes)")
+#: quantities a column can be declared as in the import dialog: key -> (title, SI unit)
+QUANTITIES = {
+    "bias": ("Bias voltage", "V"),
+    "current": ("Current", "A"),
+    "conductance": ("Conductance dI/dV", "S"),
+    "resistance": ("Resistance", "Ohm"),
+    "temperature": ("Temperature", "K"),
+    "field": ("Magnetic field", "T"),
+    "other": ("Other", ""),
+}
+_QUANTITY_OF_SI = {"V": "bias", "A": "current", "S": "conductance", "Ohm": "resistance", "K": "temperature"}
+DELIMITERS = {"auto": None, "comma": ",", "tab": "\t", "semicolon": ";", "whitespace": None}
 
+
+@dataclass(frozen=True)
+class ColumnChoice:
+    """How one column is read: its ``name``, its ``unit`` as written in the file (``"mV"``, ``"nA"``; ""
+    for none) and its ``quantity`` (a key of :data:`QUANTITIES`)."""
+
+    name: str
+    unit: str = ""
+    quantity: str = "other"
+
+
+@dataclass(frozen=True)
+class TextOptions:
+    """Choices of the text import dialog; the defaults detect everything.
+
+    ``delimiter``: a key of :data:`DELIMITERS`; ``header_rows``: lines (after '#' comments) before the
+    data, the last of them naming the columns (None: detected); ``x_column``: index of the swept column
+    (None: detected; a file with no monotonic column then uses the point index, with a warning);
+    ``columns``: one :class:`ColumnChoice` per column (empty: from the header and the values)."""
+
+    delimiter: str = "auto"
+    header_rows: int | None = None
+    x_column: int | None = None
+    columns: tuple[ColumnChoice, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "delimiter": self.delimiter,
+            "header_rows": self.header_rows,
+            "x_column": self.x_column,
+            "columns": [[c.name, c.unit, c.quantity] for c in self.columns],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TextOptions:
+        cols = tuple(ColumnChoice(str(n), str(u), str(q)) for n, u, q in d.get("columns") or [])
+        hr, xc = d.get("header_rows"), d.get("x_column")
+        delim = str(d.get("delimiter", "auto"))
+        return cls(
+            delim if delim in DELIMITERS else "auto",
+            None if hr is None else int(hr),
+            None if xc is None else int(xc),
+            cols,
+        )
+
+
+@dataclass
+class TextTable:
+    """A text file split into its parts, before the columns are interpreted."""
+
+    table: np.ndarray  # (n rows, n columns) float64, as written (no unit conversion)
+    delimiter: str | None
+    header: list[str] | None
+    header_lines: list[str]
+    comments: list[str]
+    meta: dict[str, str]
+    comment_units: list[str] | None
+    data_lines: list[str]  # the first data lines as written (for a preview)
+
+
+@dataclass
+class TextGuess:
+    """What the reader would do with a file: the columns, the x column (None: the point index) and notes
+    explaining each choice that was not written in the file."""
+
+    columns: list[ColumnChoice]
+    x_column: int | None
+    notes: list[str] = field(default_factory=list)
+
+
+def parse_table(path: Path, text: str, options: TextOptions | None = None, keep_lines: int = 0) -> TextTable:
+    """Split ``text`` into comments, header lines and the numeric table (ReadError when it has none)."""
+    options = options or TextOptions()
+    forced = options.delimiter if options.delimiter in DELIMITERS and options.delimiter != "auto" else None
     comments: list[str] = []
     meta: dict[str, str] = {}
     comment_units: list[str] | None = None
-    header: list[str] | None = None
+    header_lines: list[str] = []
     rows: list[list[float]] = []
-    delim: str | None = None
+    data_lines: list[str] = []
+    delim: str | None = DELIMITERS[forced] if forced else None
     ncol = None
     for lineno, line in enumerate(text.splitlines(), start=1):
         s = line.strip()
         if not s:
             continue
-        if s.startswith(("#", "%", "//")):
+        if s.startswith(("#", "%", "//")) and not (
+            options.header_rows and len(header_lines) < options.header_rows
+        ):
             body = s.lstrip("#%/").strip()
             comments.append(body)
             m = _KEYVAL.match(body)
@@ -226,13 +309,18 @@ def read(path: Path) -> list[Spectrum]:
                 else:
                     meta[key] = value
             continue
-        if ncol is None and header is None:
+        if options.header_rows is not None and len(header_lines) < options.header_rows and not rows:
+            header_lines.append(s)
+            continue
+        if forced is None and ncol is None and not header_lines:
+            delim = _detect_delimiter(s)
+        elif forced is None and ncol is None:
             delim = _detect_delimiter(s)
         row = _numeric_row(s, delim)
         if row is None:
-            if rows or header is not None:
+            if rows or (options.header_rows is None and header_lines):
                 raise ReadError(path, f"non-numeric data row: {s[:60]!r}", line=lineno)
-            header = [h.strip() for h in _split(s, delim)]
+            header_lines.append(s)
             continue
         if ncol is None:
             ncol = len(row)
@@ -243,53 +331,121 @@ def read(path: Path) -> list[Spectrum]:
         elif len(row) != ncol:
             raise ReadError(path, f"data row has {len(row)} columns, expected {ncol}", line=lineno)
         rows.append(row)
+        if len(data_lines) < keep_lines:
+            data_lines.append(s)
     if not rows or ncol is None:
         raise ReadError(path, "no numeric data rows found")
+    header = [h.strip() for h in _split(header_lines[-1], delim)] if header_lines else None
     table = np.asarray(rows, dtype=np.float64)
-    warnings: list[str] = []
     if (
         delim is not None
         and ncol > 2
         and np.all(np.isnan(table[:, -1]))
         and (header is None or header[-1] == "")
     ):
-        table, ncol = table[:, :-1], ncol - 1  # a separator at the end of every line
+        table = table[:, :-1]  # a separator at the end of every line
         header = header[:-1] if header is not None else None
+    return TextTable(table, delim, header, header_lines, comments, meta, comment_units, data_lines)
 
-    if header is not None and len(header) != ncol:
-        warnings.append(f"the header names {len(header)} columns, the rows have {ncol}: header ignored")
-        header = None
-    names: list[str] = []
-    units: list[str] = []
-    factors: list[float] = []
-    raw_units: list[str | None] = []
+
+def _sweep_like(a: np.ndarray) -> bool:
+    """Monotonic, or a there-and-back sweep (up then the same points down)."""
+    n, half = a.size, a.size // 2
+    if _monotonic(a):
+        return True
+    return bool(n % 2 == 0 and half >= 2 and _monotonic(a[:half]) and np.allclose(a[half:][::-1], a[:half]))
+
+
+def guess_columns(t: TextTable) -> TextGuess:
+    """Names, units, quantities and the x column the reader uses when nothing is chosen."""
+    ncol = t.table.shape[1]
+    header = t.header if t.header is not None and len(t.header) == ncol else None
+    notes: list[str] = []
+    if t.header is not None and header is None:
+        notes.append(f"the header names {len(t.header)} columns, the rows have {ncol}: header ignored")
+    cols: list[ColumnChoice] = []
     for k in range(ncol):
         if header is not None:
             name, unit = split_name_unit(header[k])
             name = name or f"Column {k + 1}"
         else:
             name, unit = ("Bias" if k == 0 else f"Column {k + 1}"), None
-        if comment_units is not None:
-            if len(comment_units) == ncol:
-                unit = comment_units[k]
-            elif len(comment_units) == 1 and k == 0:
-                unit = comment_units[0]
-        raw_units.append(unit)
-        if unit is None:
-            inferred = _infer_unit(name) if header is not None else None
+        if t.comment_units is not None:
+            if len(t.comment_units) == ncol:
+                unit = t.comment_units[k]
+            elif len(t.comment_units) == 1 and k == 0:
+                unit = t.comment_units[0]
+        if unit is None and header is not None:
+            inferred = _infer_unit(name)
             if inferred is not None:
-                warnings.append(f"no unit given for {name!r}: assumed {inferred}")
+                notes.append(f"no unit given for {name!r}: assumed {inferred}")
                 unit = inferred
-            else:
-                unit = ""
-        si, factor, known = to_si(unit)
+        if unit is None and header is None and k == 0:
+            # a header-less sweep: tunnelling spectra are written in mV far more often than in V, and a
+            # bias sweep of several volts would destroy the junction
+            col = t.table[:, 0]
+            top = float(np.nanmax(np.abs(col))) if np.isfinite(col).any() else 0.0
+            if 1.0 < top <= 1000.0:
+                unit = "mV"
+                notes.append(f"no header: the first column (up to {top:g}) is read as a bias in mV")
+        unit = unit or ""
+        si = to_si(unit)[0]
+        quantity = _QUANTITY_OF_SI.get(si, "other")
+        if header is None and k == 0:
+            quantity = "bias"
+        cols.append(ColumnChoice(name, unit, quantity))
+    if header is None and t.comment_units is None:
+        notes.append("no header line: the first column is taken as the bias sweep")
+    x: int | None = 0
+    if not _sweep_like(t.table[:, 0]):
+        swept = [k for k in range(1, ncol) if _monotonic(t.table[:, k])]
+        # a current-biased measurement sweeps the current and measures a voltage that need not be monotonic
+        swept.sort(key=lambda k: cols[k].quantity not in ("current", "bias"))
+        if swept:
+            x = swept[0]
+            notes.append(f"column {cols[0].name!r} is not monotonic: the swept column {cols[x].name!r} is x")
+        else:
+            x = None
+            notes.append(
+                f"the sweep column {cols[0].name!r} is not monotonic, nor is any other: x is the point index"
+            )
+    return TextGuess(cols, x, notes)
+
+
+def read(path: Path, options: TextOptions | None = None) -> list[Spectrum]:
+    """Read a text column file; ``options`` (from the import dialog) override what is detected."""
+    path = Path(path)
+    options = options or TextOptions()
+    blob = read_file_bytes(
+        path, MAX_BYTES, lambda size: f"text file of {size} bytes is larger than {MAX_BYTES} bytes"
+    )
+    text = _decode(blob)
+    if text is None:
+        raise ReadError(path, "not a text file (contains NUL bytes)")
+    t = parse_table(path, text, options)
+    guess = guess_columns(t)
+    table = t.table
+    ncol = table.shape[1]
+    warnings = list(guess.notes)
+    cols = list(guess.columns)
+    if options.columns:
+        if len(options.columns) != ncol:
+            raise ReadError(path, f"{len(options.columns)} columns were described, the file has {ncol}")
+        cols = list(options.columns)
+        warnings = [w for w in warnings if "assumed" not in w and "read as a bias in mV" not in w]
+    x_col = guess.x_column if options.x_column is None else options.x_column
+    if x_col is not None and not 0 <= x_col < ncol:
+        raise ReadError(path, f"x column {x_col + 1} does not exist (the file has {ncol} columns)")
+    names: list[str] = []
+    units: list[str] = []
+    factors: list[float] = []
+    for c in cols:
+        si, factor, known = to_si(c.unit)
         if not known:
-            warnings.append(f"unit {unit!r} of {name!r} is not an SI unit with a prefix: kept as is")
-        names.append(name)
+            warnings.append(f"unit {c.unit!r} of {c.name!r} is not an SI unit with a prefix: kept as is")
+        names.append(c.name or f"Column {len(names) + 1}")
         units.append(si)
         factors.append(factor)
-    if header is None and comment_units is None:
-        warnings.append("no header line: the first column is taken as the bias sweep, units unknown")
     seen: dict[str, int] = {}
     for k, n in enumerate(names):
         if n in seen:
@@ -299,14 +455,19 @@ def read(path: Path) -> list[Spectrum]:
             seen[n] = 1
 
     data = table * np.asarray(factors)[None, :]
-    x_all = data[:, 0]
-    x_name, x_unit = names[0], units[0]
-    cols = {names[k]: data[:, k] for k in range(1, ncol)}
-    chan_units = {names[k]: units[k] for k in range(1, ncol)}
-    n = x_all.size
+    order = [x_col] + [k for k in range(ncol) if k != x_col] if x_col is not None else list(range(ncol))
+    cols_d = {names[k]: data[:, k] for k in order[1:]} if x_col is not None else {}
+    chan_units = {names[k]: units[k] for k in order[1:]} if x_col is not None else {}
+    n = data.shape[0]
     half = n // 2
-    if _monotonic(x_all):
-        x, channels = x_all, cols
+    x_all = data[:, x_col] if x_col is not None else np.arange(n, dtype=np.float64)
+    x_name, x_unit = (names[x_col], units[x_col]) if x_col is not None else ("Index", "")
+    if x_col is None:
+        x = x_all
+        channels = {names[k]: data[:, k] for k in range(ncol)}
+        chan_units = {names[k]: units[k] for k in range(ncol)}
+    elif _monotonic(x_all):
+        x, channels = x_all, cols_d
     elif (
         n % 2 == 0
         and half >= 2
@@ -314,21 +475,29 @@ def read(path: Path) -> list[Spectrum]:
         and np.allclose(x_all[half:][::-1], x_all[:half])
     ):
         x = x_all[:half]
-        channels = {k: v[:half] for k, v in cols.items()}
-        channels |= {k + BWD_SUFFIX: v[half:][::-1] for k, v in cols.items()}
+        channels = {k: v[:half] for k, v in cols_d.items()}
+        channels |= {k + BWD_SUFFIX: v[half:][::-1] for k, v in cols_d.items()}
         chan_units |= {k + BWD_SUFFIX: u for k, u in list(chan_units.items())}
     else:
         warnings.append(f"the sweep column {x_name!r} is not monotonic: x is the point index")
-        channels = {x_name: x_all, **cols}
+        channels = {x_name: x_all, **cols_d}
         chan_units = {x_name: x_unit, **chan_units}
         x, x_name, x_unit = np.arange(n, dtype=np.float64), "Index", ""
     x, channels, reversed_ = ascending_sweep(x, channels)
+    header = t.header if t.header is not None and len(t.header) == ncol else None
     metadata = {
         "columns": header if header is not None else [],
-        "column_units": [u if u is not None else "" for u in raw_units],
-        "comments": comments,
-        "delimiter": {None: "whitespace", ",": "comma", "\t": "tab", ";": "semicolon"}[delim],
-        **{k: v for k, v in meta.items() if k not in ("columns", "comments", "delimiter", "column_units")},
+        "column_units": [c.unit for c in cols],
+        "column_quantities": [c.quantity for c in cols],
+        "comments": t.comments,
+        "delimiter": {None: "whitespace", ",": "comma", "\t": "tab", ";": "semicolon"}[t.delimiter],
+        "import_options": (options if options.columns or options.x_column is not None else None)
+        and options.to_dict(),
+        **{
+            k: v
+            for k, v in t.meta.items()
+            if k not in ("columns", "comments", "delimiter", "column_units", "column_quantities")
+        },
     }
     return [
         Spectrum(
@@ -344,6 +513,27 @@ def read(path: Path) -> list[Spectrum]:
             sweep_reversed=reversed_,
         )
     ]
+
+
+PREVIEW_BYTES = 256 * 1024
+
+
+def preview(path: Path, options: TextOptions | None = None, rows: int = 30) -> tuple[TextTable, TextGuess]:
+    """The parsed first part of a file (up to :data:`PREVIEW_BYTES`) and what the reader would do with
+    it, for the import dialog."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            blob = fh.read(PREVIEW_BYTES + 1)
+    except OSError as exc:
+        raise ReadError(path, f"cannot open file: {exc.strerror or exc}") from None
+    if len(blob) > PREVIEW_BYTES:
+        blob = blob[: blob.rfind(b"\n", 0, PREVIEW_BYTES) + 1] or blob[:PREVIEW_BYTES]
+    text = _decode(blob)
+    if text is None:
+        raise ReadError(path, "not a text file (contains NUL bytes)")
+    t = parse_table(path, text, options, keep_lines=rows)
+    return t, guess_columns(t)
 
 
 def _monotonic(a: np.ndarray) -> bool:

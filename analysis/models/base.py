@@ -2,7 +2,8 @@
 
 A model is a subclass of :class:`Model` with class attributes describing it and an ``evaluate`` method
 vectorised over the independent variable. The batch fitter works on ``evaluate_batch`` and, when a model
-gives one, ``jacobian_batch``; single fits go through :meth:`Model.lmfit_model`.
+gives one, ``jacobian_batch`` (through ``jacobian_columns``, the free parameters only); single fits use the
+same engine for models with a Jacobian and :meth:`Model.lmfit_model` otherwise.
 
 Units: the independent variable and every parameter are in SI units (V, A, S, Ohm, K, Hz) except energies,
 which are given in eV (``unit="eV"``) so that a gap of 2.5 meV is ``2.5e-3`` and ``eV`` equals the bias in V.
@@ -85,6 +86,13 @@ class Model(ABC):
     def jacobian_batch(self, x: np.ndarray, P: np.ndarray) -> np.ndarray | None:
         """(n, nb, k) derivatives of the model with respect to each parameter, or None."""
         return None
+
+    def jacobian_columns(self, x: np.ndarray, P: np.ndarray, columns: np.ndarray) -> np.ndarray | None:
+        """(n, nb, len(columns)) derivatives with respect to the parameters with indices ``columns``, or
+        None. Fitters call this with the free parameters only; models whose derivatives cost one pass per
+        parameter override it, the default takes the columns of :meth:`jacobian_batch`."""
+        J = self.jacobian_batch(x, P)
+        return None if J is None else np.asarray(J)[..., np.asarray(columns, dtype=int)]
 
     def example_x(self) -> np.ndarray:
         """A representative independent-variable axis (previews, contract tests): +-10 mV, 201 points."""

@@ -35,6 +35,7 @@ from scipy import integrate, optimize
 from scipy.special import expit
 
 from analysis.constants import EULER_GAMMA, K_B_EV
+from analysis.models import accel
 from analysis.models.base import Model, Param
 from analysis.models.numerics import (
     dynes_dos_derivatives,
@@ -197,12 +198,16 @@ def dynes_sin_batch(
     V0: np.ndarray | None = None,
     *,
     jacobian: bool = False,
+    want: tuple[bool, bool, bool, bool] = (True, True, True, True),
 ):
     """Normalised Dynes SIN conductance g (n, nb) at biases V (nb,) for n parameter rows.
 
     ``delta``, ``gamma`` (eV), ``T`` (K) and ``V0`` (V) are (n,) arrays (scalars broadcast). Returns g, or
-    with ``jacobian=True`` the tuple (g, dg/dDelta, dg/dGamma, dg/dT, dg/dV0), each (n, nb). Rows sharing a
-    temperature share one kernel matrix; rows with kT below a tenth of the grid step use the T = 0 limit.
+    with ``jacobian=True`` the tuple (g, dg/dDelta, dg/dGamma, dg/dT, dg/dV0), each (n, nb); ``want`` says
+    which of the four derivatives are needed (the others are left at zero and cost nothing: a fit with T
+    and V0 fixed skips their kernel products). Rows sharing a temperature share one kernel matrix; rows
+    with kT below a tenth of the grid step use the T = 0 limit. The grid averages use the compiled kernel
+    of :mod:`analysis.models.accel` when numba is installed.
     """
     V = np.asarray(V, dtype=float)
     delta, gamma, T, V0 = np.broadcast_arrays(
@@ -215,7 +220,8 @@ def dynes_sin_batch(
     if V.ndim != 1 or not np.all(np.isfinite(V)):
         raise ValueError("the bias axis must be a 1-D array of finite values")
     g = np.empty((n, nb))
-    outs = [g] + ([np.empty((n, nb)) for _ in range(4)] if jacobian else [])
+    outs = [g] + ([np.zeros((n, nb)) for _ in range(4)] if jacobian else [])
+    w_d, w_g, w_t, w_v = (bool(v) for v in want)
     if n == 0 or nb == 0:
         return tuple(outs) if jacobian else g
     vlo, vhi = float(V.min()), float(V.max())
@@ -236,28 +242,37 @@ def dynes_sin_batch(
         j0 = math.floor((vlo - half) / h) - 1
         j1 = math.ceil((vhi + half) / h) + 1
         E = h * np.arange(j0, j1 + 1, dtype=float)
-        blocks = _cached_kernels(E, V, float(t), h, jacobian, half)
+        blocks = _cached_kernels(E, V, float(t), h, jacobian and (w_t or w_v), half)
         step = max(1, _CHUNK_ELEMENTS // E.size)
         for a in range(0, rows.size, step):
             r = rows[a : a + step]
-            shifted = E[None, :] - V0[r, None]
-            d = delta[r, None]
-            gm = gamma[r, None]
             rr = slice(int(r[0]), int(r[-1]) + 1) if r[-1] - r[0] == r.size - 1 else r
-            if jacobian:
-                avg, dd, dg = dynes_dos_grid_average(shifted, h, d, gm, derivatives=True)
-                for sl, cols, kc, kx, kT in blocks:
-                    _put(outs[0], rr, cols, _matmul(avg[:, sl], kc))
+            need = jacobian and (w_d or w_g)
+            avg, dd, dg = _row_averages(E, h, V0[r], delta[r], gamma[r], need)
+            for sl, cols, kc, kx, kT in blocks:
+                _put(outs[0], rr, cols, _matmul(avg[:, sl], kc))
+                if not jacobian:
+                    continue
+                if w_d:
                     _put(outs[1], rr, cols, _matmul(dd[:, sl], kc))
+                if w_g:
                     _put(outs[2], rr, cols, _matmul(dg[:, sl], kc))
+                if w_t:
                     _put(outs[3], rr, cols, _matmul(avg[:, sl], kT))
+                if w_v:
                     # g(V) = Sum_j avgN(E_j - V0) Kc(E_j - V): dg/dV0 = -dg/dV = Sum_j avgN * dKc/dx
                     _put(outs[4], rr, cols, _matmul(avg[:, sl], kx))
-            else:
-                avg = dynes_dos_grid_average(shifted, h, d, gm)
-                for sl, cols, kc, _, _ in blocks:
-                    _put(outs[0], rr, cols, _matmul(avg[:, sl], kc))
     return tuple(outs) if jacobian else g
+
+
+def _row_averages(E: np.ndarray, h: float, v0: np.ndarray, delta: np.ndarray, gamma: np.ndarray, deriv: bool):
+    """Grid averages (n, ne) of the Dynes DOS at E - V0 per row (and d/dDelta, d/dGamma when ``deriv``)."""
+    if accel.AVAILABLE:
+        return accel.dynes_row_averages_compiled(h, E[0] - v0, E.size, delta, gamma, deriv)
+    shifted = E[None, :] - v0[:, None]
+    if deriv:
+        return dynes_dos_grid_average(shifted, h, delta[:, None], gamma[:, None], derivatives=True)
+    return dynes_dos_grid_average(shifted, h, delta[:, None], gamma[:, None]), None, None
 
 
 #: Rows per matrix product: small products stay on one BLAS thread, which is faster than a multi-threaded
@@ -363,12 +378,22 @@ class DynesSIN(Model):
         u = x[None, :] - v0[:, None]
         return gn[:, None] * (1.0 + b1[:, None] * u + b2[:, None] * u * u) * g
 
+    def jacobian_columns(self, x: np.ndarray, P: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """(n, nb, len(columns)) analytic derivatives; only the kernel products the columns need."""
+        cols = [int(c) for c in np.asarray(columns).ravel()]
+        J = self._jacobian(x, P, {1: 1 in cols, 2: 2 in cols, 3: 3 in cols, 4: 4 in cols})
+        return J[..., cols]
+
     def jacobian_batch(self, x: np.ndarray, P: np.ndarray) -> np.ndarray:
         """(n, nb, 7) analytic derivatives in the order of ``params``."""
+        return self._jacobian(x, P, {1: True, 2: True, 3: True, 4: True})
+
+    def _jacobian(self, x: np.ndarray, P: np.ndarray, need: dict[int, bool]) -> np.ndarray:
         x = np.asarray(x, dtype=float)
         P = np.atleast_2d(np.asarray(P, dtype=float))
         gn, d, gm, t, v0, b1, b2 = P.T
-        g, dgd, dgg, dgt, dgv0 = dynes_sin_batch(x, d, gm, t, v0, jacobian=True)
+        want = (need[1], need[2], need[3], need[4])
+        g, dgd, dgg, dgt, dgv0 = dynes_sin_batch(x, d, gm, t, v0, jacobian=True, want=want)
         u = x[None, :] - v0[:, None]
         poly = 1.0 + b1[:, None] * u + b2[:, None] * u * u
         G = gn[:, None]

@@ -659,6 +659,40 @@ class JosephsonQPConductance(_PhaseDiffusionModel):
             out[i] += P[i, 4] * sis_background(x, P[i, 5], P[i, 6], P[i, 7])
         return out
 
+    has_jacobian = True
+
+    def jacobian_batch(self, x, P):
+        """(n, nb, 8) derivatives: analytic for Ic, R, T_eff (continued fraction), G_leak and G_N; central
+        differences of the SIS background for Delta_t, Delta_s and T (zero while G_N = 0)."""
+        return self.jacobian_columns(x, P, np.arange(len(self.params)))
+
+    def jacobian_columns(self, x, P, columns):
+        x = np.asarray(x, float)
+        P = np.atleast_2d(np.asarray(P, dtype=float))
+        cols = [int(c) for c in np.asarray(columns).ravel()]
+        n, nb = P.shape[0], x.shape[0]
+        J = np.zeros((n, nb, len(cols)))
+        if any(c < 3 for c in cols):
+            jiz = iz_conductance_batch(x, P[:, :3], jacobian=True)[1]
+        for a, c in enumerate(cols):
+            if c < 3:
+                J[..., a] = jiz[..., c]
+            elif c == 3:
+                J[..., a] = 1.0
+            else:
+                for i in range(n):
+                    if c == 4:
+                        J[i, :, a] = sis_background(x, P[i, 5], P[i, 6], P[i, 7])
+                    elif P[i, 4] != 0.0:
+                        step = 1e-6 * max(abs(P[i, c]), 1e-3 if c < 7 else 1.0)
+                        args = [P[i, 5], P[i, 6], P[i, 7]]
+                        up, dn = list(args), list(args)
+                        up[c - 5] += step
+                        dn[c - 5] -= step
+                        diff = sis_background(x, *up) - sis_background(x, *dn)
+                        J[i, :, a] = P[i, 4] * diff / (2 * step)
+        return J
+
     def evaluate(self, x, **p):
         x = np.asarray(x, float)
         out = iz_conductance(x, p["Ic"], p["R"], p["Teff"]) + p["G_leak"]

@@ -3,8 +3,11 @@
     I(V) R_N = Integral dE N_t(E) N_s(E + eV) [f(E) - f(E + eV)],      G(V) = dI/dV
 
 with Dynes DOS N(E) = Re[z / (sqrt(z - D) sqrt(z + D))], z = E + i Gamma on each side (tip t, sample s)
-and a common temperature T. Evaluated for all V at once by two FFT cross-correlations on a uniform grid
-(:func:`analysis.models.numerics.sis_iv`); G by central differences of I on the fine grid.
+and a common temperature T. The models evaluate any number of spectra at once on one energy grid shared by
+all of them (:mod:`analysis.models.sis_batch`: exact hat-weighted DOS averages, the correlation as FFT
+products, G by a fourth-order difference of I), with exact derivatives for the fitters; ``evaluate`` is the
+one-row case. :func:`sis_iv_dynes` keeps the single-spectrum route (:func:`analysis.models.numerics.sis_iv`)
+for the other models that need an SIS background.
 
 Features: at T = 0 I jumps to (pi/2) sqrt(D_t D_s)/(e R_N) at eV = D_t + D_s, where dI/dV peaks; for
 unequal gaps and T > 0 a thermal (logarithmic) feature appears at |eV| = |D_t - D_s| (a peak just below,
@@ -22,6 +25,7 @@ import numpy as np
 
 from analysis.models.base import Model, Param
 from analysis.models.numerics import DynesDOS, sis_iv
+from analysis.models.sis_batch import GridSISModel, Side, SISGrid, mixture_side
 
 _DELTA_MAX = 50e-3
 _GAMMA_MIN = 1e-7
@@ -115,6 +119,26 @@ class _SISBase(Model):
         v = np.asarray(x, dtype=float) - p["V0"]
         return sis_iv_dynes(v, p["Delta_t"], p["Delta_s"], p["T"], p["Gamma_t"], p["Gamma_s"])
 
+    tip_params: ClassVar[tuple[str, ...]] = ("Delta_t", "Gamma_t")
+
+    def _sides(
+        self, grid: SISGrid, P: np.ndarray, want: set[str], tip: Side | None = None
+    ) -> tuple[Side, Side]:
+        """Tip and sample Dynes DOS on the shared grid (batched evaluation, :mod:`sis_batch`)."""
+        _, dt, ds, gt, gs = P[:, :5].T
+        one = np.ones(P.shape[0])
+
+        def nm(name: str) -> str | None:
+            return name if name in want else None
+
+        if tip is None:
+            tip = mixture_side(grid, [(one, dt, gt)], [(None, nm("Delta_t"), nm("Gamma_t"))])
+        smp = mixture_side(grid, [(one, ds, gs)], [(None, nm("Delta_s"), nm("Gamma_s"))])
+        return tip, smp
+
+    def _gamma_min(self, P: np.ndarray) -> np.ndarray:
+        return np.minimum(P[:, 3], P[:, 4])
+
     def _guess_from_conductance(self, x: np.ndarray, g: np.ndarray) -> dict[str, float]:
         gn, vpk = conductance_peak_guess(x, g)
         d = max(vpk / 2, 1e-4)
@@ -162,7 +186,7 @@ class SISCurrentModel(Model):
         return self._guess_from_conductance(x, current_to_conductance(x, y))
 
 
-class SISConductance(SISConductanceModel, _SISBase):
+class SISConductance(GridSISModel, SISConductanceModel, _SISBase):
     """SIS quasiparticle conductance G_N * R_N dI/dV(V - V0; Delta_t, Delta_s, Gamma_t, Gamma_s, T)."""
 
     name: ClassVar[str] = "sis_conductance"
@@ -170,10 +194,11 @@ class SISConductance(SISConductanceModel, _SISBase):
     formula: ClassVar[str] = "G = G_N d/dV Integral N_t(E) N_s(E+eV) [f(E) - f(E+eV)] dE"
 
 
-class SISCurrent(SISCurrentModel, _SISBase):
+class SISCurrent(GridSISModel, SISCurrentModel, _SISBase):
     """SIS quasiparticle current I = G_N * (I R_N)(V - V0; Delta_t, Delta_s, Gamma_t, Gamma_s, T)."""
 
     name: ClassVar[str] = "sis_current"
+    current: ClassVar[bool] = True
     title: ClassVar[str] = "SIS quasiparticle current (Dynes/Dynes)"
     formula: ClassVar[str] = "I = G_N Integral N_t(E) N_s(E+eV) [f(E) - f(E+eV)] dE"
 

@@ -11,6 +11,9 @@ at +-|Dsigma - Dpi|. w_sigma = 0 is exactly the single-gap model.
 c-axis MgB2 tunnelling is dominated by the pi channel (Brinkman et al. 2002): w_sigma is bounded to
 [0, 0.5]. The additive model ignores interband (McMillan-type) structure in Delta_pi(E).
 
+Evaluation: SIN through the batched Dynes kernel of :mod:`analysis.models.bcs`; SIS through the shared-grid
+engine of :mod:`analysis.models.sis_batch` (batched, exact Jacobian of the free parameters).
+
 Units: bias in V, gaps and Gammas in eV, T in K, G_N in S. Reference: [JSTM]; Brinkman et al., PRB 65,
 180517 (2002); Schmidt et al., PRL 88, 127002 (2002).
 """
@@ -24,6 +27,7 @@ import numpy as np
 from analysis.models.base import Model, Param
 from analysis.models.numerics import DynesDOS, MixtureDOS, sis_iv
 from analysis.models.sis import SISConductanceModel, SISCurrentModel, conductance_peak_guess
+from analysis.models.sis_batch import GridSISModel, Side, SISGrid, mixture_side
 
 
 def two_band_dos(
@@ -108,13 +112,24 @@ class TwoBandSIN(Model):
 
     def jacobian_batch(self, x: np.ndarray, P: np.ndarray) -> np.ndarray:
         """(n, nb, 8) analytic derivatives in the order of ``params``."""
+        return self._jacobian(x, P, range(8))
+
+    def jacobian_columns(self, x: np.ndarray, P: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """(n, nb, len(columns)) analytic derivatives; only the kernel products the columns need."""
+        cols = [int(c) for c in np.asarray(columns).ravel()]
+        return self._jacobian(x, P, cols)[..., cols]
+
+    def _jacobian(self, x: np.ndarray, P: np.ndarray, cols) -> np.ndarray:
         from analysis.models.bcs import dynes_sin_batch
 
         x = np.asarray(x, dtype=float)
         P = np.atleast_2d(np.asarray(P, dtype=float))
         gn, dp, ds, w, gp, gs, t, v0 = P.T
-        g1, d1, gg1, t1, v1 = dynes_sin_batch(x, dp, gp, t, v0, jacobian=True)
-        g2, d2, gg2, t2, v2 = dynes_sin_batch(x, ds, gs, t, v0, jacobian=True)
+        c = set(cols)
+        w1 = (1 in c, 4 in c, 6 in c, 7 in c)
+        w2 = (2 in c, 5 in c, 6 in c, 7 in c)
+        g1, d1, gg1, t1, v1 = dynes_sin_batch(x, dp, gp, t, v0, jacobian=True, want=w1)
+        g2, d2, gg2, t2, v2 = dynes_sin_batch(x, ds, gs, t, v0, jacobian=True, want=w2)
         G = gn[:, None]
         a = (1 - w)[:, None]
         b = w[:, None]
@@ -177,6 +192,47 @@ class _TwoBandSISBase(Model):
         )
         return sis_iv(np.asarray(x, dtype=float) - p["V0"], tip, smp, p["T"])
 
+    tip_params: ClassVar[tuple[str, ...]] = (
+        "Delta_pi_t",
+        "Delta_sigma_t",
+        "w_sigma_t",
+        "Gamma_pi",
+        "Gamma_sigma",
+    )
+
+    def _sides(
+        self, grid: SISGrid, P: np.ndarray, want: set[str], tip: Side | None = None
+    ) -> tuple[Side, Side]:
+        """Tip and sample two-band DOS on the shared grid (batched evaluation, :mod:`sis_batch`)."""
+        _, dpt, dst, wt, dps, dss, ws, gp, gs = P[:, :9].T
+
+        def nm(name: str) -> str | None:
+            return name if name in want else None
+
+        chains = ((-1.0, 1.0), (1.0, 1.0))  # weights 1 - w and w
+        tip = tip or mixture_side(
+            grid,
+            [(1.0 - wt, dpt, gp), (wt, dst, gs)],
+            [
+                (nm("w_sigma_t"), nm("Delta_pi_t"), nm("Gamma_pi")),
+                (nm("w_sigma_t"), nm("Delta_sigma_t"), nm("Gamma_sigma")),
+            ],
+            chains=chains,
+        )
+        smp = mixture_side(
+            grid,
+            [(1.0 - ws, dps, gp), (ws, dss, gs)],
+            [
+                (nm("w_sigma_s"), nm("Delta_pi_s"), nm("Gamma_pi")),
+                (nm("w_sigma_s"), nm("Delta_sigma_s"), nm("Gamma_sigma")),
+            ],
+            chains=chains,
+        )
+        return tip, smp
+
+    def _gamma_min(self, P: np.ndarray) -> np.ndarray:
+        return np.minimum(P[:, 7], P[:, 8])
+
     def _guess_from_conductance(self, x: np.ndarray, g: np.ndarray) -> dict[str, float]:
         gn, vpk = conductance_peak_guess(x, g)
         d = max(vpk / 2, 1e-4)
@@ -192,7 +248,7 @@ class _TwoBandSISBase(Model):
         )
 
 
-class TwoBandSISConductance(SISConductanceModel, _TwoBandSISBase):
+class TwoBandSISConductance(GridSISModel, SISConductanceModel, _TwoBandSISBase):
     """Two-band/two-band SIS dI/dV = G_N Sum_ij w_i^t w_j^s G_SIS(V - V0; D_i^t, D_j^s) / G_N."""
 
     name: ClassVar[str] = "two_band_sis_conductance"
@@ -200,10 +256,11 @@ class TwoBandSISConductance(SISConductanceModel, _TwoBandSISBase):
     formula: ClassVar[str] = "G = G_N d/dV Sum_ij w_i^t w_j^s I_SIS(V; D_i^t, D_j^s) R_N"
 
 
-class TwoBandSISCurrent(SISCurrentModel, _TwoBandSISBase):
+class TwoBandSISCurrent(GridSISModel, SISCurrentModel, _TwoBandSISBase):
     """Two-band/two-band SIS current I = G_N Sum_ij w_i^t w_j^s I_SIS(V - V0; D_i^t, D_j^s) R_N."""
 
     name: ClassVar[str] = "two_band_sis_current"
+    current: ClassVar[bool] = True
     title: ClassVar[str] = "Two-band SIS current (MgB2/MgB2)"
     formula: ClassVar[str] = "I = G_N Sum_ij w_i^t w_j^s I_SIS(V; D_i^t, D_j^s) R_N"
 

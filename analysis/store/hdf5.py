@@ -66,6 +66,7 @@ import numpy as np
 
 from analysis.dataset import Dataset, Frame, Grid, Image, Source, Spectrum
 from analysis.errors import FormatVersionError, ReadError, WorkbenchError
+from analysis.io.common import hdf5_size_problem
 from analysis.store import seal
 from analysis.store.atomic import (
     LOCKS_HELD_OPEN,
@@ -226,7 +227,15 @@ class _Saver:
             self.progress(min(self.done, self.total), self.total)
         self.check()
 
-    def write_cube(self, group: h5py.Group, name: str, src: Any, expected: tuple[int, int, int]) -> None:
+    def write_cube(
+        self,
+        group: h5py.Group,
+        name: str,
+        src: Any,
+        expected: tuple[int, int, int],
+        dims: tuple[h5py.Dataset, ...] = (),
+        units: str = "",
+    ) -> None:
         shape = tuple(int(s) for s in src.shape)
         if shape != expected:
             raise ValueError(f"channel {name!r} has shape {shape}, the grid expects {expected}")
@@ -238,16 +247,57 @@ class _Saver:
                 kw["compression"] = self.compression
         ds = group.create_dataset(f"c{len(group):03d}", shape=shape, dtype=_dtype_of(src), **kw)
         _set_text(ds.attrs, "name", name)
+        _label(ds, dims, units)
         self.cubes.append(ds)
         for y0 in range(0, shape[0], SLAB_LINES):
             y1 = min(shape[0], y0 + SLAB_LINES)
             ds[y0:y1] = np.asarray(src[y0:y1])
             self.step()
 
-    def write_small(self, group: h5py.Group, prefix: str, name: str, arr: Any) -> None:
+    def write_small(
+        self,
+        group: h5py.Group,
+        prefix: str,
+        name: str,
+        arr: Any,
+        dims: tuple[h5py.Dataset, ...] = (),
+        units: str = "",
+    ) -> None:
         a = np.asarray(arr)
         ds = group.create_dataset(f"{prefix}{len(group):03d}", data=a)
         _set_text(ds.attrs, "name", name)
+        _label(ds, dims, units)
+
+
+def _label(ds: h5py.Dataset, dims: tuple[h5py.Dataset, ...], units: str) -> None:
+    """Attach the dimension scales ``dims`` (one per axis, when their lengths fit) and a ``units``
+    attribute, so that netCDF readers (``xarray.open_dataset(..., engine="h5netcdf", group=...)``) see
+    named dimensions and units. The project reader does not need either."""
+    if units:
+        _set_text(ds.attrs, "units", units)
+    if len(dims) == ds.ndim and all(d.shape == (n,) for d, n in zip(dims, ds.shape)):
+        for axis, scale in enumerate(dims):
+            ds.dims[axis].attach_scale(scale)
+
+
+def _scale(g: h5py.Group, name: str, values: np.ndarray, units: str, long_name: str = "") -> h5py.Dataset:
+    """A coordinate dataset made an HDF5 dimension scale (a netCDF dimension named ``name``)."""
+    d = g[name] if name in g else g.create_dataset(name, data=values)
+    d.make_scale(name)
+    if units:
+        _set_text(d.attrs, "units", units)
+    if long_name:
+        _set_text(d.attrs, "long_name", long_name)
+    return d
+
+
+def _frame_scales(g: h5py.Group, frame: Frame) -> tuple[h5py.Dataset, h5py.Dataset]:
+    """``y`` (ny,) and ``x`` (nx,) pixel-centre coordinates in metres (frame axes shifted by the centre)."""
+    ny, nx = frame.shape
+    w, h = frame.size
+    x = frame.center[0] + (np.arange(nx) + 0.5) * w / nx - w / 2
+    y = frame.center[1] + (np.arange(ny) + 0.5) * h / ny - h / 2
+    return _scale(g, "y", y, "m", "y"), _scale(g, "x", x, "m", "x")
 
 
 def _slabs(ds: Dataset) -> int:
@@ -282,35 +332,43 @@ def _write_entry(saver: _Saver, g: h5py.Group, entry: ProjectEntry) -> None:
         _set_text(g.attrs, "sweep_unit", ds.sweep_unit)
         g.attrs["sweep_reversed"] = bool(ds.sweep_reversed)
         g.create_dataset("bias", data=np.asarray(ds.bias, dtype=np.float64))
+        bias = _scale(g, "bias", ds.bias, ds.sweep_unit, ds.sweep_signal)
+        ys, xs = _frame_scales(g, ds.frame)
         valid = np.asarray(ds.valid, dtype=bool)
         if valid.shape != (ny, nx):
             valid = np.broadcast_to(valid, (ny, nx)) if valid.size == 1 else valid
             if valid.shape != (ny, nx):
                 raise ValueError(f"valid mask has shape {valid.shape}, the grid is {(ny, nx)}")
-        g.create_dataset("valid", data=valid)
+        _label(g.create_dataset("valid", data=valid), (ys, xs), "")
         chans = g.create_group("channels")
         for name, cube in ds.channels.items():
-            saver.write_cube(chans, name, cube, (ny, nx, nb))
+            saver.write_cube(chans, name, cube, (ny, nx, nb), (ys, xs, bias), ds.units.get(name, ""))
         params = g.create_group("params")
         for name, arr in ds.params.items():
-            saver.write_small(params, "p", name, arr)
+            saver.write_small(params, "p", name, arr, (ys, xs), ds.param_units.get(name, ""))
     elif isinstance(ds, Spectrum):
         _set_text(g.attrs, "x_name", ds.x_name)
         _set_text(g.attrs, "x_unit", ds.x_unit)
         g.attrs["sweep_reversed"] = bool(ds.sweep_reversed)
         g.attrs["position"] = _dumps(list(ds.position) if ds.position is not None else None)
         g.create_dataset("x", data=np.asarray(ds.x, dtype=np.float64))
+        xs = _scale(g, "x", ds.x, ds.x_unit, ds.x_name)
         chans = g.create_group("channels")
         for name, arr in ds.channels.items():
-            saver.write_small(chans, "c", name, arr)
+            saver.write_small(chans, "c", name, arr, (xs,), ds.units.get(name, ""))
     elif isinstance(ds, Image):
         g.attrs["frame"] = _dumps(ds.frame.to_dict())
         _set_text(g.attrs, "scan_direction", ds.scan_direction)
+        ys, xs = _frame_scales(g, ds.frame)
         chans = g.create_group("channels")
         for name, arr in ds.channels.items():
-            saver.write_small(chans, "c", name, arr)
+            saver.write_small(chans, "c", name, arr, (ys, xs), ds.units.get(name, ""))
+    elif getattr(ds, "kind", None) == "series":
+        from analysis.store.series_io import write_series
+
+        write_series(g, ds, saver.check)  # type: ignore[arg-type]
     else:
-        raise TypeError(f"cannot save a {type(ds).__name__}; expected Grid, Spectrum or Image")
+        raise TypeError(f"cannot save a {type(ds).__name__}; expected Grid, Spectrum, Image or Series")
 
 
 def _writer() -> str:
@@ -351,7 +409,7 @@ def _estimated_bytes(entries: list[ProjectEntry], attachments: Mapping[str, Atta
     total = 0
     for e in entries:
         ds = e.dataset
-        for arr in ds.channels.values():
+        for arr in getattr(ds, "channels", {}).values():  # a series' sweeps are not counted
             total += nbytes(arr)
         if isinstance(ds, Grid):
             total += sum(nbytes(a) for a in ds.params.values())
@@ -464,10 +522,6 @@ def _parse_version(path: Path, text: Any) -> tuple[int, int]:
         raise ReadError(path, f"unreadable format version {text!r}") from None
 
 
-#: A filtered (compressed) array may not claim more than this many times the bytes it stores (zlib's own
-#: limit is about 1032), plus :data:`EXPANSION_SLACK`.
-MAX_EXPANSION = 1100
-EXPANSION_SLACK = 1 << 20
 #: Most pixels along a frame side (a damaged frame must not make anyone allocate).
 MAX_SIDE = 1 << 20
 
@@ -510,18 +564,9 @@ def _group(group: h5py.Group, name: str) -> h5py.Group:
 
 def _check_stored(d: h5py.Dataset, what: str) -> None:
     """ValueError when ``d`` declares more bytes than the file stores for it (checked before reading)."""
-    if d.shape is None or d.dtype.kind == "O":
-        return
-    declared = math.prod(int(n) for n in d.shape) * d.dtype.itemsize
-    if declared == 0:
-        return
-    stored = int(d.id.get_storage_size())
-    filtered = d.id.get_create_plist().get_nfilters() > 0
-    if (not filtered and stored < declared) or (
-        filtered and declared > MAX_EXPANSION * stored + EXPANSION_SLACK
-    ):
-        shape = " x ".join(str(int(n)) for n in d.shape)
-        raise ValueError(f"{what} declares {declared} bytes ({shape}) but the file stores {stored}")
+    problem = hdf5_size_problem(d)
+    if problem:
+        raise ValueError(f"{what} {problem}")
 
 
 def _read_array(d: h5py.Dataset, what: str, expected: tuple[int, ...] | None = None) -> np.ndarray:
@@ -529,6 +574,20 @@ def _read_array(d: h5py.Dataset, what: str, expected: tuple[int, ...] | None = N
         raise ValueError(f"{what} has shape {d.shape}, expected {expected}")
     _check_stored(d, what)
     return np.asarray(d[()])
+
+
+def _check_tree(g: h5py.Group, lazy: tuple[str, ...] = (), sized: bool = True, depth: int = 0) -> None:
+    """Every link under ``g`` stays inside the file, and every array outside the groups named in ``lazy``
+    (read in slices, never whole) stores the bytes it declares: for an entry whose own reader, such as a
+    series', reads the arrays itself."""
+    if depth > 8:
+        raise ValueError(f"{g.name}: groups nested too deep")
+    for name in g.keys():
+        obj = _member(g, name)
+        if isinstance(obj, h5py.Group):
+            _check_tree(obj, lazy, sized and name not in lazy, depth + 1)
+        elif sized:
+            _check_stored(obj, f"array {obj.name}")
 
 
 def _unique(name: str, taken: set[str]) -> str:
@@ -726,6 +785,11 @@ def _read_entry(path: Path, g: h5py.Group, warnings: list[str]) -> ProjectEntry:
         frame = _read_frame(g, label, mine)
         chans = _arrays(_group(g, "channels"), frame.shape, label, "channel", mine)
         ds = Image(**common, channels=chans, frame=frame, scan_direction=_attr_str(g, "scan_direction", "up"))
+    elif kind == "series":
+        from analysis.store.series_io import read_series
+
+        _check_tree(g, lazy=("channels",))
+        ds = read_series(path, g, common)  # type: ignore[assignment]
     else:
         raise ValueError(f"unknown entry kind {kind!r}")
     ds.warnings.extend(w.partition(": ")[2] or w for w in mine)
@@ -846,6 +910,10 @@ class Project:
             if isinstance(ds, Grid):
                 chans = {k: np.ascontiguousarray(v[()]) for k, v in ds.channels.items()}
                 ds = replace(ds, channels=chans)
+            elif getattr(ds, "kind", None) == "series":
+                from analysis.store.series_io import load_series
+
+                ds = load_series(ds)  # type: ignore[arg-type]
             out.append(ProjectEntry(e.key, e.label, ds, e.parent))
         return out
 

@@ -1,7 +1,9 @@
-"""``stsworkbench convert IN [IN ...] OUT.h5|OUT.gwy``: read any supported files into one project file.
+"""``stsworkbench convert IN [IN ...] OUT.h5|OUT.gwy|OUT.nxs``: read supported files into one output file.
 
 An output ending in ``.gwy`` is a Gwyddion file instead (images, grid volumes and spectra as graphs;
-see :mod:`analysis.io.gwyddion_write`), so maps open in Gwyddion.
+see :mod:`analysis.io.gwyddion_write`), so maps open in Gwyddion. An output ending in ``.nxs`` is a NeXus
+NXsts file (one entry per grid or point spectrum, see :mod:`analysis.io.nexus_sts`); images are skipped
+with a note, since NXsts holds spectroscopy.
 
 Every dataset of every input becomes an entry (key = file stem, ``#k`` for the k-th dataset of a file with
 several, ``-2``... when stems repeat). The output is written atomically; nothing is written when an input
@@ -17,13 +19,17 @@ from pathlib import Path
 from analysis.errors import ReadError, WorkbenchError
 from analysis.io import read_file
 from analysis.io.gwyddion_write import write_gwy
+from analysis.io.nexus_sts import write_nxsts
 from analysis.store import ProjectEntry, save_project
 
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="stsworkbench convert", description="Convert files to a project file.")
     ap.add_argument("inputs", nargs="+", help="input files in any supported format")
-    ap.add_argument("output", help="the file to write: a project (.h5) or a Gwyddion file (.gwy)")
+    ap.add_argument(
+        "output",
+        help="the file to write: a project (.h5), a Gwyddion file (.gwy) or a NeXus NXsts file (.nxs)",
+    )
     ap.add_argument("--compression", choices=("gzip", "lzf"), default=None, help="compress the grid cubes")
     return ap
 
@@ -56,7 +62,19 @@ def main(argv: list[str]) -> int:
             return 1
     entries = make_entries(per_file)
     try:
-        if out.suffix.lower() == ".gwy":
+        if out.suffix.lower() == ".nxs":
+            spectro = [e for e in entries if e.dataset.kind in ("grid", "spectrum")]
+            for e in entries:
+                if e.dataset.kind not in ("grid", "spectrum"):
+                    print(
+                        f"stsworkbench convert: note: {e.key} ({e.dataset.kind}) is not a grid or spectrum",
+                        file=sys.stderr,
+                    )
+            if not spectro:
+                raise ValueError("no grid or point spectrum to write")
+            write_nxsts([e.dataset for e in spectro], out)
+            entries = spectro
+        elif out.suffix.lower() == ".gwy":
             for note in write_gwy(out, [e.dataset for e in entries], allow_rotation=True):
                 print(f"stsworkbench convert: note: {note}", file=sys.stderr)
         else:

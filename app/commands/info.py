@@ -76,6 +76,10 @@ def _frame(frame: Frame) -> str:
 def describe(ds: Dataset) -> list[str]:
     """Readable lines describing one dataset."""
     lines = [f'{ds.kind} "{ds.name}"']
+    if getattr(ds, "kind", None) == "series":
+        from app.commands.series import describe_series
+
+        return describe_series(ds)  # type: ignore[arg-type]
     if isinstance(ds, Grid):
         ny, nx, nb = ds.shape
         lines.append(f"  dimensions: {nx} x {ny} pixels, {nb} sweep points")

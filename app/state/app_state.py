@@ -8,11 +8,15 @@ one cursor, pinned point, region or line cut applies to every co-registered grid
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
-from analysis.dataset import Dataset, Grid, Image
-from app.events import Signal
+from analysis.dataset import BWD_SUFFIX, Dataset, Grid, Image
+from app.state.collections import EventedDict
+from app.state.events import EventHub, Signal
+from app.state.undo import UndoStack
 
 _ids = itertools.count(1)
 
@@ -54,35 +58,150 @@ PIN_COLOURS = [
 
 
 @dataclass
+class ViewState:
+    """What one map view or slicer shows: the single source of truth for it (widgets mirror it).
+
+    ``dataset``: key of the grid or image; ``channel``: its channel (a grid's) or map name (an image's or a
+    parameter map's); ``index``: the sweep index a slicer shows (None for a 2D map); ``window``: number of
+    sweep points averaged around it; ``levels``: (low, high) colour levels in the channel's SI unit, or
+    None for automatic; ``colormap``: name of the colour map; ``levelling``: the levelling applied to a
+    2D map (``analysis.processing.levelling`` method, ``"none"`` for none); ``kind``: ``"slicer"`` or
+    ``"map"``.
+    """
+
+    key: str
+    dataset: str
+    channel: str
+    kind: str = "slicer"
+    index: int | None = None
+    window: int = 1
+    levels: tuple[float, float] | None = None
+    colormap: str = "viridis"
+    levelling: str = "none"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "dataset": self.dataset,
+            "channel": self.channel,
+            "kind": self.kind,
+            "index": self.index,
+            "window": self.window,
+            "levels": list(self.levels) if self.levels is not None else None,
+            "colormap": self.colormap,
+            "levelling": self.levelling,
+        }
+
+
+VIEW_FIELDS = ("dataset", "channel", "index", "window", "levels", "colormap", "levelling")
+
+
+@dataclass
 class AppState:
-    """Everything the views share. Mutate only through the methods, which emit the signals."""
+    """Everything the views share. Mutate only through the methods and the evented collections, which
+    emit the signals; ``with state.batch():`` coalesces a burst of changes (one click is one refresh).
+    Datasets of every kind live in ``entries``: grids, images, spectra and transport series alike.
+
+    Signals (Qt-free, :class:`app.state.events.Signal`):
+
+    * ``datasets_changed()`` and ``dataset_edited(key, old, new)``, ``current_changed(key | None)``,
+      ``cursor_changed(xy | None)``, ``hover_changed(xy | None)``, ``pinned_changed()`` and
+      ``pin_edited(key, old, new)``;
+    * ``regions``, ``linecuts``, ``fits`` and ``views`` are
+      :class:`app.state.collections.EventedDict` with ``edited(key, old, new)`` and ``changed()``
+      (``regions_changed``, ``linecuts_changed`` and ``fits_changed`` are their ``changed``);
+    * ``view_edited(view key, field, old, new)`` when one field of a :class:`ViewState` changes.
+    """
 
     entries: dict[str, DatasetEntry] = field(default_factory=dict)
     current: str | None = None
     cursor: tuple[float, float] | None = None  # selected point (click), metres
     hover: tuple[float, float] | None = None  # point under the mouse, metres
     pinned: list[PinnedPoint] = field(default_factory=list)
-    # Feature collections (regions, line cuts, fit records) keyed by id; their types live in analysis.
-    regions: dict[str, Any] = field(default_factory=dict)
-    linecuts: dict[str, Any] = field(default_factory=dict)
-    fits: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.datasets_changed = Signal("datasets_changed")  # ()
-        self.current_changed = Signal("current_changed")  # (key | None)
-        self.cursor_changed = Signal("cursor_changed")  # (x, y) | None
-        self.hover_changed = Signal("hover_changed")  # (x, y) | None
-        self.pinned_changed = Signal("pinned_changed")  # ()
-        self.regions_changed = Signal("regions_changed")  # ()
-        self.linecuts_changed = Signal("linecuts_changed")  # ()
-        self.fits_changed = Signal("fits_changed")  # ()
-        self.message = Signal("message")  # (level: str, text: str)
+        self.hub = EventHub()
+        hub = self.hub
+        #: the session's one undo stack: every user edit of the state goes through it
+        self.undo = UndoStack(batch=hub.batch)
+        # Feature collections keyed by id: regions (analysis.maps.regions.Region), line cuts
+        # (analysis.maps.linecut.CutPath), fit records (analysis.fitting.entries, series fits), map views
+        # and slicers (ViewState).
+        self.regions: EventedDict[Any] = EventedDict("regions", hub)
+        self.linecuts: EventedDict[Any] = EventedDict("linecuts", hub)
+        self.fits: EventedDict[Any] = EventedDict("fits", hub)
+        self.views: EventedDict[ViewState] = EventedDict("views", hub)
+        self.datasets_changed = Signal("datasets_changed", hub)  # ()
+        self.dataset_edited = Signal("dataset_edited", hub, coalesce=False)  # (key, old | None, new | None)
+        self.current_changed = Signal("current_changed", hub)  # (key | None)
+        self.cursor_changed = Signal("cursor_changed", hub)  # (x, y) | None
+        self.hover_changed = Signal("hover_changed", hub)  # (x, y) | None
+        self.pinned_changed = Signal("pinned_changed", hub)  # ()
+        self.pin_edited = Signal("pin_edited", hub, coalesce=False)  # (key, old | None, new | None)
+        self.view_edited = Signal("view_edited", hub, coalesce=False)  # (view key, field, old, new)
+        #: attachment name -> callable returning the project attachment a feature adds to a save
+        self.attachment_providers: dict[str, Callable[[], Any]] = {}
+        #: grid key -> the channel the user last looked at in a slicer of that grid
+        self.viewed: dict[str, str] = {}
+        self.viewed_channel_changed = Signal("viewed_channel_changed", hub)  # (grid key, channel)
+        self.regions_changed = self.regions.changed  # ()
+        self.linecuts_changed = self.linecuts.changed  # ()
+        self.fits_changed = self.fits.changed  # ()
+        self.message = Signal("message")  # (level: str, text: str), never held
+
+    def batch(self) -> AbstractContextManager[None]:
+        """``with state.batch():`` holds the signals and delivers each once when the block ends."""
+        return self.hub.batch()
+
+    # -- views --------------------------------------------------------------------------------------------
+    def note_viewed(self, key: str, channel: str) -> None:
+        """The user looked at ``channel`` of grid ``key`` (clicked or changed a slicer showing it)."""
+        if self.viewed.get(key) != channel:
+            self.viewed[key] = channel
+            self.viewed_channel_changed.emit(key, channel)
+
+    def viewed_channel(self, key: str) -> str:
+        """The forward channel of grid ``key`` the user is looking at: that of the slicer last clicked or
+        changed, else of the newest slicer of the grid; "" when no slicer shows the grid."""
+        entry = self.entries.get(key)
+        if entry is None or not hasattr(entry.dataset, "channels"):
+            return ""
+        channels = entry.dataset.channels
+        shown = [v.channel for v in self.views.values() if v.kind == "slicer" and v.dataset == key]
+        shown = [c for c in shown if c in channels]
+        noted = self.viewed.get(key)
+        ch = noted if noted in shown else (shown[-1] if shown else "")
+        if ch.endswith(BWD_SUFFIX) and ch[: -len(BWD_SUFFIX)] in channels:
+            ch = ch[: -len(BWD_SUFFIX)]
+        return ch
+
+    def set_view(self, key: str, **changes: Any) -> None:
+        """Change fields of view ``key`` (see :data:`VIEW_FIELDS`); emits ``view_edited`` per changed
+        field and ``views.changed`` once."""
+        view = self.views[key]
+        bad = set(changes) - set(VIEW_FIELDS)
+        if bad:
+            raise KeyError(f"not a view field: {sorted(bad)}")
+        with self.batch():
+            for name, value in changes.items():
+                if name == "levels" and value is not None:
+                    value = (float(value[0]), float(value[1]))
+                old = getattr(view, name)
+                if old != value:
+                    setattr(view, name, value)
+                    self.view_edited.emit(key, name, old, value)
+                    self.views.changed.emit()
 
     # -- datasets ---------------------------------------------------------------------------------
-    def add_dataset(self, dataset: Dataset, label: str | None = None, parent: str | None = None) -> str:
-        key = f"d{next(_ids)}"
+    def add_dataset(
+        self, dataset: Dataset, label: str | None = None, parent: str | None = None, key: str | None = None
+    ) -> str:
+        """Add ``dataset`` under a new key (or ``key``, when an undone addition is redone)."""
+        if key is None or key in self.entries:
+            key = f"d{next(_ids)}"
         label = label or dataset.name or key
         self.entries[key] = DatasetEntry(key, dataset, label, parent)
+        self.dataset_edited.emit(key, None, self.entries[key])
         self.datasets_changed.emit()
         if self.current is None:
             self.set_current(key)
@@ -91,7 +210,9 @@ class AppState:
     def remove_dataset(self, key: str) -> None:
         doomed = {key} | {k for k, e in self.entries.items() if e.parent == key}
         for k in doomed:
-            self.entries.pop(k, None)
+            gone = self.entries.pop(k, None)
+            if gone is not None:
+                self.dataset_edited.emit(k, gone, None)
         if self.current in doomed:
             self.set_current(next(iter(self.entries), None))
         self.datasets_changed.emit()
@@ -137,15 +258,28 @@ class AppState:
             self.hover_changed.emit(xy)
 
     def pin(self, x: float, y: float) -> PinnedPoint:
+        """Pin (x, y) metres with the next colour (not undoable; see :class:`app.state.edits.AddPin`)."""
         colour = PIN_COLOURS[len(self.pinned) % len(PIN_COLOURS)]
         p = PinnedPoint(f"p{next(_ids)}", float(x), float(y), colour)
-        self.pinned.append(p)
-        self.pinned_changed.emit()
+        self.insert_pin(p)
         return p
 
-    def unpin(self, key: str) -> None:
-        self.pinned = [p for p in self.pinned if p.key != key]
+    def insert_pin(self, pin: PinnedPoint, index: int | None = None) -> None:
+        """Put ``pin`` back (at ``index``, default last): what undoing a removal does."""
+        self.pinned.insert(len(self.pinned) if index is None else index, pin)
+        self.pin_edited.emit(pin.key, None, pin)
         self.pinned_changed.emit()
+
+    def unpin(self, key: str) -> None:
+        gone = [p for p in self.pinned if p.key == key]
+        if not gone:
+            return
+        self.pinned = [p for p in self.pinned if p.key != key]
+        self.pin_edited.emit(key, gone[0], None)
+        self.pinned_changed.emit()
+
+    def pin_index(self, key: str) -> int | None:
+        return next((i for i, p in enumerate(self.pinned) if p.key == key), None)
 
     # -- feature collections ----------------------------------------------------------------------
     def new_key(self, prefix: str) -> str:

@@ -4,12 +4,14 @@ A :class:`Command` knows how to ``redo()`` (apply) and ``undo()`` itself. :class
 region editor uses: it sets, replaces or removes one key of a dict and restores the previous value on
 undo, so edits to immutable records (``Region.with_changes``) become undoable; :class:`Macro` groups
 several commands into one step (e.g. "regions from bands"). ``on_change`` callbacks are called after
-every push, undo, redo and clear.
+every push, undo, redo and clear. The application state owns one stack for the whole session
+(``AppState.undo``), so Ctrl+Z undoes the last edit of any kind.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, MutableMapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 _MISSING = object()
@@ -72,11 +74,15 @@ class Macro(Command):
 class UndoStack:
     """Linear history: ``push`` applies a command and drops any redo tail; ``limit`` bounds the depth."""
 
-    def __init__(self, limit: int = 200) -> None:
+    def __init__(
+        self, limit: int = 200, batch: Callable[[], AbstractContextManager[Any]] | None = None
+    ) -> None:
         self._done: list[Command] = []
         self._undone: list[Command] = []
         self.limit = int(limit)
         self._callbacks: list[Callable[[], None]] = []
+        # each step applies inside one batch of the state's signals (a macro is one refresh)
+        self._batch = batch or nullcontext
 
     def on_change(self, callback: Callable[[], None]) -> None:
         self._callbacks.append(callback)
@@ -86,7 +92,8 @@ class UndoStack:
             cb()
 
     def push(self, command: Command) -> None:
-        command.redo()
+        with self._batch():
+            command.redo()
         self._done.append(command)
         self._undone.clear()
         if len(self._done) > self.limit:
@@ -97,7 +104,8 @@ class UndoStack:
         if not self._done:
             return False
         c = self._done.pop()
-        c.undo()
+        with self._batch():
+            c.undo()
         self._undone.append(c)
         self._changed()
         return True
@@ -106,7 +114,8 @@ class UndoStack:
         if not self._undone:
             return False
         c = self._undone.pop()
-        c.redo()
+        with self._batch():
+            c.redo()
         self._done.append(c)
         self._changed()
         return True
@@ -134,3 +143,22 @@ class UndoStack:
 
     def __len__(self) -> int:
         return len(self._done)
+
+    # -- history (for a history view) ---------------------------------------------------------------
+    def history(self) -> list[str]:
+        """Texts of every step, oldest first: the done ones, then the undone ones (most recent undo last
+        undone first), so ``history()[:index]`` is what is applied now."""
+        return [c.text for c in self._done] + [c.text for c in reversed(self._undone)]
+
+    @property
+    def index(self) -> int:
+        """Number of steps applied now (a position in :meth:`history`)."""
+        return len(self._done)
+
+    def set_index(self, index: int) -> None:
+        """Undo or redo until ``index`` steps are applied."""
+        index = max(0, min(int(index), len(self._done) + len(self._undone)))
+        while len(self._done) > index and self.undo():
+            pass
+        while len(self._done) < index and self.redo():
+            pass

@@ -41,8 +41,8 @@ def temp_settings(tmp_path: Path) -> QSettings:
 def open_window(
     qtbot, tmp_path: Path, features: tuple[str, ...] | list[str] | None = (), restore: bool = False
 ):
-    """A shown main window with its settings in ``tmp_path``; ``features=None`` installs app.features."""
-    from app.main_window import MainWindow
+    """A shown main window with its settings in ``tmp_path``; ``features=None`` installs every feature."""
+    from app.window.main_window import MainWindow
 
     w = MainWindow(settings=temp_settings(tmp_path), features=features, restore_layout=restore)
     qtbot.addWidget(w)

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication
 
 from analysis.dataset import Frame, Grid
 from analysis.processing.bias_major import bias_major_copy
-from app.slicing import SliceRequest, compute_slice
+from app.workers.slicing import SliceRequest, compute_slice
 from tests.benchmarks.common import Row, best_time
 
 
@@ -129,7 +129,7 @@ def bench_newest_wins(quick: bool) -> list[Row]:
     """100 slider moves posted at once are rendered once or twice, never 100 times."""
     from PySide6.QtCore import QEventLoop, QTimer
 
-    from app.slicing import BiasMajorCache, SliceScheduler
+    from app.workers.slicing import BiasMajorCache, SliceScheduler
 
     _app()
     grid = _grid(128, 128, 256)

@@ -99,7 +99,7 @@ def _slicers_idle(w) -> bool:
 
 
 def bench_event_loop_gaps(quick: bool) -> list[Row]:
-    from app.main_window import MainWindow
+    from app.window.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
     rows: list[Row] = []
@@ -155,6 +155,30 @@ def bench_event_loop_gaps(quick: bool) -> list[Row]:
                 _wait(app, 0.05)
         row("click to spectra, 5 clicks", meter.max_gap)
 
+        from tests.widgets.region_mouse import drag
+
+        def drag_on_map(points: list[tuple[float, float]]) -> None:
+            drag(view, [panel.view_to_widget(float(x), float(y)) for x, y in points])
+
+        size = frame.size[0]
+        rect = [(-0.3 * size + k * 0.05 * size, -0.3 * size + k * 0.05 * size) for k in range(7)]
+        regions = w.regions
+        with meter:
+            regions.list_panel.tool_buttons["rectangle"].click()
+            drag_on_map(rect)
+            ok = _pump(app, lambda: bool(w.state.regions) and not w.active_jobs())
+            _wait(app, 0.3)
+        row("region average (draw a rectangle)", meter.max_gap, "" if ok else "did not finish")
+
+        line = [(-0.4 * size + k * 0.08 * size, 0.2 * size) for k in range(11)]
+        ctl = w.linecuts
+        with meter:
+            ctl.panel.draw_line.click()
+            drag_on_map(line)
+            ok = _pump(app, lambda: bool(w.state.linecuts) and not ctl.is_busy() and not w.active_jobs())
+            _wait(app, 0.3)
+        row("line cut (draw a line)", meter.max_gap, "" if ok else "did not finish")
+
         project = folder / "session.h5"
         with meter:
             job = w.project.save_to(project)
@@ -175,4 +199,98 @@ def bench_event_loop_gaps(quick: bool) -> list[Row]:
     return rows
 
 
-BENCHMARKS = [bench_event_loop_gaps]
+def _rss_mb() -> float:
+    """Resident memory of this process in MB (Linux; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def bench_display_copy_memory(quick: bool) -> list[Row]:
+    """Resident memory added by reopening a project of a large grid and walking the slider: the data stay
+    in the project file (read lazily) and the bias-major display copy in a memory-mapped cache file.
+    1 GB of data in full (512 x 512 x 1024 float32), 134 MB quick; budget 300 MB per GB."""
+    import gc
+
+    from app.window.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    ny = nx = 256 if quick else 512
+    nb = 512 if quick else 1024
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as d:
+        folder = Path(d)
+        bias = np.linspace(-0.02, 0.02, nb)
+        path = folder / "big.3ds"
+        cube = np.empty((ny, nx, nb), dtype=np.float32)
+        rng = np.random.default_rng(0)
+        for i in range(ny):
+            cube[i] = 1e-9 * (1 + 0.1 * rng.random((nx, nb), dtype=np.float32))
+        write_3ds(path, {"LIX 1 omega (A)": cube}, sweep=(bias[0], bias[-1]), frame=Frame(shape=(ny, nx)))
+        data_mb = cube.nbytes / 1e6
+        del cube
+        gc.collect()
+        settings = QSettings(str(folder / "s.ini"), QSettings.Format.IniFormat)
+        w = MainWindow(settings=settings, features=None, restore_layout=False)
+        w.resize(1600, 1000)
+        w.show()
+        _wait(app, 0.3)
+        before = _rss_mb()
+        w.open_files([path])
+        _pump(app, lambda w=w: _slicers_idle(w))
+        ex = w.exploration
+        key = w.current_grid_key()
+        _pump(app, lambda w=w: ex.cache.get(key, ex.slicers[0].channel) is not None and not w.active_jobs())
+        grown_3ds = _rss_mb() - before
+        project = folder / "big.h5"
+        job = w.project.save_to(project)
+        _pump(app, lambda w=w, job=job: job is None or not w.active_jobs(), 600)
+        w.close()
+        del w
+        gc.collect()
+        _wait(app, 0.3)
+        w2 = MainWindow(settings=settings, features=None, restore_layout=False)
+        w2.resize(1600, 1000)
+        w2.show()
+        _wait(app, 0.3)
+        before = _rss_mb()
+        w2.project.open(project)
+        _pump(app, lambda: _slicers_idle(w2) and not w2.active_jobs(), 600)
+        ex2 = w2.exploration
+        key2 = w2.current_grid_key()
+        _pump(app, lambda: ex2.cache.get(key2, ex2.slicers[0].channel) is not None and not w2.active_jobs())
+        slicer = ex2.slicers[0]
+        for _ in range(20):
+            QTest.keyClick(slicer.panel.slider, Qt.Key.Key_Right)
+            _wait(app, 0.03)
+        _pump(app, lambda: _slicers_idle(w2))
+        grown = _rss_mb() - before
+        budget = max(100.0, 300.0 * data_mb / 1000.0)
+        rows.append(
+            Row(
+                f"resident memory added: reopen a {data_mb:.0f} MB project, slide",
+                grown,
+                f"<= {budget:.0f} MB",
+                grown <= budget,
+                "MB",
+                "display copy memory-mapped",
+            )
+        )
+        rows.append(
+            Row(
+                f"resident memory added: open the {data_mb:.0f} MB .3ds",
+                grown_3ds,
+                f"<= {data_mb + budget:.0f} MB",
+                grown_3ds <= data_mb + budget,
+                "MB",
+                "the reader holds the data in memory",
+            )
+        )
+        w2.close()
+        _wait(app, 0.2)
+    return rows
+
+
+BENCHMARKS = [bench_event_loop_gaps, bench_display_copy_memory]

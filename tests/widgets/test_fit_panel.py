@@ -214,8 +214,10 @@ def test_batch_dialog_validation_and_run_state(dialog, qtbot):
     assert "scheduler" in dialog.status.text()
     dialog.set_running(True)
     assert not dialog.start_button.isEnabled() and dialog.cancel_button.isEnabled()
+    qtbot.wait(20)
     dialog.set_progress(30, 120)
     assert dialog.progress.value() == 30 and dialog.progress.maximum() == 120
+    assert dialog.status.text().startswith("30 / 120 pixels, ") and "left" in dialog.status.text()
     with qtbot.waitSignal(dialog.cancel_requested):
         dialog.reject()  # closing while running cancels
     dialog.set_finished("done: 120/120")

@@ -68,3 +68,39 @@ def test_cancel_and_bad_input():
         fit_spectrum(Lorentzian(), x, np.full(x.size, np.nan))
     with pytest.raises(FitError, match="no parameter"):
         fit_spectrum(Lorentzian(), x, Y[0], settings={"nope": {"value": 1}})
+
+
+def test_at_bound_is_judged_on_the_parameter_scale_not_the_span_of_its_bounds():
+    from analysis.fitting.single import _at_bound
+
+    # five decades above a lower bound of 1e-12 (bounds spanning 12 decades): not at the bound
+    assert not _at_bound(1e-7, 1e-12, 1.0, default=1e-3)
+    assert _at_bound(1e-12 * (1 + 1e-9), 1e-12, 1.0, default=1e-3)
+    assert _at_bound(1.0, 0.0, 1.0, default=0.5)
+    assert _at_bound(1e-12, 0.0, 1.0, default=0.5)  # a bound at zero: a millionth of the default
+    assert not _at_bound(1e-3, 0.0, 1.0, default=0.5)
+
+
+def test_the_chi_square_against_the_noise_tells_a_good_fit_from_a_nonsense_one():
+    import numpy as np
+
+    from analysis.fitting.single import fit_spectrum, noise_of
+    from analysis.models.registry import get_model
+
+    model = get_model("dynes_sin")
+    v = np.linspace(-4e-3, 4e-3, 401)
+    truth = {p.name: p.default for p in model.params}
+    truth.update({"Delta": 1.2e-3, "Gamma": 0.08e-3, "G_N": 1e-6})
+    clean = model.evaluate(v, **truth)
+    sigma = 0.01 * float(np.max(clean))
+    y = clean + sigma * np.random.default_rng(5).standard_normal(v.size)
+    assert noise_of(y) == pytest.approx(sigma, rel=0.2)
+    good = fit_spectrum(model, v, y).record
+    assert 0.7 < good.noise_redchi < 1.4 and "scatter" in good.noise_source
+    assert "Reduced chi-square against the noise" in good.report()
+    # the same data against a model that cannot describe it (a straight line of the wrong slope)
+    settings = {"Delta": {"value": 1e-5, "vary": False}, "Gamma": {"value": 5e-3, "vary": False}}
+    bad = fit_spectrum(model, v, y, settings=settings).record
+    assert bad.noise_redchi > 20 * good.noise_redchi
+    given = fit_spectrum(model, v, y, noise=sigma, noise_source="from the region's standard deviation").record
+    assert given.noise == sigma and given.noise_source.startswith("from the region")

@@ -85,8 +85,11 @@ def test_whitespace_without_header_warns(tmp_path: Path) -> None:
     p = _write(tmp_path, "plain.txt", "1 10 100\n2 20 200\n3 30 300\n")
     (s,) = read(p)
     assert list(s.channels) == ["Column 2", "Column 3"]
-    assert s.x_unit == "" and s.units["Column 2"] == ""
+    # a header-less sweep of a few units is a bias in mV (a tunnelling bias of volts is rare), said so
+    assert s.x_unit == "V" and s.units["Column 2"] == ""
+    np.testing.assert_allclose(s.x, [1e-3, 2e-3, 3e-3])
     assert any("no header line" in w for w in s.warnings)
+    assert any("read as a bias in mV" in w for w in s.warnings)
 
 
 def test_units_comment_and_inferred_units(tmp_path: Path) -> None:
@@ -172,3 +175,38 @@ def test_does_not_steal_real_instrument_files(rel: str) -> None:
     p = shared_file(rel)
     assert not sniff(p.read_bytes()[:4096], p)
     assert registry().detect(p).name != "text_columns"
+
+
+def test_header_less_mgb2_didv_in_mv_and_a_current_swept_file(tmp_path: Path) -> None:
+    bias_mv = np.linspace(-20, 20, 81)
+    didv = 1 + 0.5 * np.exp(-((np.abs(bias_mv) - 7) ** 2) / 2)
+    p = _write(tmp_path, "MgB2_didv.txt", "".join(f"{b:.3f}\t{g:.5f}\n" for b, g in zip(bias_mv, didv)))
+    (s,) = read(p)
+    np.testing.assert_allclose(s.x, bias_mv * 1e-3)
+    assert s.x_unit == "V"
+    # a current-biased I(V): the current is swept, the measured voltage is not monotonic (a jump back)
+    i_na = np.linspace(-10, 10, 41)
+    v_mv = np.where(np.abs(i_na) < 3, 0.0, np.sign(i_na) * (2.5 + 0.1 * np.abs(i_na)))
+    v_mv[20] = 0.01  # noise at zero
+    v_mv[21] = -0.01
+    q = _write(tmp_path, "iv_cb.csv", "V (mV),I (nA)\n" + "".join(f"{v},{i}\n" for v, i in zip(v_mv, i_na)))
+    (t,) = read(q)
+    assert t.x_name == "I" and t.x_unit == "A"
+    np.testing.assert_allclose(t.x, i_na * 1e-9)
+    np.testing.assert_allclose(t.channels["V"], v_mv * 1e-3)
+    assert any("swept column 'I' is x" in w for w in t.warnings)
+
+
+def test_options_override_the_guess_and_round_trip(tmp_path: Path) -> None:
+    from analysis.io.text_columns import ColumnChoice, TextOptions, preview
+
+    p = _write(tmp_path, "two.txt", "header line one\nbias current\n1 10\n2 20\n3 30\n")
+    opts = TextOptions(
+        "whitespace", 2, 0, (ColumnChoice("V", "V", "bias"), ColumnChoice("I", "nA", "current"))
+    )
+    (s,) = read(p, opts)
+    np.testing.assert_allclose(s.x, [1, 2, 3])
+    np.testing.assert_allclose(s.channels["I"], [10e-9, 20e-9, 30e-9])
+    assert TextOptions.from_dict(opts.to_dict()) == opts
+    table, guess = preview(p, TextOptions(header_rows=2))
+    assert table.header == ["bias", "current"] and len(guess.columns) == 2 and guess.x_column == 0

@@ -1,0 +1,658 @@
+"""Necks and point contacts ([NECK], paper 001): gap from the subharmonic ladder, heating, excess current,
+phase-slip steps, contact size, charge-imbalance length and the superconducting length in field.
+
+Units: bias in V, gaps in eV, currents in A, resistances in Ohm, fields in T (mu_0 H), lengths in m, K.
+
+Subharmonic gap structure: e V_n = 2 Delta/n (n = 1, 2, ...). The n-assignment here cannot alias: every
+candidate gap in a physical range ``delta_range`` is scored by the whole ladder it implies,
+
+    score = (peaks explained) - (peaks below the ladder top left unexplained) - (rungs 2..n_top missing)
+
+where the ladder top is the n = 1 feature (or 2 Delta (1 + tol) without one) and n_top the highest rung
+assigned. A gap k times too large explains the same peaks with n -> k n but leaves rungs between them
+empty; a gap k times too small leaves the odd rungs unexplained; both lose. The n = 1 feature may sit
+below 2 Delta (self-heating, [NECK]: V_1 < 2 V_2) and is scored as the ladder top; features above it
+(phase-slip peaks, 2 Delta < V < 6 Delta in [NECK] Fig. 2) are never taken for SGS. When a distinct
+candidate (more than 2 tol away) scores within less than ``ambiguity_margin`` of the best, the result
+says so and lists it.
+
+Delta is then the least-squares fit over every assigned rung n >= 2 (n = 1 too when not heated), with an
+error from the scatter (or from the peak-position resolution for a single rung). Heating: V_1 < (1 -
+``heating_tol``) 2 Delta; the local temperature solves Delta(T_loc) = e V_1/2 with the BCS Delta(T)
+(PHYSICS section 11), its error propagated from Delta and V_1.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from analysis.constants import K_B_EV
+from analysis.models import point_contact as pc
+from analysis.models.bcs import BCS_RATIO
+from analysis.papers._common import AnalysisError, as_pair, line_fit, noise_sigma
+
+# ---------------------------------------------------------------------------------------------------
+# Subharmonic ladder
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LadderCandidate:
+    """One candidate gap (eV) with its ladder score and assignment (n per peak, 0 = unexplained)."""
+
+    delta: float
+    score: float
+    n: np.ndarray
+    residual: float
+
+
+@dataclass
+class NeckGap:
+    """Gap of a neck or point contact from its subharmonic ladder.
+
+    ``peaks`` (V, ascending) all features found; ``n`` their rungs (0 = not SGS); ``above_ladder`` the
+    features above the n = 1 rung (phase-slip candidates, never SGS); ``delta`` and ``delta_err`` (eV);
+    ``heated`` with ``V1``, ``V2`` (V), ``delta_local`` = e V_1/2 (eV), ``T_local`` and ``T_local_err``
+    (K); ``ambiguous`` with ``alternatives`` (other candidate gaps within the margin, eV);
+    ``delta_range`` the physical range searched (eV).
+    """
+
+    peaks: np.ndarray
+    n: np.ndarray
+    delta: float
+    delta_err: float
+    above_ladder: np.ndarray
+    heated: bool
+    V1: float | None
+    V2: float | None
+    delta_local: float | None
+    T_local: float | None
+    T_local_err: float | None
+    ambiguous: bool
+    alternatives: list[float] = field(default_factory=list)
+    delta_range: tuple[float, float] = (0.0, 0.0)
+    score: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    def positions(self, n_max: int = 6) -> np.ndarray:
+        """Ladder positions 2 Delta/n (V) for n = 1..n_max, for overlays."""
+        return pc.sgs_positions(self.delta, n_max)
+
+
+def default_delta_range(Tc: float | None = None) -> tuple[float, float]:
+    """A physical gap range (eV): 0.6-1.5 x the weak-coupling 1.764 kB Tc, or 0.1-5 meV without Tc."""
+    if Tc is None:
+        return (1e-4, 5e-3)
+    d0 = BCS_RATIO * K_B_EV * float(Tc)
+    return (0.6 * d0, 1.5 * d0)
+
+
+def _score(peaks: np.ndarray, d: float, n_max: int, tol: float, v_lo: float, v_hi: float, heat_lo: float):
+    """Score of one candidate gap ``d`` (see the module docstring)."""
+    top = 2.0 * d
+    with np.errstate(divide="ignore"):
+        n = np.rint(top / peaks).astype(int)
+    rel = np.abs(peaks * np.maximum(n, 1) / top - 1.0)
+    ok = (n >= 2) & (n <= n_max) & (rel <= tol)
+    n = np.where(ok, n, 0)
+    for k in set(n[n > 0].tolist()):  # one peak per rung: the closest keeps it
+        same = np.nonzero(n == k)[0]
+        if same.size > 1:
+            keep = same[np.argmin(rel[same])]
+            n[same[same != keep]] = 0
+    # the ladder top: the first free feature above the n = 2 rung, up to 2 Delta (1 + tol): heating only
+    # lowers V_1, and what lies between a heated V_1 and 2 Delta belongs to the resistive neck
+    v2 = top / 2.0
+    free = np.nonzero(
+        (n == 0) & (peaks > v2 * (1.0 + tol)) & (peaks <= top * (1.0 + tol)) & (peaks >= heat_lo * top)
+    )
+    free = free[0]
+    if free.size:
+        n[free[np.argmin(peaks[free])]] = 1
+    assigned = n > 0
+    if not np.any(assigned):
+        return -math.inf, n, math.inf
+    ladder_top = peaks[n == 1][0] if np.any(n == 1) else top * (1.0 + tol)
+    unexplained = np.count_nonzero((n == 0) & (peaks < ladder_top) & (peaks >= v_lo))
+    n_top = int(n.max())
+    present = set(n[assigned].tolist())
+    missing = 0
+    for k in range(2, n_top + 1):
+        pos = top / k
+        if k not in present and v_lo <= pos <= v_hi:
+            missing += 1
+    sgs = assigned & (n >= 2)
+    resid = float(np.sqrt(np.mean(rel[sgs] ** 2))) if np.any(sgs) else 1.0
+    score = float(np.count_nonzero(assigned)) - unexplained - missing
+    return score, n, resid
+
+
+def assign_ladder(
+    peaks,
+    *,
+    delta_range: tuple[float, float] | None = None,
+    Tc: float | None = None,
+    n_max: int = 8,
+    tol: float = 0.06,
+    v_range: tuple[float, float] | None = None,
+    heated_min: float = 0.5,
+) -> list[LadderCandidate]:
+    """Score every candidate gap for the feature positions ``peaks`` (V > 0); best first.
+
+    Candidates are the gaps n V_i/2 of every peak and rung inside ``delta_range`` (eV; default from ``Tc``
+    or 0.1-5 meV) plus a 0.25 % grid over the range. ``v_range`` (V) is the bias window searched for
+    features (a rung outside it is not counted as missing); ``heated_min`` the lowest V_1/(2 Delta) taken
+    for a heated n = 1 feature.
+    """
+    peaks = np.sort(np.asarray(peaks, dtype=float).ravel())
+    if peaks.size == 0:
+        raise AnalysisError("no subharmonic gap features to assign")
+    if np.any(peaks <= 0):
+        raise AnalysisError("feature positions must be positive biases (use |V|)")
+    lo, hi = delta_range if delta_range is not None else default_delta_range(Tc)
+    if not (0 < lo < hi):
+        raise AnalysisError(f"invalid gap range {lo!r}..{hi!r} eV")
+    v_lo, v_hi = v_range if v_range is not None else (0.8 * float(peaks[0]), math.inf)
+    cands = [k * v / 2.0 for v in peaks for k in range(1, n_max + 1)]
+    grid = np.geomspace(lo, hi, int(math.log(hi / lo) / math.log(1.0025)) + 2)
+    cands = np.unique(np.concatenate([np.array(cands), grid]))
+    cands = cands[(cands >= lo) & (cands <= hi)]
+    out = []
+    for d in cands:
+        s, n, r = _score(peaks, float(d), n_max, tol, v_lo, v_hi, heated_min)
+        if math.isfinite(s):
+            out.append(LadderCandidate(float(d), s, n, r))
+    if not out:
+        raise AnalysisError("no gap in the physical range explains any feature as subharmonic structure")
+    out.sort(key=lambda c: (-c.score, c.residual))
+    return out
+
+
+def _fit_delta(peaks: np.ndarray, n: np.ndarray, use: np.ndarray, dv: float) -> tuple[float, float]:
+    c = 2.0 / n[use]
+    v = peaks[use]
+    d = float(np.sum(v * c) / np.sum(c * c))
+    if v.size >= 3:
+        res = v - d * c
+        err = math.sqrt(float(np.sum(res**2)) / (v.size - 1) / float(np.sum(c * c)))
+        return d, max(err, dv / math.sqrt(float(np.sum(c * c))))
+    return d, dv / math.sqrt(float(np.sum(c * c)))
+
+
+def neck_gap_from_peaks(
+    peaks,
+    *,
+    delta_range: tuple[float, float] | None = None,
+    Tc: float = pc.PB_TC,
+    n_max: int = 8,
+    tol: float = 0.06,
+    heating_tol: float = 0.02,
+    v_range: tuple[float, float] | None = None,
+    position_err: float = 0.0,
+    ambiguity_margin: float = 1.0,
+) -> NeckGap:
+    """:func:`neck_gap` for known feature positions (V > 0). ``position_err`` (V) is the resolution of a
+    position (e.g. half the bias step); ``Tc`` (K) feeds the default gap range and Delta(T)."""
+    peaks = np.sort(np.asarray(peaks, dtype=float).ravel())
+    rng = delta_range if delta_range is not None else default_delta_range(Tc)
+    cands = assign_ladder(peaks, delta_range=rng, n_max=n_max, tol=tol, v_range=v_range)
+    best = cands[0]
+    # distinct alternatives (another assignment, more than 2 tol away) scoring within the margin
+    alts = []
+    far = 2.0 * tol
+    for c in cands[1:]:
+        if c.score <= best.score - ambiguity_margin:
+            break
+        if abs(c.delta / best.delta - 1.0) > far and all(abs(c.delta / a - 1.0) > far for a in alts):
+            alts.append(c.delta)
+    n = best.n.copy()
+    v1 = float(peaks[n == 1][0]) if np.any(n == 1) else None
+    v2 = float(peaks[n == 2][0]) if np.any(n == 2) else None
+    sgs = n >= 2
+    warnings: list[str] = []
+    if np.any(sgs):
+        d, derr = _fit_delta(peaks, n, sgs, position_err)
+    else:
+        d, derr = _fit_delta(peaks, n, n == 1, position_err)
+        warnings.append("only the n = 1 feature was found: Delta = e V_1/2 may be reduced by heating")
+    heated = v1 is not None and np.any(sgs) and v1 < (1.0 - heating_tol) * 2.0 * d
+    if v1 is not None and np.any(sgs) and not heated:
+        d, derr = _fit_delta(peaks, n, n >= 1, position_err)
+    t_loc = t_err = d_loc = None
+    if heated and v1 is not None:
+        d_loc = v1 / 2.0
+        t_loc = pc.local_temperature(d_loc, d, Tc)
+        # propagate Delta and V_1 errors numerically
+        dv1 = max(position_err, 1e-12)
+        t_a = pc.local_temperature(d_loc, d + derr, Tc) - t_loc
+        t_b = pc.local_temperature(d_loc + dv1 / 2.0, d, Tc) - t_loc
+        t_err = math.hypot(t_a, t_b)
+    top = v1 if v1 is not None else 2.0 * d * (1.0 + tol)
+    above = peaks[(n == 0) & (peaks > top)]
+    if alts:
+        warnings.append(
+            "the ladder is ambiguous: other gaps explain the features almost as well ("
+            + ", ".join(f"{a * 1e3:.3g} meV" for a in alts)
+            + ")"
+        )
+    return NeckGap(
+        peaks=peaks,
+        n=n,
+        delta=d,
+        delta_err=derr,
+        above_ladder=above,
+        heated=bool(heated),
+        V1=v1,
+        V2=v2,
+        delta_local=d_loc,
+        T_local=t_loc,
+        T_local_err=t_err,
+        ambiguous=bool(alts),
+        alternatives=alts,
+        delta_range=(float(rng[0]), float(rng[1])),
+        score=best.score,
+        warnings=warnings,
+    )
+
+
+def neck_gap(
+    V,
+    y,
+    *,
+    quantity: str = "dVdI",
+    delta_range: tuple[float, float] | None = None,
+    Tc: float = pc.PB_TC,
+    v_min: float = 0.0,
+    prominence: float | None = None,
+    n_max: int = 8,
+    tol: float = 0.06,
+    heating_tol: float = 0.02,
+    ambiguity_margin: float = 1.0,
+) -> NeckGap:
+    """Gap, heating and local temperature of a neck from its dV/dI (or dI/dV) against bias.
+
+    ``V`` (nb,) V and ``y`` (nb,) (Ohm or S); features are found on the bias-symmetrised curve above
+    ``v_min`` (keep it above the Josephson region), then assigned by :func:`assign_ladder` (module
+    docstring). The full bias range may be used: features above the ladder are reported in
+    ``above_ladder``, never fitted.
+    """
+    V, y = as_pair(V, y, "bias and dV/dI", 5)
+    peaks, _ = pc._detect_sgs(V, y, quantity, None, prominence, v_min, True)
+    if peaks.size == 0:
+        raise AnalysisError("no features found in the curve (lower the prominence or check v_min)")
+    step = float(np.median(np.diff(np.sort(np.abs(V))))) if V.size > 2 else 0.0
+    vmax = float(np.max(np.abs(V)))
+    return neck_gap_from_peaks(
+        peaks,
+        delta_range=delta_range,
+        Tc=Tc,
+        n_max=n_max,
+        tol=tol,
+        heating_tol=heating_tol,
+        v_range=(max(v_min, 0.8 * float(peaks[0])), vmax),
+        position_err=0.5 * step,
+        ambiguity_margin=ambiguity_margin,
+    )
+
+
+@dataclass
+class GapVsField:
+    """:func:`neck_gap` of each dV/dI curve against field: ``H`` (n,) T, ``delta`` and ``delta_err`` (n,)
+    eV (NaN where no ladder was found), ``T_local`` (n,) K (NaN when not heated), ``heated`` (n,) bool,
+    ``n_above`` (n,) features above the ladder (phase-slip peaks), ``ambiguous`` (n,) bool, ``results``."""
+
+    H: np.ndarray
+    delta: np.ndarray
+    delta_err: np.ndarray
+    T_local: np.ndarray
+    heated: np.ndarray
+    n_above: np.ndarray
+    ambiguous: np.ndarray
+    results: list[NeckGap | None]
+
+
+def gap_vs_field(curves: Sequence[tuple[np.ndarray, np.ndarray]], H: Sequence[float], **kw) -> GapVsField:
+    """:func:`neck_gap` for each (V, dV/dI) curve with its field; a curve without a ladder gives NaN."""
+    if len(curves) != len(H):
+        raise AnalysisError("one field value per curve is needed")
+    res: list[NeckGap | None] = []
+    for v, y in curves:
+        try:
+            res.append(neck_gap(v, y, **kw))
+        except AnalysisError:
+            res.append(None)
+
+    def col(f, default=math.nan):
+        return np.array([f(r) if r is not None else default for r in res], dtype=float)
+
+    return GapVsField(
+        np.asarray(H, dtype=float),
+        col(lambda r: r.delta),
+        col(lambda r: r.delta_err),
+        col(lambda r: r.T_local if r.T_local is not None else math.nan),
+        col(lambda r: float(r.heated), 0.0).astype(bool),
+        col(lambda r: float(r.above_ladder.size), 0.0).astype(int),
+        col(lambda r: float(r.ambiguous), 0.0).astype(bool),
+        res,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Excess current
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NeckExcessCurrent:
+    """Excess current from the high-bias lines of both polarities.
+
+    ``I_exc`` (A) the mean of the positive intercept and minus the negative one, with ``I_exc_err``;
+    ``I_exc_pos``/``I_exc_neg`` each with its error; ``R_N`` (Ohm) from the mean slope, ``R_N_err``;
+    ``asymmetry`` = (I_pos - I_neg)/(I_pos + I_neg); ``ratio`` = e I_exc R_N/Delta (8/3 ballistic,
+    pi^2/4 - 1 diffusive) when Delta is given; ``window`` the |V| range (V) fitted.
+    """
+
+    I_exc: float
+    I_exc_err: float
+    I_exc_pos: float
+    I_exc_pos_err: float
+    I_exc_neg: float
+    I_exc_neg_err: float
+    R_N: float
+    R_N_err: float
+    asymmetry: float
+    ratio: float | None
+    ratio_err: float | None
+    window: tuple[float, float]
+
+
+def neck_excess_current(
+    V, I, delta: float | None = None, *, v_fit_min: float | None = None, v_fit_max: float | None = None
+) -> NeckExcessCurrent:
+    """Lines I = V/R_N +- I_exc fitted separately at V >= v_fit_min and V <= -v_fit_min (up to v_fit_max).
+
+    ``v_fit_min`` defaults to 5 Delta/e (needs ``delta`` in eV); keep ``v_fit_max`` below the onset of
+    heating. Both polarities need at least 3 points.
+    """
+    V, I = as_pair(V, I, "bias and current", 6)
+    if v_fit_min is None:
+        if delta is None:
+            raise AnalysisError("give delta (eV) or v_fit_min (V) for the excess-current window")
+        v_fit_min = 5.0 * abs(float(delta))
+    vmax = math.inf if v_fit_max is None else float(v_fit_max)
+    fits = {}
+    for sgn in (1.0, -1.0):
+        sel = (sgn * V >= v_fit_min) & (sgn * V <= vmax)
+        if np.count_nonzero(sel) < 3:
+            raise AnalysisError(f"fewer than 3 points at {'+' if sgn > 0 else '-'}V >= {v_fit_min:g} V")
+        fits[sgn] = line_fit(V[sel], I[sel])
+    ip, ie_p = fits[1.0].intercept, fits[1.0].intercept_err
+    ineg, ie_n = -fits[-1.0].intercept, fits[-1.0].intercept_err
+    i_exc = 0.5 * (ip + ineg)
+    i_err = 0.5 * math.hypot(ie_p, ie_n)
+    k = 0.5 * (fits[1.0].slope + fits[-1.0].slope)
+    k_err = 0.5 * math.hypot(fits[1.0].slope_err, fits[-1.0].slope_err)
+    rn = 1.0 / k
+    rn_err = k_err / (k * k)
+    ratio = ratio_err = None
+    if delta is not None:
+        ratio = i_exc * rn / abs(float(delta))
+        ratio_err = abs(ratio) * math.hypot(i_err / i_exc if i_exc else 0.0, rn_err / rn)
+    asym = (ip - ineg) / (ip + ineg) if (ip + ineg) != 0 else math.nan
+    return NeckExcessCurrent(
+        i_exc, i_err, ip, ie_p, ineg, ie_n, rn, rn_err, asym, ratio, ratio_err, (float(v_fit_min), vmax)
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Phase-slip steps
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PhaseSlipStep:
+    """One voltage step of a current-biased sweep: at current ``I`` (A) and voltage ``V`` (V, foot of the
+    step), height ``dV`` (V) and the change of differential resistance ``dR`` (Ohm) across it, with errors."""
+
+    I: float
+    V: float
+    dV: float
+    dV_err: float
+    dR: float
+    dR_err: float
+
+
+@dataclass
+class PhaseSlipSteps:
+    """Steps found in one sweep; ``noise`` (V) the point-to-point voltage noise; ``v_window`` the range."""
+
+    steps: list[PhaseSlipStep]
+    noise: float
+    v_window: tuple[float, float]
+
+    @property
+    def count(self) -> int:
+        return len(self.steps)
+
+
+def phase_slip_steps(
+    I,
+    V,
+    *,
+    v_window: tuple[float, float] | None = None,
+    delta: float | None = None,
+    threshold: float = 8.0,
+    fit_points: int = 8,
+    max_points: int = 400,
+) -> PhaseSlipSteps:
+    """Voltage steps (phase-slip centres, [NECK] Fig. 2) in a current-biased V(I) sweep.
+
+    ``I`` (n,) A monotonic sweep, ``V`` (n,) V. A step is an increment V_{k+1} - V_k that exceeds the local
+    line R dI by more than ``threshold`` noise sigmas (steps at least ``fit_points`` samples apart). Each
+    side is fitted by a line up to the neighbouring step (at most ``max_points`` points); the height is the
+    jump between the two lines at the step, dR the change of their slopes ("dV/dI increases
+    by a constant amount after every step"). Only |V| inside ``v_window`` (default 2 Delta..6 Delta/e with
+    ``delta``, else everything) is searched: the subharmonic structure below 2 Delta is not a step.
+    """
+    I, V = as_pair(I, V, "current and voltage", 2 * fit_points + 3)
+    order = np.argsort(I)
+    I, V = I[order], V[order]
+    if v_window is None:
+        v_window = (2.0 * abs(delta), 6.0 * abs(delta)) if delta is not None else (0.0, math.inf)
+    dI = np.diff(I)
+    dV = np.diff(V)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r_loc = dV / dI
+    med_r = np.nanmedian(np.abs(r_loc))
+    # noise from the second difference of V on the (near-uniform) current grid
+    sigma = max(noise_sigma(V), 1e-15)
+    excess = dV - np.sign(med_r) * np.abs(med_r) * dI
+    # local expectation: median slope in a moving window
+    k = fit_points
+    cand = np.nonzero(np.abs(excess) > threshold * sigma)[0]
+    idx: list[int] = []
+    for j in cand:
+        vj = 0.5 * (abs(V[j]) + abs(V[j + 1]))
+        if not (v_window[0] <= vj <= v_window[1]):
+            continue
+        if j - k + 1 < 0 or j + 1 + k > I.size or (idx and j - idx[-1] < k):
+            continue
+        idx.append(int(j))
+    found: list[PhaseSlipStep] = []
+    # each side is fitted up to the neighbouring step (at most ``max_points`` points)
+    for q, j in enumerate(idx):
+        lo = max(idx[q - 1] + 1 if q > 0 else 0, j + 1 - max_points)
+        hi = min(idx[q + 1] + 1 if q + 1 < len(idx) else I.size, j + 1 + max_points)
+        left = line_fit(I[lo : j + 1], V[lo : j + 1])
+        right = line_fit(I[j + 1 : hi], V[j + 1 : hi])
+        xm = 0.5 * (I[j] + I[j + 1])
+        step = (right.slope * xm + right.intercept) - (left.slope * xm + left.intercept)
+        if abs(step) <= threshold * sigma:
+            continue
+        step_err = math.hypot(_at_err(left, I[lo : j + 1], xm), _at_err(right, I[j + 1 : hi], xm))
+        found.append(
+            PhaseSlipStep(
+                float(xm),
+                float(V[j]),
+                float(step),
+                float(step_err),
+                float(right.slope - left.slope),
+                float(math.hypot(left.slope_err, right.slope_err)),
+            )
+        )
+    return PhaseSlipSteps(found, float(sigma), (float(v_window[0]), float(v_window[1])))
+
+
+def _at_err(fit, x: np.ndarray, x0: float) -> float:
+    """Standard error of a fitted line's value at x0."""
+    n = x.size
+    xm = float(np.mean(x))
+    s2 = fit.slope_err**2 * float(np.sum((x - xm) ** 2))  # residual variance
+    return math.sqrt(max(s2 * (1.0 / n) + fit.slope_err**2 * (x0 - xm) ** 2, 0.0))
+
+
+@dataclass
+class StepsVsField:
+    """Phase-slip step counts against field: ``H`` (n,) T, ``count`` (n,), mean ``dV`` and ``dR`` (n,)."""
+
+    H: np.ndarray
+    count: np.ndarray
+    mean_dV: np.ndarray
+    mean_dR: np.ndarray
+    per_sweep: list[PhaseSlipSteps]
+
+
+def phase_slips_vs_field(
+    sweeps: Sequence[tuple[np.ndarray, np.ndarray]], H: Sequence[float], **kw
+) -> StepsVsField:
+    """:func:`phase_slip_steps` for each (I, V) sweep, with the count and mean step against field ``H``."""
+    if len(sweeps) != len(H):
+        raise AnalysisError("one field value per sweep is needed")
+    res = [phase_slip_steps(i, v, **kw) for i, v in sweeps]
+    cnt = np.array([r.count for r in res])
+    mdv = np.array([np.mean([s.dV for s in r.steps]) if r.steps else np.nan for r in res])
+    mdr = np.array([np.mean([s.dR for s in r.steps]) if r.steps else np.nan for r in res])
+    return StepsVsField(np.asarray(H, dtype=float), cnt, mdv, mdr, res)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Contact size, charge imbalance and superconducting length
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContactSize:
+    """Sharvin contact from R_N: area (m^2), radius a and diameter d = 2a (m), channels, with errors.
+
+    [NECK]'s "d = 6 nm" at 5 Ohm is the radius (PHYSICS section 8 flag)."""
+
+    R_N: float
+    area: float
+    area_err: float
+    radius: float
+    radius_err: float
+    diameter: float
+    diameter_err: float
+    n_channels: float
+
+
+def sharvin_size(R_N: float, R_N_err: float = 0.0, lambda_F: float = pc.PB.lambda_F) -> ContactSize:
+    """Invert R_S = (h/2e^2) lambda_F^2/(pi A) (R_N in Ohm, lambda_F in m; Pb by default)."""
+    if not (math.isfinite(R_N) and R_N > 0):
+        raise AnalysisError("R_N must be a positive resistance in Ohm")
+    c = pc.sharvin_contact(R_N, lambda_F)
+    rel = abs(R_N_err) / R_N
+    return ContactSize(
+        R_N,
+        c.area,
+        c.area * rel,
+        c.radius,
+        0.5 * c.radius * rel,
+        c.diameter,
+        0.5 * c.diameter * rel,
+        c.n_channels,
+    )
+
+
+@dataclass
+class ChargeImbalanceVsField:
+    """Lambda_Q*(H) and L_S(H) for the [NECK] plot of L_S against Lambda_Q*.
+
+    ``H`` (n,) T; ``lambda_q`` (n,) m with pair breaking hbar/tau_PB(H) = ``pb0`` (H/``H_ref``)^2 (eV);
+    ``L_S`` (n,) m of the conical neck; ``crossing_H`` the field where L_S = Lambda_Q* (nan if none):
+    above it the neck is shorter than the charge-imbalance length and few phase slips fit in.
+    """
+
+    H: np.ndarray
+    lambda_q: np.ndarray
+    L_S: np.ndarray
+    crossing_H: float
+    lambda_q0: float
+
+
+def charge_imbalance_vs_field(
+    H,
+    *,
+    T: float = 4.2,
+    delta: float = pc.PB_DELTA0,
+    tau_E: float = 2.5e-11,
+    mean_free_path: float = 10e-9,
+    v_F: float = pc.PB.v_F,
+    Tc: float = pc.PB_TC,
+    pb_ref: float | None = None,
+    H_ref: float = 0.15,
+    form: str = "paper",
+    theta_deg: float = 35.0,
+    lambda_L: float = pc.PB_LAMBDA_L,
+    H_c: float = 0.05,
+) -> ChargeImbalanceVsField:
+    """Lambda_Q*(H) (Schmid-Schon with the [NECK] pair-breaking substitution) and L_S(H).
+
+    Pair breaking grows as H^2: hbar/tau_PB = ``pb_ref`` (H/H_ref)^2, ``pb_ref`` defaulting to the paper's
+    0.2 kB Tc at ``H_ref`` = 0.15 T (the field range of [NECK] Fig. 2). ``form`` "paper" or "corrected"
+    (PHYSICS section 8 flag). L_S from :func:`analysis.models.point_contact.neck_superconducting_length`.
+    """
+    H = np.atleast_1d(np.asarray(H, dtype=float))
+    pb = 0.2 * K_B_EV * Tc if pb_ref is None else float(pb_ref)
+    lam = np.empty(H.size)
+    for i, h in enumerate(H):
+        tau_pb = None if h <= 0 else pc.time_from_energy(pb * (h / H_ref) ** 2)
+        lam[i] = pc.charge_imbalance_length(
+            T, delta, tau_E, mean_free_path, v_F, tau_PB=tau_pb, form=form
+        ).length
+    ls = np.atleast_1d(pc.neck_superconducting_length(H, theta_deg=theta_deg, lambda_L=lambda_L, H_c=H_c))
+    diff = ls - lam
+    cross = math.nan
+    idx = np.nonzero(np.diff(np.sign(diff)) != 0)[0]
+    if idx.size:
+        j = idx[0]
+        cross = float(H[j] - diff[j] * (H[j + 1] - H[j]) / (diff[j + 1] - diff[j]))
+    lam0 = pc.charge_imbalance_length(T, delta, tau_E, mean_free_path, v_F).length
+    return ChargeImbalanceVsField(H, lam, ls, cross, lam0)
+
+
+__all__ = [
+    "ChargeImbalanceVsField",
+    "ContactSize",
+    "GapVsField",
+    "LadderCandidate",
+    "NeckExcessCurrent",
+    "NeckGap",
+    "PhaseSlipStep",
+    "PhaseSlipSteps",
+    "StepsVsField",
+    "assign_ladder",
+    "charge_imbalance_vs_field",
+    "default_delta_range",
+    "gap_vs_field",
+    "neck_excess_current",
+    "neck_gap",
+    "neck_gap_from_peaks",
+    "phase_slip_steps",
+    "phase_slips_vs_field",
+    "sharvin_size",
+]
