@@ -107,8 +107,13 @@ def write_seal(fh: Any, ranges: list[tuple[int, int]]) -> None:
     size = os.fstat(fh.fileno()).st_size
     blank = _head(size, ranges, b"\x00" * 32)
     digest = _digest(fh, size, blank, ranges)
+    block = memoryview(_head(size, ranges, digest))
     fh.seek(0)
-    fh.write(_head(size, ranges, digest))
+    while block:  # a raw write may be partial
+        k = fh.write(block)
+        if not k:
+            raise OSError("the seal could not be written")
+        block = block[k:]
 
 
 def check_seal(path: str | os.PathLike[str]) -> bool:
