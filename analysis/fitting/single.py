@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import lmfit
 import numpy as np
 
 from analysis.errors import FitError
@@ -39,6 +40,28 @@ SETTING_KEYS = ("value", "min", "max", "vary", "expr")
 #: Relative cost decrease and step below which a single fit by the batch engine has converged (the
 #: defaults of lmfit's ``leastsq``, 1.49e-8).
 SINGLE_TOL = 1.49012e-8
+
+#: What a parameter expression (``expr``) may use besides the parameters: numbers and mathematics.
+#: lmfit evaluates expressions with asteval, which blocks imports and dunders but otherwise offers
+#: ``open()``, numpy's file readers (``fromfile``, ``loadtxt``, ...), ``print`` and the like.
+EXPR_SYMBOLS = frozenset(
+    """True False None pi e inf nan abs min max round pow float int sqrt exp expm1 exp2 log log10 log2 log1p
+    ln sin cos tan arcsin arccos arctan arctan2 asin acos atan atan2 sinh cosh tanh arcsinh arccosh arctanh
+    asinh acosh atanh hypot degrees radians deg2rad rad2deg floor ceil trunc rint sign copysign fabs fmod
+    mod remainder maximum minimum fmax fmin clip where isfinite isnan isinf erf erfc gamfcn loggammafcn
+    wofz betalnfnc sinc power square""".split()
+)
+
+
+class MathParameters(lmfit.Parameters):
+    """lmfit ``Parameters`` whose expressions see the parameters and :data:`EXPR_SYMBOLS` only (copies,
+    which lmfit makes during a fit, are of this class too)."""
+
+    def __init__(self, usersyms: Mapping[str, Any] | None = None) -> None:
+        super().__init__(usersyms)
+        table = self._asteval.symtable
+        for name in [k for k in table if k not in EXPR_SYMBOLS]:
+            del table[name]
 
 
 @dataclass
@@ -256,7 +279,8 @@ def _fit_spectrum(
             model, x, xs, ys, w, settings, start, fit_range, source, max_nfev, cancel, progress
         )
     lm = model.lmfit_model()
-    params = lm.make_params()
+    params = MathParameters()
+    params.add_many(*lm.make_params().values())
     for p in model.params:
         s = settings.get(p.name, {})
         par = params[p.name]
@@ -269,8 +293,15 @@ def _fit_spectrum(
         par.set(value=val, min=lo, max=hi, vary=bool(s.get("vary", p.vary)))
         expr = s.get("expr") or ""
         if expr:
-            par.set(expr=str(expr))
-    init_vals = {n: params[n].value for n in names}
+            try:
+                par.set(expr=str(expr))
+            except (NameError, SyntaxError) as exc:
+                why = exc or "invalid syntax"
+                raise FitError(f"parameter {p.name}: expression {expr!r}: {why}") from None
+    try:  # evaluates the expressions: a name that is neither a parameter nor mathematics fails here
+        init_vals = {n: params[n].value for n in names}
+    except (NameError, SyntaxError) as exc:
+        raise FitError(f"parameter expression: {exc}") from None
     counter = {"n": 0}
 
     def iter_cb(_params, iteration, _resid, *a, **kw):

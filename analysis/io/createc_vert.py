@@ -18,10 +18,16 @@ input (``DAC * 20 V / 2**bits``); their physical meaning depends on the external
 Sweep axis: the bias when it is strictly monotonic (reversed to ascending, ``sweep_reversed`` set); a
 there-and-back bias sweep is split into forward and ``" [bwd]"`` channels; else ``Z`` when monotonic
 (x in m); otherwise the point index, with the bias and Z kept as channels and a warning.
+
+A file that disagrees with itself says so: a point count or channel code on the parameter line that is not
+a whole number in range (``1e999``) is a ReadError; fewer or more rows than the point count, a file that
+ends inside its last row (no line end; an incomplete last row is left out), a non-finite position and
+non-finite header scales (ignored) are warnings.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -79,9 +85,20 @@ def _split(path: Path, raw: bytes) -> tuple[dict[str, str], str, list[str], int]
     return hdr, version, body, header_lines
 
 
-def _parse_rows(path: Path, lines: list[str], first_line: int) -> np.ndarray:
+def _whole(path: Path, text: str, what: str, maximum: int, line: int) -> int:
+    """A whole number of the parameter line in ``0..maximum`` (ReadError for ``1e999``, ``1.5``, ...)."""
+    value = float(text)
+    if not (math.isfinite(value) and value.is_integer() and 0 <= value <= maximum):
+        raise ReadError(path, f"parameter line after DATA: {what} {text!r} is not a whole number", line=line)
+    return int(value)
+
+
+def _parse_rows(path: Path, lines: list[str], first_line: int, cut: bool, warnings: list[str]) -> np.ndarray:
+    """The data rows as (n, ncol) float64. With ``cut`` (the file does not end with a line end) a last
+    row that is incomplete is left out, and either way a warning says the file is cut short."""
     rows: list[list[float]] = []
     ncol = None
+    last = max((k for k, line in enumerate(lines) if line.split()), default=-1)
     for k, line in enumerate(lines):
         parts = line.replace(",", ".").split()
         if not parts:
@@ -89,13 +106,21 @@ def _parse_rows(path: Path, lines: list[str], first_line: int) -> np.ndarray:
         try:
             values = [float(p) for p in parts]
         except ValueError:
+            if cut and k == last:
+                warnings.append("the file ends inside its last data row, which is incomplete and left out")
+                break
             raise ReadError(
                 path, f"non-numeric value in data row: {line.strip()[:60]!r}", line=first_line + k
             ) from None
         if ncol is None:
             ncol = len(values)
         elif len(values) != ncol:
+            if cut and k == last and len(values) < ncol:
+                warnings.append("the file ends inside its last data row, which is incomplete and left out")
+                break
             raise ReadError(path, f"data row has {len(values)} columns, expected {ncol}", line=first_line + k)
+        elif cut and k == last:
+            warnings.append("the file ends inside its last data row (no line end): its last value may be cut")
         rows.append(values)
         if len(rows) > MAX_POINTS:
             raise ReadError(path, f"more than {MAX_POINTS} data rows")
@@ -112,19 +137,27 @@ def read(path: Path) -> list[Spectrum]:
     hdr, version, body, header_lines = _split(path, raw)
 
     params = re.findall(r"[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?", body[0])
+    line = header_lines + 1
     if len(params) < 1:
-        raise ReadError(path, f"malformed parameter line after DATA: {body[0][:60]!r}", line=header_lines + 1)
-    npoints = int(float(params[0]))
+        raise ReadError(path, f"malformed parameter line after DATA: {body[0][:60]!r}", line=line)
+    warnings: list[str] = []
+    npoints = _whole(path, params[0], "the point count", MAX_POINTS, line)
     pos = (float(params[1]), float(params[2])) if len(params) >= 3 else None
-    code = int(float(params[3])) if len(params) >= 4 else get_int(hdr, "Vertchannelselectval", default=1) or 1
+    if pos is not None and not all(math.isfinite(v) for v in pos):
+        warnings.append(f"the position on the parameter line ({params[1]}, {params[2]}) is not finite")
+        pos = None
+    if len(params) >= 4:
+        code = _whole(path, params[3], "the channel code", (1 << 32) - 1, line)
+    else:
+        code = get_int(hdr, "Vertchannelselectval", default=1) or 1
     if code < 0 or code >= 1 << 32:
-        raise ReadError(path, f"channel code {code} out of range", line=header_lines + 1)
+        raise ReadError(path, f"channel code {code} out of range", line=line)
     # bits 20 and up are flags, not data columns: ParVERT32 writes e.g. 1049867 = 2**20 + 1035
     flags = code >> 20
 
-    table = _parse_rows(path, body[1:], header_lines + 2)
+    cut = not raw.endswith((b"\n", b"\r"))
+    table = _parse_rows(path, body[1:], header_lines + 2, cut, warnings)
     n, ncol = table.shape
-    warnings: list[str] = []
     if n != npoints:
         warnings.append(f"the parameter line promises {npoints} points, the file holds {n}")
     if ncol < 3:
@@ -145,10 +178,10 @@ def read(path: Path) -> list[Spectrum]:
         names += [f"Column {k}" for k in range(len(names) + 1, ncol)]
 
     vpd = volts_per_dac(hdr, 20)
-    ipd = current_per_dac(hdr, 20)
-    piezo = get_float(hdr, "ZPiezoconst", default=None)
+    ipd = current_per_dac(hdr, 20, warnings)
+    piezo = get_float(hdr, "ZPiezoconst", default=None, warnings=warnings)
     if not piezo:
-        dacto = get_float(hdr, "Dacto[A]z", default=None)
+        dacto = get_float(hdr, "Dacto[A]z", default=None, warnings=warnings)
         piezo = dacto / vpd if dacto else 1.0
         if not dacto:
             warnings.append("neither ZPiezoconst nor Dacto[A]z in the header: Z assumes 1 Angstrom/V")

@@ -21,20 +21,26 @@ The reader returns one :class:`~analysis.dataset.Grid` following the data-model 
   False elsewhere, with a warning. A record whose parameters and data are all zero or NaN (space
   pre-allocated but never measured) also counts as not measured.
 
-Loading maps the file read-only and converts the records in cache-sized chunks with one strided
-byte-swapping copy per channel (two threads on large files): no Python loop over pixels, no intermediate
-copy of the data block. ``read_grid`` takes ``progress(done, total)`` and ``cancel`` (threading.Event).
+Sizes are checked against the bytes present before anything is allocated: a file that holds much less
+than its header declares (more than :data:`ALLOC_FACTOR` times less, beyond :data:`ALLOC_FLOOR`) loads only
+the lines it holds, the frame cut to them, with a warning, or is refused when even that is too much; a
+grid is never allocated from a header alone.
+
+Loading reads the records in cache-sized chunks into a small buffer per thread and converts them with one
+strided byte-swapping copy per channel (two threads on large files): no Python loop over pixels, no copy
+of the data block, and no mapping of the file, so the resident memory stays the output arrays (about the
+data size) plus two buffers. ``read_grid`` takes ``progress(done, total)`` and ``cancel``
+(threading.Event).
 """
 
 from __future__ import annotations
 
 import math
-import mmap
 import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +77,10 @@ MIN_ABORTED_FRACTION = 1 / 4096
 MIN_REFUSED_BYTES = 256 << 20
 CHUNK_BYTES = 512 << 10
 WORKERS = 2
+#: A grid is allocated in full only when that takes at most ``ALLOC_FACTOR`` times the data bytes the file
+#: holds, or at most ``ALLOC_FLOOR`` bytes; otherwise only the lines the file holds are loaded.
+ALLOC_FACTOR = 4
+ALLOC_FLOOR = 32 << 20
 
 _F4 = np.dtype(">f4")
 
@@ -257,11 +267,6 @@ def parse_header(path: Path) -> tuple[HeaderCollector, GridLayout]:
         )
     if size < offset:
         raise ReadError(path, "file ends inside the header", offset=size)
-    memory = physical_memory()
-    if memory and total > memory // 2:
-        raise ReadError(
-            path, f"header declares {total} bytes of data, more than half of this machine's memory"
-        )
     avail = size - offset
     if total > MIN_REFUSED_BYTES and avail < total * MIN_ABORTED_FRACTION:
         raise ReadError(
@@ -293,23 +298,24 @@ def _sweep_axis_from_segments(segments: list[Segment], points: int) -> np.ndarra
 
 
 def _copy_records(
-    records: np.ndarray,
+    path: Path,
     layout: GridLayout,
+    nread: int,
     cubes: list[np.ndarray],
     params: np.ndarray,
     order: np.ndarray | slice | None,
     progress: Callable[[int, int], None] | None,
     cancel: threading.Event | None,
-    path: Path,
 ) -> None:
-    """Copy (n, record) big-endian ``records`` into ``cubes`` (npix, points) native float32 and ``params``,
-    applying ``order`` (a slice or permutation of the sweep points) in the same byte-swapping copy.
+    """Copy the first ``nread`` big-endian records of the file into ``cubes`` (npix, points) native float32
+    and ``params``, applying ``order`` (a slice or permutation of the sweep points) in the same
+    byte-swapping copy.
 
-    Works through the records in cache-sized chunks, split over up to ``WORKERS`` threads (numpy releases
-    the GIL while copying, and the page faults of the fresh output arrays are then taken in parallel);
+    Works through the records in cache-sized chunks, each read into a buffer of the thread's own (the
+    file's pages are never mapped into the process), split over up to ``WORKERS`` threads (numpy and the
+    reads release the GIL, and the page faults of the fresh output arrays are then taken in parallel);
     progress is reported about a hundred times.
     """
-    nread = records.shape[0]
     npar, pts = layout.nparams, layout.points
     per = max(1, CHUNK_BYTES // layout.record_bytes)
     every = max(per, -(-nread // 100))
@@ -317,23 +323,40 @@ def _copy_records(
     state = {"done": 0, "next": every}
 
     def run(lo: int, hi: int) -> None:
-        for first in range(lo, hi, per):
-            if cancel is not None and cancel.is_set():
-                raise ReadError(path, "reading was cancelled")
-            stop = min(first + per, hi)
-            block = records[first:stop]
-            np.copyto(params[first:stop], block[:, :npar])
-            for c, cube in enumerate(cubes):
-                src = block[:, npar + c * pts : npar + (c + 1) * pts]
-                if order is not None:
-                    src = src[:, order]
-                np.copyto(cube[first:stop], src)
-            if progress is not None:
-                with lock:
-                    state["done"] += stop - first
-                    if state["done"] >= state["next"] or state["done"] == nread:
-                        state["next"] = state["done"] + every
-                        progress(state["done"], layout.npix)
+        raw = bytearray(per * layout.record_bytes)
+        buf = np.frombuffer(raw, dtype=_F4).reshape(per, layout.record)
+        view = memoryview(raw)
+        try:
+            fh = open(path, "rb", buffering=0)  # one file object per thread: seek + read stay paired
+        except OSError as exc:
+            raise ReadError(path, f"cannot read file: {exc.strerror or exc}") from None
+        with fh:
+            for first in range(lo, hi, per):
+                if cancel is not None and cancel.is_set():
+                    raise ReadError(path, "reading was cancelled")
+                stop = min(first + per, hi)
+                n = stop - first
+                want = n * layout.record_bytes
+                fh.seek(layout.data_offset + first * layout.record_bytes)
+                got = 0
+                while got < want:
+                    k = fh.readinto(view[got:want])
+                    if not k:
+                        raise ReadError(path, "file shrank while it was being read", offset=fh.tell())
+                    got += k
+                block = buf[:n]
+                np.copyto(params[first:stop], block[:, :npar])
+                for c, cube in enumerate(cubes):
+                    src = block[:, npar + c * pts : npar + (c + 1) * pts]
+                    if order is not None:
+                        src = src[:, order]
+                    np.copyto(cube[first:stop], src)
+                if progress is not None:
+                    with lock:
+                        state["done"] += n
+                        if state["done"] >= state["next"] or state["done"] == nread:
+                            state["next"] = state["done"] + every
+                            progress(state["done"], layout.npix)
 
     nthreads = max(1, min(WORKERS, os.cpu_count() or 1, nread // (4 * per)))
     if nthreads == 1:
@@ -344,40 +367,6 @@ def _copy_records(
         futures = [pool.submit(run, int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]
         for f in futures:
             f.result()
-
-
-def _read_records(
-    path: Path,
-    layout: GridLayout,
-    nread: int,
-    cubes: list[np.ndarray],
-    params: np.ndarray,
-    order: np.ndarray | slice | None,
-    progress: Callable[[int, int], None] | None,
-    cancel: threading.Event | None,
-) -> None:
-    """Fill ``cubes`` and ``params`` from the first ``nread`` records, straight from a read-only memory map
-    of the file (one pass from the page cache into the outputs, no intermediate buffer)."""
-    try:
-        with open(path, "rb") as fh:
-            mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError) as exc:
-        raise ReadError(path, f"cannot read file: {getattr(exc, 'strerror', None) or exc}") from None
-    try:
-        if hasattr(mm, "madvise") and hasattr(mmap, "MADV_SEQUENTIAL"):
-            mm.madvise(mmap.MADV_SEQUENTIAL)
-        if len(mm) < layout.data_offset + nread * layout.record_bytes:
-            raise ReadError(path, "file shrank while it was being read", offset=len(mm))
-        records = np.frombuffer(mm, dtype=_F4, count=nread * layout.record, offset=layout.data_offset)
-        _copy_records(
-            records.reshape(nread, layout.record), layout, cubes, params, order, progress, cancel, path
-        )
-        del records
-    finally:
-        try:
-            mm.close()
-        except BufferError:  # a view is still referenced by a traceback; the map closes when it goes
-            pass
 
 
 def _first_record_params(path: Path, layout: GridLayout) -> np.ndarray | None:
@@ -529,6 +518,48 @@ def _orientation(
     return bool(flip_rows), bool(flip_cols), text
 
 
+def _lines_to_load(path: Path, lay: GridLayout, avail: int, nfull: int, warnings: list[str]) -> GridLayout:
+    """The layout to allocate: the declared one, or only the lines the file holds when the declared grid
+    would take more than :data:`ALLOC_FACTOR` times the bytes present (and more than
+    :data:`ALLOC_FLOOR`); ReadError when even those lines, or the grid, would not fit in memory."""
+    budget = max(ALLOC_FLOOR, ALLOC_FACTOR * avail)
+    declared = lay.npix * lay.record_bytes
+    out = lay
+    if declared > budget:
+        lines = -(-nfull // lay.nx)
+        if lines * lay.nx * lay.record_bytes > budget:
+            raise ReadError(
+                path,
+                f"header declares {lay.nx} x {lay.ny} pixels ({declared} data bytes) but the file holds "
+                f"{avail}; not even its first line fits what the file can justify: header damaged",
+                offset=lay.data_offset,
+            )
+        out = replace(lay, ny=lines)
+        warnings.append(
+            f"header declares {lay.nx} x {lay.ny} pixels ({declared} data bytes) but the file holds {avail} "
+            f"bytes ({nfull} pixel records): only the {lines} lines in the file are loaded, the frame cut "
+            "to them"
+        )
+    memory = physical_memory()
+    need = out.npix * out.record_bytes
+    if memory and need > memory // 2:
+        raise ReadError(path, f"the grid takes {need} bytes, more than half of this machine's memory")
+    return out
+
+
+def _first_lines(frame: Frame, lines: int, at_top: bool) -> Frame:
+    """The part of ``frame`` covered by its first ``lines`` scan lines (the lowest ones, or the highest
+    ones when the scan started at the top)."""
+    ny, nx = frame.shape
+    w, h = frame.size
+    dy = h / ny
+    v = (ny - lines) * dy / 2 * (1 if at_top else -1)  # centre of the kept strip, frame-local
+    a = math.radians(frame.angle)
+    cx = frame.center[0] - math.sin(a) * v
+    cy = frame.center[1] + math.cos(a) * v
+    return Frame(center=(cx, cy), size=(w, lines * dy), angle=frame.angle, shape=(lines, nx))
+
+
 def read_grid(
     path: str | os.PathLike[str],
     *,
@@ -553,6 +584,8 @@ def read_grid(
     extra = avail - lay.npix * lay.record_bytes
     if extra > 0:
         warnings.append(f"{extra} bytes after the last pixel record were ignored")
+    declared = lay
+    lay = _lines_to_load(path, lay, avail, nfull, warnings)
 
     chan_names = _unique_names(lay.channel_labels)
     par_names = _unique_names(lay.param_labels)
@@ -588,7 +621,7 @@ def read_grid(
     npix, pts = lay.npix, lay.points
     cubes = [np.empty((npix, pts), np.float32) for _ in chan_names]
     praw = np.empty((npix, lay.nparams), np.float32)
-    _read_records(path, lay, nfull, cubes, praw, order, progress, cancel)
+    _copy_records(path, lay, nfull, cubes, praw, order, progress, cancel)
     if nfull < npix:
         praw[nfull:] = np.nan
         for cube in cubes:
@@ -645,8 +678,10 @@ def read_grid(
         warnings.append("the sweep axis has repeated values")
 
     ny, nx = lay.ny, lay.nx
-    frame = _frame(lay, "Grid settings" in hdr, warnings)
+    frame = _frame(declared, "Grid settings" in hdr, warnings)
     flip_rows, flip_cols, orientation = _orientation(params64, valid, pidx, frame, warnings)
+    if ny < declared.ny:
+        frame = _first_lines(frame, ny, at_top=flip_rows)
     chans: dict[str, np.ndarray] = {}
     units: dict[str, str] = {}
     for (name, unit), cube in zip(chan_names, cubes):

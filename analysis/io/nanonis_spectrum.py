@@ -12,6 +12,9 @@ column is a channel named by its label without the unit (suffixes such as ``[AVG
 ``[filt]`` kept, ``[bwd]`` moved to the end as ``" [bwd]"``), float64, with its unit in ``units``. Backward
 columns are stored by Nanonis against the same sweep column as the forward ones and stay aligned.
 ``position`` is the header's ``X (m)``/``Y (m)`` when present.
+
+A table that disagrees with the header (a row count other than ``<Experiment>>Num Pixel``, a file that ends
+inside its last row) loads with a warning saying how; an incomplete last row is left out.
 """
 
 from __future__ import annotations
@@ -61,27 +64,51 @@ def sniff(head: bytes, path: Path | None = None) -> bool:
     return b"[DATA]" in head and any(k in head for k in _NANONIS_KEYS)
 
 
-def _rows(path: Path, lines: list[str], first_line: int, ncols: int) -> np.ndarray:
-    """The numeric table as (n, ncols) float64; ReadError names the offending line."""
+def _rows(
+    path: Path, lines: list[str], first_line: int, ncols: int, cut: bool, warnings: list[str]
+) -> np.ndarray:
+    """The numeric table as (n, ncols) float64; ReadError names the offending line. With ``cut`` (the file
+    does not end with a line end) an incomplete last row is left out, and a warning says the file is cut."""
     out = np.empty((len(lines), ncols), np.float64)
     n = 0
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
     for i, line in enumerate(lines):
         if not line.strip():
             continue
         cells = line.rstrip("\r\n").split("\t")
         while cells and not cells[-1].strip():
             cells.pop()
-        if len(cells) != ncols:
-            msg = f"data row has {len(cells)} values, the header row names {ncols}"
-            raise ReadError(path, msg, line=first_line + i)
         try:
+            if len(cells) != ncols:
+                msg = f"data row has {len(cells)} values, the header row names {ncols}"
+                raise ReadError(path, msg, line=first_line + i)
             out[n] = [float(c) for c in cells]
-        except ValueError:
+        except (ReadError, ValueError) as exc:
+            if cut and i == last and len(cells) <= ncols:
+                warnings.append("the file ends inside its last data row, which is incomplete and left out")
+                break
+            if isinstance(exc, ReadError):
+                raise
             bad = next((c for c in cells if to_float(c) is None), line.strip())
             msg = f"data row holds a value that is not a number: {bad!r}"
             raise ReadError(path, msg, line=first_line + i) from None
+        if cut and i == last:
+            warnings.append("the file ends inside its last data row (no line end): its last value may be cut")
         n += 1
     return out[:n]
+
+
+def _declared_points(hdr: HeaderCollector, experiment: str, warnings: list[str]) -> int | None:
+    """The number of sweep points the header declares (``<Experiment>>Num Pixel``), or None."""
+    section = experiment.strip().lower()
+    key = next((k for k in hdr.keys() if k.lower() == f"{section}>num pixel"), None) if section else None
+    if key is None:
+        return None
+    value = to_float(hdr.raw(key) or "")
+    if value is None or not math.isfinite(value) or not value.is_integer() or value < 0:
+        warnings.append(f"header entry {key!r} = {hdr.raw(key)!r} is not a number of points")
+        return None
+    return int(value)
 
 
 def read_spectrum(path: str | os.PathLike[str]) -> Spectrum:
@@ -119,9 +146,15 @@ def read_spectrum(path: str | os.PathLike[str]) -> Spectrum:
     if len(labels) < 2 or any(not c for c in labels):
         msg = f"column labels after '[DATA]' should be 2+ non-empty names, found {labels}"
         raise ReadError(path, msg, line=tag + 2)
-    table = _rows(path, lines[tag + 2 :], tag + 3, len(labels))
+    cut = not raw.endswith((b"\n", b"\r"))
+    table = _rows(path, lines[tag + 2 :], tag + 3, len(labels), cut, warnings)
     if table.shape[0] == 0:
         raise ReadError(path, "the '[DATA]' table holds no rows", line=tag + 3)
+    declared = _declared_points(hdr, hdr.raw("Experiment") or "", warnings)
+    if declared is not None and declared != table.shape[0]:
+        warnings.append(
+            f"the header declares {declared} sweep points (Num Pixel), the table holds {table.shape[0]} rows"
+        )
 
     names = [split_label(c) for c in labels]
     x_name, x_unit = names[0]

@@ -4,6 +4,7 @@ May import the data model, errors and map analyses; never models or fitting.
 Layout and guarantees: :mod:`analysis.store.hdf5`.
 """
 
+from analysis.store.atomic import SaveError, remove_stale_temporaries
 from analysis.store.hdf5 import (
     FORMAT_VERSION,
     Attachment,
@@ -20,6 +21,8 @@ __all__ = [
     "Project",
     "ProjectEntry",
     "SaveCancelled",
+    "SaveError",
     "open_project",
+    "remove_stale_temporaries",
     "save_project",
 ]

@@ -23,7 +23,6 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from analysis.errors import WorkbenchError
 from analysis.fitting.entries import fit_entry
 from analysis.maps.regions import new_region_id
 from analysis.store import Attachment, Project, ProjectEntry
@@ -223,14 +222,15 @@ def restore_project(state: AppState, project: Project) -> RestoreResult:
     ``project`` to ``state``. Datasets stay lazy: keep ``project`` open while the state uses them.
 
     A damaged attachment is skipped with a warning in the result (never an exception); the datasets are
-    restored in any case.
+    restored in any case. What opening the file left out or repaired (``project.warnings``) comes first in
+    the result's warnings.
     """
     with state.batch():  # the views refresh once, when everything is in
         return _restore(state, project)
 
 
 def _restore(state: AppState, project: Project) -> RestoreResult:
-    result = RestoreResult()
+    result = RestoreResult(warnings=list(getattr(project, "warnings", [])))
     _restore_datasets(state, project, result)
     atts = project.attachments
     steps = (
@@ -245,7 +245,7 @@ def _restore(state: AppState, project: Project) -> RestoreResult:
             continue
         try:
             step(att)
-        except (RecordError, WorkbenchError, ValueError, KeyError, TypeError) as exc:
+        except Exception as exc:  # a damaged attachment (or what it leads to) must not stop the rest
             result.warnings.append(f"{name} could not be restored: {exc}")
             continue
     result.other = {k: v for k, v in atts.items() if k not in KNOWN_ATTACHMENTS}

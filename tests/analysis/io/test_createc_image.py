@@ -180,5 +180,5 @@ def test_corrupt_compressed_stream(tmp_path: Path, rng: np.random.Generator) -> 
 def test_bad_dimensions(tmp_path: Path, rng: np.random.Generator) -> None:
     p = write_image(tmp_path / "d.dat", _stack(rng))
     p.write_bytes(p.read_bytes().replace(b"Num.X / Num.X=8", b"Num.X / Num.X=0"))
-    with pytest.raises(ReadError, match="invalid image size"):
+    with pytest.raises(ReadError, match="Num.X=0 is outside 1..65536"):
         read(p)

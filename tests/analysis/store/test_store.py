@@ -286,7 +286,12 @@ def test_foreign_and_broken_files(tmp_path: Path) -> None:
     p = save_project(tmp_path / "b.h5", [ProjectEntry("s", "s", make_spectrum())])
     with h5py.File(p, "r+") as f:
         f["entries/e0000"].attrs["metadata"] = "{broken json"
-    with pytest.raises(ReadError, match="damaged project file"):
+    with open_project(p) as proj:  # damaged metadata: the data still open, with a warning
+        assert proj.entries[0].dataset.metadata == {}
+        assert any("metadata cannot be read" in w for w in proj.warnings)
+    with h5py.File(p, "r+") as f:
+        del f["entries/e0000/x"]
+    with pytest.raises(ReadError, match="damaged project file: none of its entries can be read"):
         open_project(p)
 
 
