@@ -26,7 +26,7 @@ FEATURES = ["app.regions_feature", "app.project_feature"]
 
 @pytest.fixture
 def windows(qtbot, tmp_path):
-    from app.main_window import MainWindow
+    from app.window.main_window import MainWindow
 
     made = []
 
