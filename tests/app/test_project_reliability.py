@@ -21,7 +21,7 @@ from analysis.store import atomic
 from tests.app.gui_support import make_grid, wait_slicers_idle
 
 NM = 1e-9
-FEATURES = ["app.regions_feature", "app.project_feature"]
+FEATURES = ["app.features.regions", "app.features.project"]
 
 
 @pytest.fixture
