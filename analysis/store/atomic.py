@@ -24,6 +24,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import time
 from pathlib import Path
 from typing import Any
@@ -108,7 +109,7 @@ def remove_stale_temporaries(target: str | os.PathLike[str]) -> list[tuple[Path,
             st = os.lstat(p)
         except OSError:
             continue
-        if not _is_regular(st.st_mode):
+        if not stat.S_ISREG(st.st_mode):
             continue
         age = now - st.st_mtime
         if age < STALE_GRACE_S or (fcntl is None and age < STALE_WITHOUT_LOCKS_S):
@@ -139,12 +140,6 @@ def describe_removed(removed: list[tuple[Path, int]]) -> str:
         f"removed {n} leftover temporary file{'s' if n != 1 else ''} of an interrupted save "
         f"({names}; {human_bytes(total)} freed)"
     )
-
-
-def _is_regular(mode: int) -> bool:
-    import stat
-
-    return stat.S_ISREG(mode)
 
 
 def human_bytes(n: float) -> str:
