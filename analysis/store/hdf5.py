@@ -273,7 +273,7 @@ def _label(ds: h5py.Dataset, dims: tuple[h5py.Dataset, ...], units: str) -> None
     attribute, so that netCDF readers (``xarray.open_dataset(..., engine="h5netcdf", group=...)``) see
     named dimensions and units. The project reader does not need either."""
     if units:
-        ds.attrs["units"] = units
+        _set_text(ds.attrs, "units", units)
     if len(dims) == ds.ndim and all(d.shape == (n,) for d, n in zip(dims, ds.shape)):
         for axis, scale in enumerate(dims):
             ds.dims[axis].attach_scale(scale)
@@ -284,9 +284,9 @@ def _scale(g: h5py.Group, name: str, values: np.ndarray, units: str, long_name: 
     d = g[name] if name in g else g.create_dataset(name, data=values)
     d.make_scale(name)
     if units:
-        d.attrs["units"] = units
+        _set_text(d.attrs, "units", units)
     if long_name:
-        d.attrs["long_name"] = long_name
+        _set_text(d.attrs, "long_name", long_name)
     return d
 
 
@@ -408,7 +408,7 @@ def _estimated_bytes(entries: list[ProjectEntry], attachments: Mapping[str, Atta
     total = 0
     for e in entries:
         ds = e.dataset
-        for arr in ds.channels.values():
+        for arr in (getattr(ds, "channels", None) or {}).values():  # a series' sweeps are not counted
             total += nbytes(arr)
         if isinstance(ds, Grid):
             total += sum(nbytes(a) for a in ds.params.values())
