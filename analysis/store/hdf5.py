@@ -409,7 +409,7 @@ def _estimated_bytes(entries: list[ProjectEntry], attachments: Mapping[str, Atta
     total = 0
     for e in entries:
         ds = e.dataset
-        for arr in getattr(ds, "channels", {}).values():  # a series' sweeps are not counted
+        for arr in (getattr(ds, "channels", None) or {}).values():  # a series' sweeps are not counted
             total += nbytes(arr)
         if isinstance(ds, Grid):
             total += sum(nbytes(a) for a in ds.params.values())

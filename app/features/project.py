@@ -23,6 +23,7 @@ value); see :mod:`app.state.project_io` and :mod:`analysis.store`.
 
 from __future__ import annotations
 
+import math
 import os
 import uuid
 from pathlib import Path
@@ -338,14 +339,8 @@ class ProjectController:
             self._restoring = False
         self.projects.append(project)
         self.last_restore = result
-        for restore, saved in (
-            (self._restore_slicers, result.view.get("slicers")),
-            (self._restore_maps, result.view.get("maps")),
-        ):
-            try:
-                restore(saved or [])
-            except Exception as exc:  # a damaged view state must not stop the rest of the restore
-                result.warnings.append(f"the saved views could not all be restored: {exc}")
+        result.warnings += self._restore_slicers(result.view.get("slicers") or [])
+        result.warnings += self._restore_maps(result.view.get("maps") or [])
         for text in result.warnings:
             self.window.log("warning", f"{path.name}: {text}")
         recovered = path == self.restored_from
@@ -366,9 +361,10 @@ class ProjectController:
             f"{len(s.linecuts)} line cuts, {len(s.fits)} fits",
         )
 
-    def _restore_maps(self, saved: list[dict[str, Any]]) -> None:
+    def _restore_maps(self, saved: list[dict[str, Any]]) -> list[str]:
         """Open the saved map views again (through the state: the map views' controller opens a dock for
-        each new map view) with their levelling, colour map and fixed levels."""
+        each new map view) with their levelling, colour map and fixed levels; returns what could not be."""
+        problems: list[str] = []
         for m in saved:
             key, channel = m.get("dataset"), m.get("channel")
             if not isinstance(key, str) or key not in self.state.entries or not isinstance(channel, str):
@@ -384,47 +380,57 @@ class ProjectController:
             levels = m.get("levels")
             if isinstance(levels, list | tuple) and len(levels) == 2:
                 changes["levels"] = (float(levels[0]), float(levels[1]))
-            self.state.set_view(vkey, **changes)
+            try:
+                self.state.set_view(vkey, **changes)
+            except (TypeError, ValueError) as exc:
+                problems.append(f"a map view of {key} could not be restored in full: {exc}")
+        return problems
 
-    def _restore_slicers(self, saved: list[dict[str, Any]]) -> None:
+    def _restore_slicers(self, saved: list[dict[str, Any]]) -> list[str]:
         """Show the saved slicers through the state: a slicer view of the grid that is not yet taken gets
-        the saved channel, bias, window, colour map and levels; a missing one is added (and opens)."""
+        the saved channel, bias, window, colour map and levels; a missing one is added (and opens).
+        Returns what could not be restored (the others still are)."""
         used: set[str] = set()
+        problems: list[str] = []
         for s in saved:
             key = s.get("grid")
             entry = self.state.entries.get(key) if isinstance(key, str) else None
             if entry is None or not isinstance(entry.dataset, Grid):
                 continue
-            grid = entry.dataset
-            free = [
-                k
-                for k, v in self.state.views.items()
-                if v.kind == "slicer" and v.dataset == key and k not in used
-            ]
-            channel = s.get("channel")
-            channel = channel if isinstance(channel, str) and channel in grid.channels else None
-            if free:
-                vkey = free[0]
-            else:
-                vkey = self.state.new_key("slicer")
-                self.state.views[vkey] = ViewState(vkey, key, channel or "", "slicer")
-                if vkey not in self.state.views:  # the grid could not be sliced
-                    continue
-            used.add(vkey)
-            changes: dict[str, Any] = {}
-            if channel:
-                changes["channel"] = channel
-            value = s.get("value")
-            if isinstance(value, int | float) and len(grid.bias):
-                changes["index"] = int(grid.bias_index(float(value)))
-            if isinstance(s.get("window"), int):
-                changes["window"] = int(s["window"])
-            if isinstance(s.get("colormap"), str):
-                changes["colormap"] = s["colormap"]
-            levels = s.get("levels")
-            if isinstance(levels, list | tuple) and len(levels) == 2:
-                changes["levels"] = (float(levels[0]), float(levels[1]))
-            self.state.set_view(vkey, **changes)
+            try:
+                grid = entry.dataset
+                free = [
+                    k
+                    for k, v in self.state.views.items()
+                    if v.kind == "slicer" and v.dataset == key and k not in used
+                ]
+                channel = s.get("channel")
+                channel = channel if isinstance(channel, str) and channel in grid.channels else None
+                if free:
+                    vkey = free[0]
+                else:
+                    vkey = self.state.new_key("slicer")
+                    self.state.views[vkey] = ViewState(vkey, key, channel or "", "slicer")
+                    if vkey not in self.state.views:  # the grid could not be sliced
+                        continue
+                used.add(vkey)
+                changes: dict[str, Any] = {}
+                if channel:
+                    changes["channel"] = channel
+                value = s.get("value")
+                if isinstance(value, int | float) and math.isfinite(value) and len(grid.bias):
+                    changes["index"] = int(grid.bias_index(float(value)))
+                if isinstance(s.get("window"), int):
+                    changes["window"] = int(s["window"])
+                if isinstance(s.get("colormap"), str):
+                    changes["colormap"] = s["colormap"]
+                levels = s.get("levels")
+                if isinstance(levels, list | tuple) and len(levels) == 2:
+                    changes["levels"] = (float(levels[0]), float(levels[1]))
+                self.state.set_view(vkey, **changes)
+            except Exception as exc:  # a damaged view state must not stop the restore
+                problems.append(f"a slicer of {key} could not be restored: {exc}")
+        return problems
 
     def _open_failed(self, path: Path, reason: str) -> None:
         self.last_error = reason

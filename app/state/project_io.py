@@ -230,7 +230,7 @@ def restore_project(state: AppState, project: Project) -> RestoreResult:
 
 
 def _restore(state: AppState, project: Project) -> RestoreResult:
-    result = RestoreResult(warnings=list(getattr(project, "warnings", [])))  # what opening left out
+    result = RestoreResult(warnings=list(getattr(project, "warnings", [])))
     _restore_datasets(state, project, result)
     atts = project.attachments
     steps = (
