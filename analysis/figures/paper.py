@@ -280,11 +280,29 @@ PAPER_FIGURES: dict[str, Callable[[FigureSources], tuple[FigureDescription, Figu
 }
 
 
+#: Figures of the transport papers by scenario name, as ``"module:function"`` (imported when asked for).
+#: The function takes ``(sources, seed)`` and returns ``(description, completed sources)``; with ``sources``
+#: None it builds the scenario's own synthetic series from the models (the series the window's scenario
+#: shows).
+SERIES_FIGURES: dict[str, str] = {}
+
+
+def figure_names() -> list[str]:
+    """Every figure :func:`paper_figure` can build: the MgB2 paper's, then the transport papers'."""
+    return [*PAPER_FIGURES, *SERIES_FIGURES]
+
+
 def paper_figure(
     name: str, sources: FigureSources | None = None, seed: int = 0
 ) -> tuple[FigureDescription, Any]:
-    """(description, completed sources) of paper figure ``name`` (``"fig4"``, ``"fig5"``, ``"fig6"``) on
-    ``sources`` (default: the demo grids made with ``seed``)."""
+    """(description, completed sources) of paper figure ``name`` (``"fig4"``, ``"fig5"``, ``"fig6"`` or a
+    transport scenario of :data:`SERIES_FIGURES`) on ``sources`` (default: the demo grids made with ``seed``,
+    or the scenario's own synthetic series)."""
+    if name in SERIES_FIGURES:
+        import importlib
+
+        module, func = SERIES_FIGURES[name].split(":")
+        return getattr(importlib.import_module(module), func)(sources, seed)
     if name not in PAPER_FIGURES:
-        raise FigureError(f"no paper figure {name!r}; choose one of {', '.join(PAPER_FIGURES)}")
+        raise FigureError(f"no paper figure {name!r}; choose one of {', '.join(figure_names())}")
     return PAPER_FIGURES[name](sources if sources is not None else demo_sources(seed))

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from analysis.errors import WorkbenchError
-from analysis.figures.paper import PAPER_FIGURES, paper_figure
+from analysis.figures.paper import figure_names, paper_figure
 from analysis.figures.render import export_figure, figure_format
 
 
@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="stsworkbench figure", description="Write a figure of the MgB2 paper built on the demo grids."
     )
     ap.add_argument("--demo", action="store_true", help="use the built-in demo grids (the only source yet)")
-    ap.add_argument("--scenario", required=True, choices=sorted(PAPER_FIGURES), help="which paper figure")
+    ap.add_argument("--scenario", required=True, choices=figure_names(), help="which paper figure")
     ap.add_argument("--out", required=True, metavar="FILE", help="output file: .pdf, .svg, .png or .tif")
     ap.add_argument("--dpi", type=int, default=None, help="dots per inch of raster output (default 300)")
     ap.add_argument("--width-cm", type=float, default=None, help="figure width in cm (8.6, 17.8 or any)")
@@ -76,8 +76,8 @@ def main_export_figure(argv: list[str]) -> int:
     ap.add_argument("--export-figure", required=True)
     ap.add_argument("--dpi", type=int, default=None)
     args, _rest = ap.parse_known_args(argv)
-    if args.scenario not in PAPER_FIGURES:
-        choices = ", ".join(sorted(PAPER_FIGURES))
+    if args.scenario not in figure_names():
+        choices = ", ".join(figure_names())
         print(f"stsworkbench: --export-figure needs --scenario with one of {choices}", file=sys.stderr)
         return 1
     return run(args.scenario, args.export_figure, dpi=args.dpi)
