@@ -93,11 +93,14 @@ class HeightProfilePanel(QWidget):
         self.plot.setLabel("bottom", "distance", units="nm")
         self.plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.curve = pg.PlotDataItem(pen=pg.mkPen((30, 30, 30), width=1.5))
+        self.curve.setZValue(1)
         self.plot.addItem(self.curve)
         self.cursors: dict[str, pg.LinearRegionItem] = {}
         for name, rgb in CURSOR_COLOURS.items():
             reg = pg.LinearRegionItem(brush=pg.mkBrush(*rgb, 50), pen=pg.mkPen(*rgb, width=2))
-            reg.setZValue(-10)
+            # a positive z: the scene offers a drag to items by their z summed over their parents, and a
+            # negative one would put the range behind its own view box, which would take the drag (pan)
+            reg.setZValue(0.5)
             reg.sigRegionChangeFinished.connect(lambda *_: self.cursors_changed.emit())
             label = pg.InfLineLabel(reg.lines[0], name, position=0.92, color=rgb)
             reg._label = label  # keep a reference

@@ -1,0 +1,164 @@
+"""Topography menu with real input: drag a profile line on the map, move the step cursors, export the
+profile from its right-click menu, level through the Level dialog (accept, cancel, undo)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtWidgets import QDialogButtonBox, QFileDialog
+
+from analysis.dataset import Frame, Image, Source
+from tests.app.gui_support import close_window, open_window
+from tests.app.real_input import choose, click_menu_path, menu_action, right_click_menu
+from tests.widgets.region_mouse import drag
+
+NM = 1e-9
+STEP = 0.3 * NM
+NOISE = 0.01 * NM
+PIX = 0.4 * NM  # pixel size
+NY, NX = 100, 160
+
+
+def terrace_image(rng) -> Image:
+    """Three terraces 0.3 nm apart, steps at columns 55 and 105, on a tilted plane with 10 pm noise."""
+    iy, ix = np.mgrid[0:NY, 0:NX].astype(float)
+    z = STEP * ((ix >= 55).astype(float) + (ix >= 105)) + (0.01 * ix + 0.006 * iy) * NM
+    z += rng.normal(scale=NOISE, size=z.shape)
+    return Image(
+        name="terraces",
+        channels={"Z": z.astype(np.float32)},
+        units={"Z": "m"},
+        source=Source(path="terraces.sxm", reader="synthetic"),
+        frame=Frame(center=(0.0, 0.0), size=(NX * PIX, NY * PIX), shape=(NY, NX)),
+    )
+
+
+@pytest.fixture
+def win(qtbot, tmp_path, rng):
+    w = open_window(qtbot, tmp_path, features=["app.features.topography"])
+    assert "app.features.topography" in w.features_installed, w.features_failed
+    key = w.state.add_dataset(terrace_image(rng), "terraces")
+    topo = w.exploration.topography
+    qtbot.waitUntil(lambda: topo.current_image() is not None and topo.dataset_key == key, timeout=10000)
+    qtbot.wait(200)
+    yield w
+    close_window(qtbot, w)
+
+
+def _plot_point(panel, d_nm: float) -> QPointF:
+    vb = panel.plot.getViewBox()
+    y = vb.viewRect().center().y()
+    return QPointF(panel.plot.mapFromScene(vb.mapViewToScene(QPointF(d_nm, y))))
+
+
+def _drag_cursor(qtbot, panel, name: str, by_nm: float) -> None:
+    lo, hi = (v * 1e9 for v in panel.cursor_ranges()[name])
+    c = 0.5 * (lo + hi)
+    # the mouse comes in over the range before pressing, as a hand does
+    qtbot.mouseMove(panel.plot.viewport(), _plot_point(panel, c).toPoint())
+    qtbot.wait(60)
+    drag(panel.plot.viewport(), [_plot_point(panel, c + by_nm * k / 6) for k in range(7)])
+    qtbot.wait(50)
+
+
+def test_drag_a_profile_measure_a_step_and_export_it(qtbot, win, tmp_path, monkeypatch):
+    ctl = win.topography
+    topo = win.exploration.topography
+    frame = topo.frame
+    menu_action(qtbot, win, "Topography", "Profile")
+    assert ctl.drawer_for(topo).tool() == "line"
+    qtbot.wait(150)
+    a, b = frame.pixel_to_xy(5, 50), frame.pixel_to_xy(155, 50)
+    pts = [(a[0] + (b[0] - a[0]) * k / 10, a[1]) for k in range(11)]
+    drag(topo.graphics.viewport(), [topo.view_to_widget(x, y) for x, y in pts])
+    qtbot.waitUntil(lambda: ctl.profile is not None, timeout=5000)
+    p = ctl.profile
+    assert ctl.drawer_for(topo).tool() == ""
+    assert abs(p.distance[-1] - 150 * PIX) < 3 * PIX and np.isfinite(p.values).all()
+    assert p.n_width == 1 and p.unit == "m"
+
+    # a width of 4 nm typed into the dock averages 10 samples across the line
+    spin = ctl.panel.width_spin
+    qtbot.mouseDClick(spin.lineEdit(), Qt.MouseButton.LeftButton)
+    spin.lineEdit().selectAll()
+    qtbot.keyClicks(spin.lineEdit(), "4")
+    qtbot.keyClick(spin.lineEdit(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: ctl.profile.n_width == 10, timeout=3000)
+
+    # default cursors (10-40 %, 60-90 % of 60 nm) straddle the steps at 20 and 40 nm: a wrong height
+    assert ctl.step is not None and abs(ctl.step.height - 2 * STEP) > 0.1 * NM
+    _drag_cursor(qtbot, ctl.panel, "A", -4.0)
+    _drag_cursor(qtbot, ctl.panel, "B", +4.5)
+    ra, rb = ctl.panel.cursor_ranges()["A"], ctl.panel.cursor_ranges()["B"]
+    assert ra[1] < 20.5 * NM and rb[0] > 40 * NM, (ra, rb)
+    s = ctl.step
+    # two steps of 0.3 nm between terrace 0 and terrace 2, within 3 standard errors (and 20 pm)
+    assert abs(s.height - 2 * STEP) < max(3 * s.error, 0.02 * NM), s
+    assert "±" in ctl.panel.step_text() and "nm" in ctl.panel.step_text()
+
+    out = tmp_path / "profile.csv"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), "CSV (*.csv)"))
+    vp = ctl.panel.plot.viewport()
+    menu = right_click_menu(qtbot, vp, _plot_point(ctl.panel, 30.0).toPoint())
+    click_menu_path(qtbot, menu, "Export profile (CSV)...")
+    assert out.is_file()
+    text = out.read_text()
+    assert "# step_height" in text and "# width_m 4e-09" in text
+    rows = [line for line in text.splitlines() if not line.startswith("#")]
+    assert rows[0].startswith("distance_m,")
+    data = np.loadtxt(rows[1:], delimiter=",")
+    np.testing.assert_allclose(data[:, 0], p.distance, rtol=1e-6)
+
+
+def test_level_dialog_accept_makes_an_undoable_derived_image(qtbot, win):
+    ctl = win.topography
+    key = next(iter(win.state.entries))
+    menu_action(qtbot, win, "Topography", "Level...")
+    qtbot.waitUntil(lambda: ctl.dialog is not None and ctl.dialog.isVisible(), timeout=3000)
+    dlg = ctl.dialog
+    assert dlg.channel.currentText() == "Z"
+    choose(qtbot, dlg.method, "terrace")
+    qtbot.waitUntil(lambda: dlg.preview_image() is not None, timeout=3000)
+    qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(win.state.entries) == 2, timeout=10000)
+    new_key = next(k for k in win.state.entries if k != key)
+    entry = win.state.entries[new_key]
+    assert entry.parent == key
+    assert entry.label == "terraces Z (terraces, order 1)"
+    prov = entry.dataset.provenance[-1]
+    assert prov["operation"] == "level" and prov["parameters"]["operation"] == "terrace"
+    z = np.asarray(entry.dataset.channels["Z"], dtype=float)
+    # terraces flat again (tilt of 2 nm removed to the noise) and 0.3 nm apart within 5 %
+    for c0, c1 in ((5, 50), (60, 100), (110, 155)):
+        assert np.std(z[:, c0:c1]) < 2 * NOISE
+    np.testing.assert_allclose(
+        np.diff([np.median(z[:, 5:50]), np.median(z[:, 110:155])]), 2 * STEP, rtol=0.05
+    )
+    assert win.state.undo.undo_text.startswith("Add terraces Z")
+    win.activateWindow()
+    qtbot.waitUntil(win.isActiveWindow, timeout=3000)
+    qtbot.keyClick(win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: new_key not in win.state.entries, timeout=3000)
+    assert list(win.state.entries) == [key]
+
+
+def test_level_dialog_cancel_adds_nothing(qtbot, win):
+    ctl = win.topography
+    menu_action(qtbot, win, "Topography", "Level...")
+    qtbot.waitUntil(lambda: ctl.dialog is not None and ctl.dialog.isVisible(), timeout=3000)
+    dlg = ctl.dialog
+    choose(qtbot, dlg.method, "line:median_diff")
+    qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.StandardButton.Cancel), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: ctl.dialog is None, timeout=3000)
+    qtbot.wait(100)
+    assert len(win.state.entries) == 1 and not win.active_jobs()
+
+
+def test_profile_on_a_map_right_click_menu_entry(qtbot, win):
+    ctl = win.topography
+    topo = win.exploration.topography
+    c = topo.view_to_widget(0.0, 0.0)
+    menu = right_click_menu(qtbot, topo.graphics.viewport(), QPoint(round(c.x()), round(c.y())))
+    click_menu_path(qtbot, menu, "Draw a height profile")
+    assert ctl.drawer_for(topo).tool() == "line"
