@@ -261,10 +261,9 @@ def segment_terraces(
     sizes = np.bincount(lab.ravel(), minlength=n + 1)
     keep = np.nonzero(sizes >= min_area)[0]
     keep = keep[keep > 0]
-    out = np.full(z.shape, -1, dtype=np.int64)
-    for new, old in enumerate(keep):
-        out[lab == old] = new
-    return out
+    remap = np.full(n + 1, -1, dtype=np.int64)
+    remap[keep] = np.arange(keep.size)
+    return remap[lab]
 
 
 def terrace_level(

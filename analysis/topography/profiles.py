@@ -74,7 +74,9 @@ def line_profile(
     least one); ``step_m`` sets the spacing along the path (default the smaller pixel size). Raises
     :class:`ProfileError` for a degenerate path or a shape that does not match the frame.
     """
-    z = np.asarray(image, dtype=np.float64)
+    z = np.asarray(image)
+    if not np.issubdtype(z.dtype, np.floating):
+        z = z.astype(np.float64)
     if z.shape != tuple(frame.shape):
         raise ProfileError(f"the image has shape {z.shape}, its frame {tuple(frame.shape)}")
     v = _vertices(vertices)
@@ -118,17 +120,13 @@ def line_profile(
 
 
 def _bilinear(z: np.ndarray, fy: np.ndarray, fx: np.ndarray) -> np.ndarray:
-    """Bilinear samples of ``z`` at fractional (row, column) indices; NaN outside the pixel centres'
-    hull and next to NaN pixels."""
+    """Bilinear samples (float64) of ``z`` at fractional (row, column) indices; NaN outside the hull of
+    the pixel centres and wherever one of the four neighbouring pixels is NaN (NaN propagates through the
+    interpolation weights, so no pass over the whole image is needed)."""
     ny, nx = z.shape
     inside = (fx >= -1e-9) & (fx <= nx - 1 + 1e-9) & (fy >= -1e-9) & (fy <= ny - 1 + 1e-9)
-    nan = ~np.isfinite(z)
-    zf = np.where(nan, 0.0, z)
     coords = np.vstack([np.clip(fy, 0, ny - 1), np.clip(fx, 0, nx - 1)])
-    out = ndimage.map_coordinates(zf, coords, order=1, mode="nearest")
-    if nan.any():
-        touched = ndimage.map_coordinates(nan.astype(np.float64), coords, order=1, mode="nearest")
-        out[touched > 1e-12] = np.nan
+    out = ndimage.map_coordinates(z, coords, output=np.float64, order=1, mode="nearest")
     out[~inside] = np.nan
     return out
 

@@ -105,3 +105,12 @@ def test_real_sxm_profile_is_finite():
     f = img.frame
     p = line_profile(img.channels["Z"], f, [f.pixel_to_xy(20, 30), f.pixel_to_xy(200, 190)], width_m=2e-9)
     assert p.values.size > 100 and np.isfinite(p.values).all()
+
+
+def test_nan_pixels_blank_only_their_neighbourhood():
+    f = Frame(size=(20 * NM, 20 * NM), shape=(20, 20))
+    z = np.ones((20, 20), np.float32)
+    z[10, 5] = np.nan
+    p = line_profile(z, f, [f.pixel_to_xy(0, 10), f.pixel_to_xy(19, 10)])
+    bad = np.isnan(p.values)
+    assert bad.any() and bad.sum() <= 3 and np.all(p.values[~bad] == 1.0)
