@@ -162,3 +162,52 @@ def test_profile_on_a_map_right_click_menu_entry(qtbot, win):
     menu = right_click_menu(qtbot, topo.graphics.viewport(), QPoint(round(c.x()), round(c.y())))
     click_menu_path(qtbot, menu, "Draw a height profile")
     assert ctl.drawer_for(topo).tool() == "line"
+
+
+def test_level_with_regions_and_a_height_band_left_out(qtbot, win, rng):
+    from analysis.maps.regions import Rectangle, Region
+
+    ctl = win.topography
+    iy, ix = np.mgrid[0:NY, 0:NX].astype(float)
+    z = (0.02 * ix - 0.01 * iy) * NM + rng.normal(scale=NOISE, size=ix.shape)
+    island = (iy >= 30) & (iy < 70) & (ix >= 40) & (ix < 100)
+    z[island] += 3 * NM  # an island that tilts a plain plane fit
+    img = Image(name="island", channels={"Z": z}, units={"Z": "m"}, frame=terrace_image(rng).frame)
+    key = win.state.add_dataset(img, "island")
+    win.state.set_current(key)
+    f = img.frame
+    (x0, y0), (x1, y1) = f.pixel_to_xy(38, 28), f.pixel_to_xy(102, 72)
+    win.state.regions["r1"] = Region(
+        "island", geometry=Rectangle(((x0 + x1) / 2, (y0 + y1) / 2), (x1 - x0, y1 - y0))
+    )
+    menu_action(qtbot, win, "Topography", "Level...")
+    qtbot.waitUntil(lambda: ctl.dialog is not None and ctl.dialog.isVisible(), timeout=3000)
+    dlg = ctl.dialog
+    assert dlg.exclude_regions.isEnabled()
+    box = dlg.exclude_regions
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(8, box.height() // 2))
+    assert box.isChecked()
+    qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(win.state.children(key)) == 1, timeout=10000)
+    entry = win.state.children(key)[0]
+    assert entry.label == "island Z (plane, regions excluded)"
+    assert entry.dataset.provenance[-1]["parameters"]["excluded_regions"] == ["island"]
+    out = np.asarray(entry.dataset.channels["Z"], dtype=float)
+    # the substrate is flat to the noise; without the mask the island tilts it
+    assert np.std(out[~island]) < 1.5 * NOISE
+    from analysis.topography.levelling import plane_level
+
+    assert np.std(plane_level(z, 1)[~island]) > 5 * NOISE
+
+    # the same with a height band: leave out everything above the 90th percentile (the island's top)
+    menu_action(qtbot, win, "Topography", "Level...")
+    qtbot.waitUntil(lambda: ctl.dialog is not None and ctl.dialog.isVisible(), timeout=3000)
+    dlg = ctl.dialog
+    assert not dlg.exclude_regions.isChecked()
+    choose(qtbot, dlg.band_mode, "exclude")
+    lo = dlg.values()["band"][0]
+    assert lo == pytest.approx(np.percentile(z, 90), abs=1e-12)
+    qtbot.mouseClick(dlg.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(win.state.children(key)) == 2, timeout=10000)
+    banded = win.state.children(key)[1]
+    assert "without" in banded.label and banded.dataset.provenance[-1]["parameters"]["band_exclude"]
