@@ -401,7 +401,7 @@ class Exploration:
                 n for n in names if units.get(n) == "m"
             ]
             self.topo_channel = topo_names[0] if topo_names else names[0]
-            self._default_topo_levelling(units.get(self.topo_channel, ""))
+            self._default_topo_levelling(units.get(self.topo_channel, ""), ds)
         self.topo_key = key
         panel.dataset_key = key
         panel.set_channels(names, self.topo_channel)
@@ -449,9 +449,10 @@ class Exploration:
         ds = entry.dataset
         return ds.unit(name) if isinstance(ds, Image) else getattr(ds, "param_units", {}).get(name, "")
 
-    def _default_topo_levelling(self, unit: str) -> None:
-        """Heights get the user's levelling, other maps (gaps, currents, ...) none."""
-        self.topo_levelling = self.height_levelling if default_levelling(unit) != "none" else "none"
+    def _default_topo_levelling(self, unit: str, dataset: Any = None) -> None:
+        """Heights get the user's levelling, other maps (gaps, currents, ...) and maps that are already the
+        result of a levelling (derived levelled images) none."""
+        self.topo_levelling = self.height_levelling if default_levelling(unit, dataset) != "none" else "none"
         self.topography.set_levelling(self.topo_levelling)
         if TOPOGRAPHY_VIEW in self.state.views:
             self.state.set_view(TOPOGRAPHY_VIEW, levelling=self.topo_levelling)
@@ -460,7 +461,8 @@ class Exploration:
         """Show map ``name`` of dataset ``key`` in the topography panel (levelled only if a height)."""
         self.topo_key = key
         self.topo_channel = name
-        self._default_topo_levelling(self._topo_unit(key, name))
+        entry = self.state.entries.get(key)
+        self._default_topo_levelling(self._topo_unit(key, name), entry.dataset if entry else None)
         self.state.set_current(key)
         self._refresh_topography()
 

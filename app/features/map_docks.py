@@ -52,8 +52,12 @@ def map_content(dataset: object) -> MapContent | None:
     return None
 
 
-def default_levelling(unit: str) -> str:
-    """Heights (metres) are plane-levelled by default; other maps (gaps, chi-square, ...) are shown as is."""
+def default_levelling(unit: str, dataset: Any = None) -> str:
+    """Heights (metres) are plane-levelled by default; other maps (gaps, chi-square, ...) are shown as is,
+    and so is a ``dataset`` that is itself the result of a levelling (its last provenance step)."""
+    prov = getattr(dataset, "provenance", None) or []
+    if prov and isinstance(prov[-1], dict) and prov[-1].get("operation") == "level":
+        return "none"
     return "plane" if unit == "m" else "none"
 
 
@@ -147,7 +151,7 @@ class MapDocks(QObject):
         panel = TopographyPanel(f"Map {self._numbers}")
         panel.dataset_key = key
         panel.setObjectName(f"map-panel-{self._numbers}")
-        levelling = default_levelling(content.units[channel])
+        levelling = default_levelling(content.units[channel], entry.dataset)
         adopted = self.state.views.get(view_key) if view_key else None
         if adopted is not None and adopted.levelling in LEVELLING:
             levelling = adopted.levelling  # the view came first (a project being opened): its levelling
@@ -227,7 +231,7 @@ class MapDocks(QObject):
         if content is None or channel not in content.maps or channel == md.channel:
             return
         md.channel = channel
-        md.levelling = default_levelling(content.units.get(channel, ""))
+        md.levelling = default_levelling(content.units.get(channel, ""), entry.dataset)  # type: ignore[union-attr]
         self._set_view(md, channel=channel, levels=None, levelling=md.levelling)
         self.render(md)
 

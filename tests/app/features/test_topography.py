@@ -136,11 +136,24 @@ def test_level_dialog_accept_makes_an_undoable_derived_image(qtbot, win):
         np.diff([np.median(z[:, 5:50]), np.median(z[:, 110:155])]), 2 * STEP, rtol=0.05
     )
     assert win.state.undo.undo_text.startswith("Add terraces Z")
+    # usable as any map: double-clicking its Z in the data browser opens a map view showing it as is
+    # (an image that is already levelled is not plane-levelled again for display)
+    browser = win.exploration.browser
+    item = browser.map_item(new_key, "Z")
+    tree = browser.tree
+    tree.scrollToItem(item)
+    qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=tree.visualItemRect(item).center())
+    qtbot.mouseDClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=tree.visualItemRect(item).center())
+    docks = win.exploration.map_docks.docks
+    qtbot.waitUntil(lambda: len(docks) == 1 and docks[0].panel.current_image() is not None, timeout=5000)
+    assert docks[0].levelling == "none"
+    np.testing.assert_array_equal(docks[0].panel.current_image(), entry.dataset.channels["Z"])
     win.activateWindow()
     qtbot.waitUntil(win.isActiveWindow, timeout=3000)
     qtbot.keyClick(win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: new_key not in win.state.entries, timeout=3000)
     assert list(win.state.entries) == [key]
+    qtbot.waitUntil(lambda: not docks, timeout=3000)
 
 
 def test_level_dialog_cancel_adds_nothing(qtbot, win):
