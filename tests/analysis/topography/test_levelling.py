@@ -169,3 +169,15 @@ def test_real_sxm_levelling_reduces_roughness():
         assert np.isfinite(out).all()
     assert all(r < raw_rms for r in rms.values())
     assert rms["polynomial order 3"] <= rms["plane"]
+
+
+def test_line_polynomial_with_and_without_mask_agree_on_a_full_mask(rng):
+    z = rng.normal(size=(30, 40)) * NM
+    full = line_level(z, "poly", 2)
+    masked = line_level(z, "poly", 2, np.ones(z.shape, bool) & (np.arange(40) != 3)[None, :])
+    ref = np.array([row - np.polyval(np.polyfit(np.arange(40.0), row, 2), np.arange(40.0)) for row in z])
+    np.testing.assert_allclose(full, ref, atol=1e-6 * NM)
+    keep = np.arange(40) != 3
+    x = np.arange(40.0)
+    ref_m = np.array([row - np.polyval(np.polyfit(x[keep], row[keep], 2), x) for row in z])
+    np.testing.assert_allclose(masked, ref_m, atol=1e-6 * NM)
