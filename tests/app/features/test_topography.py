@@ -66,10 +66,19 @@ def test_drag_a_profile_measure_a_step_and_export_it(qtbot, win, tmp_path, monke
     ctl = win.topography
     topo = win.exploration.topography
     frame = topo.frame
+    a, b = frame.pixel_to_xy(5, 50), frame.pixel_to_xy(155, 50)
+
+    def whites() -> list[bool]:
+        mid = QPointF(topo.view_to_widget((a[0] + b[0]) / 2, a[1]))
+        shot = topo.graphics.grab().toImage()
+        r = shot.devicePixelRatio()
+        cols = [shot.pixelColor(round(mid.x() * r), round((mid.y() + dy) * r)) for dy in (-1, 0, 1)]
+        return [min(c.red(), c.green(), c.blue()) > 220 for c in cols]
+
+    assert not any(whites())
     menu_action(qtbot, win, "Topography", "Profile")
     assert ctl.drawer_for(topo).tool() == "line"
     qtbot.wait(150)
-    a, b = frame.pixel_to_xy(5, 50), frame.pixel_to_xy(155, 50)
     pts = [(a[0] + (b[0] - a[0]) * k / 10, a[1]) for k in range(11)]
     drag(topo.graphics.viewport(), [topo.view_to_widget(x, y) for x, y in pts])
     qtbot.waitUntil(lambda: ctl.profile is not None, timeout=5000)
@@ -77,6 +86,19 @@ def test_drag_a_profile_measure_a_step_and_export_it(qtbot, win, tmp_path, monke
     assert ctl.drawer_for(topo).tool() == ""
     assert abs(p.distance[-1] - 150 * PIX) < 3 * PIX and np.isfinite(p.values).all()
     assert p.n_width == 1 and p.unit == "m"
+    # the line is drawn on the map: white pixels at its middle on screen
+    qtbot.wait(50)
+    assert any(whites())
+    # dragging the line's end handle back by 50 pixels shortens the profile to 100 pixels
+    end = QPointF(topo.view_to_widget(*b))
+    new_end = QPointF(topo.view_to_widget(*frame.pixel_to_xy(105, 50)))
+    qtbot.mouseMove(topo.graphics.viewport(), end.toPoint())
+    qtbot.wait(60)
+    drag(topo.graphics.viewport(), [end + (new_end - end) * (k / 8) for k in range(9)])
+    qtbot.waitUntil(lambda: abs(ctl.profile.distance[-1] - 100 * PIX) < 3 * PIX, timeout=3000)
+    drag(topo.graphics.viewport(), [new_end + (end - new_end) * (k / 8) for k in range(9)])
+    qtbot.waitUntil(lambda: abs(ctl.profile.distance[-1] - 150 * PIX) < 3 * PIX, timeout=3000)
+    p = ctl.profile
 
     # a width of 4 nm typed into the dock averages 10 samples across the line
     spin = ctl.panel.width_spin
