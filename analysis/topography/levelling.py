@@ -13,6 +13,9 @@ from separable moments (``V_y^T (w z) V_x``) in O(ny nx (order + 1)) operations 
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -198,18 +201,12 @@ def line_level(z: Any, method: str = "median", order: int = 1, mask: Any = None)
     return z - line_offsets(z, method, order, mask)
 
 
-class _quiet:
-    """Silences numpy's 'All-NaN slice' warnings of nanmedian (empty lines are expected)."""
-
-    def __enter__(self) -> None:
-        import warnings
-
-        self._cm = warnings.catch_warnings()
-        self._cm.__enter__()
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Silences numpy's 'All-NaN slice' warnings of nanmedian (lines without usable pixels are expected)."""
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc: Any) -> None:
-        self._cm.__exit__(*exc)
+        yield
 
 
 # -- terraces -----------------------------------------------------------------------------------------

@@ -202,7 +202,7 @@ def write_profile_csv(profile: Profile, path: str | Path, step: StepHeight | Non
     """Write ``profile`` as CSV: distance (m), x (m), y (m), value, spread across the width; comment lines
     (``#``) give the width and, when given, the step height."""
     with open(path, "w", newline="", encoding="utf-8") as f:
-        f.write(f"# profile {profile.label}\n".replace("profile \n", "profile\n"))
+        f.write(f"# profile {profile.label}".rstrip() + "\n")
         f.write(f"# width_m {profile.width_m:.6g} samples_across {profile.n_width}\n")
         if step is not None:
             f.write(f"# step_height {step.height:.6g} +/- {step.error:.3g} {profile.unit}\n")
