@@ -2,8 +2,9 @@
 
 Convention: ``moving`` is ``reference`` translated by ``shift = (dy, dx)`` pixels,
 ``moving[y, x] = reference[y - dy, x - dx]``; :func:`estimate_shift` returns that shift with sub-pixel
-precision (the correlation peak is refined on an upsampled grid by a matrix-multiply DFT around the coarse
-peak) and :func:`apply_shift` moves data back by it. Multiply by the pixel size for metres.
+precision (the cross-correlation peak located on an upsampled grid by a matrix-multiply DFT around the
+coarse peak, then a least-squares match of the overlap) and :func:`apply_shift` moves data back by it.
+Multiply by the pixel size for metres.
 """
 
 from __future__ import annotations
@@ -21,13 +22,51 @@ from analysis.lattice.fft import LatticeError, _prepare, window_2d, workers
 
 
 def _cross_power(ref: np.ndarray, mov: np.ndarray, window: str) -> np.ndarray:
-    w = window_2d(ref.shape[0], ref.shape[1], window, 0.25)
+    """Fourier transform of the cross-correlation of the windowed images, normalised to its maximum."""
+    w = window_2d(ref.shape[0], ref.shape[1], window)
     a = sfft.fft2(_prepare(np.asarray(ref, np.float64), (0, 1)) * w, workers=workers())
     b = sfft.fft2(_prepare(np.asarray(mov, np.float64), (0, 1)) * w, workers=workers())
     r = b * np.conj(a)
-    mag = np.abs(r)
-    r /= np.maximum(mag, 1e-12 * max(float(mag.max()), 1e-300))
-    return r
+    return r / max(float(np.abs(r).max()), 1e-300)
+
+
+def _refine(
+    ref: np.ndarray, mov: np.ndarray, shift: tuple[float, float], steps: int = 12
+) -> tuple[float, float]:
+    """Gauss-Newton least squares of ``mov(r + s) = g ref(r) + c`` over the overlap, from ``shift``.
+
+    The correlation peak of cropped (non-periodic) images is pulled towards zero by the content that
+    enters and leaves the frame; matching the overlap directly removes that bias."""
+    ref = np.asarray(ref, np.float64)
+    mov = np.asarray(mov, np.float64)
+    good = np.isfinite(ref) & np.isfinite(mov)
+    ref = np.where(good, ref, np.nanmean(ref))
+    mov = np.where(good, mov, np.nanmean(mov))
+    spline = ndimage.spline_filter(mov, order=3)
+    ny, nx = ref.shape
+    yy, xx = np.mgrid[0:ny, 0:nx].astype(np.float64)
+    s = np.array(shift, dtype=np.float64)
+    g, c = 1.0, 0.0
+    for _ in range(steps):
+        m = int(np.ceil(np.abs(s).max())) + 2
+        if 2 * m >= min(ny, nx) - 4:
+            break
+        win = np.s_[m : ny - m, m : nx - m]
+        mb = ndimage.map_coordinates(spline, [yy + s[0], xx + s[1]], order=3, prefilter=False)
+        gy, gx = np.gradient(mb)
+        ok = good[win]
+        r0 = ref[win][ok]
+        if g == 1.0 and c == 0.0:  # the first step starts from the best gain and offset
+            g, c = np.polyfit(r0, mb[win][ok], 1) if r0.std() > 0 else (1.0, 0.0)
+        e = mb[win][ok] - (g * r0 + c)
+        jac = np.column_stack([gy[win][ok], gx[win][ok], -r0, -np.ones_like(r0)])
+        delta = np.linalg.lstsq(jac, -e, rcond=None)[0]
+        s += np.clip(delta[:2], -0.5, 0.5)
+        g += delta[2]
+        c += delta[3]
+        if np.abs(delta[:2]).max() < 1e-4:
+            break
+    return float(s[0]), float(s[1])
 
 
 def _upsampled(r: np.ndarray, centre: tuple[float, float], half: float, up: int) -> tuple[np.ndarray, ...]:
@@ -44,11 +83,14 @@ def _upsampled(r: np.ndarray, centre: tuple[float, float], half: float, up: int)
 
 
 def estimate_shift(
-    reference: np.ndarray, moving: np.ndarray, upsample: int = 100, window: str = "tukey"
+    reference: np.ndarray, moving: np.ndarray, upsample: int = 100, window: str = "hann", refine: bool = True
 ) -> tuple[float, float]:
-    """Translation ``(dy, dx)`` in pixels of ``moving`` relative to ``reference`` (both ``(ny, nx)``),
-    precise to about ``1 / upsample`` pixel. ``window`` (see :data:`analysis.lattice.fft.WINDOWS`) tapers
-    the edges of non-periodic images before the transform."""
+    """Translation ``(dy, dx)`` in pixels of ``moving`` relative to ``reference`` (both ``(ny, nx)``).
+
+    The cross-correlation of the windowed images (``window`` from :data:`analysis.lattice.fft.WINDOWS`)
+    is located to ``1 / upsample`` pixel; with ``refine`` the overlap of the two images is then matched by
+    least squares (allowing a gain and an offset between them), which removes the bias of the
+    correlation peak for images that are crops of a larger scene."""
     reference, moving = np.asarray(reference), np.asarray(moving)
     if reference.shape != moving.shape or reference.ndim != 2:
         raise LatticeError(f"images of one 2D shape are needed, got {reference.shape} and {moving.shape}")
@@ -64,7 +106,8 @@ def estimate_shift(
     c = (float(sy[j]), float(sx[i]))
     v, sy, sx = _upsampled(r, c, 0.15, max(upsample, 10))
     j, i = np.unravel_index(int(np.argmax(v)), v.shape)
-    return float(sy[j]), float(sx[i])
+    shift = (float(sy[j]), float(sx[i]))
+    return _refine(reference, moving, shift) if refine else shift
 
 
 def apply_shift(
@@ -97,7 +140,9 @@ def apply_shift(
             sl = np.where(bad, np.nanmean(sl) if (~bad).any() else 0.0, sl)
         v = ndimage.map_coordinates(sl, coords, order=order, mode="nearest")
         if bad.any():
-            v[ndimage.map_coordinates(bad.astype(np.float32), coords, order=1, mode="nearest") > 0.01] = np.nan
+            v[ndimage.map_coordinates(bad.astype(np.float32), coords, order=1, mode="nearest") > 0.01] = (
+                np.nan
+            )
         v[outside] = np.nan
         out[:, :, k] = v
         if progress is not None:

@@ -137,11 +137,15 @@ def find_peaks(
     for k in idx:
         iy, ix = np.unravel_index(int(k), amp.shape)
         q = (float(res.qx[ix]), float(res.qy[iy]))
-        peaks.append(refine_peak(z, pixel_size, q, 1, window, fft=res) if refine else Peak(*q, float(amp.flat[k])))
+        peaks.append(
+            refine_peak(z, pixel_size, q, 1, window, fft=res) if refine else Peak(*q, float(amp.flat[k]))
+        )
     return peaks
 
 
-def lattice_vectors(peaks: list[Peak] | np.ndarray, min_angle_deg: float = 20.0) -> tuple[np.ndarray, np.ndarray]:
+def lattice_vectors(
+    peaks: list[Peak] | np.ndarray, min_angle_deg: float = 20.0
+) -> tuple[np.ndarray, np.ndarray]:
     """The two Bragg vectors ``Q_a, Q_b`` (each (2,), 1/m) of a list of peaks, strongest first.
 
     ``Q_a`` is the first peak; ``Q_b`` the next peak at least ``min_angle_deg`` away from the line of

@@ -99,10 +99,16 @@ def displacement_field(
     qa: np.ndarray,
     qb: np.ndarray,
     length: float | None = None,
+    refine_q: int = 1,
 ) -> DriftField:
     """The Lawler-Fujita displacement field of image ``z`` (ny, nx) with pixel size ``(dx, dy)`` metres,
     Bragg vectors ``qa``, ``qb`` (1/m) and demodulation length ``length`` (metres; default three periods of
-    the longer lattice spacing, ``3 / min(|Q_a|, |Q_b|)``)."""
+    the longer lattice spacing, ``3 / min(|Q_a|, |Q_b|)``).
+
+    With ``refine_q`` > 0 the Bragg vectors are refined that many times so that the phases have no mean
+    gradient left (a plane fit away from the edges): the reference is then the average lattice of the
+    image, which peaks picked on a drifted image miss by a fraction of a reciprocal pixel. The refined
+    vectors are returned in the field; ``refine_q=0`` keeps the given ones exactly."""
     z = np.asarray(z)
     if z.ndim != 2 or min(z.shape) < 8:
         raise LatticeError(f"an image of at least 8x8 pixels is needed, got shape {z.shape}")
@@ -122,14 +128,29 @@ def displacement_field(
     fqy = sfft.fftfreq(ny, dy)
     x = np.arange(nx) * dx
     y = np.arange(ny) * dy
-    thetas = []
-    for q in (qa, qb):
-        gx = np.exp(-2 * (np.pi * length * (fqx - q[0])) ** 2)
-        gy = np.exp(-2 * (np.pi * length * (fqy - q[1])) ** 2)
-        a = sfft.ifft2(f * (gy[:, None] * gx[None, :]), workers=workers())
-        a *= np.exp(-2j * np.pi * q[1] * y)[:, None]
-        a *= np.exp(-2j * np.pi * q[0] * x)[None, :]
-        thetas.append(unwrap_phase(np.angle(a)))
+    # plane fit of the phases away from the edges (where the periodic demodulation is least reliable)
+    my = min(ny // 4, int(np.ceil(length / dy)))
+    mx = min(nx // 4, int(np.ceil(length / dx)))
+    yy, xx = np.mgrid[my : ny - my, mx : nx - mx]
+    design = np.column_stack([xx.ravel() * dx, yy.ravel() * dy, np.ones(xx.size)])
+    qs = [qa.copy(), qb.copy()]
+    thetas: list[np.ndarray] = []
+    for step in range(refine_q + 1):
+        thetas = []
+        for q in qs:
+            gx = np.exp(-2 * (np.pi * length * (fqx - q[0])) ** 2)
+            gy = np.exp(-2 * (np.pi * length * (fqy - q[1])) ** 2)
+            a = sfft.ifft2(f * (gy[:, None] * gx[None, :]), workers=workers())
+            a *= np.exp(-2j * np.pi * q[1] * y)[:, None]
+            a *= np.exp(-2j * np.pi * q[0] * x)[None, :]
+            thetas.append(unwrap_phase(np.angle(a)))
+        if step < refine_q:
+            # the lattice of reference is the average one: no mean phase gradient is left over
+            for i, th in enumerate(thetas):
+                coef = np.linalg.lstsq(design, th[my : ny - my, mx : nx - mx].ravel(), rcond=None)[0]
+                qs[i] = qs[i] + coef[:2] / (2 * np.pi)
+    qa, qb = qs
+    m = np.array([qa, qb])
     inv = np.linalg.inv(m) / (2 * np.pi)
     ux = inv[0, 0] * thetas[0] + inv[0, 1] * thetas[1]
     uy = inv[1, 0] * thetas[0] + inv[1, 1] * thetas[1]
@@ -174,7 +195,9 @@ def apply_field(
         sl, bad = _filled(stack[:, :, k])
         v = ndimage.map_coordinates(sl, coords, order=order, mode="nearest")
         if bad is not None:
-            v[ndimage.map_coordinates(bad.astype(np.float32), coords, order=1, mode="nearest") > 0.01] = np.nan
+            v[ndimage.map_coordinates(bad.astype(np.float32), coords, order=1, mode="nearest") > 0.01] = (
+                np.nan
+            )
         v[outside] = np.nan
         out[:, :, k] = v
         if progress is not None:

@@ -98,8 +98,10 @@ class FFTResult:
     @property
     def dq(self) -> tuple[float, float]:
         """(dqx, dqy) reciprocal pixel size in 1/m."""
-        return (float(self.qx[1] - self.qx[0]) if self.qx.size > 1 else 0.0,
-                float(self.qy[1] - self.qy[0]) if self.qy.size > 1 else 0.0)
+        return (
+            float(self.qx[1] - self.qx[0]) if self.qx.size > 1 else 0.0,
+            float(self.qy[1] - self.qy[0]) if self.qy.size > 1 else 0.0,
+        )
 
 
 def _prepare(z: np.ndarray, axes: tuple[int, int]) -> np.ndarray:

@@ -68,8 +68,13 @@ def q_cut(
         + s[y0 + 1, x0] * (1 - wx) * wy
         + s[y0 + 1, x0 + 1] * wx * wy
     )
-    return QCut(np.asarray(vals, dtype=np.float64), t * length, pts, (float(p0[0]), float(p0[1])),
-                (float(p1[0]), float(p1[1])))
+    return QCut(
+        np.asarray(vals, dtype=np.float64),
+        t * length,
+        pts,
+        (float(p0[0]), float(p0[1])),
+        (float(p1[0]), float(p1[1])),
+    )
 
 
 def peak_along_cut(cut: QCut, q_min: float = 0.0) -> np.ndarray:

@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from analysis.lattice.bragg import angle_between_deg, find_peaks, lattice_vectors, real_space_vectors, refine_peak
+from analysis.lattice.bragg import (
+    angle_between_deg,
+    find_peaks,
+    lattice_vectors,
+    real_space_vectors,
+    refine_peak,
+)
 from analysis.lattice.fft import WINDOWS, LatticeError, fft_grid, fft_image, q_axes
 from analysis.lattice.symmetry import symmetrise
 from tests.analysis.lattice.synthetic import hexagonal_q, lattice_image, square_q
