@@ -100,6 +100,7 @@ def displacement_field(
     qb: np.ndarray,
     length: float | None = None,
     refine_q: int = 1,
+    ideal: str = "",
 ) -> DriftField:
     """The Lawler-Fujita displacement field of image ``z`` (ny, nx) with pixel size ``(dx, dy)`` metres,
     Bragg vectors ``qa``, ``qb`` (1/m) and demodulation length ``length`` (metres; default three periods of
@@ -108,7 +109,11 @@ def displacement_field(
     With ``refine_q`` > 0 the Bragg vectors are refined that many times so that the phases have no mean
     gradient left (a plane fit away from the edges): the reference is then the average lattice of the
     image, which peaks picked on a drifted image miss by a fraction of a reciprocal pixel. The refined
-    vectors are returned in the field; ``refine_q=0`` keeps the given ones exactly."""
+    vectors are returned in the field; ``refine_q=0`` keeps the given ones exactly.
+
+    With ``ideal`` = ``"square"`` or ``"hexagonal"`` the reference is the ideal lattice of
+    :func:`ideal_bragg_vectors` instead, so a uniform skew or stretch (linear drift, piezo creep) is
+    corrected as well."""
     z = np.asarray(z)
     if z.ndim != 2 or min(z.shape) < 8:
         raise LatticeError(f"an image of at least 8x8 pixels is needed, got shape {z.shape}")
@@ -150,11 +155,38 @@ def displacement_field(
                 coef = np.linalg.lstsq(design, th[my : ny - my, mx : nx - mx].ravel(), rcond=None)[0]
                 qs[i] = qs[i] + coef[:2] / (2 * np.pi)
     qa, qb = qs
+    if ideal:
+        # phases relative to the ideal lattice: the affine part (skew, stretch) becomes displacement too,
+        # taken about the image centre so the corrected image stays centred
+        ta, tb = ideal_bragg_vectors(qa, qb, ideal)
+        xc, yc = x - x.mean(), y - y.mean()
+        for i, (q, t) in enumerate(((qa, ta), (qb, tb))):
+            thetas[i] = thetas[i] + 2 * np.pi * ((q[0] - t[0]) * xc[None, :] + (q[1] - t[1]) * yc[:, None])
+        qa, qb = ta, tb
     m = np.array([qa, qb])
     inv = np.linalg.inv(m) / (2 * np.pi)
     ux = inv[0, 0] * thetas[0] + inv[0, 1] * thetas[1]
     uy = inv[1, 0] * thetas[0] + inv[1, 1] * thetas[1]
     return DriftField(ux, uy, thetas[0], thetas[1], qa, qb, float(length), (float(dx), float(dy)))
+
+
+def ideal_bragg_vectors(qa: np.ndarray, qb: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """The ideal ``"square"`` (90 deg) or ``"hexagonal"`` (60 or 120 deg, whichever is nearer) Bragg
+    vectors closest to ``qa``, ``qb`` (1/m): their mean length, placed symmetrically about the bisector of
+    the measured pair."""
+    if kind not in ("square", "hexagonal"):
+        raise LatticeError(f"unknown ideal lattice {kind!r}; expected 'square' or 'hexagonal'")
+    qa, qb = np.asarray(qa, float), np.asarray(qb, float)
+    k = 0.5 * (np.linalg.norm(qa) + np.linalg.norm(qb))
+    ang_a, ang_b = np.arctan2(qa[1], qa[0]), np.arctan2(qb[1], qb[0])
+    d = (ang_b - ang_a + np.pi) % (2 * np.pi) - np.pi
+    mid = ang_a + d / 2
+    target = np.pi / 2 if kind == "square" else (np.pi / 3 if abs(d) < np.pi / 2 else 2 * np.pi / 3)
+    half = np.copysign(target / 2, d)
+    return (
+        k * np.array([np.cos(mid - half), np.sin(mid - half)]),
+        k * np.array([np.cos(mid + half), np.sin(mid + half)]),
+    )
 
 
 def sample_coordinates(field: DriftField, iterations: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -212,7 +244,8 @@ def drift_correct(
     qb: np.ndarray,
     length: float | None = None,
     order: int = 3,
+    ideal: str = "",
 ) -> tuple[np.ndarray, DriftField]:
     """Drift-corrected image ``(ny, nx)`` and its displacement field (see :func:`displacement_field`)."""
-    field = displacement_field(z, pixel_size, qa, qb, length)
+    field = displacement_field(z, pixel_size, qa, qb, length, ideal=ideal)
     return apply_field(z, field, order=order), field

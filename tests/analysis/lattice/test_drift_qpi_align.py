@@ -8,7 +8,7 @@ from scipy import ndimage
 
 from analysis.dataset import Frame
 from analysis.lattice.align import apply_shift, estimate_shift, resample_to_frame
-from analysis.lattice.bragg import find_peaks, lattice_vectors, refine_peak
+from analysis.lattice.bragg import angle_between_deg, find_peaks, lattice_vectors, refine_peak
 from analysis.lattice.drift import apply_field, displacement_field, drift_correct, unwrap_phase
 from analysis.lattice.fft import LatticeError, fft_grid, fft_image
 from analysis.lattice.qpi import inverse_filter, peak_along_cut, q_cut
@@ -155,3 +155,42 @@ def test_fft_of_noise_has_finite_output():
     z[0, 0] = np.nan
     res = fft_image(z, (PIX, 2 * PIX), "tukey")
     assert np.isfinite(res.amplitude).all()
+
+
+def test_ideal_square_reference_removes_a_uniform_skew():
+    shape = (128, 128)
+    qa, qb = square_q(A, 20.0)
+    y, x = np.mgrid[0:128, 0:128] * PIX
+    ux, uy = 0.04 * (y - y.mean()), 0.02 * (x - x.mean())  # a uniform shear and stretch (linear drift)
+    z = lattice_image(shape, PIX, [qa, qb], ux, uy)
+    qa_m, qb_m = lattice_vectors(find_peaks(z, (PIX, PIX), n=4))
+    assert abs(angle_between_deg(qa_m, qb_m) - 90) > 2  # visibly skewed before
+    corrected, field = drift_correct(z, (PIX, PIX), qa_m, qb_m, ideal="square")
+    assert angle_between_deg(field.qa, field.qb) == pytest.approx(90.0, abs=1e-9)
+    c = np.where(np.isfinite(corrected), corrected, 0.0)
+    qa_c, qb_c = lattice_vectors(find_peaks(c, (PIX, PIX), n=4))
+    assert abs(angle_between_deg(qa_c, qb_c) - 90) < 0.5
+    assert abs(np.linalg.norm(qa_c) - np.linalg.norm(qb_c)) < 0.01 * np.linalg.norm(qa_c)
+    with pytest.raises(LatticeError, match="ideal"):
+        displacement_field(z, (PIX, PIX), qa_m, qb_m, ideal="cubic")
+
+
+@pytest.mark.realdata
+def test_real_fese_topograph_bragg_peaks_and_drift_correction():
+    from analysis.io.nanonis_image import read_image
+    from analysis.processing.levelling import level
+    from tests.conftest import shared_file
+
+    im = read_image(shared_file("nanonis/FeSe_topography.sxm"))
+    z = level(np.asarray(im.channels["Z"], dtype=np.float64), "plane")
+    pix = im.frame.pixel_size
+    qa, qb = lattice_vectors(find_peaks(z, pix, n=4))
+    # the image resolves the Se lattice: both Bragg peaks at the Se-Se spacing, about 0.38 nm
+    for q in (qa, qb):
+        assert 1 / np.linalg.norm(q) == pytest.approx(0.38e-9, rel=0.03)
+    skew = abs(angle_between_deg(qa, qb) - 90)
+    corrected, field = drift_correct(z, pix, qa, qb, ideal="square")
+    c = np.where(np.isfinite(corrected), corrected, np.nanmean(corrected))
+    qa_c, qb_c = lattice_vectors(find_peaks(c, pix, n=4))
+    assert abs(angle_between_deg(qa_c, qb_c) - 90) < min(0.5, skew)
+    assert np.isfinite(field.ux).all() and field.rms() < 0.5e-9
