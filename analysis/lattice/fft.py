@@ -122,13 +122,15 @@ def fft_image(
 ) -> FFTResult:
     """Centred, windowed FFT of an ``(ny, nx)`` image with pixel size ``(dx, dy)`` metres.
 
-    The mean is subtracted and NaNs are replaced by it first. Returns complex128 ``(ny, nx)``.
+    NaNs are replaced by the mean, then the windowed mean is subtracted (so F(q = 0) = 0).
+    Returns complex128 ``(ny, nx)``.
     """
     z = np.asarray(z)
     if z.ndim != 2 or min(z.shape) < 2:
         raise LatticeError(f"an image of at least 2x2 pixels is needed, got shape {z.shape}")
     w = window_2d(z.shape[0], z.shape[1], window, alpha)
-    a = _prepare(z.astype(np.float64), (0, 1)) * w
+    a = _prepare(z.astype(np.float64), (0, 1))
+    a = (a - float(np.sum(a * w)) / float(w.sum())) * w  # the windowed mean removed: F(q = 0) = 0
     spec = sfft.fftshift(sfft.fft2(a, workers=workers())) / w.sum()
     qx, qy = q_axes(z.shape, pixel_size)
     return FFTResult(spec, qx, qy, window)
@@ -141,30 +143,53 @@ def fft_grid(
     alpha: float = 0.5,
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
-    block: int = 64,
+    block: int = 16,
 ) -> FFTResult:
     """Centred, windowed FFT of every bias slice of an ``(ny, nx, nb)`` cube, in blocks of ``block``
-    slices (so progress is reported and a cancel honoured). Returns complex64 ``(ny, nx, nb)``."""
+    slices (so progress is reported and a cancel honoured, and each block's transform stays in cache).
+    Returns complex64 ``(ny, nx, nb)``, each slice equal to :func:`fft_image` of it; NaNs are replaced by
+    their slice's mean."""
     cube = np.asarray(cube)
     if cube.ndim != 3 or min(cube.shape[:2]) < 2:
         raise LatticeError(f"a (ny, nx, nb) grid of at least 2x2 pixels is needed, got shape {cube.shape}")
     ny, nx, nb = cube.shape
     w2 = window_2d(ny, nx, window, alpha)
-    norm = np.float32(1.0 / float(w2.sum()))
+    w2 /= w2.sum()  # the normalisation rides on the window: no extra pass over the output
     even = ny % 2 == 0 and nx % 2 == 0
     if even:  # (-1)^(ix + iy) in the window centres the transform, so no fftshift copy is needed
         w2 = w2 * np.where((np.add.outer(np.arange(ny), np.arange(nx)) % 2) == 0, 1.0, -1.0)
     w = w2.astype(np.float32)[:, :, None]
+    # Transform of the window itself: removing the windowed mean m_w of a slice after the transform is
+    # F[(z - m_w) w] = F[z w] - m_w F[w], and F[w] is negligible outside a few pixels around q = 0.
+    fw = sfft.fft2(w2)
+    if not even:
+        fw = sfft.fftshift(fw)
+    cy, cx = ny // 2, nx // 2
+    near = np.abs(fw) > 1e-7 * abs(fw[cy, cx])
+    rows = np.flatnonzero(near.any(axis=1))
+    cols = np.flatnonzero(near.any(axis=0))
+    ry, rx = slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1)
+    fw_near = fw[ry, rx][:, :, None] / fw[cy, cx]
     out = np.empty((ny, nx, nb), np.complex64)
+    buf = np.empty((ny, nx, min(block, nb)), np.float32)
     nthreads = workers()
     for lo in range(0, nb, block):
         check_cancel(cancel, "FFT")
         hi = min(nb, lo + block)
-        a = _prepare(np.asarray(cube[:, :, lo:hi], dtype=np.float32), (0, 1))
-        a *= w
-        f = sfft.fft2(a, axes=(0, 1), workers=nthreads, overwrite_x=True)
-        f *= norm
-        out[:, :, lo:hi] = f if even else sfft.fftshift(f, axes=(0, 1))
+        b = buf[:, :, : hi - lo]
+        np.multiply(cube[:, :, lo:hi], w, out=b)
+        f = sfft.fft2(b, axes=(0, 1), workers=nthreads)
+        if not even:
+            f = sfft.fftshift(f, axes=(0, 1))
+        dc = f[cy, cx, :]
+        if not np.isfinite(dc).all():  # a NaN anywhere: fill those slices with their mean and redo them
+            b[...] = _prepare(np.asarray(cube[:, :, lo:hi], dtype=np.float32), (0, 1)) * w
+            f = sfft.fft2(b, axes=(0, 1), workers=nthreads)
+            if not even:
+                f = sfft.fftshift(f, axes=(0, 1))
+            dc = f[cy, cx, :]
+        f[ry, rx, :] -= (fw_near * dc[None, None, :]).astype(np.complex64)
+        out[:, :, lo:hi] = f
         if progress is not None:
             progress(hi, nb)
     qx, qy = q_axes((ny, nx), pixel_size)

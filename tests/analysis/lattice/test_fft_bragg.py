@@ -132,3 +132,15 @@ def test_c4_symmetrisation_restores_a_fourfold_peak_pattern():
     c = n // 2
     assert s[c, ia] == pytest.approx(s[ia, c], rel=1e-6)  # the two directions are equal after
     assert res.amplitude[c, ia] > 2 * res.amplitude[ia, c]  # and were not before
+
+
+def test_grid_fft_with_nan_and_odd_window_matches_images():
+    rng = np.random.default_rng(2)
+    cube = (rng.standard_normal((24, 30, 3)) + 5.0).astype(np.float32)
+    cube[4, 5, 1] = np.nan
+    for window in ("none", "tukey", "blackman"):
+        g = fft_grid(cube, (PIX, PIX), window)
+        for k in range(3):
+            im = fft_image(cube[:, :, k], (PIX, PIX), window)
+            assert np.allclose(g.spectrum[:, :, k], im.spectrum, atol=2e-5 * np.abs(im.spectrum).max())
+            assert abs(g.spectrum[12, 15, k]) < 1e-5  # q = 0 removed
