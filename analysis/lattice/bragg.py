@@ -74,6 +74,29 @@ class _DTFT:
         return float(abs(row @ ex))
 
 
+def refine_on_map(
+    amp: np.ndarray, qx: np.ndarray, qy: np.ndarray, q_guess: tuple[float, float], radius_px: float = 3.0
+) -> Peak:
+    """The brightest pixel of a centred Fourier amplitude map ``amp (ny, nx)`` (axes ``qx``, ``qy`` in 1/m)
+    within ``radius_px`` pixels of ``q_guess``, refined by a parabola through the log-amplitudes (a few
+    hundredths of a reciprocal pixel for a windowed plane wave; :func:`refine_peak` does better from the
+    image itself)."""
+    amp = np.asarray(amp, dtype=np.float64)
+    ny, nx = amp.shape
+    dqx, dqy = float(qx[1] - qx[0]), float(qy[1] - qy[0])
+    cx, cy = (q_guess[0] - qx[0]) / dqx, (q_guess[1] - qy[0]) / dqy
+    r = max(1, int(math.ceil(radius_px)))
+    x0, x1 = max(0, int(round(cx)) - r), min(nx, int(round(cx)) + r + 1)
+    y0, y1 = max(0, int(round(cy)) - r), min(ny, int(round(cy)) + r + 1)
+    if x0 >= x1 or y0 >= y1:
+        raise LatticeError("the point chosen lies outside the Fourier transform")
+    sub = np.where(np.isfinite(amp[y0:y1, x0:x1]), amp[y0:y1, x0:x1], -np.inf)
+    iy, ix = np.unravel_index(int(np.argmax(sub)), sub.shape)
+    iy, ix = int(iy) + y0, int(ix) + x0
+    fy, fx = _parabolic(amp, iy, ix)
+    return Peak(float(qx[0] + fx * dqx), float(qy[0] + fy * dqy), float(amp[iy, ix]))
+
+
 def refine_peak(
     z: np.ndarray,
     pixel_size: tuple[float, float],

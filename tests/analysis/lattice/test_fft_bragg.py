@@ -144,3 +144,16 @@ def test_grid_fft_with_nan_and_odd_window_matches_images():
             im = fft_image(cube[:, :, k], (PIX, PIX), window)
             assert np.allclose(g.spectrum[:, :, k], im.spectrum, atol=2e-5 * np.abs(im.spectrum).max())
             assert abs(g.spectrum[12, 15, k]) < 1e-5  # q = 0 removed
+
+
+def test_refine_on_map_finds_the_nearby_peak():
+    from analysis.lattice.bragg import refine_on_map
+
+    n = 128
+    q_true = np.array([20.3, -9.6]) / (n * PIX)
+    res = fft_image(lattice_image((n, n), PIX, [q_true]), (PIX, PIX))
+    p = refine_on_map(res.amplitude, res.qx, res.qy, (q_true[0] + 2 / (n * PIX), q_true[1]))
+    dq = 1 / (n * PIX)
+    assert abs(p.qx - q_true[0]) < 0.15 * dq and abs(p.qy - q_true[1]) < 0.15 * dq
+    with pytest.raises(LatticeError, match="outside"):
+        refine_on_map(res.amplitude, res.qx, res.qy, (1e12, 0.0))
