@@ -154,7 +154,7 @@ class LatticeController:
         )
 
     def panel_window(self) -> str:
-        return "hann"
+        return self.panel.window_name()
 
     def _grid_done(self, result: Grid, parent: str) -> None:
         key = self._add(result, parent)

@@ -13,6 +13,7 @@ import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from analysis.dataset import Frame
+from analysis.lattice.fft import WINDOWS
 from widgets.linecut_drawing import CutShape, LineCutDrawer
 from widgets.map_view import MapView
 
@@ -74,7 +76,12 @@ class FFTPanel(QWidget):
         self.clear_button = QPushButton("Clear peaks")
         self.log_box = QCheckBox("Log scale")
         self.log_box.setChecked(True)
-        for w in (self.pick_button, self.cut_button, self.clear_button, self.log_box):
+        self.window_combo = QComboBox()
+        self.window_combo.setToolTip("Window applied before the next Fourier transform")
+        for name in WINDOWS:
+            self.window_combo.addItem(f"{name.capitalize()} window" if name != "none" else "No window", name)
+        self.window_combo.setCurrentIndex(WINDOWS.index("hann"))
+        for w in (self.pick_button, self.cut_button, self.clear_button, self.log_box, self.window_combo):
             row.addWidget(w)
         row.addStretch(1)
         lay.addLayout(row)
@@ -94,6 +101,10 @@ class FFTPanel(QWidget):
         self.map.clicked.connect(self._map_clicked)
 
     # -- tools ------------------------------------------------------------------------------------
+    def window_name(self) -> str:
+        """The window chosen for the next transform (one of ``analysis.lattice.fft.WINDOWS``)."""
+        return str(self.window_combo.currentData())
+
     def picking(self) -> bool:
         return self.pick_button.isChecked()
 

@@ -144,11 +144,14 @@ def test_qpi_cut_dragged_on_the_fft_of_a_grid(qtbot, win):
     )
     key = w.state.add_dataset(grid, "qpi")
     w.state.set_current(key)
+    w.dock("lattice").raise_()
+    choose(qtbot, ctl.panel.window_combo, "blackman")
     menu_action(qtbot, w, "Lattice", "FFT of current grid (QPI)")
     qtbot.waitUntil(lambda: ctl.fft_key is not None, timeout=10000)
     fft_key = ctl.fft_key
     fft = w.state.entries[fft_key].dataset
     assert isinstance(fft, Grid) and fft.shape == (n, n, 7)
+    assert fft.metadata["lattice"]["window"] == "blackman"
     # the FFT grid has a slicer of its own
     assert any(v.dataset == fft_key and v.kind == "slicer" for v in w.state.views.values())
     w.dock("lattice").raise_()
@@ -199,3 +202,64 @@ def test_align_to_a_reference_chosen_in_the_dialog(qtbot, win):
     assert out.parent == moved
     sx, sy = out.dataset.provenance[-1]["parameters"]["shift_px"]
     assert sx == pytest.approx(-3, abs=0.05) and sy == pytest.approx(2, abs=0.05)
+
+
+def test_symmetrise_and_inverse_filter_from_their_dialogs(qtbot, win):
+    w = win
+    ctl = w.lattice
+    key = w.state.add_dataset(_lattice_image(), "lattice")
+    w.state.set_current(key)
+    menu_action(qtbot, w, "Lattice", "FFT of current image")
+    qtbot.waitUntil(lambda: ctl.fft_key is not None, timeout=10000)
+    fft_key = ctl.fft_key
+    w.dock("lattice").raise_()
+    panel = ctl.panel
+    qtbot.waitUntil(lambda: panel.map.current_image() is not None and panel.map.isVisible(), timeout=5000)
+    menu_action(qtbot, w, "Lattice", "Pick Bragg peaks")
+    assert panel.pick_button.isChecked()
+    qa, qb = square_q(A, 10.0)
+    for q in (qa, qb):
+        click_map(qtbot, panel.map, q[0], q[1])
+    assert len(ctl.peaks[fft_key]) == 2
+
+    # Symmetrise...: fourfold with mirrors about the first picked peak
+    before = set(w.state.entries)
+    menu_action(qtbot, w, "Lattice", "Symmetrise...")
+    qtbot.waitUntil(lambda: ctl.dialog is not None and ctl.dialog.isVisible(), timeout=3000)
+    dlg = ctl.dialog
+    choose(qtbot, dlg.kind, "c4m")
+    choose(qtbot, dlg.axis, "Along Q1")
+    _ok(qtbot, dlg)
+    qtbot.waitUntil(lambda: len(_new_entries(w, before)) == 1, timeout=10000)
+    sym_key = _new_entries(w, before)[0]
+    sym = w.state.entries[sym_key]
+    assert sym.parent == fft_key and ctl.fft_key == sym_key and "c4m" in sym.label
+    assert sym.dataset.provenance[-1]["parameters"]["axis"] == pytest.approx(list(ctl.peaks[fft_key][0]))
+    amp = sym.dataset.channels[lds.AMPLITUDE]
+    c = amp.shape[0] // 2
+    inner = amp[c - 30 : c + 31, c - 30 : c + 31]
+    assert np.allclose(np.rot90(inner), inner, rtol=1e-4, atol=1e-6 * inner.max())
+
+    # Inverse filter... on the first transform's peaks: keep only them (a Bragg-filtered copy of the image)
+    w.state.set_current(fft_key)
+    assert ctl.fft_key == fft_key
+    before = set(w.state.entries)
+    menu_action(qtbot, w, "Lattice", "Inverse filter...")
+    qtbot.waitUntil(lambda: ctl.dialog is not None and ctl.dialog.isVisible(), timeout=3000)
+    dlg = ctl.dialog
+    choose(qtbot, dlg.mode, "keep")
+    _ok(qtbot, dlg)
+    qtbot.waitUntil(lambda: len(_new_entries(w, before)) == 1, timeout=10000)
+    out = w.state.entries[_new_entries(w, before)[0]]
+    assert out.parent == key and "Bragg filtered" in out.label
+    z0 = w.state.entries[key].dataset.channels["Z"]
+    zf = out.dataset.channels["Z"]
+    assert zf.shape == z0.shape and np.corrcoef(zf.ravel(), z0.ravel())[0, 1] > 0.8
+
+
+def test_lattice_tools_without_data_explain_what_is_missing(qtbot, win):
+    w = win
+    for action in ("FFT of current image", "FFT of current grid (QPI)", "Symmetrise...", "Inverse filter..."):
+        menu_action(qtbot, w, "Lattice", action)
+    assert w.lattice.fft_key is None and not w.state.entries
+    assert w.statusBar().currentMessage().startswith("Warning:")
