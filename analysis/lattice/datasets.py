@@ -114,10 +114,23 @@ def fft_of_grid(
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> Grid:
-    """Grid of the FFT amplitude of every sweep slice of ``channel`` (the QPI stack), on a q frame."""
-    res = fft_grid(grid.channels[channel], grid.frame.pixel_size, window, progress=progress, cancel=cancel)
-    amp = np.abs(res.spectrum).astype(np.float32)
-    ny, nx = amp.shape[:2]
+    """Grid of the FFT amplitude of every sweep slice of ``channel`` (the QPI stack), on a q frame.
+
+    The complex transform is made and reduced to its amplitude in chunks of slices, so the memory needed
+    beyond the result is that of one chunk."""
+    cube = grid.channels[channel]
+    ny, nx, nb = grid.shape
+    amp = np.empty((ny, nx, nb), np.float32)
+    chunk = 64
+    res = None
+    for lo in range(0, nb, chunk):
+        hi = min(nb, lo + chunk)
+        res = fft_grid(np.asarray(cube[:, :, lo:hi]), grid.frame.pixel_size, window, cancel=cancel)
+        np.abs(res.spectrum, out=amp[:, :, lo:hi])
+        if progress is not None:
+            progress(hi, nb)
+    if res is None:
+        raise LatticeError(f"{grid.name or 'the grid'} has no sweep points")
     return Grid(
         name=f"FFT of {grid.name} {channel}".strip(),
         units={AMPLITUDE: grid.unit(channel)},
@@ -132,7 +145,7 @@ def fft_of_grid(
         source=grid.source,
         provenance=_provenance(grid, "fft", channel=channel, window=window),
         bias=grid.bias.copy(),
-        channels={AMPLITUDE: np.ascontiguousarray(amp)},
+        channels={AMPLITUDE: amp},
         frame=q_frame(res.qx, res.qy),
         valid=np.ones((ny, nx), bool),
         sweep_signal=grid.sweep_signal,

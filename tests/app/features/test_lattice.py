@@ -263,3 +263,32 @@ def test_lattice_tools_without_data_explain_what_is_missing(qtbot, win):
         menu_action(qtbot, w, "Lattice", action)
     assert w.lattice.fft_key is None and not w.state.entries
     assert w.statusBar().currentMessage().startswith("Warning:")
+
+
+@pytest.mark.realdata
+def test_real_fese_topograph_fft_shows_the_se_lattice(qtbot, win):
+    from analysis.lattice.bragg import find_peaks
+    from analysis.processing.levelling import level
+    from tests.conftest import shared_file
+
+    w = win
+    ctl = w.lattice
+    w.open_files([shared_file("nanonis/FeSe_topography.sxm")])
+    qtbot.waitUntil(lambda: bool(w.state.entries) and not w.loader.loading, timeout=20000)
+    key = next(k for k, e in w.state.entries.items() if isinstance(e.dataset, Image))
+    w.state.set_current(key)
+    menu_action(qtbot, w, "Lattice", "FFT of current image")
+    qtbot.waitUntil(lambda: ctl.fft_key is not None, timeout=10000)
+    w.dock("lattice").raise_()
+    panel = ctl.panel
+    qtbot.waitUntil(lambda: panel.map.current_image() is not None and panel.map.isVisible(), timeout=5000)
+    assert np.isfinite(panel.map.current_image()).all()
+    # where the strongest Fourier peak of the levelled height map lies; the user clicks there
+    im = w.state.entries[key].dataset
+    z = level(np.asarray(im.channels["Z"], dtype=np.float64), "plane")
+    q = find_peaks(z, im.frame.pixel_size, n=1)[0]
+    _click_button(qtbot, panel.pick_button)
+    click_map(qtbot, panel.map, q.qx, q.qy)
+    (qx, qy), *_ = ctl.peaks[ctl.fft_key]
+    assert 1 / np.hypot(qx, qy) == pytest.approx(0.38e-9, rel=0.03)  # the Se-Se spacing of FeSe
+    assert panel.peak_list.item(0).text().endswith("nm")
