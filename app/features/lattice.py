@@ -417,4 +417,5 @@ class LatticeController:
 
 
 def install(host: Host) -> None:
+    """Add the Lattice menu and its docks (``host.lattice`` is the controller)."""
     host.lattice = LatticeController(host)  # type: ignore[attr-defined]

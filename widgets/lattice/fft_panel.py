@@ -35,8 +35,11 @@ class FFTMapView(MapView):
 
     def __init__(self, title: str = "", parent: QWidget | None = None) -> None:
         super().__init__(title, parent)
-        self.plot_item.setLabel("bottom", "qx", units="1/m")
-        self.plot_item.setLabel("left", "qy", units="1/m")
+        for side, name in (("bottom", "qx"), ("left", "qy")):
+            axis = self.plot_item.getAxis(side)
+            axis.enableAutoSIPrefix(False)
+            axis.setScale(1e-9)  # the map is in 1/m; the axes read in 1/nm
+            self.plot_item.setLabel(side, f"{name} (1/nm)")
         self.set_colormap("inferno")
 
     def _make_scale_bar(self, frame: Frame) -> None:  # a length bar means nothing in q-space

@@ -21,7 +21,10 @@ class QPIView(QWidget):
         lay.addWidget(self.title)
         self.plot = pg.PlotWidget()
         self.plot.setBackground("w")
-        self.plot.setLabel("bottom", "q along the cut", units="1/m")
+        axis = self.plot.getPlotItem().getAxis("bottom")
+        axis.enableAutoSIPrefix(False)
+        axis.setScale(1e-9)  # q is in 1/m; the axis reads in 1/nm
+        self.plot.setLabel("bottom", "q along the cut (1/nm)")
         self.plot.setLabel("left", "Bias", units="V")
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setLookupTable(_colormap("inferno").getLookupTable(0.0, 1.0, 256))
