@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -70,9 +71,13 @@ class FFTPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         self.title = QLabel("No Fourier transform yet: Lattice > FFT of ...")
+        self.title.setWordWrap(True)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         lay.addWidget(self.title)
         row = QHBoxLayout()
-        self.pick_button = QPushButton("Pick Bragg peaks")
+        row2 = QHBoxLayout()
+        self.pick_button = QPushButton("Pick peaks")
+        self.pick_button.setToolTip("Click Bragg peaks on the Fourier map (Lattice > Pick Bragg peaks)")
         self.pick_button.setCheckable(True)
         self.cut_button = QPushButton("Draw q-cut")
         self.cut_button.setCheckable(True)
@@ -84,14 +89,20 @@ class FFTPanel(QWidget):
         for name in WINDOWS:
             self.window_combo.addItem(f"{name.capitalize()} window" if name != "none" else "No window", name)
         self.window_combo.setCurrentIndex(WINDOWS.index("hann"))
-        for w in (self.pick_button, self.cut_button, self.clear_button, self.log_box, self.window_combo):
+        # two short rows, so the dock never widens the window's right column
+        for w in (self.pick_button, self.cut_button, self.clear_button):
             row.addWidget(w)
+        for w in (self.log_box, self.window_combo):
+            row2.addWidget(w)
         row.addStretch(1)
+        row2.addStretch(1)
         lay.addLayout(row)
+        lay.addLayout(row2)
         self.map = FFTMapView("Fourier transform")
         lay.addWidget(self.map, 1)
         self.peak_list = QListWidget()
         self.peak_list.setMaximumHeight(110)
+        self.peak_list.setMinimumWidth(0)
         lay.addWidget(self.peak_list)
         self.drawer = LineCutDrawer(self.map.view_box)
 
