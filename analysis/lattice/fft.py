@@ -36,15 +36,17 @@ def workers() -> int:
 
 
 def window_1d(n: int, name: str, alpha: float = 0.5) -> np.ndarray:
-    """(n,) float64 window ``name`` (see ``WINDOWS``), symmetric; ``alpha`` is the Tukey taper fraction."""
+    """(n,) float64 window ``name`` (see ``WINDOWS``) in its periodic (DFT-even) form, the usual one for
+    spectral analysis: its transform is a few bins wide (three for Hann and Hamming, five for Blackman);
+    ``alpha`` is the Tukey taper fraction."""
     key = (name or "none").lower()
     if key not in WINDOWS:
         raise LatticeError(f"unknown window {name!r}; expected one of {', '.join(WINDOWS)}")
     if key == "none" or n < 3:
         return np.ones(n)
     if key == "tukey":
-        return sig_windows.tukey(n, alpha, sym=True)
-    return sig_windows.get_window(key, n, fftbins=False)
+        return sig_windows.tukey(n, alpha, sym=False)
+    return sig_windows.get_window(key, n, fftbins=True)
 
 
 def window_2d(ny: int, nx: int, name: str, alpha: float = 0.5) -> np.ndarray:
@@ -143,10 +145,11 @@ def fft_grid(
     alpha: float = 0.5,
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
-    block: int = 16,
+    block: int | None = None,
 ) -> FFTResult:
-    """Centred, windowed FFT of every bias slice of an ``(ny, nx, nb)`` cube, in blocks of ``block``
-    slices (so progress is reported and a cancel honoured, and each block's transform stays in cache).
+    """Centred, windowed FFT of every bias slice of an ``(ny, nx, nb)`` cube, in one pass (``block=None``,
+    the fastest: the transform's output is the result) or in blocks of ``block`` slices (progress reported
+    and a cancel honoured between blocks, at the cost of one copy of the output).
     Returns complex64 ``(ny, nx, nb)``, each slice equal to :func:`fft_image` of it; NaNs are replaced by
     their slice's mean."""
     cube = np.asarray(cube)
@@ -169,8 +172,9 @@ def fft_grid(
     rows = np.flatnonzero(near.any(axis=1))
     cols = np.flatnonzero(near.any(axis=0))
     ry, rx = slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1)
-    fw_near = fw[ry, rx][:, :, None] / fw[cy, cx]
-    out = np.empty((ny, nx, nb), np.complex64)
+    fw_near = (fw[ry, rx] / fw[cy, cx]).astype(np.complex64)[:, :, None]
+    block = nb if block is None or block <= 0 else int(block)
+    out = np.empty((ny, nx, nb), np.complex64) if block < nb else None
     buf = np.empty((ny, nx, min(block, nb)), np.float32)
     nthreads = workers()
     for lo in range(0, nb, block):
@@ -188,8 +192,11 @@ def fft_grid(
             if not even:
                 f = sfft.fftshift(f, axes=(0, 1))
             dc = f[cy, cx, :]
-        f[ry, rx, :] -= (fw_near * dc[None, None, :]).astype(np.complex64)
-        out[:, :, lo:hi] = f
+        f[ry, rx, :] -= fw_near * dc.astype(np.complex64)[None, None, :]
+        if out is None:
+            out = f  # the whole cube in one block: no copy
+        else:
+            out[:, :, lo:hi] = f
         if progress is not None:
             progress(hi, nb)
     qx, qy = q_axes((ny, nx), pixel_size)
