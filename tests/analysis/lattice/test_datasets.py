@@ -96,3 +96,37 @@ def test_drift_corrected_filtered_and_aligned_copies_keep_every_channel():
     )
     with pytest.raises(LatticeError, match="same area"):
         lds.aligned(far, im)
+
+
+def test_fft_datasets_survive_a_project_file(tmp_path):
+    from analysis.store.hdf5 import ProjectEntry, open_project, save_project
+
+    im = _image(32)
+    cube = np.repeat(im.channels["Z"][:, :, None], 3, axis=2)
+    g = Grid(
+        name="g",
+        units={"dI/dV": "S"},
+        bias=np.linspace(-1e-3, 1e-3, 3),
+        channels={"dI/dV": cube},
+        frame=im.frame,
+        valid=np.ones((32, 32), bool),
+    )
+    f1, f2 = lds.fft_of_image(im), lds.fft_of_grid(g, "dI/dV")
+    path = tmp_path / "p.h5"
+    save_project(
+        path,
+        [
+            ProjectEntry("a", "im", im),
+            ProjectEntry("b", "fft", f1, "a"),
+            ProjectEntry("c", "g", g),
+            ProjectEntry("d", "fft grid", f2, "c"),
+        ],
+    )
+    back = {e.key: e for e in open_project(path).load_all()}
+    for key, orig in (("b", f1), ("d", f2)):
+        ds = back[key].dataset
+        assert back[key].parent == {"b": "a", "d": "c"}[key]
+        assert lds.is_fft(ds) and ds.metadata["lattice"] == orig.metadata["lattice"]
+        assert np.allclose(np.asarray(ds.channels[lds.AMPLITUDE]), orig.channels[lds.AMPLITUDE])
+        qx, _ = lds.q_axes_of(ds)
+        assert np.allclose(qx, lds.q_axes_of(orig)[0])
