@@ -174,11 +174,16 @@ class LatticeController:
         entry = self.state.entries.get(key) if key else None
         if entry is None or not lds.is_fft(entry.dataset):
             self.fft_key = None
+            self.cut_ends = None
+            self.panel.set_cut(None)
             self.panel.show_map("No Fourier transform yet: Lattice > FFT of ...", None, None)
             self._show_peaks()
             return
-        self.fft_key = key
         ds = entry.dataset
+        old = self.state.entries.get(self.fft_key) if self.fft_key else None
+        if old is None or old.dataset.frame != ds.frame:
+            self.cut_ends = None  # a cut drawn in another reciprocal frame does not carry over
+        self.fft_key = key
         amp = ds.channels[lds.AMPLITUDE]
         title = entry.label
         if isinstance(ds, Grid):
