@@ -41,7 +41,7 @@ def bench_lattice_fft_grid(quick: bool) -> list[Row]:
     ref = sfft.fftshift(plain(), axes=(0, 1))
     if not np.isfinite(res.spectrum).all() or res.spectrum.shape != ref.shape:
         return [Row("lattice FFT grid: wrong output", float("nan"), "<= 2x", False)]
-    repeat = 7 if quick else 5
+    repeat = 9
     best_time(plain, repeat=1)  # warm the plan caches of both
     # interleaved, best of each: a burst of load on the shared machine hits both sides alike
     t_plain, c_plain, t_ours, c_ours = (float("inf"), 0.0, float("inf"), 0.0)
