@@ -380,7 +380,11 @@ class LatticeController:
         def done(result: Any) -> None:
             out, field = result
             self._add(out, src)
-            self.host.log("info", f"Drift correction: rms displacement {field.rms() * 1e12:.1f} pm")
+            self.host.log(
+                "info",
+                f"Drift correction: rms displacement {field.rms() * 1e12:.1f} pm "
+                f"(demodulation length {field.length * 1e9:.2f} nm)",
+            )
 
         self._run(lds.drift_corrected, ds, qa, qb, None, ideal, name="Lattice: drift correction", done=done)
 
