@@ -12,5 +12,6 @@ FEATURES: list[str] = [
     "app.features.project",
     "app.features.series",
     "app.features.topography",
+    "app.features.lattice",
     "app.window.scenarios",
 ]
