@@ -23,6 +23,7 @@ SCENARIO_NAMES = (
     "fig5",
     "fig6",
     "fit",
+    "neck",
 )  # app.window.scenarios.SCENARIOS, without importing Qt
 
 
@@ -107,6 +108,14 @@ def take_screenshot(window, path: str, scenario: str = "explore", timeout_ms: in
     return result["ok"]
 
 
+def _scenario_needs_demo(name: str) -> bool:
+    """Whether scenario ``name`` runs on the demo grids (the transport papers' load their own series)."""
+    from app.window.scenarios import SCENARIOS
+
+    scenario = SCENARIOS.get(name)
+    return scenario is None or scenario.demo
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.export_figure:  # window-less: the figure command (app.cli dispatches before importing this)
@@ -126,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         window = MainWindow()
     window.resize(*args.size)
     window.show()
-    if args.demo or args.screenshot or args.scenario:
+    if args.demo or ((args.screenshot or args.scenario) and _scenario_needs_demo(args.scenario or "explore")):
         window.open_demo()
     if args.files:
         window.open_files(args.files)
