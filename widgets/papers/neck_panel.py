@@ -204,7 +204,9 @@ class NeckPanel(QWidget):
             self.ladder_lines.append(line)
 
     def ladder_labels(self) -> list[str]:
-        return [ln.label.toPlainText() for ln in self.ladder_lines if ln.label is not None]
+        """The texts of the rung labels shown ("n = 1", ...)."""
+        labels = (getattr(ln, "label", None) for ln in self.ladder_lines)
+        return [lab.toPlainText() for lab in labels if lab is not None]
 
     # -- table ------------------------------------------------------------------------------------------
     def set_rows(self, rows: Sequence[tuple[str, str, str]]) -> None:
