@@ -286,6 +286,7 @@ PAPER_FIGURES: dict[str, Callable[[FigureSources], tuple[FigureDescription, Figu
 #: shows).
 SERIES_FIGURES: dict[str, str] = {
     "neck": "analysis.figures.paper_neck:neck_figure",
+    "mesa": "analysis.figures.paper_mesa:mesa_figure",
 }
 
 

@@ -12,5 +12,6 @@ FEATURES: list[str] = [
     "app.features.project",
     "app.features.series",
     "app.features.paper_neck",
+    "app.features.paper_mesa",
     "app.window.scenarios",
 ]

@@ -24,6 +24,7 @@ SCENARIO_NAMES = (
     "fig6",
     "fit",
     "neck",
+    "mesa",
 )  # app.window.scenarios.SCENARIOS, without importing Qt
 
 

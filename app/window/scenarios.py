@@ -375,6 +375,27 @@ def _neck_analyse(window: MainWindow) -> None:
     ctl.panel.analyse_button.click()
 
 
+def _mesa_analyse(window: MainWindow) -> None:
+    """Papers > Mesas: the panel opened on the series, Analyse and Simulate pressed."""
+    ctl = getattr(window, "paper_mesa", None)
+    if ctl is None:
+        raise ScenarioError("the Mesas panel is not installed")
+    if "series" in window.dock_keys():
+        window.dock("series").hide()
+    ctl.show_panel()
+    ctl.panel.analyse_button.click()
+    ctl.panel.simulate_button.click()
+
+
+def _mesa_show_n(n: int) -> Step:
+    """The N slider moved to ``n``: the simulated S-curve of n junctions over the data of that stack."""
+
+    def step(window: MainWindow) -> None:
+        window.paper_mesa.panel.n_slider.setValue(n)  # type: ignore[attr-defined]
+
+    return step
+
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -417,6 +438,18 @@ SCENARIOS: dict[str, Scenario] = {
             (
                 _load_series("analysis.papers.scenario_neck", "make_neck_series", "Synthetic Pb neck"),
                 _neck_analyse,
+            ),
+            demo=False,
+        ),
+        Scenario(
+            "mesa",
+            "Mesas (paper 002): beta(N) and the stack simulator",
+            "Synthetic Bi2212 stacks through a top SIN contact: the SIN correction, beta(N), a d-wave fit, "
+            "and the simulated S-curve of N = 12 junctions (backbending) over the data",
+            (
+                _load_series("analysis.papers.scenario_mesa", "make_mesa_series", "Synthetic Bi2212 mesas"),
+                _mesa_analyse,
+                _mesa_show_n(12),
             ),
             demo=False,
         ),
