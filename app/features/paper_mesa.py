@@ -59,6 +59,7 @@ class MesaController:
         self.export_job: Any = None
         self.redraws = 0  # N-slider redraws (each from the cache, never a job)
         self._writing = False
+        self._dicts: list[Any] = [None, None, None, None]  # (summary, its dict, simulation, its dict)
         self.panel.analyse_requested.connect(self.analyse)
         self.panel.simulate_requested.connect(self.simulate)
         self.panel.tables_requested.connect(self.tables_dialog)
@@ -223,11 +224,19 @@ class MesaController:
             return
         if self.record_key is None or self.record_key not in self.state.fits:
             self.record_key = self.state.new_key("fit")
+        # the results' dicts are made once per result (a slider move only changes the view)
+        if self._dicts[0] is not self.summary:
+            self._dicts[:2] = [self.summary, self.summary.to_dict() if self.summary is not None else None]
+        if self._dicts[2] is not self.simulation:
+            self._dicts[2:] = [
+                self.simulation,
+                self.simulation.to_dict() if self.simulation is not None else None,
+            ]
         rec = {
             "kind": KIND,
             "dataset": self.key,
-            "summary": self.summary.to_dict() if self.summary is not None else None,
-            "simulation": self.simulation.to_dict() if self.simulation is not None else None,
+            "summary": self._dicts[1],
+            "simulation": self._dicts[3],
             "view": {"n": self.panel.n(), "n_view": self.panel.n_view()},
         }
         self._writing = True

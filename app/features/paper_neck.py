@@ -45,6 +45,7 @@ class NeckController:
         self.job: Any = None
         self.export_job: Any = None
         self._writing = False
+        self._dict: tuple[Any, Any] = (None, None)  # (summary, its dict)
         self.panel.analyse_requested.connect(self.analyse)
         self.panel.sweep_changed.connect(lambda _i: self._sweep_chosen())
         self.panel.field_view_changed.connect(lambda _k: self._save_view())
@@ -138,7 +139,9 @@ class NeckController:
             return
         if self.record_key is None or self.record_key not in self.state.fits:
             self.record_key = self.state.new_key("fit")
-        rec = {"kind": KIND, "dataset": self.key, "summary": self.summary.to_dict(), "view": self._view()}
+        if self._dict[0] is not self.summary:  # made once per result: a view change only changes the view
+            self._dict = (self.summary, self.summary.to_dict())
+        rec = {"kind": KIND, "dataset": self.key, "summary": self._dict[1], "view": self._view()}
         self._writing = True
         try:
             self.state.fits[self.record_key] = rec
