@@ -1,7 +1,7 @@
 """``stsworkbench [FILE ...] [--demo] [--scenario NAME] [--screenshot PNG] [--size WxH]``: the window.
 
-``--scenario`` sets up one workflow on the demo grids (see :mod:`app.window.scenarios`: ``explore``, ``fig4``,
-``fig5``, ``fig6``, ``fit``). With ``--screenshot`` the window opens the demo (and any files given), runs the
+``--scenario`` sets up one workflow (see :mod:`app.window.scenarios`): ``explore``, ``fig4``, ``fig5``, ``fig6``
+and ``fit`` on the demo grids, ``neck`` and ``mesa`` on their own synthetic transport series. With ``--screenshot`` the window opens the demo (and any files given), runs the
 scenario (default ``explore``: the QP grid at -5 mV with a pinned spectrum beside the Josephson grid at
 0 mV), waits until every job and slice has finished, renders itself into the PNG and exits.
 """
@@ -50,7 +50,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument(
         "--scenario",
         choices=sorted(SCENARIO_NAMES),
-        help="set up a workflow of the MgB2 paper on the demo grids (implies --demo)",
+        help="set up a workflow: the MgB2 paper's on the demo grids (implies --demo), a transport paper's "
+        "(neck, mesa) on its own synthetic series",
     )
     ap.add_argument("--export-figure", metavar="FILE", help="write the scenario's paper figure, no window")
     ap.add_argument("--size", type=_size, default=(1600, 1000), metavar="WxH", help="window size (1600x1000)")

@@ -8,6 +8,10 @@ once the window has settled (no loading, no job, every slicer showing its reques
 ``finished(ok, message)``; ``stsworkbench --demo --scenario NAME --screenshot PNG`` uses it to render the
 window once the last step has settled. ``install(window)`` adds the Scenarios menu.
 
+The transport papers' scenarios (``neck``, ``mesa``; ``Scenario.demo`` False) open no demo: their first step
+adds the paper's synthetic series to the session as an import would, the next ones press the paper
+panel's buttons.
+
 Positions come from the demo's own record (``metadata["demo"]``: the flux disc and the grain seeds), so
 the cuts go from the normal (flux) region into the strongest grain and across the normal zone whatever
 the seed of the demo.
