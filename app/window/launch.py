@@ -1,7 +1,8 @@
 """``stsworkbench [FILE ...] [--demo] [--scenario NAME] [--screenshot PNG] [--size WxH]``: the window.
 
-``--scenario`` sets up one workflow (see :mod:`app.window.scenarios`): ``explore``, ``fig4``, ``fig5``, ``fig6``
-and ``fit`` on the demo grids, ``neck`` and ``mesa`` on their own synthetic transport series. With ``--screenshot`` the window opens the demo (and any files given), runs the
+``--scenario`` sets up one workflow (see :mod:`app.window.scenarios`): ``explore``, ``fig4``, ``fig5``,
+``fig6`` and ``fit`` on the demo grids, ``neck`` and ``mesa`` on their own synthetic transport series. With
+``--screenshot`` the window opens the demo when the scenario needs it (and any files given), runs the
 scenario (default ``explore``: the QP grid at -5 mV with a pinned spectrum beside the Josephson grid at
 0 mV), waits until every job and slice has finished, renders itself into the PNG and exits.
 """
