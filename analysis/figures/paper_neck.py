@@ -18,7 +18,7 @@ import numpy as np
 
 from analysis.figures.description import DOUBLE_COLUMN_CM, FigureDescription, XYPanel
 from analysis.figures.resolve import FigureSources, XYSeries
-from analysis.papers.neck_series import NeckSettings, NeckSummary, analyse_neck_series
+from analysis.papers.neck_series import NeckSummary, analyse_neck_series
 from analysis.series import Series
 
 #: Keys of the figure's curves in :class:`FigureSources.series`.
@@ -38,16 +38,12 @@ def _marks(xs: list[float], lo: float, hi: float) -> tuple[np.ndarray, np.ndarra
 def neck_sources(series: Series, summary: NeckSummary, sweep: int = 0) -> FigureSources:
     """The figure's curves (keys :data:`CURVE_KEYS`) for sweep ``sweep`` of ``series`` and the field
     results of ``summary``."""
-    st = NeckSettings.from_dict(summary.settings)
     sw = series.sweeps[sweep]
-    V, R = sw.channel(st.voltage), sw.channel(st.dvdi)
+    c = summary.curves[sweep]
+    V, R = np.asarray(c["V"], float), np.asarray(c["R"], float)
+    lo, hi = float(np.min(R)), float(np.max(R))
     lad = summary.ladders[sweep]
     peaks, n = np.asarray(lad["peaks"], float), np.asarray(lad["n"], int)
-    # the positive branch up to a little above the last feature (the ladder and the phase-slip peaks)
-    v_top = 1.4 * float(np.max(peaks)) if peaks.size else float(np.max(V))
-    keep = (V > 0) & (V <= v_top)
-    V, R = V[keep], R[keep]
-    lo, hi = float(np.min(R)), float(np.max(R))
     top = float(peaks[n == 1][0]) if np.any(n == 1) else np.inf
     rx, ry = _marks(peaks[n > 0].tolist(), lo, hi)
     ax, ay = _marks(peaks[(n == 0) & (peaks > top)].tolist(), lo, hi)

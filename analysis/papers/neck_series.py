@@ -22,6 +22,9 @@ from analysis.papers import neck
 from analysis.papers._common import AnalysisError
 from analysis.series import Series
 
+#: Points kept of each sweep's dV/dI for drawing.
+CURVE_POINTS = 1500
+
 
 @dataclass
 class NeckSettings:
@@ -54,7 +57,9 @@ class NeckSummary:
     ``H`` T; ``delta``, ``delta_err`` eV; ``T_local``, ``T_local_err`` K; ``heated``, ``ambiguous`` 0/1;
     ``n_above`` features above the ladder; ``I_exc``, ``I_exc_err`` A; ``R_N``, ``R_N_err`` Ohm;
     ``steps`` count of phase-slip steps; ``step_dV`` and ``step_dR`` the mean step (V, Ohm).
-    ``ladders`` per sweep {"peaks": V, "n": rung (0 = not SGS), "alternatives": eV}; ``step_lists`` per
+    ``ladders`` per sweep {"peaks": V, "n": rung (0 = not SGS), "alternatives": eV}; ``curves`` per sweep
+    {"V": V, "R": Ohm} the positive branch of dV/dI up to a little above the last feature (at most
+    :data:`CURVE_POINTS` points, for drawing); ``step_lists`` per
     sweep [[I A, V V, dV V, dV_err, dR Ohm, dR_err], ...]; ``warnings`` per sweep.
     Contact: ``radius``, ``radius_err`` m (Sharvin, from R_N at the lowest field). Field curves:
     ``H_grid`` T, ``lambda_q`` and ``L_S`` m, ``crossing_H`` T.
@@ -76,6 +81,7 @@ class NeckSummary:
     step_dV: np.ndarray
     step_dR: np.ndarray
     ladders: list[dict[str, Any]]
+    curves: list[dict[str, Any]]
     step_lists: list[list[list[float]]]
     warnings: list[list[str]]
     radius: float
@@ -105,12 +111,19 @@ def analyse_neck_series(
     from analysis.hooks import check_cancel
 
     st = settings or NeckSettings()
-    for ch in (st.voltage, st.current, st.dvdi):
+    for ch in (st.voltage, st.current):
         if ch not in series.units:
             raise AnalysisError(f"the series has no channel {ch!r} (has {', '.join(series.units)})")
     n = len(series)
     if n == 0:
         raise AnalysisError("the series has no sweeps")
+    if st.dvdi not in series.units:  # no lock-in channel: dV/dI of the measured V(I)
+        from analysis.transport import derivative
+
+        try:
+            series = derivative(series, st.voltage, st.current, name=st.dvdi, cancel=cancel)
+        except ValueError as exc:
+            raise AnalysisError(f"no {st.dvdi} channel, and V(I) gives none: {exc}") from exc
     H = series.tag(st.tag) if st.tag in series.tags else np.zeros(n)
     nan = np.full(n, math.nan)
     cols = {
@@ -121,6 +134,7 @@ def analyse_neck_series(
         ).split()
     }
     ladders: list[dict[str, Any]] = []
+    curves: list[dict[str, Any]] = []
     step_lists: list[list[list[float]]] = []
     warnings: list[list[str]] = []
     for k, sw in enumerate(series.sweeps):
@@ -148,6 +162,16 @@ def analyse_neck_series(
             )
         else:
             ladders.append({"peaks": [], "n": [], "alternatives": []})
+        peaks = ladders[-1]["peaks"]
+        keep = np.isfinite(V) & np.isfinite(R) & (V > 0)
+        if peaks:
+            keep &= V <= 1.4 * max(peaks)
+        order = np.argsort(V[keep])
+        cv, cr = V[keep][order], R[keep][order]
+        idx = (
+            np.unique(np.linspace(0, cv.size - 1, min(CURVE_POINTS, cv.size)).astype(int)) if cv.size else []
+        )
+        curves.append({"V": cv[idx], "R": cr[idx]})
         d = gap.delta if gap is not None else None
         try:
             ex = neck.neck_excess_current(V, I, d, v_fit_min=None if d else 0.7 * float(np.max(np.abs(V))))
@@ -185,6 +209,7 @@ def analyse_neck_series(
         H=np.asarray(H, dtype=float),
         **cols,
         ladders=ladders,
+        curves=curves,
         step_lists=step_lists,
         warnings=warnings,
         radius=float(radius),

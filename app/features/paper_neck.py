@@ -186,40 +186,46 @@ class NeckController:
         self._save_view()
 
     def _draw_sweep(self) -> None:
-        s = self.series()
-        if s is None or not len(s):
+        s, r = self.series(), self.summary
+        k = self.panel.current_sweep()
+        st = NeckSettings.from_dict(r.settings) if r is not None else NeckSettings()
+        unit = (s.unit(st.voltage) if s is not None else "") or "V"
+        if r is not None and k < len(r.curves):  # the analysed curve (a dV/dI the analysis may have made)
+            c = r.curves[k]
+            label = s.sweeps[k].label if s is not None and k < len(s) else f"sweep {k + 1}"
+            self.panel.set_curve(
+                np.asarray(c["V"], float), np.asarray(c["R"], float), "Bias", unit, "dV/dI", "Ohm", label
+            )
+        elif s is not None and len(s) and k < len(s):
+            sw = s.sweeps[k]
+            if st.voltage not in sw.channels or st.dvdi not in sw.channels:
+                self.panel.set_status(
+                    f"{len(s)} sweeps without a {st.dvdi} channel: Analyse computes it from V(I)."
+                )
+                return
+            V, R = sw.channel(st.voltage), sw.channel(st.dvdi)
+            keep = V > 0
+            self.panel.set_curve(V[keep], R[keep], "Bias", unit, "dV/dI", s.unit(st.dvdi) or "Ohm", sw.label)
             return
-        k = min(self.panel.current_sweep(), len(s) - 1)
-        st = NeckSettings.from_dict(self.summary.settings) if self.summary is not None else NeckSettings()
-        sw = s.sweeps[k]
-        if st.voltage not in sw.channels or st.dvdi not in sw.channels:
-            self.panel.set_status(f"The sweeps need {st.voltage!r} and {st.dvdi!r} channels.")
+        else:
             return
-        V, R = sw.channel(st.voltage), sw.channel(st.dvdi)
-        keep = V > 0
-        lad = self.summary.ladders[k] if self.summary is not None and k < len(self.summary.ladders) else None
-        if lad is not None and lad["peaks"]:
-            keep &= V <= 1.4 * max(lad["peaks"])  # the ladder and the peaks above it fill the plot
-        self.panel.set_curve(
-            V[keep], R[keep], "Bias", s.unit(st.voltage) or "V", "dV/dI", s.unit(st.dvdi) or "Ohm", sw.label
-        )
-        if self.summary is None or lad is None:
-            return
+        lad = r.ladders[k]
         peaks, n = np.asarray(lad["peaks"], float), np.asarray(lad["n"], int)
         top = float(peaks[n == 1][0]) if np.any(n == 1) else math.inf
         self.panel.set_ladder(
             [(float(p), int(m)) for p, m in zip(peaks, n, strict=True) if m > 0],
             [float(p) for p in peaks[(n == 0) & (peaks > top)]],
         )
-        self.panel.set_rows(sweep_rows(self.summary, k))
-        notes = self.summary.warnings[k]
+        self.panel.set_rows(sweep_rows(r, k))
+        notes = r.warnings[k]
         flags = []
-        if self.summary.ambiguous[k] == 1:
+        if r.ambiguous[k] == 1:
             flags.append("AMBIGUOUS ladder")
-        if self.summary.heated[k] == 1:
+        if r.heated[k] == 1:
             flags.append("heated (V_1 < 2 Delta)")
+        name = self.panel.sweep_combo.currentText() or f"sweep {k + 1}"
         self.panel.set_status(
-            f"{sw.label}: " + ("; ".join(flags + notes) if flags or notes else "ladder assigned, no flags")
+            f"{name}: " + ("; ".join(flags + notes) if flags or notes else "ladder assigned, no flags")
         )
 
     def _show_summary(self, sweep: int | None = None, field_view: str = "") -> None:

@@ -46,3 +46,27 @@ def test_summary_round_trip_and_table(summary):
     np.testing.assert_array_equal(back.delta, r.delta)
     names = [row[0] for row in sweep_rows(back, 0)]
     assert names[:4] == ["Delta", "ladder", "heating", "T_loc"]
+
+
+def test_a_series_without_lock_in_channel_gets_dvdi_from_v_of_i():
+    from analysis.series import Series, Sweep
+
+    s = make_neck_series(0)
+    bare = Series(
+        name="I and V only",
+        sweeps=[
+            Sweep(x=sw.x, channels={k: v for k, v in sw.channels.items() if k != "dV/dI"}, label=sw.label)
+            for sw in s.sweeps
+        ],
+        x_name="Current",
+        x_unit="A",
+        x_channel="Current",
+        bias_mode="current",
+        units={"Current": "A", "Voltage": "V"},
+        tags=dict(s.tags),
+        tag_units=dict(s.tag_units),
+    )
+    r = analyse_neck_series(bare)
+    assert r.steps.tolist() == list(STEP_COUNTS)  # from V(I) itself
+    np.testing.assert_allclose(r.I_exc, [t["I_exc"] for t in s.metadata["truth"]], rtol=0.01)
+    assert all(len(c["V"]) > 100 for c in r.curves)  # the computed dV/dI is kept for drawing
