@@ -118,7 +118,7 @@ def analyse_neck_series(
     if n == 0:
         raise AnalysisError("the series has no sweeps")
     if st.dvdi not in series.units:  # no lock-in channel: dV/dI of the measured V(I)
-        from analysis.transport import derivative
+        from analysis.transport.grids import derivative
 
         try:
             series = derivative(series, st.voltage, st.current, name=st.dvdi, cancel=cancel)
