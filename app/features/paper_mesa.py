@@ -297,7 +297,7 @@ class MesaController:
     def _draw_stack(self) -> None:
         self.redraws += 1
         r, sim, n = self.summary, self.simulation, self.panel.n()
-        data = fit = sim_curve = None
+        data = fit = sim_curve = sim_t = None
         marks: list[tuple[float, str]] = []
         if r is not None:
             hit = np.flatnonzero(r.ns == n)
@@ -311,6 +311,7 @@ class MesaController:
         if sim is not None and (k := sim.index(n)) is not None:
             c = sim.curves[k]
             sim_curve = (np.asarray(c["V"], float) / n, np.asarray(c["I"], float), f"simulated N = {n}")
+            sim_t = np.asarray(c["T_m"], float)
             ext = sim.extrema[k]
             for j, v in enumerate(ext[:2]):
                 marks.append((v, "V max" if j == 0 else "V min"))
@@ -324,7 +325,7 @@ class MesaController:
         elif data is None and r is not None:
             text += " (no stack with this N; Simulate to see its S-curve)"
         self.panel.set_n_text(text)
-        self.panel.set_stack(data, sim_curve, marks, fit)
+        self.panel.set_stack(data, sim_curve, marks, fit, sim_t)
 
     # -- figure -----------------------------------------------------------------------------------------
     def export_dialog(self) -> Any:

@@ -121,10 +121,18 @@ class MesaPanel(QWidget):
         lay.addWidget(self.status)
 
         split = QSplitter(Qt.Orientation.Horizontal)
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        self.stack_combo = QComboBox()
+        self.stack_combo.addItem("Current I(V) per junction", "iv")
+        self.stack_combo.addItem("Mesa temperature T_m(V) of the simulation", "tm")
+        ll.addWidget(self.stack_combo)
         self.stack_plot = pg.PlotWidget(background="w")
         setup_plot(self.stack_plot.getPlotItem())
         self.stack_plot.getPlotItem().addLegend(offset=(10, 10))
-        split.addWidget(self.stack_plot)
+        ll.addWidget(self.stack_plot)
+        split.addWidget(left)
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
@@ -154,6 +162,7 @@ class MesaPanel(QWidget):
         lay.addWidget(vsplit, 1)
         self._n_curves: dict[str, dict[str, Any]] = {}
         self.mark_lines: list[pg.InfiniteLine] = []
+        self._stack: tuple[Any, Any, list[tuple[float, str]], Any, Any] = (None, None, [], None, None)
 
         self.analyse_button.clicked.connect(self.analyse_requested)
         self.simulate_button.clicked.connect(self.simulate_requested)
@@ -161,6 +170,7 @@ class MesaPanel(QWidget):
         self.export_button.clicked.connect(self.export_requested)
         self.n_slider.valueChanged.connect(lambda v: self.n_changed.emit(int(v)))
         self.n_combo.currentIndexChanged.connect(self._n_view_chosen)
+        self.stack_combo.currentIndexChanged.connect(lambda _i: self._draw_stack())
 
     # -- settings ---------------------------------------------------------------------------------------
     def settings(self) -> dict[str, Any]:
@@ -235,20 +245,34 @@ class MesaPanel(QWidget):
         sim: tuple[np.ndarray, np.ndarray, str] | None,
         marks: Sequence[tuple[float, str]] = (),
         fit: tuple[np.ndarray, np.ndarray, str] | None = None,
+        sim_t: np.ndarray | None = None,
     ) -> None:
-        """Current against voltage per junction: the measured (corrected) curve, the simulated S-curve,
-        a fitted model, and vertical marks (position V, label: extrema, V_peak)."""
+        """Against the voltage per junction: the measured (corrected) current, the simulated S-curve and a
+        fitted model, or (stack view "tm") the mesa temperature ``sim_t`` (K) along the simulated curve;
+        vertical marks (position V, label: extrema, V_peak) in both."""
+        self._stack = (data, sim, list(marks), fit, sim_t)
+        self._draw_stack()
+
+    def stack_view(self) -> str:
+        return str(self.stack_combo.currentData())
+
+    def _draw_stack(self) -> None:
+        data, sim, marks, fit, sim_t = self._stack
         plot = self.stack_plot.getPlotItem()
         plot.clear()
         self.mark_lines = []
-        if data is not None:
-            plot.plot(data[0], data[1], pen=pg.mkPen(DATA_COLOUR, width=1.5), name=data[2])
-        if fit is not None:
-            plot.plot(
-                fit[0], fit[1], pen=pg.mkPen(MARK_COLOUR, width=1.5, style=Qt.PenStyle.DotLine), name=fit[2]
-            )
-        if sim is not None:
-            plot.plot(sim[0], sim[1], pen=pg.mkPen(SIM_COLOUR, width=2), name=sim[2])
+        temperature = self.stack_view() == "tm"
+        if temperature:
+            if sim is not None and sim_t is not None:
+                plot.plot(sim[0], sim_t, pen=pg.mkPen(SIM_COLOUR, width=2), name=f"T_m, {sim[2]}")
+        else:
+            if sim is not None:  # under the data: where they agree, the data stay visible
+                plot.plot(sim[0], sim[1], pen=pg.mkPen(SIM_COLOUR, width=4), name=sim[2])
+            if data is not None:
+                plot.plot(data[0], data[1], pen=pg.mkPen(DATA_COLOUR, width=1.5), name=data[2])
+            if fit is not None:
+                pen = pg.mkPen(MARK_COLOUR, width=1.5, style=Qt.PenStyle.DotLine)
+                plot.plot(fit[0], fit[1], pen=pen, name=fit[2])
         for j, (pos, text) in enumerate(marks):
             line = pg.InfiniteLine(
                 float(pos),
@@ -260,7 +284,7 @@ class MesaPanel(QWidget):
             plot.addItem(line)
             self.mark_lines.append(line)
         axis_label(plot, "bottom", "V per junction", "V")
-        axis_label(plot, "left", "I", "A")
+        axis_label(plot, "left", "T_m" if temperature else "I", "K" if temperature else "A")
         plot.enableAutoRange()
 
     def mark_labels(self) -> list[str]:

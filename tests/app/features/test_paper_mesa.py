@@ -87,6 +87,13 @@ def test_mesa_panel_analyses_simulates_and_survives_the_project(
     assert ctl.redraws >= before + 11
     assert panel.n_label.text().startswith("N = 12: T_m(peak) 61.") and "backbends" in panel.n_label.text()
     assert {"V max", "V min", "V_peak"} <= set(panel.mark_labels())
+    # the mesa temperature along the simulated S-curve of the 12 junctions
+    choose(qtbot, panel.stack_combo, "tm")
+    (tm_item,) = panel.stack_plot.getPlotItem().listDataItems()
+    t_m = ctl.simulation.curves[11]["T_m"]
+    assert tm_item.yData.max() == pytest.approx(np.max(t_m)) and tm_item.yData.min() == pytest.approx(
+        TRUTH["t_bath"]
+    )
     choose(qtbot, panel.n_combo, "beta")
     assert panel.n_curves()["sim"][0].size == 30
 
