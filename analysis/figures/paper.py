@@ -284,7 +284,10 @@ PAPER_FIGURES: dict[str, Callable[[FigureSources], tuple[FigureDescription, Figu
 #: The function takes ``(sources, seed)`` and returns ``(description, completed sources)``; with ``sources``
 #: None it builds the scenario's own synthetic series from the models (the series the window's scenario
 #: shows).
-SERIES_FIGURES: dict[str, str] = {}
+SERIES_FIGURES: dict[str, str] = {
+    "neck": "analysis.figures.paper_neck:neck_figure",
+    "mesa": "analysis.figures.paper_mesa:mesa_figure",
+}
 
 
 def figure_names() -> list[str]:

@@ -13,5 +13,7 @@ FEATURES: list[str] = [
     "app.features.series",
     "app.features.topography",
     "app.features.lattice",
+    "app.features.paper_neck",
+    "app.features.paper_mesa",
     "app.window.scenarios",
 ]

@@ -1,7 +1,8 @@
 """``stsworkbench [FILE ...] [--demo] [--scenario NAME] [--screenshot PNG] [--size WxH]``: the window.
 
-``--scenario`` sets up one workflow on the demo grids (see :mod:`app.window.scenarios`: ``explore``, ``fig4``,
-``fig5``, ``fig6``, ``fit``). With ``--screenshot`` the window opens the demo (and any files given), runs the
+``--scenario`` sets up one workflow (see :mod:`app.window.scenarios`): ``explore``, ``fig4``, ``fig5``,
+``fig6`` and ``fit`` on the demo grids, ``neck`` and ``mesa`` on their own synthetic transport series. With
+``--screenshot`` the window opens the demo when the scenario needs it (and any files given), runs the
 scenario (default ``explore``: the QP grid at -5 mV with a pinned spectrum beside the Josephson grid at
 0 mV), waits until every job and slice has finished, renders itself into the PNG and exits.
 """
@@ -23,6 +24,8 @@ SCENARIO_NAMES = (
     "fig5",
     "fig6",
     "fit",
+    "neck",
+    "mesa",
 )  # app.window.scenarios.SCENARIOS, without importing Qt
 
 
@@ -48,7 +51,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument(
         "--scenario",
         choices=sorted(SCENARIO_NAMES),
-        help="set up a workflow of the MgB2 paper on the demo grids (implies --demo)",
+        help="set up a workflow: the MgB2 paper's on the demo grids (implies --demo), a transport paper's "
+        "(neck, mesa) on its own synthetic series",
     )
     ap.add_argument("--export-figure", metavar="FILE", help="write the scenario's paper figure, no window")
     ap.add_argument("--size", type=_size, default=(1600, 1000), metavar="WxH", help="window size (1600x1000)")
@@ -107,6 +111,14 @@ def take_screenshot(window, path: str, scenario: str = "explore", timeout_ms: in
     return result["ok"]
 
 
+def _scenario_needs_demo(name: str) -> bool:
+    """Whether scenario ``name`` runs on the demo grids (the transport papers' load their own series)."""
+    from app.window.scenarios import SCENARIOS
+
+    scenario = SCENARIOS.get(name)
+    return scenario is None or scenario.demo
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.export_figure:  # window-less: the figure command (app.cli dispatches before importing this)
@@ -126,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         window = MainWindow()
     window.resize(*args.size)
     window.show()
-    if args.demo or args.screenshot or args.scenario:
+    if args.demo or ((args.screenshot or args.scenario) and _scenario_needs_demo(args.scenario or "explore")):
         window.open_demo()
     if args.files:
         window.open_files(args.files)

@@ -8,6 +8,10 @@ once the window has settled (no loading, no job, every slicer showing its reques
 ``finished(ok, message)``; ``stsworkbench --demo --scenario NAME --screenshot PNG`` uses it to render the
 window once the last step has settled. ``install(window)`` adds the Scenarios menu.
 
+The transport papers' scenarios (``neck``, ``mesa``; ``Scenario.demo`` False) open no demo: their first step
+adds the paper's synthetic series to the session as an import would, the next ones press the paper
+panel's buttons.
+
 Positions come from the demo's own record (``metadata["demo"]``: the flux disc and the grain seeds), so
 the cuts go from the normal (flux) region into the strongest grain and across the normal zone whatever
 the seed of the demo.
@@ -62,6 +66,9 @@ class Scenario:
     title: str
     description: str
     steps: tuple[Step, ...]
+    #: whether the steps run on the demo grids (opened first when missing); the transport papers' scenarios
+    #: load their own synthetic series instead
+    demo: bool = True
 
 
 # -- the demo grids and their geometry ------------------------------------------------------------------
@@ -347,6 +354,52 @@ def _fit_show_gap_map(window: MainWindow) -> None:
     window.fit_controller.show_panel()  # type: ignore[attr-defined]
 
 
+# -- the transport papers: synthetic series loaded the way an import ends up, then the paper's panel ------
+def _load_series(module: str, make: str, label: str) -> Step:
+    """A step that adds the synthetic series ``module.make(0)`` to the session as the current dataset."""
+
+    def step(window: MainWindow) -> None:
+        import importlib
+
+        series = getattr(importlib.import_module(module), make)(0)
+        key = window.state.add_dataset(series, label)
+        window.state.set_current(key)
+
+    return step
+
+
+def _neck_analyse(window: MainWindow) -> None:
+    """Papers > Necks: the panel opened on the series, Analyse pressed; the Series dock makes room."""
+    ctl = getattr(window, "paper_neck", None)
+    if ctl is None:
+        raise ScenarioError("the Necks panel is not installed")
+    if "series" in window.dock_keys():
+        window.dock("series").hide()
+    ctl.show_panel()
+    ctl.panel.analyse_button.click()
+
+
+def _mesa_analyse(window: MainWindow) -> None:
+    """Papers > Mesas: the panel opened on the series, Analyse and Simulate pressed."""
+    ctl = getattr(window, "paper_mesa", None)
+    if ctl is None:
+        raise ScenarioError("the Mesas panel is not installed")
+    if "series" in window.dock_keys():
+        window.dock("series").hide()
+    ctl.show_panel()
+    ctl.panel.analyse_button.click()
+    ctl.panel.simulate_button.click()
+
+
+def _mesa_show_n(n: int) -> Step:
+    """The N slider moved to ``n``: the simulated S-curve of n junctions over the data of that stack."""
+
+    def step(window: MainWindow) -> None:
+        window.paper_mesa.panel.n_slider.setValue(n)  # type: ignore[attr-defined]
+
+    return step
+
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -380,6 +433,29 @@ SCENARIOS: dict[str, Scenario] = {
             "Fit a spectrum and map a gap",
             "A two-band SIS fit of a pinned spectrum with its report, and a batch-fit gap map of a region",
             (_maps_at_paper_biases, _fit_pin, _fit_run, _fit_region_batch, _fit_show_gap_map),
+        ),
+        Scenario(
+            "neck",
+            "Necks (paper 001): gap ladder, heating, phase slips",
+            "A synthetic Pb neck against field: the subharmonic ladder with its n labels, T_loc from the "
+            "heated n = 1 feature, the excess current, the phase-slip steps and L_S against Lambda_Q*",
+            (
+                _load_series("analysis.papers.scenario_neck", "make_neck_series", "Synthetic Pb neck"),
+                _neck_analyse,
+            ),
+            demo=False,
+        ),
+        Scenario(
+            "mesa",
+            "Mesas (paper 002): beta(N) and the stack simulator",
+            "Synthetic Bi2212 stacks through a top SIN contact: the SIN correction, beta(N), a d-wave fit, "
+            "and the simulated S-curve of N = 12 junctions (backbending) over the data",
+            (
+                _load_series("analysis.papers.scenario_mesa", "make_mesa_series", "Synthetic Bi2212 mesas"),
+                _mesa_analyse,
+                _mesa_show_n(12),
+            ),
+            demo=False,
         ),
     )
 }
@@ -441,7 +517,8 @@ class ScenarioRunner(QObject):
     def start(self) -> None:
         self._size = self.window.size()
         self._resized = False
-        if not any(True for _ in _demo_entries(self.window)) and not self.window.loader.loading:
+        needs_demo = self.scenario.demo and not any(True for _ in _demo_entries(self.window))
+        if needs_demo and not self.window.loader.loading:
             self.window.open_demo()
         self._timer.start()
         self._deadline.start()

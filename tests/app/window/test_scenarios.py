@@ -59,7 +59,7 @@ def test_scenarios_menu_and_unknown_name(qtbot, win):
     assert titles == [s.title for s in SCENARIOS.values()]
     exports = next(a.menu() for a in actions if a.menu() is not None)
     assert [a.text() for a in exports.actions()] == [f"Fig. {n} (PDF, SVG, PNG)..." for n in (4, 5, 6)]
-    assert set(SCENARIOS) == {"explore", "fig4", "fig5", "fig6", "fit"}
+    assert set(SCENARIOS) == {"explore", "fig4", "fig5", "fig6", "fit", "neck", "mesa"}
     with pytest.raises(ScenarioError, match="unknown scenario"):
         ScenarioRunner(win, "fig7")
     with pytest.raises(ScenarioError, match="demo"):
@@ -244,6 +244,22 @@ def test_fit_scenario_maps_the_gap_of_a_region(qtbot, win):
     # exactly one map view shows the gap map
     views = [p for p in win.map_panels() if p.dataset_key == batch[0].maps]
     assert len(views) == 1 and views[0].value_label == "Delta_pi_s"
+
+
+@pytest.mark.parametrize("name", ["neck", "mesa"])
+def test_transport_scenarios_load_their_own_series_without_the_demo(qtbot, win, name):
+    """The neck and mesa scenarios put their synthetic series into the session (no demo grids) and leave
+    the paper's panel shown with its results."""
+    from analysis.series import Series
+
+    run(qtbot, win, name)
+    kinds = [type(e.dataset) for e in win.state.entries.values()]
+    assert kinds == [Series]
+    ctl = getattr(win, f"paper_{name}")
+    assert win.dock(f"paper_{name}").isVisible() and ctl.summary is not None
+    assert ctl.panel.rows() and ctl.panel.export_button.isEnabled()
+    if name == "mesa":
+        assert ctl.simulation is not None and ctl.panel.n() == 12
 
 
 def test_command_line_names_every_scenario():

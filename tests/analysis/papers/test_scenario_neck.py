@@ -1,0 +1,72 @@
+"""The synthetic neck series: every neck analysis recovers the truth it was built from."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analysis.papers.neck_series import NeckSummary, analyse_neck_series, sweep_rows
+from analysis.papers.scenario_neck import STEP_COUNTS, TRUTH, make_neck_series
+
+
+@pytest.fixture(scope="module")
+def summary():
+    s = make_neck_series(0)
+    return s, analyse_neck_series(s)
+
+
+def test_gap_heating_and_local_temperature_against_field(summary):
+    s, r = summary
+    truth = s.metadata["truth"]
+    np.testing.assert_allclose(r.delta, [t["Delta"] for t in truth], rtol=0.01)
+    assert np.all(r.heated == 1) and np.all(r.ambiguous == 0)
+    np.testing.assert_allclose(r.T_local, TRUTH["T_loc"], atol=0.1)
+
+
+def test_excess_current_resistance_and_contact_size(summary):
+    s, r = summary
+    truth = s.metadata["truth"]
+    np.testing.assert_allclose(r.I_exc, [t["I_exc"] for t in truth], rtol=0.01)
+    np.testing.assert_allclose(r.R_N, [t["R_N"] for t in truth], rtol=1e-3)
+    assert r.radius == pytest.approx(6.45e-9 * (5.0 / truth[0]["R_N"]) ** 0.5, rel=0.01)
+
+
+def test_phase_slip_steps_and_their_count_against_field(summary):
+    _s, r = summary
+    assert r.steps.tolist() == list(STEP_COUNTS)
+    for rows in r.step_lists:
+        for row in rows:
+            assert row[2] == pytest.approx(TRUTH["dV_step"], rel=0.1)
+    assert 0 < r.crossing_H < 0.4
+
+
+def test_summary_round_trip_and_table(summary):
+    _s, r = summary
+    back = NeckSummary.from_dict(r.to_dict())
+    np.testing.assert_array_equal(back.delta, r.delta)
+    names = [row[0] for row in sweep_rows(back, 0)]
+    assert names[:4] == ["Delta", "ladder", "heating", "T_loc"]
+
+
+def test_a_series_without_lock_in_channel_gets_dvdi_from_v_of_i():
+    from analysis.series import Series, Sweep
+
+    s = make_neck_series(0)
+    bare = Series(
+        name="I and V only",
+        sweeps=[
+            Sweep(x=sw.x, channels={k: v for k, v in sw.channels.items() if k != "dV/dI"}, label=sw.label)
+            for sw in s.sweeps
+        ],
+        x_name="Current",
+        x_unit="A",
+        x_channel="Current",
+        bias_mode="current",
+        units={"Current": "A", "Voltage": "V"},
+        tags=dict(s.tags),
+        tag_units=dict(s.tag_units),
+    )
+    r = analyse_neck_series(bare)
+    assert r.steps.tolist() == list(STEP_COUNTS)  # from V(I) itself
+    np.testing.assert_allclose(r.I_exc, [t["I_exc"] for t in s.metadata["truth"]], rtol=0.01)
+    assert all(len(c["V"]) > 100 for c in r.curves)  # the computed dV/dI is kept for drawing
