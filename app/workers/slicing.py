@@ -11,7 +11,6 @@ shown, a bias-major copy ``(nb, ny, nx)`` is built in the background (see
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +18,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from analysis.dataset import Grid
+from analysis.io.file_cube import temporary_cache_file
 from analysis.processing.bias_major import bias_major_copy, window_mean
 from app.workers import jobs as workers
 from app.workers.deferred_pool import DeferredPool
@@ -67,10 +67,10 @@ class BiasMajorCache:
         def failed(*_a: Any) -> None:
             self._building.discard(ident)
 
-        # the copy lives in an unlinked temporary file, memory-mapped: a 1 GB grid no longer costs another
-        # GB of resident memory, the slider still reads contiguous maps
+        # the copy lives in an unlinked file in the user's cache directory, memory-mapped: a 1 GB grid no
+        # longer costs another GB of resident memory, the slider still reads contiguous maps
         try:
-            file: Any = tempfile.TemporaryFile(prefix="stsworkbench-bias-major-")
+            file: Any = temporary_cache_file("stsworkbench-bias-major-")
         except OSError:
             file = None
         window.run_job(
