@@ -209,9 +209,10 @@ def _rss_mb() -> float:
 
 
 def bench_display_copy_memory(quick: bool) -> list[Row]:
-    """Resident memory added by reopening a project of a large grid and walking the slider: the data stay
-    in the project file (read lazily) and the bias-major display copy in a memory-mapped cache file.
-    1 GB of data in full (512 x 512 x 1024 float32), 134 MB quick; budget 300 MB per GB."""
+    """Resident memory added by opening a large ``.3ds`` and walking the slider (the channels are read
+    into unlinked cache files, the bias-major display copy is a memory-mapped cache file), then by
+    reopening a project of it (the data stay in the project file, read lazily). 1 GB of data in full
+    (512 x 512 x 1024 float32), 134 MB quick; budget 300 MB per GB."""
     import gc
 
     from app.window.main_window import MainWindow
@@ -243,6 +244,10 @@ def bench_display_copy_memory(quick: bool) -> list[Row]:
         ex = w.exploration
         key = w.current_grid_key()
         _pump(app, lambda w=w: ex.cache.get(key, ex.slicers[0].channel) is not None and not w.active_jobs())
+        for _ in range(20):
+            QTest.keyClick(ex.slicers[0].panel.slider, Qt.Key.Key_Right)
+            _wait(app, 0.03)
+        _pump(app, lambda w=w: _slicers_idle(w))
         grown_3ds = _rss_mb() - before
         project = folder / "big.h5"
         job = w.project.save_to(project)
@@ -280,12 +285,12 @@ def bench_display_copy_memory(quick: bool) -> list[Row]:
         )
         rows.append(
             Row(
-                f"resident memory added: open the {data_mb:.0f} MB .3ds",
+                f"resident memory added: open a {data_mb:.0f} MB .3ds, slide",
                 grown_3ds,
-                f"<= {data_mb + budget:.0f} MB",
-                grown_3ds <= data_mb + budget,
+                f"<= {budget:.0f} MB",
+                grown_3ds <= budget,
                 "MB",
-                "the reader holds the data in memory",
+                "channels and display copy in cache files",
             )
         )
         w2.close()
