@@ -179,6 +179,52 @@ def bench_event_loop_gaps(quick: bool) -> list[Row]:
             _wait(app, 0.3)
         row("line cut (draw a line)", meter.max_gap, "" if ok else "did not finish")
 
+        fc = w.fit_controller
+        fc.show_panel()
+        fc.panel.set_current_model("dynes_sin")
+        _wait(app, 0.3)
+        p = panel.view_to_widget(0.1 * size, 0.1 * frame.size[1])
+        QTest.mouseClick(
+            view,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+            QPoint(round(p.x()), round(p.y())),
+        )
+        _wait(app, 0.3)
+        nfits = len(w.state.fits)
+        with meter:
+            QTest.mouseClick(fc.panel.fit_button, Qt.MouseButton.LeftButton)
+            ok = _pump(app, lambda: len(w.state.fits) > nfits and fc.job is None and not w.active_jobs())
+            _wait(app, 0.3)
+        row("single fit (Fit button, clicked pixel)", meter.max_gap, "" if ok else "did not finish")
+
+        # the batch fit covers a small rectangle (10 x 10 pixels of the full grid) to keep the run short
+        small = [(0.2 * size + k * 0.01 * size, 0.2 * size + k * 0.01 * size) for k in range(5)]
+        regions.list_panel.tool_buttons["rectangle"].click()
+        drag_on_map(small)
+        _pump(app, lambda: len(w.state.regions) >= 2 and not w.active_jobs())
+        rid = list(w.state.regions)[-1]
+        npix = int(np.count_nonzero(w.state.regions[rid].mask_in(frame)))
+        children = len(w.state.children(w.current_grid_key()))
+        dialog = fc.open_batch_dialog()
+        _wait(app, 0.3)
+        with meter:
+            dialog.workers.setValue(1)
+            dialog.region_combo.setCurrentIndex(dialog.region_combo.findData(rid))
+            QTest.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+            ok = _pump(
+                app,
+                lambda: (
+                    len(w.state.children(w.current_grid_key())) > children
+                    and fc.batch_job is None
+                    and not w.active_jobs()
+                ),
+                300,
+            )
+            _wait(app, 0.5)
+        row(f"batch fit ({npix} pixels, 1 worker)", meter.max_gap, "" if ok else "did not finish")
+        dialog.close()
+
         project = folder / "session.h5"
         with meter:
             job = w.project.save_to(project)
