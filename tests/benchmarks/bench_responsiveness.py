@@ -94,6 +94,7 @@ def _slicers_idle(w) -> bool:
     return (
         bool(ex.slicers)
         and not w.loader.loading
+        and not ex.turns.pending()
         and all(s.scheduler.idle() and s.panel.shown_index == s.panel.index() for s in ex.slicers)
     )
 
