@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 
 from analysis.channels import preferred_channel
 from analysis.dataset import BWD_SUFFIX, Grid, Image, Spectrum
+from analysis.io.file_cube import FileCube
 from analysis.processing.levelling import level
 from app.features.host import Host
 from app.features.map_docks import MapDocks, default_levelling
@@ -318,6 +319,17 @@ class Exploration:
     def shutdown(self, timeout_ms: int = 5000) -> None:
         for s in self.slicers:
             s.shutdown(timeout_ms)
+
+    def release_files(self) -> None:
+        """The window is closing and its jobs are done: close the cache files of the display copies and of
+        file-backed grid channels (their disk space is freed at once)."""
+        self.turns.flush()
+        self.cache.clear()
+        for entry in self.state.entries.values():
+            if isinstance(entry.dataset, Grid):
+                for cube in entry.dataset.channels.values():
+                    if isinstance(cube, FileCube):
+                        cube.close()
 
     # -- datasets -----------------------------------------------------------------------------------------
     def _datasets_changed(self) -> None:

@@ -87,15 +87,19 @@ class BiasMajorCache:
         for ident in [i for i in self._cubes if i[0] == key]:
             del self._cubes[ident]
 
+    def clear(self) -> None:
+        """Drop every copy (their cache files close when the last map read from them is gone)."""
+        self._cubes.clear()
+
     def __len__(self) -> int:
         return len(self._cubes)
 
 
 def compute_slice(grid: Grid, req: SliceRequest, cache: np.ndarray | None) -> np.ndarray:
-    """The (ny, nx) float32 image for ``req``: a view of the bias-major copy when there is one."""
+    """The (ny, nx) float32 image for ``req``: read from the bias-major copy when there is one."""
     if cache is not None:
         if req.half_width <= 0:
-            return cache[req.index]
+            return np.array(cache[req.index])  # a copy: the view shown must not pin the cache file
         return window_mean(cache, req.index, req.half_width)
     return grid.bias_slice(req.channel, req.index, req.half_width)
 
