@@ -5,7 +5,8 @@ the C-contiguous native float32 values in a temporary file in the user's cache d
 :func:`cache_dir`), created already unlinked: the operating system removes it when the file is closed or
 the process ends, so nothing is ever left behind and nothing is written into the project folder.
 
-Reads and writes go through ``preadv``/``pwrite`` into numpy buffers; the file is never memory-mapped, so
+Reads and writes go through ``preadv``/``pwrite`` into numpy buffers (a locked seek and read or write
+where the system has no positional I/O); the file is never memory-mapped, so
 its pages are page cache, not this process's resident memory, and a read costs only the returned array.
 Indexing follows numpy for what the rest of the code uses on grid cubes: an int or a slice on the first
 axis, then any numpy index on the rows read (``cube[iy, ix, :]``, ``cube[:, :, k]``, ``cube[a:b]``).
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +65,9 @@ class FileCube:
 
     dtype = np.dtype(np.float32)
 
-    def __init__(self, file: Any, shape: tuple[int, ...], offset: int = 0) -> None:
+    def __init__(self, file: Any, shape: tuple[int, ...], offset: int = 0, lock: Any = None) -> None:
         self._file = file
+        self._lock = lock if lock is not None else threading.Lock()  # shared by the views of one file
         self.shape = tuple(int(n) for n in shape)
         self._offset = int(offset)
         self._row_items = int(np.prod(self.shape[1:], dtype=np.int64)) if len(self.shape) > 1 else 1
@@ -110,7 +113,7 @@ class FileCube:
             shape = tuple(shape[0])
         if int(np.prod(shape, dtype=np.int64)) != self.size:
             raise ValueError(f"cannot reshape {self.shape} into {shape}")
-        return FileCube(self._file, tuple(int(n) for n in shape), self._offset)
+        return FileCube(self._file, tuple(int(n) for n in shape), self._offset, self._lock)
 
     def close(self) -> None:
         """Close the cache file (the operating system frees its space); later reads raise ValueError."""
@@ -118,6 +121,32 @@ class FileCube:
             self._file.close()
 
     # -- reading ----------------------------------------------------------------------------------------
+    def _pread(self, view: memoryview, pos: int) -> None:
+        """Fill ``view`` from byte ``pos`` of the file."""
+        fd = self._fd()
+        got = 0
+        while got < len(view):
+            if hasattr(os, "preadv"):
+                n = os.preadv(fd, [view[got:]], pos + got)
+            else:
+                with self._lock:
+                    self._file.seek(pos + got)
+                    n = self._file.readinto(view[got:])
+            if not n:
+                raise OSError(f"cache file ended early ({got} of {len(view)} bytes read)")
+            got += n
+
+    def _pwrite(self, view: memoryview, pos: int) -> None:
+        fd = self._fd()
+        done = 0
+        while done < len(view):
+            if hasattr(os, "pwrite"):
+                done += os.pwrite(fd, view[done:], pos + done)
+            else:
+                with self._lock:
+                    self._file.seek(pos + done)
+                    done += self._file.write(view[done:])
+
     def _fd(self) -> int:
         if self.closed:
             raise ValueError("the cache file of this array is closed")
@@ -128,15 +157,7 @@ class FileCube:
         out = np.empty((r1 - r0, *self.shape[1:]), dtype=np.float32)
         if out.size == 0:
             return out
-        view = memoryview(out.reshape(-1)).cast("B")
-        pos = self._offset + r0 * self._row_items * 4
-        fd = self._fd()
-        got = 0
-        while got < len(view):
-            n = os.preadv(fd, [view[got:]], pos + got)
-            if n <= 0:
-                raise OSError(f"cache file ended early ({got} of {len(view)} bytes read)")
-            got += n
+        self._pread(memoryview(out.reshape(-1)).cast("B"), self._offset + r0 * self._row_items * 4)
         return out
 
     def _read_item(self, i: int, j: int, rest: tuple) -> Any:
@@ -148,15 +169,9 @@ class FileCube:
         inner = self.shape[2:]
         count = int(np.prod(inner, dtype=np.int64)) if inner else 1
         out = np.empty(inner, dtype=np.float32)
-        view = memoryview(out.reshape(-1)).cast("B")
-        pos = self._offset + (i * self._row_items + j * count) * 4
-        fd = self._fd()
-        got = 0
-        while got < len(view):
-            n = os.preadv(fd, [view[got:]], pos + got)
-            if n <= 0:
-                raise OSError(f"cache file ended early ({got} of {len(view)} bytes read)")
-            got += n
+        self._pread(
+            memoryview(out.reshape(-1)).cast("B"), self._offset + (i * self._row_items + j * count) * 4
+        )
         return out[rest] if rest else out
 
     def _rows_per_block(self) -> int:
@@ -221,13 +236,10 @@ class FileCube:
             r1 = max(r0, r1)
         else:
             raise IndexError("a FileCube is written through an int or a slice of its first axis")
-        shape = (r1 - r0, *self.shape[1:])
-        data = np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=np.float32), shape))
-        if data.size == 0:
-            return
-        view = memoryview(data.reshape(-1)).cast("B")
-        pos = self._offset + r0 * self._row_items * 4
-        fd = self._fd()
-        done = 0
-        while done < len(view):
-            done += os.pwrite(fd, view[done:], pos + done)
+        full = np.broadcast_to(np.asarray(value, dtype=np.float32), (r1 - r0, *self.shape[1:]))
+        per = self._rows_per_block()  # a scalar (NaN for unmeasured lines) is written block by block
+        for b0 in range(r0, r1, per):
+            b1 = min(r1, b0 + per)
+            data = np.ascontiguousarray(full[b0 - r0 : b1 - r0])
+            if data.size:
+                self._pwrite(memoryview(data.reshape(-1)).cast("B"), self._offset + b0 * self._row_items * 4)

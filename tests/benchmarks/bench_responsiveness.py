@@ -5,8 +5,9 @@ work that holds the GUI thread shows up, whatever it is. Actions are sent as rea
 makes them (keys on the slicer, mouse moves and clicks on the map viewport) and through the window's own
 entry points for file operations (open, save, reopen), each run until its background work is finished:
 open, slider, hover, click, region average, line cut, a single fit (the Fit button) and a batch fit (a
-small drawn region, one worker), save and reopen. The grid is a Nanonis ``.3ds`` written by the project's writer: 128 x 128 x 512 with two channels
-(67 MB) quick, 256 x 256 x 512 (270 MB, the size the issue measured) in full.
+small drawn region, one worker), save and reopen. The grid is a Nanonis ``.3ds`` written by the
+project's writer: 128 x 128 x 512 with two channels (67 MB) quick, 256 x 256 x 512 (270 MB, the size the
+issue measured) in full.
 """
 
 from __future__ import annotations

@@ -98,6 +98,7 @@ def test_large_grids_are_file_backed_by_default(
     assert isinstance(read_grid(path).channels["Current"], FileCube)
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="lists open files through /proc")
 def test_cache_files_are_unlinked_and_released_when_the_grid_goes(tmp_path: Path, cache: Path) -> None:
     path = tmp_path / "g.3ds"
     _write(path)
@@ -140,3 +141,18 @@ def test_reads_span_blocks(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None
         np.testing.assert_array_equal(cube[key], a[key])
     with pytest.raises(IndexError):
         cube[:, 1] = 0.0
+
+
+def test_without_positional_io_reads_and_writes_seek_under_a_lock(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delattr(os, "preadv")
+    monkeypatch.delattr(os, "pwrite")
+    a = np.random.default_rng(1).random((5, 3, 4)).astype(np.float32)
+    cube = FileCube.create(a.shape)
+    cube[:] = a
+    cube[4] = np.nan
+    a[4] = np.nan
+    np.testing.assert_array_equal(np.asarray(cube), a)
+    np.testing.assert_array_equal(cube[2, 1], a[2, 1])
+    np.testing.assert_array_equal(cube.reshape(15, 4)[7], a.reshape(15, 4)[7])
