@@ -29,7 +29,9 @@ grid is never allocated from a header alone.
 Loading reads the records in cache-sized chunks into a small buffer per thread and converts them with one
 strided byte-swapping copy per channel (two threads on large files): no Python loop over pixels, no copy
 of the data block, and no mapping of the file, so the resident memory stays the output arrays (about the
-data size) plus two buffers. ``read_grid`` takes ``progress(done, total)`` and ``cancel``
+data size) plus two buffers. A large grid (:data:`FILE_BACKED_BYTES`) is written instead, record block by
+record block, into unlinked cache files that its channels read from (:mod:`analysis.io.file_cube`), so
+its resident memory stays the buffers. ``read_grid`` takes ``progress(done, total)`` and ``cancel``
 (threading.Event).
 """
 
@@ -48,6 +50,7 @@ import numpy as np
 
 from analysis.dataset import Frame, Grid, Source
 from analysis.errors import ReadError
+from analysis.io.file_cube import FileCube
 from analysis.io.nanonis_header import (
     HeaderCollector,
     decode_text,
@@ -81,6 +84,9 @@ WORKERS = 2
 #: holds, or at most ``ALLOC_FLOOR`` bytes; otherwise only the lines the file holds are loaded.
 ALLOC_FACTOR = 4
 ALLOC_FLOOR = 32 << 20
+#: Channels of a grid with at least this many data bytes are kept in cache files (:class:`FileCube`), not
+#: in memory.
+FILE_BACKED_BYTES = 128 << 20
 
 _F4 = np.dtype(">f4")
 
@@ -301,7 +307,7 @@ def _copy_records(
     path: Path,
     layout: GridLayout,
     nread: int,
-    cubes: list[np.ndarray],
+    cubes: list[Any],
     params: np.ndarray,
     order: np.ndarray | slice | None,
     progress: Callable[[int, int], None] | None,
@@ -350,7 +356,7 @@ def _copy_records(
                     src = block[:, npar + c * pts : npar + (c + 1) * pts]
                     if order is not None:
                         src = src[:, order]
-                    np.copyto(cube[first:stop], src)
+                    cube[first:stop] = src
                 if progress is not None:
                     with lock:
                         state["done"] += n
@@ -381,7 +387,7 @@ def _first_record_params(path: Path, layout: GridLayout) -> np.ndarray | None:
     return np.frombuffer(raw, dtype=_F4).astype(np.float64)
 
 
-def _flip_rows_inplace(a: np.ndarray) -> None:
+def _flip_rows_inplace(a: Any) -> None:
     """Reverse axis 0 of a C-contiguous array in place (one row buffer, a loop over rows only)."""
     n = a.shape[0]
     tmp = np.empty_like(a[0])
@@ -392,7 +398,7 @@ def _flip_rows_inplace(a: np.ndarray) -> None:
         a[j] = tmp
 
 
-def _flip_cols_inplace(a: np.ndarray) -> None:
+def _flip_cols_inplace(a: Any) -> None:
     """Reverse axis 1 of a C-contiguous (ny, nx, ...) array in place, row by row."""
     for i in range(a.shape[0]):
         a[i] = a[i, ::-1].copy()
@@ -565,8 +571,14 @@ def read_grid(
     *,
     progress: Callable[[int, int], None] | None = None,
     cancel: threading.Event | None = None,
+    file_backed: bool | None = None,
 ) -> Grid:
-    """Read a Nanonis ``.3ds`` grid (see the module docstring); raises :class:`ReadError` on bad input."""
+    """Read a Nanonis ``.3ds`` grid (see the module docstring); raises :class:`ReadError` on bad input.
+
+    ``file_backed``: keep each channel in an unlinked cache file (:class:`analysis.io.file_cube.FileCube`,
+    resident memory stays a few buffers) instead of an array; None decides by size
+    (:data:`FILE_BACKED_BYTES`).
+    """
     path = Path(path)
     hdr, lay = parse_header(path)
     warnings = list(lay.warnings)
@@ -619,7 +631,14 @@ def read_grid(
                 order, planned = (slice(None, None, -1) if e0 < s0 else None), True
 
     npix, pts = lay.npix, lay.points
-    cubes = [np.empty((npix, pts), np.float32) for _ in chan_names]
+    if file_backed is None:
+        file_backed = npix * pts * 4 * len(chan_names) >= FILE_BACKED_BYTES
+    cubes: list[Any] = []
+    try:
+        for _ in chan_names:
+            cubes.append(FileCube.create((npix, pts)) if file_backed else np.empty((npix, pts), np.float32))
+    except OSError as exc:
+        raise ReadError(path, f"cannot create a cache file for the grid's data: {exc}") from None
     praw = np.empty((npix, lay.nparams), np.float32)
     _copy_records(path, lay, nfull, cubes, praw, order, progress, cancel)
     if nfull < npix:
@@ -682,7 +701,7 @@ def read_grid(
     flip_rows, flip_cols, orientation = _orientation(params64, valid, pidx, frame, warnings)
     if ny < declared.ny:
         frame = _first_lines(frame, ny, at_top=flip_rows)
-    chans: dict[str, np.ndarray] = {}
+    chans: dict[str, Any] = {}
     units: dict[str, str] = {}
     for (name, unit), cube in zip(chan_names, cubes):
         c3 = cube.reshape(ny, nx, pts)

@@ -16,6 +16,9 @@ import numpy as np
 
 from analysis.hooks import check_cancel
 
+#: Largest block of scan lines (bytes) read from the cube at once.
+BLOCK_BYTES = 16 << 20
+
 
 def bias_major_copy(
     cube: Any,
@@ -40,6 +43,8 @@ def bias_major_copy(
         out: np.ndarray = np.memmap(file, dtype=np.float32, mode="w+", shape=(nb, ny, nx))
     else:
         out = np.empty((nb, ny, nx), dtype=np.float32)
+    # a block of scan lines stays small (<= BLOCK_BYTES) however long the lines are
+    rows_per_block = max(1, min(rows_per_block, BLOCK_BYTES // max(1, nx * nb * 4)))
     for start in range(0, ny, rows_per_block):
         check_cancel(cancel, "bias-major copy")
         stop = min(ny, start + rows_per_block)

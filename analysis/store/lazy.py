@@ -20,8 +20,8 @@ import numpy as np
 
 
 class LazyCube(h5py.Dataset):
-    """An ``h5py.Dataset`` (it is one) whose ``[:, :, k]`` and ``[:, :, k0:k1]`` reads are gathered
-    from a read-only memory map of the file when the layout allows it."""
+    """An ``h5py.Dataset`` (it is one) whose ``[:, :, k]``, ``[:, :, k0:k1]`` and ``[iy, ix]`` reads are
+    gathered from a read-only memory map of the file when the layout allows it."""
 
     def __init__(self, bind: Any, path: str) -> None:
         super().__init__(bind)
@@ -94,7 +94,42 @@ class LazyCube(h5py.Dataset):
                 return out
         return super().__getitem__(args, new_dtype=new_dtype)
 
+    def _pixel_spectrum(self, args: Any) -> np.ndarray | None:
+        """``cube[iy, ix]`` / ``cube[iy, ix, :]``: the (nb,) spectrum gathered from the mapped chunks that
+        hold it (a few kB), instead of HDF5 reading each of those chunks whole."""
+        if not (isinstance(args, tuple) and len(args) in (2, 3)):
+            return None
+        iy, ix = args[0], args[1]
+        if not (isinstance(iy, int | np.integer) and isinstance(ix, int | np.integer)):
+            return None
+        if len(args) == 3 and args[2] != slice(None, None, None):
+            return None
+        ny, nx, nb = self.shape
+        iy, ix = int(iy) + (ny if iy < 0 else 0), int(ix) + (nx if ix < 0 else 0)
+        if not (0 <= iy < ny and 0 <= ix < nx):
+            return None
+        with self._lock:
+            if not self._prepared:
+                self._prepare()
+            mm, offsets = self._mm, self._offsets
+            if mm is None or offsets is None or not self.id.valid:
+                return None
+            cy, cx, cz = self.chunks
+            out = np.empty(nb, dtype=self.dtype)
+            for iz in range(offsets.shape[2]):
+                z0 = iz * cz
+                n = min(cz, nb - z0)
+                chunk = np.ndarray(
+                    (cy, cx, cz), dtype=self.dtype, buffer=mm, offset=int(offsets[iy // cy, ix // cx, iz])
+                )
+                out[z0 : z0 + n] = chunk[iy % cy, ix % cx, :n]
+                del chunk
+            return out
+
     def _sweep_slice(self, args: Any) -> np.ndarray | None:
+        spectrum = self._pixel_spectrum(args)
+        if spectrum is not None:
+            return spectrum
         if not (isinstance(args, tuple) and len(args) == 3):
             return None
         a0, a1, a2 = args

@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 
 from analysis.channels import preferred_channel
 from analysis.dataset import BWD_SUFFIX, Grid, Image, Spectrum
+from analysis.io.file_cube import FileCube
 from analysis.processing.levelling import level
 from app.features.host import Host
 from app.features.map_docks import MapDocks, default_levelling
@@ -22,6 +23,7 @@ from app.state.app_state import ViewState
 from app.state.collections import MISSING
 from app.state.edits import AddPin, RemovePins, SetView
 from app.workers.slicing import BiasMajorCache
+from app.workers.turns import NextTurns
 from widgets.data_browser import DataBrowser
 from widgets.map_view import MapView
 from widgets.spectrum_panel import Curve, PlotSpec, SpectrumPanel
@@ -48,6 +50,8 @@ class Exploration:
         self.window = window
         self.state = window.state
         self.cache = BiasMajorCache()
+        #: refreshes that follow a dataset or the current one changing run in event-loop turns of their own
+        self.turns = NextTurns(window)
         self.slicers: list[SlicerController] = []
         self._slicer_numbers = 0
         self._seen: set[str] = set()
@@ -222,7 +226,7 @@ class Exploration:
             value = 0.0 if grid.bias[0] <= 0 <= grid.bias[-1] else float(grid.bias[len(grid.bias) // 2])
         ctl.panel.set_index(grid.bias_index(value))
         ctl.request()
-        self._refresh_spectra()
+        self.turns.call(self._refresh_spectra)
         if len(self.slicers) <= 2:
             self.arrange_docks()
         return ctl
@@ -316,6 +320,17 @@ class Exploration:
         for s in self.slicers:
             s.shutdown(timeout_ms)
 
+    def release_files(self) -> None:
+        """The window is closing and its jobs are done: close the cache files of the display copies and of
+        file-backed grid channels (their disk space is freed at once)."""
+        self.turns.flush()
+        self.cache.clear()
+        for entry in self.state.entries.values():
+            if isinstance(entry.dataset, Grid):
+                for cube in entry.dataset.channels.values():
+                    if isinstance(cube, FileCube):
+                        cube.close()
+
     # -- datasets -----------------------------------------------------------------------------------------
     def _datasets_changed(self) -> None:
         entries = self.state.entries
@@ -344,14 +359,15 @@ class Exploration:
             if self.auto_slicers and e.parent is None and isinstance(e.dataset, Grid):
                 self.new_slicer(e.key)
         if self.topo_key not in entries:
-            self._refresh_topography()
-        self._refresh_spectra()
+            self.turns.call(self._refresh_topography)
+        self.turns.call(self._refresh_spectra)
 
     def _current_changed(self, key: str | None) -> None:
         self.browser.set_current(key)
+        # at once when the user picks a dataset; in their own turns when new data are still being shown
         if key is not None and isinstance(self.state.entries[key].dataset, Grid | Image):
-            self._refresh_topography()
-        self._refresh_spectra()
+            self.turns.now_or_queued(self._refresh_topography)
+        self.turns.now_or_queued(self._refresh_spectra)
 
     def focus_key(self) -> str | None:
         return self.state.current if self.state.current in self.state.entries else None

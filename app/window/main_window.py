@@ -406,3 +406,4 @@ class MainWindow(QMainWindow):
         for job in list(self._jobs):
             job.done.wait(timeout_ms / 1000)
         QThreadPool.globalInstance().waitForDone(timeout_ms)
+        self.exploration.release_files()

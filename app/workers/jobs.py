@@ -49,6 +49,7 @@ class _Runnable(QRunnable):
 
     def run(self) -> None:
         job = self.job
+        result: Any = None
         job.started.emit()
         try:
             kwargs = dict(self.kwargs)
@@ -70,6 +71,9 @@ class _Runnable(QRunnable):
             else:
                 job.finished.emit(result)
         finally:
+            # the pool may keep this runnable after it ran: drop the arguments and the result so a finished
+            # job pins no array (or cache file) it was given
+            self.args, self.kwargs, result = (), {}, None
             job.done.set()
 
 

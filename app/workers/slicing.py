@@ -11,7 +11,6 @@ shown, a bias-major copy ``(nb, ny, nx)`` is built in the background (see
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +18,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from analysis.dataset import Grid
+from analysis.io.file_cube import temporary_cache_file
 from analysis.processing.bias_major import bias_major_copy, window_mean
 from app.workers import jobs as workers
 from app.workers.deferred_pool import DeferredPool
@@ -67,10 +67,10 @@ class BiasMajorCache:
         def failed(*_a: Any) -> None:
             self._building.discard(ident)
 
-        # the copy lives in an unlinked temporary file, memory-mapped: a 1 GB grid no longer costs another
-        # GB of resident memory, the slider still reads contiguous maps
+        # the copy lives in an unlinked file in the user's cache directory, memory-mapped: a 1 GB grid no
+        # longer costs another GB of resident memory, the slider still reads contiguous maps
         try:
-            file: Any = tempfile.TemporaryFile(prefix="stsworkbench-bias-major-")
+            file: Any = temporary_cache_file("stsworkbench-bias-major-")
         except OSError:
             file = None
         window.run_job(
@@ -87,15 +87,19 @@ class BiasMajorCache:
         for ident in [i for i in self._cubes if i[0] == key]:
             del self._cubes[ident]
 
+    def clear(self) -> None:
+        """Drop every copy (their cache files close when the last map read from them is gone)."""
+        self._cubes.clear()
+
     def __len__(self) -> int:
         return len(self._cubes)
 
 
 def compute_slice(grid: Grid, req: SliceRequest, cache: np.ndarray | None) -> np.ndarray:
-    """The (ny, nx) float32 image for ``req``: a view of the bias-major copy when there is one."""
+    """The (ny, nx) float32 image for ``req``: read from the bias-major copy when there is one."""
     if cache is not None:
         if req.half_width <= 0:
-            return cache[req.index]
+            return np.array(cache[req.index])  # a copy: the view shown must not pin the cache file
         return window_mean(cache, req.index, req.half_width)
     return grid.bias_slice(req.channel, req.index, req.half_width)
 

@@ -66,6 +66,7 @@ def wait_slicers_idle(qtbot, w, n: int | None = None, timeout: int = 15000) -> N
         return (
             all(s.scheduler.idle() and s.panel.shown_index == s.panel.index() for s in ex.slicers)
             and not w.loader.loading
+            and not ex.turns.pending()
         )
 
     qtbot.waitUntil(ready, timeout=timeout)

@@ -3,9 +3,11 @@
 A 5 ms ``QTimer`` ticks while the action runs; the gap is the longest interval between two ticks, so any
 work that holds the GUI thread shows up, whatever it is. Actions are sent as real input where a user
 makes them (keys on the slicer, mouse moves and clicks on the map viewport) and through the window's own
-entry points for file operations (open, save, reopen), each run until its background work is finished.
-The grid is a Nanonis ``.3ds`` written by the project's writer: 128 x 128 x 512 with two channels
-(67 MB) quick, 256 x 256 x 512 (270 MB, the size the issue measured) in full.
+entry points for file operations (open, save, reopen), each run until its background work is finished:
+open, slider, hover, click, region average, line cut, a single fit (the Fit button) and a batch fit (a
+small drawn region, one worker), save and reopen. The grid is a Nanonis ``.3ds`` written by the
+project's writer: 128 x 128 x 512 with two channels (67 MB) quick, 256 x 256 x 512 (270 MB, the size the
+issue measured) in full.
 """
 
 from __future__ import annotations
@@ -31,29 +33,42 @@ BUDGET_MS = 100.0
 
 
 class GapMeter:
-    """Longest interval (ms) between ticks of a 5 ms timer while the ``with`` block and its waits run."""
+    """Longest interval (ms) between ticks of a 5 ms timer while the ``with`` block and its waits run.
+
+    Beside the wall-clock gap it keeps the GUI thread's CPU time: ``gap_cpu`` spent during the longest gap
+    and ``max_cpu`` the most spent between any two ticks. On a loaded machine a gap with little CPU in it
+    is the thread waiting for a core, not work done on it."""
 
     def __init__(self) -> None:
         self.timer = QTimer()
         self.timer.setInterval(5)
         self.timer.timeout.connect(self._tick)
         self.max_gap = 0.0
+        self.gap_cpu = 0.0
+        self.max_cpu = 0.0
         self._last = 0.0
+        self._last_cpu = 0.0
 
     def _tick(self) -> None:
-        now = time.perf_counter()
-        self.max_gap = max(self.max_gap, (now - self._last) * 1e3)
-        self._last = now
+        now, cpu = time.perf_counter(), time.thread_time()
+        gap, used = (now - self._last) * 1e3, (cpu - self._last_cpu) * 1e3
+        if gap > self.max_gap:
+            self.max_gap, self.gap_cpu = gap, used
+        self.max_cpu = max(self.max_cpu, used)
+        self._last, self._last_cpu = now, cpu
 
     def __enter__(self) -> GapMeter:
-        self.max_gap = 0.0
-        self._last = time.perf_counter()
+        self.max_gap = self.gap_cpu = self.max_cpu = 0.0
+        self._last, self._last_cpu = time.perf_counter(), time.thread_time()
         self.timer.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._tick()
         self.timer.stop()
+
+    def note(self) -> str:
+        return f"GUI-thread CPU {self.gap_cpu:.0f} ms in it, at most {self.max_cpu:.0f} ms between ticks"
 
 
 def _pump(app: QApplication, until: Callable[[], bool], timeout_s: float = 120.0) -> bool:
@@ -94,6 +109,7 @@ def _slicers_idle(w) -> bool:
     return (
         bool(ex.slicers)
         and not w.loader.loading
+        and not ex.turns.pending()
         and all(s.scheduler.idle() and s.panel.shown_index == s.panel.index() for s in ex.slicers)
     )
 
@@ -115,6 +131,7 @@ def bench_event_loop_gaps(quick: bool) -> list[Row]:
         meter = GapMeter()
 
         def row(name: str, gap: float, note: str = "") -> None:
+            note = "; ".join(n for n in (note, meter.note()) if n)
             rows.append(
                 Row(f"max event-loop gap: {name}", gap, f"<= {BUDGET_MS:g} ms", gap <= BUDGET_MS, "ms", note)
             )
@@ -179,6 +196,52 @@ def bench_event_loop_gaps(quick: bool) -> list[Row]:
             _wait(app, 0.3)
         row("line cut (draw a line)", meter.max_gap, "" if ok else "did not finish")
 
+        fc = w.fit_controller
+        fc.show_panel()
+        fc.panel.set_current_model("dynes_sin")
+        _wait(app, 0.3)
+        p = panel.view_to_widget(0.1 * size, 0.1 * frame.size[1])
+        QTest.mouseClick(
+            view,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+            QPoint(round(p.x()), round(p.y())),
+        )
+        _wait(app, 0.3)
+        nfits = len(w.state.fits)
+        with meter:
+            QTest.mouseClick(fc.panel.fit_button, Qt.MouseButton.LeftButton)
+            ok = _pump(app, lambda: len(w.state.fits) > nfits and fc.job is None and not w.active_jobs())
+            _wait(app, 0.3)
+        row("single fit (Fit button, clicked pixel)", meter.max_gap, "" if ok else "did not finish")
+
+        # the batch fit covers a small rectangle (10 x 10 pixels of the full grid) to keep the run short
+        small = [(0.2 * size + k * 0.01 * size, 0.2 * size + k * 0.01 * size) for k in range(5)]
+        regions.list_panel.tool_buttons["rectangle"].click()
+        drag_on_map(small)
+        _pump(app, lambda: len(w.state.regions) >= 2 and not w.active_jobs())
+        rid = list(w.state.regions)[-1]
+        npix = int(np.count_nonzero(w.state.regions[rid].mask_in(frame)))
+        children = len(w.state.children(w.current_grid_key()))
+        dialog = fc.open_batch_dialog()
+        _wait(app, 0.3)
+        with meter:
+            dialog.workers.setValue(1)
+            dialog.region_combo.setCurrentIndex(dialog.region_combo.findData(rid))
+            QTest.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+            ok = _pump(
+                app,
+                lambda: (
+                    len(w.state.children(w.current_grid_key())) > children
+                    and fc.batch_job is None
+                    and not w.active_jobs()
+                ),
+                300,
+            )
+            _wait(app, 0.5)
+        row(f"batch fit ({npix} pixels, 1 worker)", meter.max_gap, "" if ok else "did not finish")
+        dialog.close()
+
         project = folder / "session.h5"
         with meter:
             job = w.project.save_to(project)
@@ -209,9 +272,10 @@ def _rss_mb() -> float:
 
 
 def bench_display_copy_memory(quick: bool) -> list[Row]:
-    """Resident memory added by reopening a project of a large grid and walking the slider: the data stay
-    in the project file (read lazily) and the bias-major display copy in a memory-mapped cache file.
-    1 GB of data in full (512 x 512 x 1024 float32), 134 MB quick; budget 300 MB per GB."""
+    """Resident memory added by opening a large ``.3ds`` and walking the slider (the channels are read
+    into unlinked cache files, the bias-major display copy is a memory-mapped cache file), then by
+    reopening a project of it (the data stay in the project file, read lazily). 1 GB of data in full
+    (512 x 512 x 1024 float32), 134 MB quick; budget 300 MB per GB."""
     import gc
 
     from app.window.main_window import MainWindow
@@ -243,6 +307,10 @@ def bench_display_copy_memory(quick: bool) -> list[Row]:
         ex = w.exploration
         key = w.current_grid_key()
         _pump(app, lambda w=w: ex.cache.get(key, ex.slicers[0].channel) is not None and not w.active_jobs())
+        for _ in range(20):
+            QTest.keyClick(ex.slicers[0].panel.slider, Qt.Key.Key_Right)
+            _wait(app, 0.03)
+        _pump(app, lambda w=w: _slicers_idle(w))
         grown_3ds = _rss_mb() - before
         project = folder / "big.h5"
         job = w.project.save_to(project)
@@ -280,12 +348,12 @@ def bench_display_copy_memory(quick: bool) -> list[Row]:
         )
         rows.append(
             Row(
-                f"resident memory added: open the {data_mb:.0f} MB .3ds",
+                f"resident memory added: open a {data_mb:.0f} MB .3ds, slide",
                 grown_3ds,
-                f"<= {data_mb + budget:.0f} MB",
-                grown_3ds <= data_mb + budget,
+                f"<= {budget:.0f} MB",
+                grown_3ds <= budget,
                 "MB",
-                "the reader holds the data in memory",
+                "channels and display copy in cache files",
             )
         )
         w2.close()

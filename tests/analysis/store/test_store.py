@@ -338,6 +338,30 @@ def test_sweep_slices_from_the_memory_map_match_hdf5(tmp_path: Path, rng: np.ran
     assert cube._mm is None  # released on close
 
 
+def test_pixel_spectra_from_the_memory_map_match_hdf5(
+    tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A spectrum ``cube[iy, ix]`` is gathered from the mapped chunks: HDF5 is not asked for it."""
+    g = make_grid(rng, shape=(45, 70, 150))  # partial edge chunks on every axis
+    p = save_project(tmp_path / "s.h5", [ProjectEntry("g", "g", g)])
+    with open_project(p) as proj:
+        cube = proj.entries[0].dataset.channels["Current"]
+        cube.prepare()
+        ref = g.channels["Current"]
+        calls = []
+        real = h5py.Dataset.__getitem__
+        monkeypatch.setattr(
+            h5py.Dataset, "__getitem__", lambda self, *a, **k: calls.append(a) or real(self, *a, **k)
+        )
+        for iy, ix in [(0, 0), (44, 69), (33, 64), (-1, -3), (np.int64(7), np.int32(31))]:
+            got = proj.entries[0].dataset.spectrum("Current", iy, ix)
+            np.testing.assert_array_equal(got, ref[iy, ix])
+            np.testing.assert_array_equal(cube[iy, ix, :], ref[iy, ix, :])
+        assert calls == []
+        np.testing.assert_array_equal(cube[3, 5, 7:9], ref[3, 5, 7:9])  # other selections: h5py
+        assert calls
+
+
 def test_compressed_cubes_use_hdf5_for_slices(tmp_path: Path, rng: np.random.Generator) -> None:
     g = make_grid(rng, shape=(10, 12, 20))
     p = save_project(tmp_path / "z.h5", [ProjectEntry("g", "g", g)], compression="gzip")

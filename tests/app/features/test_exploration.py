@@ -371,7 +371,7 @@ def test_forward_backward_and_point_spectra(qtbot, window):
     sp = Spectrum(name="point", x=x, channels={"Current": x * 2e-9}, units={"Current": "A"})
     skey = window.state.add_dataset(sp, "point")
     window.state.set_current(skey)
-    assert spectra.plot_keys()[0] == skey
+    qtbot.waitUntil(lambda: spectra.plot_keys()[0] == skey, timeout=3000)  # refreshed in the next turn
     xs, ys = _curve_y(window, skey, "data")
     np.testing.assert_array_equal(xs, x) and np.testing.assert_allclose(ys, x * 2e-9)
 

@@ -14,7 +14,9 @@ def test_compute_slice_with_and_without_cache():
     for hw in (0, 2):
         req = SliceRequest("k", "dI/dV", 4, hw)
         np.testing.assert_allclose(compute_slice(g, req, cache), compute_slice(g, req, None), rtol=1e-6)
-    assert compute_slice(g, SliceRequest("k", "dI/dV", 3), cache).base is cache
+    # a copy of the map: the image shown must not keep the display copy (and its cache file) alive
+    shown = compute_slice(g, SliceRequest("k", "dI/dV", 3), cache)
+    assert shown.base is None and np.array_equal(shown, cache[3])
 
 
 def test_many_requests_give_one_delivery_of_the_newest(qtbot):
