@@ -29,7 +29,9 @@ CM_PER_INCH = 2.54
 @dataclass
 class Panel:
     """Fields every panel has: its cell ``row, col`` (0-based), its span, an optional ``letter``
-    (None: the next letter in reading order; ``""``: no letter) and an optional ``title``."""
+    (None: the next letter in reading order; ``""``: no letter), an optional ``title`` and ``view``, the
+    key of a session's view the panel follows (its dataset, channel, bias and colours; ``""``: none;
+    rendering ignores it)."""
 
     kind: ClassVar[str] = ""
     row: int = 0
@@ -38,6 +40,7 @@ class Panel:
     colspan: int = 1
     letter: str | None = None
     title: str = ""
+    view: str = ""
 
 
 @dataclass
