@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -222,9 +222,10 @@ class FigureComposer(QWidget):
             try:
                 value = int(value) - (1 if name in ("row", "col") else 0)
             except (TypeError, ValueError):
-                self.set_panels(self._rows)
+                QTimer.singleShot(0, lambda: self.set_panels(self._rows))
                 return
-        self.panel_edited.emit(item.row(), name, value)
+        # after the editor has closed: the owner's answer rebuilds the table
+        QTimer.singleShot(0, lambda i=item.row(), n=name, v=value: self.panel_edited.emit(i, n, v))
 
     def _remove(self) -> None:
         i = self.selected_panel()

@@ -39,6 +39,7 @@ from analysis.figures.description import (
 from analysis.figures.resolve import FigureError, FigureSources
 from app.features.host import Host
 from app.state.collections import MISSING
+from app.state.project_io import FIGURES, figures_attachment
 from app.state.undo import DictEdit, Macro
 from widgets.figure_composer import ExportFigureDialog, FigureComposer, PanelRow
 from widgets.map_view import MapView
@@ -148,6 +149,10 @@ class FiguresController(QObject):
         for panel in host.map_panels():
             self._attach_map(panel)
         host.map_panel_added.connect(self._attach_map)
+        # saved as shown: each panel with the values of the view it follows
+        s.attachment_providers[FIGURES] = lambda: figures_attachment(
+            {k: self.live(f) for k, f in s.figures.items()}
+        )
         app = QApplication.instance()
         if app is not None:  # plots made later get the entry before their first right-click
             app.installEventFilter(self)

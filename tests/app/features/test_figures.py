@@ -1,0 +1,288 @@
+"""The figure composer in the real window: panels added from the right-click menus of three kinds of
+views, a bias changed on the slicer redraws the preview, Export... (its dialog accepted and cancelled with
+keys) writes a PDF with a letter per panel and a PNG whose map pixels are the data's colours, the figure
+undoes and comes back with a saved project in a new window (same description, same preview pixels)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QDialog
+
+from analysis.figures.colormaps import mpl_colormap
+from analysis.figures.description import MapPanel, RegionSpectraPanel
+from analysis.maps.regions import Rectangle
+from tests.analysis.figures.test_render import pdf_streams, png_pixels
+from tests.app.gui_support import close_window, make_grid, open_window, wait_slicers_idle
+from tests.app.real_input import click_menu_path, menu_action, right_click_menu
+
+NM = 1e-9
+FEATURES = ("app.features.regions", "app.features.project", "app.features.figures")
+
+
+def _at(panel, x: float, y: float) -> QPoint:
+    p = panel.view_to_widget(x, y)
+    return QPoint(round(p.x()), round(p.y()))
+
+
+def _add_from_map(qtbot, panel, xy) -> None:
+    menu = right_click_menu(qtbot, panel.graphics.viewport(), _at(panel, *xy))
+    click_menu_path(qtbot, menu, "Add to figure")
+
+
+def _wait_preview(qtbot, fig, after: int) -> np.ndarray:
+    qtbot.waitUntil(lambda: fig.previews > after and fig._preview_job is None, timeout=20000)
+    return fig.last_preview
+
+
+def _preview_settled(qtbot, fig) -> np.ndarray:
+    """The preview once no redraw is pending."""
+    qtbot.waitUntil(
+        lambda: fig.previews > 0 and fig._preview_job is None and not fig._timer.isActive(), timeout=20000
+    )
+    return fig.last_preview
+
+
+def _dialog_keys(qtbot, fill) -> list:
+    """Run ``fill(dialog)`` on the export dialog once it is shown (it is modal)."""
+    seen = []
+
+    def poll() -> None:
+        d = QApplication.activeModalWidget()
+        if isinstance(d, QDialog) and d.isVisible():
+            seen.append(d)
+            fill(d)
+        else:
+            QTimer.singleShot(20, poll)
+
+    QTimer.singleShot(20, poll)
+    return seen
+
+
+def _type_in_cell(qtbot, table, item, text: str) -> None:
+    """Click a table cell, press F2 to edit it, type ``text`` over its value and press Enter."""
+    table.scrollToItem(item)
+    pos = table.visualItemRect(item).center()
+    assert table.viewport().rect().contains(pos)
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.keyClick(table, Qt.Key.Key_F2)
+    qtbot.waitUntil(lambda: table.state() == table.State.EditingState, timeout=3000)
+    editor = QApplication.focusWidget()
+    qtbot.keyClick(editor, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(editor, text)
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+
+
+@pytest.fixture
+def session(qtbot, tmp_path):
+    w = open_window(qtbot, tmp_path, features=FEATURES)
+    g = make_grid(ny=12, nx=16)
+    key = w.state.add_dataset(g, "g")
+    wait_slicers_idle(qtbot, w, n=1)
+    yield w, g, key
+    if QApplication.activePopupWidget() is not None:
+        QApplication.activePopupWidget().close()
+    close_window(qtbot, w)
+
+
+def _build(qtbot, w, g, key):
+    """Slicer, topography and region spectra added with their right-click menus."""
+    fig = w.figures
+    slicer = w.exploration.slicers_for(key)[0]
+    _add_from_map(qtbot, slicer.panel, g.frame.center)
+    assert len(w.state.figures) == 1
+    desc = fig.figure()
+    assert [p.kind for p in desc.panels] == ["map"] and desc.panels[0].view == slicer.dock_key
+    w.regions.add_geometry(Rectangle((-10 * NM, 0.0), (12 * NM, 8 * NM)))
+    topo = w.exploration.topography
+    qtbot.waitUntil(lambda: topo.dataset_key == key, timeout=5000)
+    _add_from_map(qtbot, topo, g.frame.center)
+    qtbot.waitUntil(lambda: bool(w.regions.spectra_panel.grid_keys()), timeout=10000)
+    pw = w.regions.spectra_panel.plot_widget(key)
+    w.dock("region_spectra").show()
+    w.dock("region_spectra").raise_()
+    qtbot.waitUntil(lambda: pw.isVisible() and pw.width() > 50, timeout=5000)
+    menu = right_click_menu(qtbot, pw.viewport(), QPoint(pw.width() // 2, pw.height() // 2))
+    click_menu_path(qtbot, menu, "Add to figure")
+    desc = fig.figure()
+    assert [p.kind for p in desc.panels] == ["map", "map", "region_spectra"]
+    assert (desc.rows, desc.cols) == (1, 3)
+    assert desc.panels[1].source == "param" and desc.panels[1].channel == "Z"
+    assert isinstance(desc.panels[2], RegionSpectraPanel) and desc.panels[2].regions == tuple(w.state.regions)
+    return fig, slicer
+
+
+def test_panels_from_three_views_stay_live_and_export(session, qtbot, tmp_path):
+    w, g, key = session
+    fig, slicer = _build(qtbot, w, g, key)
+    first = _preview_settled(qtbot, fig)
+    assert first is not None and first.shape[2] == 4
+    assert fig.composer.table.rowCount() == 3
+    assert [fig.composer.cell_of(i, "letter").text() for i in range(3)] == ["a", "b", "c"]
+
+    # a different bias on the slicer (End on its slider) redraws the map panel: the pixels change
+    n = fig.previews
+    qtbot.mouseClick(slicer.panel.slider, Qt.MouseButton.LeftButton)
+    qtbot.keyClick(slicer.panel.slider, Qt.Key.Key_End)
+    wait_slicers_idle(qtbot, w)
+    second = _wait_preview(qtbot, fig, n)
+    assert fig.live(fig.figure()).panels[0].bias == pytest.approx(g.bias[-1])
+    assert second.shape == first.shape and np.abs(second.astype(int) - first.astype(int)).max() > 30
+
+    # Export... cancelled with Escape writes nothing
+    def cancel(d):
+        qtbot.keyClick(d, Qt.Key.Key_Escape)
+
+    seen = _dialog_keys(qtbot, cancel)
+    qtbot.mouseClick(fig.composer.export_button, Qt.MouseButton.LeftButton)
+    assert seen and fig.export_job is None and not list(tmp_path.glob("*.pdf"))
+
+    # accepted with Enter after typing the file name: PDF with a letter per panel and the data beside it
+    pdf = tmp_path / "composed.pdf"
+
+    def accept(d):
+        d.path_edit.selectAll()
+        qtbot.keyClicks(d.path_edit, str(pdf))
+        qtbot.keyClick(d.path_edit, Qt.Key.Key_Return)
+
+    _dialog_keys(qtbot, accept)
+    qtbot.mouseClick(fig.composer.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: fig.export_job is None and fig.last_export is not None, timeout=30000)
+    assert pdf.is_file() and len(fig.last_export.boxes) == 3
+    body = pdf_streams(pdf)
+    # the letters are text of their own (one glyph each, two-byte codes of the embedded TrueType font)
+    shown = re.findall(rb"\[ \(\x00([a-z])\) \] TJ", body)
+    assert sorted(shown) == [b"a", b"b", b"c"]
+    assert len(fig.last_export.data_files) == 3 and all(p.is_file() for p in fig.last_export.data_files)
+
+    # PNG at 100 dpi: the map panel's pixels are the colours of the slicer's map at its new bias
+    png = tmp_path / "composed.png"
+
+    def accept_png(d):
+        from tests.app.real_input import choose
+
+        choose(qtbot, d.format_combo, "png")
+        d.dpi_spin.selectAll()
+        qtbot.keyClicks(d.dpi_spin, "100")
+        d.path_edit.selectAll()
+        qtbot.keyClicks(d.path_edit, str(png))
+        qtbot.keyClick(d.path_edit, Qt.Key.Key_Return)
+
+    fig.last_export = None
+    _dialog_keys(qtbot, accept_png)
+    qtbot.mouseClick(fig.composer.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: fig.export_job is None and fig.last_export is not None, timeout=30000)
+    px = png_pixels(png).astype(int)
+    assert fig.last_export.pixels == (px.shape[1], px.shape[0]) == (round(17.8 / 2.54 * 100), px.shape[0])
+    panel = fig.live(fig.figure()).panels[0]
+    values = g.bias_slice("dI/dV", len(g.bias) - 1)
+    lo, hi = np.percentile(values, [panel.clip_percent, 100 - panel.clip_percent])
+    x0, y0, x1, y1 = fig.last_export.boxes[0]
+    ny, nx = values.shape
+    cmap = mpl_colormap(panel.cmap)
+    h, wd, _ = px.shape
+    checked = 0
+    for iy in range(0, ny, 2):
+        for ix in range(0, nx, 2):
+            if iy < 3 and ix > nx // 2:  # under the scale bar
+                continue
+            col = int((x0 + (ix + 0.5) / nx * (x1 - x0)) * wd)
+            row = int((1 - (y0 + (iy + 0.5) / ny * (y1 - y0))) * h)
+            want = np.round(np.array(cmap(np.clip((values[iy, ix] - lo) / (hi - lo), 0, 1))[:3]) * 255)
+            assert np.abs(px[row, col] - want).max() <= 3, (iy, ix, px[row, col], want)
+            checked += 1
+    assert checked >= 40
+
+
+def test_figure_edits_undo_and_the_composer_refuses_overlaps(session, qtbot):
+    w, g, key = session
+    fig, _slicer = _build(qtbot, w, g, key)
+    table = fig.composer.table
+    # column of panel c typed as 1 would overlap panel a: refused, the figure unchanged
+    before = fig.figure().to_dict()
+    _type_in_cell(qtbot, table, fig.composer.cell_of(2, "col"), "1")
+    qtbot.waitUntil(lambda: "overlap" in fig.composer.status.text(), timeout=3000)
+    assert fig.figure().to_dict() == before
+    # row of panel c typed as 2: the grid grows to two rows; Ctrl+Z puts it back
+    _type_in_cell(qtbot, table, fig.composer.cell_of(2, "row"), "2")
+    qtbot.waitUntil(lambda: fig.figure().rows == 2, timeout=3000)
+    assert fig.figure().panels[2].row == 1 and fig.composer.cell_of(2, "row").text() == "2"
+    w.state.undo.undo()
+    assert fig.figure().to_dict() == before
+    # the width choice: one journal column
+    from tests.app.real_input import choose
+
+    choose(qtbot, fig.composer.width_combo, "8.6 cm (one column)")
+    assert fig.figure().width_cm == pytest.approx(8.6)
+
+
+def test_figure_and_layout_come_back_with_the_project(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    a = open_window(qtbot, tmp_path / "a", features=FEATURES)
+    g = make_grid(ny=12, nx=16)
+    key = a.state.add_dataset(g, "g")
+    wait_slicers_idle(qtbot, a, n=1)
+    fig, slicer = _build(qtbot, a, g, key)
+    slicer.set_value(5e-3)
+    wait_slicers_idle(qtbot, a)
+    before = _preview_settled(qtbot, fig)
+    desc = fig.live(fig.figure())
+    a.dock("figures").setFloating(False)
+    path = tmp_path / "session.h5"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *x, **k: (str(path), ""))
+    menu_action(qtbot, a, "File", "Save Project As...")
+    qtbot.waitUntil(lambda: a.project.save_job is None, timeout=20000)
+    assert path.is_file() and a.project.last_error is None
+    layout_a = {k: a.dock(k).isVisible() for k in a.dock_keys()}
+
+    b = open_window(qtbot, tmp_path / "b", features=FEATURES)
+    b.dock("figures").hide()
+    b.project.open(path)
+    qtbot.waitUntil(lambda: b.loader.loading == 0 and len(b.state.figures) == 1, timeout=20000)
+    wait_slicers_idle(qtbot, b)
+    qtbot.waitUntil(lambda: b.project.restored_layout is not None, timeout=5000)
+    qtbot.wait(50)
+    fb = b.figures
+    restored = fb.figure()
+    new_key = next(iter(b.state.entries))
+    assert [p.kind for p in restored.panels] == [p.kind for p in desc.panels]
+    assert restored.panels[0].dataset == new_key and restored.panels[0].bias == pytest.approx(
+        desc.panels[0].bias
+    )
+    assert set(restored.panels[2].regions) == set(b.state.regions)
+    assert {k: b.dock(k).isVisible() for k in layout_a if k in b.dock_keys()} == {
+        k: v for k, v in layout_a.items() if k in b.dock_keys()
+    }
+    assert b.history.panel.list.item(0).text() == "History starts at the opened session.h5"
+    after = _preview_settled(qtbot, fb)
+    assert after.shape == before.shape and np.abs(after.astype(int) - before.astype(int)).max() <= 2
+    shot_a = a.dock("figures").widget().grab().toImage()
+    shot_b = b.dock("figures").widget().grab().toImage()
+    assert (shot_a.width(), shot_a.height()) == (shot_b.width(), shot_b.height())
+    close_window(qtbot, b)
+    close_window(qtbot, a)
+
+
+def test_figure_from_scenario_builds_fig4_from_the_menu(qtbot, tmp_path):
+    w = open_window(qtbot, tmp_path, features=FEATURES)
+    w.open_demo()
+    qtbot.waitUntil(lambda: w.loader.loading == 0 and len(w.state.entries) >= 2, timeout=30000)
+    bar = w.menuBar()
+    top = w.menu("Figure").menuAction()
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.actionGeometry(top).center())
+    qtbot.waitUntil(w.menu("Figure").isVisible, timeout=3000)
+    click_menu_path(qtbot, w.menu("Figure"), "Figure from scenario", "Fig. 4")
+    qtbot.waitUntil(lambda: len(w.state.figures) == 1, timeout=30000)
+    desc = w.figures.figure()
+    assert len(desc.panels) == 6 and (desc.rows, desc.cols) == (2, 4)
+    region_keys = desc.panels[3].regions
+    assert len(region_keys) == 4 and all(k in w.state.regions for k in region_keys)
+    assert all(isinstance(p, MapPanel) for p in desc.panels[:4])
+    w.state.undo.undo()  # one step takes the figure and its regions away
+    assert not w.state.figures and not any(k in w.state.regions for k in region_keys)
+    close_window(qtbot, w)
