@@ -225,7 +225,8 @@ class FigureComposer(QWidget):
                 QTimer.singleShot(0, lambda: self.set_panels(self._rows))
                 return
         # after the editor has closed: the owner's answer rebuilds the table
-        QTimer.singleShot(0, lambda i=item.row(), n=name, v=value: self.panel_edited.emit(i, n, v))
+        row = item.row()
+        QTimer.singleShot(0, lambda: self.panel_edited.emit(row, name, value))
 
     def _remove(self) -> None:
         i = self.selected_panel()
