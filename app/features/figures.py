@@ -308,7 +308,8 @@ class FiguresController(QObject):
         panels = []
         for p in desc.panels:
             vs = self.state.views.get(p.view) if p.view else None
-            panels.append(self._follow(p, vs) if vs is not None else p)
+            same = vs is not None and vs.dataset == getattr(p, "dataset", None)
+            panels.append(self._follow(p, vs) if same else p)
         return FigureDescription(**{**desc.__dict__, "panels": panels})
 
     def sources(self) -> FigureSources:

@@ -201,6 +201,7 @@ class ProjectController:
             slicers.append(item)
         maps = [
             {
+                "view": v.key,
                 "dataset": v.dataset,
                 "channel": v.channel,
                 "levelling": v.levelling,
@@ -404,7 +405,9 @@ class ProjectController:
             key, channel = m.get("dataset"), m.get("channel")
             if not isinstance(key, str) or key not in self.state.entries or not isinstance(channel, str):
                 continue
-            vkey = self.state.new_key("map")
+            vkey = m.get("view")  # the saved key when free, so the dock layout finds its dock again
+            if not isinstance(vkey, str) or vkey in self.state.views or vkey in self.window.dock_keys():
+                vkey = self.state.new_key("map")
             levelling = m.get("levelling") if isinstance(m.get("levelling"), str) else "none"
             self.state.views[vkey] = ViewState(vkey, key, channel, "map", levelling=levelling)
             if vkey not in self.state.views:  # that map could not be shown

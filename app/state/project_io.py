@@ -240,7 +240,8 @@ def _remap_figure(d: dict[str, Any], keys: Mapping[str, str]) -> dict[str, Any]:
                 p[name] = keys.get(v, v)
             elif isinstance(v, list | tuple):
                 p[name] = [keys.get(x, x) if isinstance(x, str) else x for x in v]
-        p["view"] = ""  # views get new keys when they are opened again
+        # the view it followed keeps its key when it is free (a fresh session); the panel follows it only
+        # while the view shows the panel's dataset
         panels.append(p)
     out["panels"] = panels
     return out

@@ -285,3 +285,129 @@ def test_figure_from_scenario_builds_fig4_from_the_menu(qtbot, tmp_path):
     w.state.undo.undo()  # one step takes the figure and its regions away
     assert not w.state.figures and not any(k in w.state.regions for k in region_keys)
     close_window(qtbot, w)
+
+
+SESSION_FEATURES = (
+    "app.features.regions",
+    "app.features.linecuts",
+    "app.features.project",
+    "app.features.series",
+    "app.features.figures",
+)
+
+
+def _write_series(folder: Path) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    i = np.linspace(-4e-4, 4e-4, 201)
+    paths = []
+    for h in (0.0, 0.5, 1.0):
+        v = 10.0 * i + np.sign(i) * 1e-3 * (1 - h / 2) * (np.abs(i) > 5e-5)
+        p = folder / f"neck_{h:g}T.dat"
+        np.savetxt(p, np.column_stack([i, v]), header="Current (A)\tVoltage (V)", delimiter="\t")
+        paths.append(str(p))
+    return paths
+
+
+def _session_state(w) -> dict:
+    """What a user sees of a session, keys replaced by labels and names (they are issued afresh)."""
+    s = w.state
+    label = {k: e.label for k, e in s.entries.items()}
+    views = sorted(
+        (v.kind, label.get(v.dataset, v.dataset), v.channel, v.index, v.window, v.colormap, v.levelling)
+        for v in s.views.values()
+        if v.kind != "topography"
+    )
+    figures = []
+    for f in s.figures.values():
+        d = w.figures.live(f).to_dict()
+        for p in d["panels"]:
+            p["dataset"] = label.get(p.get("dataset"), p.get("dataset"))
+            p["regions"] = sorted(s.regions[r].name for r in p.get("regions", []) if r in s.regions)
+            p.pop("view")
+        figures.append(d)
+    fits = sorted(
+        (f["kind"] if isinstance(f, dict) else f.kind, label.get(getattr(f, "grid", None) or f.get("grid")))
+        for f in s.fits.values()
+    )
+    ser = w.series
+    return {
+        "datasets": [(e.label, e.parent and label[e.parent]) for e in s.entries.values()],
+        "regions": sorted((r.name, r.colour, r.geometry) for r in s.regions.values()),
+        "linecuts": sorted(str(c) for c in s.linecuts.values()),
+        "fits": fits,
+        "pins": [(p.x, p.y, p.color) for p in s.pinned],
+        "views": views,
+        "figures": figures,
+        "series": (label.get(ser.key), ser.x, ser.y, ser.tag, ser.panel.current_view()),
+    }
+
+
+def test_a_session_touching_every_kind_of_view_comes_back_whole(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from analysis.fitting.entries import BatchFitEntry, SingleFitEntry
+    from tests.app.real_input import choose
+
+    a = open_window(qtbot, tmp_path / "a", features=SESSION_FEATURES)
+    g = make_grid(ny=12, nx=16)
+    key = a.state.add_dataset(g, "g")
+    wait_slicers_idle(qtbot, a, n=1)
+    fig, slicer = _build(qtbot, a, g, key)  # slicer, topography, region and region spectra in a figure
+    qtbot.mouseClick(slicer.panel.slider, Qt.MouseButton.LeftButton)
+    qtbot.keyClick(slicer.panel.slider, Qt.Key.Key_PageUp)
+    wait_slicers_idle(qtbot, a)
+    md = a.exploration.open_map(key, "Z")  # a map view of the height map
+    assert md is not None
+    _add_from_map(qtbot, md.panel, g.frame.center)
+    a.linecuts.add_cut([(-15 * NM, -5 * NM), (15 * NM, 5 * NM)])
+    a.state.pin(5 * NM, 5 * NM)
+    a.state.fits[a.state.new_key("fit")] = SingleFitEntry(key, {"model": "dynes_sin", "params": []}, "cursor")
+    a.state.fits[a.state.new_key("fit")] = BatchFitEntry("dynes_sin", key, None, "dI/dV", pixels=192)
+    # a series with its dock's choices: y = dV/dI, the waterfall tab in front
+    a.series.import_files(_write_series(tmp_path / "series"), pattern="neck_{H}T.dat")
+    qtbot.waitUntil(lambda: a.series.series() is not None and not a.active_jobs(), timeout=20000)
+    panel = a.series.panel
+    idx = next(i for i in range(panel.y_combo.count()) if panel.y_combo.itemText(i).startswith("dV/dI"))
+    choose(qtbot, panel.y_combo, panel.y_combo.itemData(idx))
+    qtbot.waitUntil(lambda: a.series.y == "dV/dI" and not a.active_jobs(), timeout=20000)
+    bar = panel.tabs.tabBar()
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(1).center())
+    assert panel.current_view() == "waterfall"
+    # the layout: the spectra dock closed, the figure dock in front
+    a.dock("spectra").close()
+    a.dock("figures").raise_()
+    wait_slicers_idle(qtbot, a)
+    before = _session_state(a)
+    preview_a = _preview_settled(qtbot, fig)
+    docks_a = {k: a.dock(k).isVisible() for k in a.dock_keys()}
+    image_a = np.array(slicer.panel.current_image())
+
+    path = tmp_path / "whole.h5"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *x, **k: (str(path), ""))
+    menu_action(qtbot, a, "File", "Save Project As...")
+    qtbot.waitUntil(lambda: a.project.save_job is None, timeout=20000)
+    assert a.project.last_error is None
+
+    b = open_window(qtbot, tmp_path / "b", features=SESSION_FEATURES)
+    b.project.open(path)
+    qtbot.waitUntil(lambda: b.loader.loading == 0 and len(b.state.figures) == 1, timeout=20000)
+    wait_slicers_idle(qtbot, b)
+    qtbot.waitUntil(lambda: b.project.restored_layout is not None and not b.active_jobs(), timeout=20000)
+    qtbot.wait(50)
+    after = _session_state(b)
+    for part in before:
+        assert after[part] == before[part], part
+    assert {k: b.dock(k).isVisible() for k in docks_a if k in b.dock_keys()} == {
+        k: v for k, v in docks_a.items() if k in b.dock_keys()
+    }
+    assert set(b.dock_keys()) == set(docks_a)
+    assert [b.history.panel.list.item(i).text() for i in range(b.history.panel.list.count())] == [
+        "History starts at the opened whole.h5"
+    ]
+    (slicer_b,) = b.exploration.slicers
+    np.testing.assert_array_equal(np.array(slicer_b.panel.current_image()), image_a)
+    preview_b = _preview_settled(qtbot, b.figures)
+    assert preview_b.shape == preview_a.shape
+    assert np.abs(preview_b.astype(int) - preview_a.astype(int)).max() <= 2
+    close_window(qtbot, b)
+    close_window(qtbot, a)
