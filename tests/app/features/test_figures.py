@@ -6,6 +6,7 @@ undoes and comes back with a saved project in a new window (same description, sa
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
