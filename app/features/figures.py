@@ -19,6 +19,7 @@ TIFF (with each panel's data beside it) in a worker too; the window keeps runnin
 from __future__ import annotations
 
 import weakref
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -30,13 +31,17 @@ from PySide6.QtWidgets import QApplication, QMenu
 from analysis.dataset import Grid, Image
 from analysis.figures.description import (
     DOUBLE_COLUMN_CM,
+    CorrelationPanel,
     FigureDescription,
+    FitPanel,
     LineCutPanel,
     MapPanel,
     Panel,
     RegionSpectraPanel,
+    XYPanel,
 )
-from analysis.figures.resolve import FigureError, FigureSources
+from analysis.figures.resolve import FigureError, FigureSources, XYSeries
+from analysis.store import Attachment
 from app.features.host import Host
 from app.state.collections import MISSING
 from app.state.project_io import FIGURES, figures_attachment
@@ -99,6 +104,84 @@ def panel_text(panel: Panel) -> str:
     return f"{ds}: {panel.kind}" if ds else panel.kind
 
 
+FIT_DATA = "figure_fits"
+#: Separator of the fields of a series curve's key (see :func:`series_curve_key`).
+SEP = "|"
+
+
+def series_curve_key(
+    dataset: str, sweep: int, x: str, y: str, offset: float = 0.0, colour: tuple[int, int, int] = (0, 0, 0)
+) -> str:
+    """The key of one sweep's curve ``y(x)`` of series ``dataset`` in an x-y panel, with its vertical
+    ``offset`` (y units) and RGB ``colour``: ``"dataset|sweep|x|y|offset|r,g,b"``."""
+    return SEP.join(
+        (dataset, str(int(sweep)), x, y, repr(float(offset)), ",".join(str(int(c)) for c in colour))
+    )
+
+
+def _unit(series: Any, quantity: str) -> str:
+    from analysis.transport.grids import derivative_name
+
+    if quantity in series.channel_names("all"):
+        return series.unit(quantity) or ""
+    names = series.channel_names("fwd")
+    for a in names:
+        for b in names:
+            if a != b and derivative_name(series, a, b)[0] == quantity:
+                return derivative_name(series, a, b)[1]
+    return ""
+
+
+class SeriesCurves(Mapping[str, XYSeries]):
+    """Curves of series sweeps by :func:`series_curve_key`, read (and derivatives computed) when a figure
+    asks for them, so in the worker that draws it. ``datasets``: the session's datasets by key."""
+
+    def __init__(self, datasets: Mapping[str, Any]) -> None:
+        self.datasets = datasets
+        self._derived: dict[tuple[str, str], Any] = {}
+
+    def __getitem__(self, key: str) -> XYSeries:
+        from analysis.series import Series
+        from analysis.transport import derivative
+        from analysis.transport.grids import derivative_name
+
+        try:
+            dkey, k, x, y, offset, colour = key.split(SEP)
+            s = self.datasets[dkey]
+            sweep, off = int(k), float(offset)
+            rgb = tuple(int(c) for c in colour.split(","))
+        except (KeyError, ValueError) as exc:
+            raise KeyError(key) from exc
+        if not isinstance(s, Series):
+            raise KeyError(key)
+
+        def values(q: str) -> np.ndarray:
+            if q in s.channel_names("all"):
+                return np.asarray(s.sweeps[sweep].channel(q), float)
+            names = s.channel_names("fwd")
+            for a in names:
+                for b in names:
+                    if a != b and derivative_name(s, a, b)[0] == q:
+                        if (a, b) not in self._derived:
+                            self._derived[(a, b)] = derivative(s, a, b)
+                        return np.asarray(self._derived[(a, b)].sweeps[sweep].channel(q), float)
+            raise KeyError(key)
+
+        return XYSeries(values(x), values(y) + off, f"sweep {sweep + 1}", colour=rgb)  # type: ignore[arg-type]
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str) or key.count(SEP) != 5:
+            return False
+        dkey = key.split(SEP)[0]
+        return dkey in self.datasets
+
+    def __iter__(self) -> Any:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
 class FiguresController(QObject):
     """The Figure dock, menu and right-click entries; see the module docstring."""
 
@@ -123,6 +206,9 @@ class FiguresController(QObject):
         self._timer.setInterval(PREVIEW_DELAY_MS)
         self._timer.timeout.connect(self.refresh_preview)
         self._plots: weakref.WeakSet[Any] = weakref.WeakSet()
+        #: fit key -> the arrays of a fit a figure draws ({"x", "y", "residual", "x_all", "model_all",
+        #: "record"}), saved with the project beside the fit records (which hold no arrays)
+        self.fit_data: dict[str, dict[str, Any]] = {}
 
         menu = host.menu("Figure")
         menu.addAction("New figure").triggered.connect(lambda: self.new_figure())
@@ -153,6 +239,9 @@ class FiguresController(QObject):
         s.attachment_providers[FIGURES] = lambda: figures_attachment(
             {k: self.live(f) for k, f in s.figures.items()}
         )
+        s.attachment_providers[FIT_DATA] = self.fit_data_attachment
+        s.attachment_restorers[FIT_DATA] = self.restore_fit_data
+        s.fits.changed.connect(self.schedule_preview)
         app = QApplication.instance()
         if app is not None:  # plots made later get the entry before their first right-click
             app.installEventFilter(self)
@@ -314,11 +403,13 @@ class FiguresController(QObject):
 
     def sources(self) -> FigureSources:
         """Everything the session offers a figure, by key (the live objects, no copies)."""
+        datasets = {k: e.dataset for k, e in self.state.entries.items()}
         return FigureSources(
-            datasets={k: e.dataset for k, e in self.state.entries.items()},
+            datasets=datasets,
             regions=dict(self.state.regions),
             linecuts=dict(self.state.linecuts),
-            fits=dict(self.state.fits),
+            fits={k: v for k, v in self.fit_data.items() if k in self.state.fits},
+            series=SeriesCurves(datasets),
         )
 
     def _attach_map(self, view: MapView) -> None:
@@ -361,6 +452,21 @@ class FiguresController(QObject):
                 self._add_plot_entry(
                     col.water.getPlotItem().getViewBox(), lambda k=gkey: self._add_cut(k, "waterfall")
                 )
+        cp = getattr(regions, "corr_panel", None)
+        if cp is not None:
+            self._add_plot_entry(cp.plot.getPlotItem().getViewBox(), self._add_correlation)
+        fit = getattr(self.host, "fit_controller", None)
+        fp = getattr(fit, "panel", None)
+        if fp is not None and hasattr(fp, "plot"):
+            self._add_plot_entry(fp.plot.getViewBox(), self._add_fit)
+        series = getattr(self.host, "series", None)
+        sp2 = getattr(series, "panel", None)
+        for name in ("overlay", "waterfall"):
+            view = getattr(sp2, name, None)
+            box = getattr(getattr(view, "overlay", view), "view_box", None)
+            if box is not None and box not in self._plots and hasattr(box, "menu_hooks"):
+                self._plots.add(box)
+                box.menu_hooks.append(lambda menu, n=name: self._series_menu(menu, n))
 
     def _add_plot_entry(self, view_box: Any, callback: Any) -> None:
         if view_box in self._plots or getattr(view_box, "menu", None) is None:
@@ -397,6 +503,110 @@ class FiguresController(QObject):
             "dI/dV" if "dI/dV" in getattr(grid, "channels", {}) else ""
         )
         self.add_panel(LineCutPanel(dataset=gkey, channel=channel, cut=cut, style=style))
+
+    def _add_correlation(self) -> None:
+        regions = getattr(self.host, "regions", None)
+        a, b = regions.corr_panel.current_maps()  # type: ignore[union-attr]
+        views = {f"panel:{id(v)}": v for v in self.host.map_panels()}
+        pa = self.map_panel_for(views[a]) if a in views else None
+        pb = self.map_panel_for(views[b]) if b in views else None
+        if not (
+            isinstance(pa, MapPanel)
+            and isinstance(pb, MapPanel)
+            and pa.bias is not None
+            and pb.bias is not None
+        ):
+            self.host.log("warning", "Figure: a correlation panel needs two slicer maps (a grid at a bias)")
+            return
+        self.add_panel(
+            CorrelationPanel(
+                x_dataset=pa.dataset, x_channel=pa.channel, x_bias=pa.bias, x_window=pa.window,
+                y_dataset=pb.dataset, y_channel=pb.channel, y_bias=pb.bias, y_window=pb.window,
+                regions=tuple(self.state.regions),
+            )
+        )  # fmt: skip
+
+    def _add_fit(self) -> None:
+        fit = getattr(self.host, "fit_controller", None)
+        res = getattr(fit, "last_fit", None)
+        singles = [k for k, f in self.state.fits.items() if getattr(f, "kind", None) == "single"]
+        if res is None or not singles:
+            self.host.log("warning", "Figure: fit a spectrum first")
+            return
+        key = singles[-1]
+        rec = res.record.to_dict()
+        self.fit_data[key] = {
+            "x": np.asarray(res.x, float),
+            "y": np.asarray(res.y, float),
+            "residual": np.asarray(res.residual, float),
+            "x_all": np.asarray(res.x_all, float),
+            "model_all": np.asarray(res.model_all, float),
+            "record": rec,
+        }
+        names = tuple(p["name"] for p in rec.get("params", []) if p.get("vary", True))
+        self.add_panel(FitPanel(fit=key, parameters=names[:4], title=str(rec.get("model", ""))))
+
+    def _series_menu(self, menu: QMenu, view: str) -> None:
+        series = getattr(self.host, "series", None)
+        ok = series is not None and series.series() is not None
+        act = menu.addAction(ADD_TEXT)
+        act.setEnabled(ok)
+        act.triggered.connect(lambda _=False, v=view: self._add_series(v))
+
+    def _add_series(self, view: str) -> None:
+        """An x-y panel of the series' sweeps as the Series dock draws them (quantities, colours, offset)."""
+        ctl = getattr(self.host, "series", None)
+        s = ctl.series() if ctl is not None else None
+        if s is None or ctl.x is None or ctl.y is None:
+            return
+        panel_view = getattr(ctl.panel, view)
+        overlay = getattr(panel_view, "overlay", panel_view)
+        offset = float(getattr(panel_view, "offset", 0.0) or 0.0) if view == "waterfall" else 0.0
+        keys = []
+        for k in range(len(s)):
+            try:
+                r, g, b = overlay.sweep_colour(k)
+            except (IndexError, AttributeError, TypeError):
+                r, g, b = (0, 0, 0)
+            keys.append(series_curve_key(ctl.key, k, ctl.x, ctl.y, k * offset, (r, g, b)))
+        title = self.state.entries[ctl.key].label
+        xu, yu = _unit(s, ctl.x), _unit(s, ctl.y)
+        self.add_panel(
+            XYPanel(
+                series=tuple(keys),
+                x_label=ctl.x,
+                x_unit=xu,
+                y_label=ctl.y,
+                y_unit=yu,
+                legend="none",
+                title=title,
+            )
+        )
+
+    # -- fit arrays in the project ----------------------------------------------------------------------
+    def fit_data_attachment(self) -> Attachment:
+        items, arrays = [], {}
+        for i, (key, d) in enumerate((k, v) for k, v in self.fit_data.items() if k in self.state.fits):
+            items.append({"id": key, "record": d["record"], "n": i})
+            for name in ("x", "y", "residual", "x_all", "model_all"):
+                arrays[f"fit{i}_{name}"] = np.asarray(d[name], float)
+        return Attachment(data={"items": items}, arrays=arrays)
+
+    def restore_fit_data(self, att: Attachment, keys: dict[str, str]) -> list[str]:
+        problems = []
+        for item in att.data.get("items", []):
+            try:
+                i = int(item["n"])
+                d = {
+                    n: np.asarray(att.arrays[f"fit{i}_{n}"])
+                    for n in ("x", "y", "residual", "x_all", "model_all")
+                }
+                d["record"] = item["record"]
+                self.fit_data[keys.get(str(item["id"]), str(item["id"]))] = d
+            except (KeyError, TypeError, ValueError) as exc:
+                problems.append(f"a fit drawn in a figure could not be restored: {exc}")
+        self.schedule_preview()
+        return problems
 
     # -- figures from the scenarios ----------------------------------------------------------------------
     @staticmethod

@@ -229,6 +229,14 @@ def _restore_view(state: AppState, att: Attachment, result: RestoreResult) -> No
     result.view = view
 
 
+def _remap_reference(value: Any, keys: Mapping[str, str]) -> Any:
+    """A key, or the dataset key at the head of a series curve's ``"dataset|sweep|..."`` key, remapped."""
+    if not isinstance(value, str):
+        return value
+    head, sep, rest = value.partition("|")
+    return f"{keys.get(head, head)}{sep}{rest}" if sep else keys.get(value, value)
+
+
 def _remap_figure(d: dict[str, Any], keys: Mapping[str, str]) -> dict[str, Any]:
     out = dict(d)
     panels = []
@@ -239,7 +247,7 @@ def _remap_figure(d: dict[str, Any], keys: Mapping[str, str]) -> dict[str, Any]:
             if isinstance(v, str):
                 p[name] = keys.get(v, v)
             elif isinstance(v, list | tuple):
-                p[name] = [keys.get(x, x) if isinstance(x, str) else x for x in v]
+                p[name] = [_remap_reference(x, keys) for x in v]
         # the view it followed keeps its key when it is free (a fresh session); the panel follows it only
         # while the view shows the panel's dataset
         panels.append(p)

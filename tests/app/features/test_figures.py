@@ -324,6 +324,7 @@ def _session_state(w) -> dict:
         for p in d["panels"]:
             p["dataset"] = label.get(p.get("dataset"), p.get("dataset"))
             p["regions"] = sorted(s.regions[r].name for r in p.get("regions", []) if r in s.regions)
+            p["series"] = [label[c.split("|")[0]] + c[c.index("|") :] for c in p.get("series", [])]
             p.pop("view")
         figures.append(d)
     fits = sorted(
@@ -374,6 +375,24 @@ def test_a_session_touching_every_kind_of_view_comes_back_whole(qtbot, tmp_path,
     bar = panel.tabs.tabBar()
     qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(1).center())
     assert panel.current_view() == "waterfall"
+    # the waterfall as a panel: its sweeps with the dock's quantities, offsets and colours
+    water = panel.waterfall
+    a.dock("series").show()
+    a.dock("series").raise_()
+    gv = water.graphics
+    qtbot.waitUntil(lambda: gv.isVisible() and gv.width() > 50, timeout=5000)
+    vb = water.overlay.view_box
+    centre = gv.mapFromScene(vb.mapViewToScene(vb.viewRect().center()))
+    click_menu_path(qtbot, right_click_menu(qtbot, gv.viewport(), centre), "Add to figure")
+    xy = fig.figure().panels[-1]
+    assert xy.kind == "xy" and len(xy.series) == 3 and xy.y_label == "dV/dI"
+    curves = fig.sources().series
+    c2 = curves[xy.series[2]]
+    shown = a.series.derived[a.series.key]["dV/dI"].sweeps[2].channel("dV/dI")
+    assert water.offset > 0
+    np.testing.assert_allclose(c2.y, np.asarray(shown) + 2 * water.offset, rtol=1e-9, atol=1e-12)
+    assert c2.colour == water.overlay.sweep_colour(2)
+    assert np.nanmedian(curves[xy.series[0]].y) == pytest.approx(10.0, rel=0.05)  # dV/dI of the neck, Ohm
     # the layout: the spectra dock closed, the figure dock in front
     a.dock("spectra").close()
     a.dock("figures").raise_()
