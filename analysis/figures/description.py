@@ -53,7 +53,9 @@ class MapPanel(Panel):
     ``clip_percent`` and ``100 - clip_percent`` percentiles). ``regions``: keys of regions outlined in
     their colours; ``pins``: (x, y) points in m; ``cuts``: keys of line cuts drawn on the map; ``zoom``:
     (x0, x1, y0, y1) in m shown instead of the whole frame. ``scale_bar_m``: length in m (None: a round
-    length near a quarter of the width; 0: none).
+    length near a quarter of the width; 0: none). ``levelling``: one of
+    :data:`analysis.processing.levelling.METHODS` applied to the map before drawing (as a height map is
+    shown levelled on screen).
     """
 
     kind: ClassVar[str] = "map"
@@ -74,6 +76,7 @@ class MapPanel(Panel):
     pins: tuple[tuple[float, float], ...] = ()
     cuts: tuple[str, ...] = ()
     zoom: tuple[float, float, float, float] | None = None
+    levelling: str = "none"
 
 
 @dataclass

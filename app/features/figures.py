@@ -360,17 +360,24 @@ class FiguresController(QObject):
         if vs is not None and vs.kind in ("slicer", "map") and vs.dataset == key:
             panel = MapPanel(dataset=key, regions=regions, view=vkey or "")
             return self._follow(panel, vs) if isinstance(ds, Grid | Image) else None
+        # the topography: its channel from the panel, its levelling from its view state
         channel = view.current_channel() if hasattr(view, "current_channel") else ""
-        if isinstance(ds, Grid) and channel in ds.params:
-            return MapPanel(dataset=key, source="param", channel=channel, cmap="cividis", regions=regions)
-        if isinstance(ds, Image) and channel in ds.channels:
-            return MapPanel(dataset=key, source="channel", channel=channel, cmap="cividis", regions=regions)
+        levelling = vs.levelling if vs is not None and vs.kind == "topography" else "none"
+        cmap = getattr(view, "colormap_name", "") or "cividis"
+        source = "param" if isinstance(ds, Grid) and channel in ds.params else "channel"
+        if (source == "param") or (isinstance(ds, Image) and channel in ds.channels):
+            return MapPanel(
+                dataset=key, source=source, channel=channel, cmap=cmap, regions=regions, levelling=levelling,
+                view=vkey if vs is not None else "",
+            )  # fmt: skip
         return None
 
     def _follow(self, panel: Panel, vs: Any) -> Panel:
         """``panel`` brought up to date with the view state ``vs`` it follows."""
         if not isinstance(panel, MapPanel):
             return panel
+        if vs.kind == "topography":  # its dataset and channel are the panel's; the levelling is the view's
+            return replace(panel, levelling=vs.levelling)
         entry = self.state.entries.get(vs.dataset)
         if entry is None:
             return panel
@@ -387,9 +394,9 @@ class FiguresController(QObject):
                 window=max(0, vs.window // 2),
             )
         elif isinstance(ds, Grid) and vs.channel in ds.params:
-            changes.update(source="param", channel=vs.channel, bias=None)
+            changes.update(source="param", channel=vs.channel, bias=None, levelling=vs.levelling)
         elif isinstance(ds, Image) and vs.channel in ds.channels:
-            changes.update(source="channel", channel=vs.channel, bias=None)
+            changes.update(source="channel", channel=vs.channel, bias=None, levelling=vs.levelling)
         return replace(panel, **changes)
 
     def live(self, desc: FigureDescription) -> FigureDescription:
@@ -397,7 +404,7 @@ class FiguresController(QObject):
         panels = []
         for p in desc.panels:
             vs = self.state.views.get(p.view) if p.view else None
-            same = vs is not None and vs.dataset == getattr(p, "dataset", None)
+            same = vs is not None and (vs.kind == "topography" or vs.dataset == getattr(p, "dataset", None))
             panels.append(self._follow(p, vs) if same else p)
         return FigureDescription(**{**desc.__dict__, "panels": panels})
 

@@ -128,6 +128,14 @@ def _build(qtbot, w, g, key):
     assert [p.kind for p in desc.panels] == ["map", "map", "region_spectra"]
     assert (desc.rows, desc.cols) == (1, 3)
     assert desc.panels[1].source == "param" and desc.panels[1].channel == "Z"
+    # the height map levelled as the topography shows it (a plane by default)
+    from analysis.figures.resolve import resolve
+
+    topo_map = resolve(fig.live(desc).panels[1], fig.sources())
+    assert desc.panels[1].levelling == "plane"
+    np.testing.assert_allclose(
+        topo_map.values, np.asarray(topo.current_image(), float), rtol=1e-5, atol=1e-15
+    )
     assert isinstance(desc.panels[2], RegionSpectraPanel) and desc.panels[2].regions == tuple(w.state.regions)
     return fig, slicer
 
