@@ -447,3 +447,47 @@ def test_correlation_plot_adds_a_correlation_panel_of_the_two_slicer_maps(qtbot,
     _preview_settled(qtbot, w.figures)
     assert w.figures.last_preview is not None
     close_window(qtbot, w)
+
+
+def test_fit_plot_adds_a_fit_panel_that_comes_back_with_the_project(qtbot, tmp_path):
+    from analysis.figures.resolve import resolve
+    from tests.app.features.test_fit import _click_pixel, _dynes_grid
+
+    features = ("app.features.fit", "app.features.project", "app.features.figures")
+    a = open_window(qtbot, tmp_path / "a", features=features)
+    grid, _p = _dynes_grid()
+    a.state.add_dataset(grid, "dynes grid")
+    fc = a.fit_controller
+    fc.panel.set_current_model("dynes_sin")
+    _click_pixel(a, grid, 2, 3)
+    qtbot.mouseClick(fc.panel.fit_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(a.state.fits) == 1 and fc.last_fit is not None, timeout=60000)
+    dock = next(k for k in a.dock_keys() if a.dock(k).widget() is fc.panel)
+    a.dock(dock).show()
+    a.dock(dock).raise_()
+    gv = fc.panel.plot_widget
+    vb = fc.panel.plot.getViewBox()
+    qtbot.waitUntil(lambda: gv.isVisible() and vb.sceneBoundingRect().width() > 20, timeout=5000)
+    centre = gv.mapFromScene(vb.sceneBoundingRect().center())
+    click_menu_path(qtbot, right_click_menu(qtbot, gv.viewport(), centre), "Add to figure")
+    (panel,) = a.figures.figure().panels
+    (fit_key,) = a.state.fits
+    assert panel.kind == "fit" and panel.fit == fit_key and "Delta" in panel.parameters
+    data = resolve(panel, a.figures.sources())
+    np.testing.assert_array_equal(data.y, fc.last_fit.y)
+    np.testing.assert_array_equal(data.residual, fc.last_fit.residual)
+    assert "Delta = " in data.note
+    path = tmp_path / "fit.h5"
+    a.project.save_to(path)
+    qtbot.waitUntil(lambda: path.exists() and a.project.save_job is None, timeout=20000)
+
+    b = open_window(qtbot, tmp_path / "b", features=features)
+    b.project.open(path)
+    qtbot.waitUntil(lambda: len(b.state.figures) == 1 and not b.loader.loading, timeout=20000)
+    (restored,) = b.figures.figure().panels
+    assert restored.fit in b.state.fits
+    again = resolve(restored, b.figures.sources())
+    np.testing.assert_array_equal(again.model, data.model)
+    assert again.note == data.note
+    close_window(qtbot, b)
+    close_window(qtbot, a)
