@@ -191,9 +191,11 @@ class FiguresController(QObject):
         self.state = host.state
         self.current: str | None = None
         self.composer = FigureComposer()
-        host.add_dock(
+        dock = host.add_dock(
             "figures", "Figure", self.composer, Qt.DockWidgetArea.RightDockWidgetArea, visible=False
         )
+        dock.visibilityChanged.connect(lambda shown: shown and self._stale and self.schedule_preview())
+        self._stale = False  # a change arrived while the composer was hidden: redraw when it shows
         #: the last preview drawn (RGBA) and how many were drawn, for tests and benchmarks
         self.last_preview: np.ndarray | None = None
         self.previews = 0
@@ -707,8 +709,15 @@ class FiguresController(QObject):
 
     # -- preview -----------------------------------------------------------------------------------------
     def schedule_preview(self, *_a: Any) -> None:
-        if self.figure() is not None:
-            self._timer.start()
+        """Redraw the preview after :data:`PREVIEW_DELAY_MS` of quiet; nothing is drawn while the
+        composer is hidden (it is drawn when it shows)."""
+        if self.figure() is None:
+            return
+        if not self.composer.isVisible():
+            self._stale = True
+            return
+        self._stale = False
+        self._timer.start()
 
     def preview_dpi(self, desc: FigureDescription) -> int:
         w, h = self.composer.preview_size()
