@@ -41,7 +41,8 @@ from PySide6.QtWidgets import (
 )
 
 #: Width choices: (menu text, cm; 0 for a free width).
-WIDTHS = (("8.6 cm (one column)", 8.6), ("17.8 cm (two columns)", 17.8), ("Free", 0.0))
+WIDTHS = (("8.6 cm", 8.6), ("17.8 cm", 17.8), ("Free", 0.0))
+WIDTH_TIPS = ("One journal column", "Two journal columns (the page width)", "Any width (cm)")
 #: Table columns: (header, field of the panel row).
 COLUMNS = (
     ("Letter", "letter"),
@@ -91,14 +92,19 @@ class FigureComposer(QWidget):
         top = QHBoxLayout()
         self.figure_combo = QComboBox()
         self.figure_combo.setObjectName("figure-choice")
-        self.figure_combo.setMinimumContentsLength(8)
+        self.figure_combo.setMinimumContentsLength(6)
+        self.figure_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.figure_combo.currentIndexChanged.connect(self._figure_changed)
         self.new_button = QPushButton("New figure")
         self.new_button.clicked.connect(self.new_figure_requested.emit)
         self.width_combo = QComboBox()
         self.width_combo.setObjectName("figure-width")
-        for text, cm in WIDTHS:
+        for (text, cm), tip in zip(WIDTHS, WIDTH_TIPS):
             self.width_combo.addItem(text, cm)
+            self.width_combo.setItemData(self.width_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.width_combo.setToolTip("Figure width: one or two journal columns, or free")
         self.width_combo.currentIndexChanged.connect(self._width_changed)
         self.width_spin = QDoubleSpinBox()
         self.width_spin.setRange(2.0, 60.0)
@@ -107,11 +113,14 @@ class FigureComposer(QWidget):
         self.width_spin.setValue(12.0)
         self.width_spin.setEnabled(False)
         self.width_spin.editingFinished.connect(self._width_changed)
-        for w in (QLabel("Figure"), self.figure_combo, self.new_button, QLabel("Width"), self.width_combo):
-            top.addWidget(w)
-        top.addWidget(self.width_spin)
-        top.addStretch(1)
+        top.addWidget(self.figure_combo, 1)
+        top.addWidget(self.new_button)
         lay.addLayout(top)
+        size_row = QHBoxLayout()
+        for w in (QLabel("Width"), self.width_combo, self.width_spin):
+            size_row.addWidget(w)
+        size_row.addStretch(1)
+        lay.addLayout(size_row)
 
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("figure-panels")

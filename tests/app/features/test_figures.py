@@ -240,7 +240,7 @@ def test_figure_edits_undo_and_the_composer_refuses_overlaps(session, qtbot):
     # the width choice: one journal column
     from tests.app.real_input import choose
 
-    choose(qtbot, fig.composer.width_combo, "8.6 cm (one column)")
+    choose(qtbot, fig.composer.width_combo, "8.6 cm")
     assert fig.figure().width_cm == pytest.approx(8.6)
 
 
