@@ -3,8 +3,9 @@
 ``install(host)`` adds the Figure dock (:class:`widgets.figure_composer.FigureComposer`), the Figure menu
 (New figure, Figure from scenario > Fig. 4 / 5 / 6 and the transport scenarios' figures, Export figure...)
 and an "Add to figure" entry to the right-click menu of the maps (slicers at their bias, map views, the
-topography), the region spectra, and the line cut's top view and waterfall. ``host.figures`` is the
-:class:`FiguresController`.
+topography), the region spectra, the line cut's top view (also as a 3D surface) and waterfall, the
+correlation scatter, the fit plot (with its residuals) and the Series dock's overlay and waterfall.
+``host.figures`` is the :class:`FiguresController`.
 
 A panel never holds a copy of the data: it names them by key (dataset, region, line cut keys; the view it
 follows in ``Panel.view``). Figures live in ``state.figures`` (one
@@ -457,7 +458,11 @@ class FiguresController(QObject):
         if lp is not None:
             for gkey in lp.column_keys():
                 col = lp.column(gkey)
-                self._add_plot_entry(col.top_plot.getViewBox(), lambda k=gkey: self._add_cut(k, "top"))
+                self._add_plot_entry(
+                    col.top_plot.getViewBox(),
+                    lambda k=gkey: self._add_cut(k, "top"),
+                    (("Add to figure as a 3D surface", lambda k=gkey: self._add_cut(k, "surface")),),
+                )
                 self._add_plot_entry(
                     col.water.getPlotItem().getViewBox(), lambda k=gkey: self._add_cut(k, "waterfall")
                 )
@@ -477,12 +482,14 @@ class FiguresController(QObject):
                 self._plots.add(box)
                 box.menu_hooks.append(lambda menu, n=name: self._series_menu(menu, n))
 
-    def _add_plot_entry(self, view_box: Any, callback: Any) -> None:
+    def _add_plot_entry(self, view_box: Any, callback: Any, more: tuple[tuple[str, Any], ...] = ()) -> None:
+        """``Add to figure`` (and the entries ``more``: (text, callback)) on a plot's right-click menu."""
         if view_box in self._plots or getattr(view_box, "menu", None) is None:
             return
         self._plots.add(view_box)
         view_box.menu.addSeparator()
-        view_box.menu.addAction(ADD_TEXT).triggered.connect(lambda _=False: callback())
+        for text, cb in ((ADD_TEXT, callback), *more):
+            view_box.menu.addAction(text).triggered.connect(lambda _=False, cb=cb: cb())
 
     def _add_region_spectra(self, gkey: str) -> None:
         regions = getattr(self.host, "regions", None)

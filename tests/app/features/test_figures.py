@@ -301,6 +301,9 @@ def _session_state(w) -> dict:
             p["dataset"] = label.get(p.get("dataset"), p.get("dataset"))
             p["regions"] = sorted(s.regions[r].name for r in p.get("regions", []) if r in s.regions)
             p["series"] = [label[c.split("|")[0]] + c[c.index("|") :] for c in p.get("series", [])]
+            if "cut" in p:
+                p["cut"] = str(s.linecuts.get(p["cut"]))
+            p["cuts"] = [str(s.linecuts.get(c)) for c in p.get("cuts", [])]
             p.pop("view")
         figures.append(d)
     fits = sorted(
@@ -337,7 +340,20 @@ def test_a_session_touching_every_kind_of_view_comes_back_whole(qtbot, tmp_path,
     md = a.exploration.open_map(key, "Z")  # a map view of the height map
     assert md is not None
     _add_from_map(qtbot, md.panel, g.frame.center)
-    a.linecuts.add_cut([(-15 * NM, -5 * NM), (15 * NM, 5 * NM)])
+    cut = a.linecuts.add_cut([(-15 * NM, -5 * NM), (15 * NM, 5 * NM)])
+    # the line cut's top view as a 3D surface panel
+    a.dock(next(k for k in a.dock_keys() if a.dock(k).widget() is a.linecuts.panel)).show()
+    lp = a.linecuts.panel
+    qtbot.waitUntil(lambda: key in lp.column_keys() and lp.current_cut() == cut, timeout=20000)
+    col = lp.column(key)
+    col.top.show()
+    qtbot.waitUntil(lambda: col.top.isVisible() and col.top.width() > 50, timeout=5000)
+    tvb = col.top_plot.getViewBox()
+    centre = col.top.mapFromScene(tvb.sceneBoundingRect().center())
+    menu = right_click_menu(qtbot, col.top.viewport(), centre)
+    click_menu_path(qtbot, menu, "Add to figure as a 3D surface")
+    surface = fig.figure().panels[-1]
+    assert (surface.kind, surface.style, surface.cut, surface.dataset) == ("linecut", "surface", cut, key)
     a.state.pin(5 * NM, 5 * NM)
     a.state.fits[a.state.new_key("fit")] = SingleFitEntry(key, {"model": "dynes_sin", "params": []}, "cursor")
     a.state.fits[a.state.new_key("fit")] = BatchFitEntry("dynes_sin", key, None, "dI/dV", pixels=192)
