@@ -3,7 +3,7 @@
 ``install(host)`` adds the Figure dock (:class:`widgets.figure_composer.FigureComposer`), the Figure menu
 (New figure, Figure from scenario > Fig. 4 / 5 / 6 and the transport scenarios' figures, Export figure...)
 and an "Add to figure" entry to the right-click menu of the maps (slicers at their bias, map views, the
-topography), the region spectra, the line cut's top view (also as a 3D surface) and waterfall, the
+topography), the region spectra, the line cut's top view (also as a 3D surface), waterfall and profile, the
 correlation scatter, the fit plot (with its residuals) and the Series dock's overlay and waterfall.
 ``host.figures`` is the :class:`FiguresController`.
 
@@ -38,6 +38,7 @@ from analysis.figures.description import (
     LineCutPanel,
     MapPanel,
     Panel,
+    ProfilePanel,
     RegionSpectraPanel,
     XYPanel,
 )
@@ -466,6 +467,9 @@ class FiguresController(QObject):
                 self._add_plot_entry(
                     col.water.getPlotItem().getViewBox(), lambda k=gkey: self._add_cut(k, "waterfall")
                 )
+        prof = getattr(cuts, "profile", None)
+        if prof is not None and hasattr(prof, "plot"):
+            self._add_plot_entry(prof.plot.getPlotItem().getViewBox(), self._add_profile)
         cp = getattr(regions, "corr_panel", None)
         if cp is not None:
             self._add_plot_entry(cp.plot.getPlotItem().getViewBox(), self._add_correlation)
@@ -519,6 +523,29 @@ class FiguresController(QObject):
             "dI/dV" if "dI/dV" in getattr(grid, "channels", {}) else ""
         )
         self.add_panel(LineCutPanel(dataset=gkey, channel=channel, cut=cut, style=style))
+
+    def _add_profile(self) -> None:
+        """A profile panel of the grid's value along the current cut at the profile's bias, with the
+        fit kind and range chosen in the Cut profile dock."""
+        cuts = getattr(self.host, "linecuts", None)
+        prof = cuts.profile  # type: ignore[union-attr]
+        req = prof.request()
+        cut = cuts.panel.current_cut()  # type: ignore[union-attr]
+        if req is None or req.source not in self.state.entries or cut not in self.state.linecuts:
+            self.host.log("warning", "Figure: a profile panel needs a grid's value along a line cut")
+            return
+        if req.measure != "value":
+            self.host.log("warning", f"Figure: a profile of the {req.measure} is not drawn in figures")
+            return
+        grid = self.state.entries[req.source].dataset
+        channel = self.state.viewed_channel(req.source) or ("dI/dV" if "dI/dV" in grid.channels else "")
+        kind = prof.fit_kind() if prof.fit_kind() in ("step", "decay") else ""
+        self.add_panel(
+            ProfilePanel(
+                dataset=req.source, channel=channel, cut=cut, bias=float(req.bias), fit=kind,
+                fit_range=prof.fit_range_m() if kind else None,
+            )
+        )  # fmt: skip
 
     def _add_correlation(self) -> None:
         regions = getattr(self.host, "regions", None)

@@ -354,6 +354,18 @@ def test_a_session_touching_every_kind_of_view_comes_back_whole(qtbot, tmp_path,
     click_menu_path(qtbot, menu, "Add to figure as a 3D surface")
     surface = fig.figure().panels[-1]
     assert (surface.kind, surface.style, surface.cut, surface.dataset) == ("linecut", "surface", cut, key)
+    # the cut's profile at the profile dock's bias
+    prof = a.linecuts.profile
+    a.dock(next(k for k in a.dock_keys() if a.dock(k).widget() is prof)).show()
+    a.dock(next(k for k in a.dock_keys() if a.dock(k).widget() is prof)).raise_()
+    qtbot.waitUntil(lambda: prof.plot.isVisible() and prof.request() is not None, timeout=5000)
+    menu = right_click_menu(
+        qtbot, prof.plot.viewport(), QPoint(prof.plot.width() // 2, prof.plot.height() // 2)
+    )
+    click_menu_path(qtbot, menu, "Add to figure")
+    profile = fig.figure().panels[-1]
+    assert (profile.kind, profile.cut, profile.dataset) == ("profile", cut, key)
+    assert profile.bias == pytest.approx(prof.request().bias)
     a.state.pin(5 * NM, 5 * NM)
     a.state.fits[a.state.new_key("fit")] = SingleFitEntry(key, {"model": "dynes_sin", "params": []}, "cursor")
     a.state.fits[a.state.new_key("fit")] = BatchFitEntry("dynes_sin", key, None, "dI/dV", pixels=192)
