@@ -496,20 +496,29 @@ class FiguresController(QObject):
             view_box.menu.addAction(text).triggered.connect(lambda _=False, cb=cb: cb())
 
     def _add_region_spectra(self, gkey: str) -> None:
+        """Region spectra of grid ``gkey`` normalised and offset as the Region spectra dock shows them."""
         regions = getattr(self.host, "regions", None)
         sp = regions.spectra_panel  # type: ignore[union-attr]
-        if gkey not in self.state.entries or not self.state.regions:
+        entry = self.state.entries.get(gkey)
+        if entry is None or not self.state.regions:
             self.host.log("warning", "Figure: draw a region first")
             return
         s = sp.settings()
-        channel = sp.current_channel(gkey) or "dI/dV"
-        mode = getattr(s, "mode", None) or getattr(s, "normalisation", "area")
-        panel = RegionSpectraPanel(dataset=gkey, channel=channel, regions=tuple(self.state.regions))
-        if isinstance(mode, str):
-            try:
-                panel = replace(panel, normalisation=mode)
-            except (TypeError, ValueError):
-                pass
+        bias = np.asarray(getattr(entry.dataset, "bias", np.zeros(0)), float)
+        vmax = float(np.max(np.abs(bias))) if bias.size else 0.0
+        window = (
+            ((1.0 - s.outer_fraction) * vmax * (1 - 1e-9), vmax) if s.mode == "high_bias" else (0.0, 1e30)
+        )
+        panel = RegionSpectraPanel(
+            dataset=gkey,
+            channel=sp.current_channel(gkey) or "dI/dV",
+            regions=tuple(self.state.regions),
+            normalisation=s.mode,
+            norm_at=float(s.at),
+            norm_window=window,
+            offset=None if s.auto_offset else float(s.offset),
+            std_band=bool(s.show_std),
+        )
         self.add_panel(panel)
 
     def _add_cut(self, gkey: str, style: str) -> None:

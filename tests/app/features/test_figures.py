@@ -137,6 +137,11 @@ def _build(qtbot, w, g, key):
         topo_map.values, np.asarray(topo.current_image(), float), rtol=1e-5, atol=1e-15
     )
     assert isinstance(desc.panels[2], RegionSpectraPanel) and desc.panels[2].regions == tuple(w.state.regions)
+    # the region's spectrum normalised as the dock shows it
+    (rid,) = w.state.regions
+    curve = resolve(desc.panels[2], fig.sources()).curves[0]
+    shown_x, shown_y = w.regions.spectra_panel.curve_data(key, rid)
+    np.testing.assert_allclose(curve.y, shown_y, rtol=1e-5, atol=1e-9 * np.abs(shown_y).max())
     return fig, slicer
 
 
