@@ -249,6 +249,7 @@ class FiguresController(QObject):
         app = QApplication.instance()
         if app is not None:  # plots made later get the entry before their first right-click
             app.installEventFilter(self)
+            host.destroyed.connect(lambda *_a: self._stop_filter())
         self._refresh_list()
 
     # -- figures ---------------------------------------------------------------------------------------
@@ -440,8 +441,16 @@ class FiguresController(QObject):
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.MouseButtonPress and event.button() == Qt.MouseButton.RightButton:
-            self.attach_plot_menus()
+            try:
+                self.attach_plot_menus()
+            except RuntimeError:  # the window is being torn down
+                self._stop_filter()
         return False
+
+    def _stop_filter(self) -> None:
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
 
     def attach_plot_menus(self) -> None:
         """Give the region spectra plots and the line cut's plots an "Add to figure" entry (once each)."""
