@@ -284,7 +284,10 @@ class FigureComposer(QWidget):
 
 
 class ExportFigureDialog(QDialog):
-    """File, format, dpi and panel data of a figure export; :meth:`values` after ``accept``."""
+    """File, format, dpi and panel data of a figure export; :meth:`values` after ``accept``.
+    ``browse_requested`` asks the owner for a file name (it answers with :meth:`set_path`)."""
+
+    browse_requested = Signal()
 
     def __init__(self, path: str, dpi: int = 300, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -292,7 +295,13 @@ class ExportFigureDialog(QDialog):
         self.setObjectName("export-figure-dialog")
         form = QFormLayout(self)
         self.path_edit = QLineEdit(path)
-        form.addRow("File", self.path_edit)
+        self.browse_button = QPushButton("Browse...")
+        self.browse_button.setAutoDefault(False)
+        self.browse_button.clicked.connect(self.browse_requested.emit)
+        file_row = QHBoxLayout()
+        file_row.addWidget(self.path_edit, 1)
+        file_row.addWidget(self.browse_button)
+        form.addRow("File", file_row)
         self.format_combo = QComboBox()
         for text, suffix in FORMATS:
             self.format_combo.addItem(text, suffix)
@@ -327,6 +336,17 @@ class ExportFigureDialog(QDialog):
         self.dpi_spin.setEnabled(suffix in ("png", "tif"))
         p = Path(self.path_edit.text() or "figure")
         self.path_edit.setText(str(p.with_suffix(f".{suffix}")))
+
+    def set_path(self, path: str) -> None:
+        """Take ``path``; its extension chooses the format (an unknown one keeps the format's)."""
+        if not path:
+            return
+        self.path_edit.setText(path)
+        suffix = Path(path).suffix.lower().lstrip(".")
+        i = self.format_combo.findData("tif" if suffix == "tiff" else suffix)
+        if i >= 0:
+            self.format_combo.setCurrentIndex(i)
+        self._format_changed()
 
     def values(self) -> tuple[str, int, bool, str]:
         """(path, dpi, write panel data, map data format "hdf5" or "csv")."""

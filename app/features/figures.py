@@ -832,6 +832,7 @@ class FiguresController(QObject):
             return None
         start = str(Path.home() / f"{(desc.name or 'figure').replace(' ', '_')}.pdf")
         dialog = ExportFigureDialog(start, desc.dpi, self.composer)
+        dialog.browse_requested.connect(lambda: dialog.set_path(self._ask_path(dialog)))
         self.dialog = dialog
         accepted = dialog.exec() == ExportFigureDialog.DialogCode.Accepted
         self.dialog = None
@@ -840,6 +841,13 @@ class FiguresController(QObject):
         path, dpi, data, fmt = dialog.values()
         dialog.deleteLater()
         return self.export(path, dpi=dpi, write_data=data, map_data_format=fmt)
+
+    def _ask_path(self, dialog: ExportFigureDialog) -> str:
+        from PySide6.QtWidgets import QFileDialog
+
+        kinds = "PDF (*.pdf);;SVG (*.svg);;PNG (*.png);;TIFF (*.tif *.tiff)"
+        path, _ = QFileDialog.getSaveFileName(dialog, "Export figure", dialog.path_edit.text(), kinds)
+        return path
 
     def export(
         self, path: str | Path, dpi: int | None = None, write_data: bool = True, map_data_format: str = "hdf5"

@@ -145,7 +145,7 @@ def _build(qtbot, w, g, key):
     return fig, slicer
 
 
-def test_panels_from_three_views_stay_live_and_export(session, qtbot, tmp_path):
+def test_panels_from_three_views_stay_live_and_export(session, qtbot, tmp_path, monkeypatch):
     w, g, key = session
     fig, slicer = _build(qtbot, w, g, key)
     first = _preview_settled(qtbot, fig)
@@ -192,14 +192,16 @@ def test_panels_from_three_views_stay_live_and_export(session, qtbot, tmp_path):
     png = tmp_path / "composed.png"
 
     def accept_png(d):
-        from tests.app.real_input import choose
-
-        choose(qtbot, d.format_combo, "png")
+        # Browse... picks the file; its extension chooses the format
+        qtbot.mouseClick(d.browse_button, Qt.MouseButton.LeftButton)
+        assert d.format_combo.currentData() == "png" and d.dpi_spin.isEnabled()
         d.dpi_spin.selectAll()
         qtbot.keyClicks(d.dpi_spin, "100")
-        d.path_edit.selectAll()
-        qtbot.keyClicks(d.path_edit, str(png))
         qtbot.keyClick(d.path_edit, Qt.Key.Key_Return)
+
+    from PySide6.QtWidgets import QFileDialog
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(png), ""))
 
     fig.last_export = None
     _dialog_keys(qtbot, accept_png)
