@@ -42,7 +42,7 @@ from analysis.figures.description import (
     RegionSpectraPanel,
     XYPanel,
 )
-from analysis.figures.resolve import FigureError, FigureSources, XYSeries
+from analysis.figures.resolve import FigureSources, XYSeries
 from analysis.store import Attachment
 from app.features.host import Host
 from app.state.collections import MISSING
@@ -202,6 +202,7 @@ class FiguresController(QObject):
         self.last_preview: np.ndarray | None = None
         self.previews = 0
         self.export_job: Any = None
+        self.dialog: ExportFigureDialog | None = None  # the export dialog while it is open
         self.last_export: Any = None
         self._preview_job: Any = None
         self._preview_again = False
@@ -891,6 +892,3 @@ class FiguresController(QObject):
 def install(host: Host) -> None:
     """Add the Figure dock, menu and right-click entries (``host.figures`` is the controller)."""
     host.figures = FiguresController(host)  # type: ignore[attr-defined]
-
-
-__all__ = ["FigureError", "FiguresController", "install"]
