@@ -46,8 +46,9 @@ from analysis.figures.resolve import FigureSources, XYSeries
 from analysis.store import Attachment
 from app.features.host import Host
 from app.state.collections import MISSING
-from app.state.project_io import FIGURES, figures_attachment
-from app.state.undo import DictEdit, Macro
+from app.state.edits import AddDataset
+from app.state.project_io import FIGURES, figures_attachment, remap_figure
+from app.state.undo import Command, DictEdit
 from widgets.figure_composer import ExportFigureDialog, FigureComposer, PanelRow
 from widgets.map_view import MapView
 
@@ -107,6 +108,8 @@ def panel_text(panel: Panel) -> str:
 
 
 FIT_DATA = "figure_fits"
+#: Project attachment of the curves scenario figures computed (see ``FiguresController.frozen_series``).
+CURVES = "figure_curves"
 #: Separator of the fields of a series curve's key (see :func:`series_curve_key`).
 SEP = "|"
 
@@ -138,11 +141,14 @@ class SeriesCurves(Mapping[str, XYSeries]):
     """Curves of series sweeps by :func:`series_curve_key`, read (and derivatives computed) when a figure
     asks for them, so in the worker that draws it. ``datasets``: the session's datasets by key."""
 
-    def __init__(self, datasets: Mapping[str, Any]) -> None:
+    def __init__(self, datasets: Mapping[str, Any], fixed: Mapping[str, XYSeries] | None = None) -> None:
         self.datasets = datasets
+        self.fixed = dict(fixed or {})
         self._derived: dict[tuple[str, str], Any] = {}
 
     def __getitem__(self, key: str) -> XYSeries:
+        if key in self.fixed:
+            return self.fixed[key]
         from analysis.series import Series
         from analysis.transport import derivative
         from analysis.transport.grids import derivative_name
@@ -172,6 +178,8 @@ class SeriesCurves(Mapping[str, XYSeries]):
         return XYSeries(values(x), values(y) + off, f"sweep {sweep + 1}", colour=rgb)  # type: ignore[arg-type]
 
     def __contains__(self, key: object) -> bool:
+        if key in self.fixed:
+            return True
         if not isinstance(key, str) or key.count(SEP) != 5:
             return False
         dkey = key.split(SEP)[0]
@@ -182,6 +190,60 @@ class SeriesCurves(Mapping[str, XYSeries]):
 
     def __len__(self) -> int:
         return 0
+
+
+class _ScenarioFigure(Command):
+    """Add a scenario's figure with what its builder made: its datasets (new keys issued when first
+    applied), regions and line cuts; the figure's references follow the new keys. Undo removes them all."""
+
+    def __init__(self, state: Any, text: str, fkey: str, name: str, desc: FigureDescription, sources: Any):
+        self.state, self.text, self.fkey, self.name, self.desc, self.sources = (
+            state,
+            text,
+            fkey,
+            name,
+            desc,
+            sources,
+        )
+        self.datasets = [
+            (old, AddDataset(state, ds, getattr(ds, "name", "") or old))
+            for old, ds in getattr(sources, "datasets", {}).items()
+            if old not in state.entries
+        ]
+        self.edits: list[Command] = []
+
+    def redo(self) -> None:
+        keys: dict[str, str] = {}
+        for old, cmd in self.datasets:
+            cmd.redo()
+            if cmd.key is not None:
+                keys[old] = cmd.key
+        if not self.edits:  # first time: issue the keys of regions and cuts
+            for old, region in getattr(self.sources, "regions", {}).items():
+                if old in self.state.regions:
+                    continue
+                new = region.id if region.id not in self.state.regions else self.state.new_key("r")
+                keys[old] = new
+                self.edits.append(DictEdit("", self.state.regions, new, region.with_changes(id=new)))
+            for old, cut in getattr(self.sources, "linecuts", {}).items():
+                if old not in self.state.linecuts:
+                    keys[old] = self.state.new_key("cut")
+                    self.edits.append(DictEdit("", self.state.linecuts, keys[old], cut))
+            d = self.desc.to_dict()
+            for p in d["panels"]:
+                if "series" in p:
+                    p["series"] = [f"{self.fkey}:{k}" for k in p["series"]]
+            d = remap_figure(d, keys)
+            d["name"] = d.get("name") or self.name
+            self.edits.append(DictEdit("", self.state.figures, self.fkey, FigureDescription.from_dict(d)))
+        for e in self.edits:
+            e.redo()
+
+    def undo(self) -> None:
+        for e in reversed(self.edits):
+            e.undo()
+        for _old, cmd in reversed(self.datasets):
+            cmd.undo()
 
 
 class FiguresController(QObject):
@@ -214,6 +276,8 @@ class FiguresController(QObject):
         #: fit key -> the arrays of a fit a figure draws ({"x", "y", "residual", "x_all", "model_all",
         #: "record"}), saved with the project beside the fit records (which hold no arrays)
         self.fit_data: dict[str, dict[str, Any]] = {}
+        #: curves a scenario's figure builder computed (not session data), by "figure key:curve key"
+        self.frozen_series: dict[str, XYSeries] = {}
 
         menu = host.menu("Figure")
         menu.addAction("New figure").triggered.connect(lambda: self.new_figure())
@@ -246,6 +310,8 @@ class FiguresController(QObject):
         )
         s.attachment_providers[FIT_DATA] = self.fit_data_attachment
         s.attachment_restorers[FIT_DATA] = self.restore_fit_data
+        s.attachment_providers[CURVES] = self.curves_attachment
+        s.attachment_restorers[CURVES] = self.restore_curves
         s.fits.changed.connect(self.schedule_preview)
         app = QApplication.instance()
         if app is not None:  # plots made later get the entry before their first right-click
@@ -422,7 +488,7 @@ class FiguresController(QObject):
             regions=dict(self.state.regions),
             linecuts=dict(self.state.linecuts),
             fits={k: v for k, v in self.fit_data.items() if k in self.state.fits},
-            series=SeriesCurves(datasets),
+            series=SeriesCurves(datasets, self.frozen_series),
         )
 
     def _attach_map(self, view: MapView) -> None:
@@ -670,6 +736,38 @@ class FiguresController(QObject):
         self.schedule_preview()
         return problems
 
+    def curves_attachment(self) -> Attachment:
+        """The computed curves the session's figures draw: label and colour per curve, arrays x, y, yerr."""
+        used = {k for f in self.state.figures.values() for p in f.panels for k in getattr(p, "series", ())}
+        items, arrays = [], {}
+        for i, (key, xy) in enumerate((k, v) for k, v in self.frozen_series.items() if k in used):
+            items.append(
+                {"id": key, "label": xy.label, "colour": xy.colour, "n": i, "err": xy.yerr is not None}
+            )
+            arrays[f"curve{i}_x"] = np.asarray(xy.x, float)
+            arrays[f"curve{i}_y"] = np.asarray(xy.y, float)
+            if xy.yerr is not None:
+                arrays[f"curve{i}_yerr"] = np.asarray(xy.yerr, float)
+        return Attachment(data={"items": items}, arrays=arrays)
+
+    def restore_curves(self, att: Attachment, _keys: dict[str, str]) -> list[str]:
+        problems = []
+        for item in att.data.get("items", []):
+            try:
+                i = int(item["n"])
+                colour = item.get("colour")
+                self.frozen_series[str(item["id"])] = XYSeries(
+                    np.asarray(att.arrays[f"curve{i}_x"]),
+                    np.asarray(att.arrays[f"curve{i}_y"]),
+                    str(item.get("label", "")),
+                    np.asarray(att.arrays[f"curve{i}_yerr"]) if item.get("err") else None,
+                    tuple(int(c) for c in colour) if colour else None,  # type: ignore[arg-type]
+                )
+            except (KeyError, TypeError, ValueError) as exc:
+                problems.append(f"a curve drawn in a figure could not be restored: {exc}")
+        self.schedule_preview()
+        return problems
+
     # -- figures from the scenarios ----------------------------------------------------------------------
     @staticmethod
     def _scenario_figures() -> list[tuple[str, str]]:
@@ -695,32 +793,16 @@ class FiguresController(QObject):
         )
 
     def _scenario_built(self, name: str, desc: FigureDescription, sources: Any) -> None:
-        keys: dict[str, str] = {}
-        edits = []
-        for old, region in getattr(sources, "regions", {}).items():
-            if old in self.state.regions:
-                continue
-            new = region.id if region.id not in self.state.regions else self.state.new_key("r")
-            region = region if new == region.id else region.with_changes(id=new)
-            keys[old] = new
-            edits.append(DictEdit("", self.state.regions, new, region))
-        for old, cut in getattr(sources, "linecuts", {}).items():
-            if old in self.state.linecuts:
-                continue
-            new = self.state.new_key("cut")
-            keys[old] = new
-            edits.append(DictEdit("", self.state.linecuts, new, cut))
-        d = desc.to_dict()
-        for p in d["panels"]:
-            for field in ("regions", "cuts"):
-                p[field] = [keys.get(k, k) for k in p.get(field, [])]
-            if "cut" in p:
-                p["cut"] = keys.get(p["cut"], p["cut"])
-        d["name"] = d.get("name") or name
+        """Put a scenario's figure in the composer as one undoable step: the datasets, regions and line
+        cuts its builder made join the session, curves it computed are kept with the figure."""
         fkey = self.state.new_key("fig")
-        edits.append(DictEdit("", self.state.figures, fkey, FigureDescription.from_dict(d)))
+        for old, xy in getattr(sources, "series", {}).items():
+            if isinstance(xy, XYSeries):
+                self.frozen_series[f"{fkey}:{old}"] = xy
         self.current = fkey
-        self.state.undo.push(Macro(f"Figure {name} from its scenario", edits))
+        self.state.undo.push(
+            _ScenarioFigure(self.state, f"Figure {name} from its scenario", fkey, name, desc, sources)
+        )
         self.show()
 
     # -- view --------------------------------------------------------------------------------------------

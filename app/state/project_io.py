@@ -237,7 +237,9 @@ def _remap_reference(value: Any, keys: Mapping[str, str]) -> Any:
     return f"{keys.get(head, head)}{sep}{rest}" if sep else keys.get(value, value)
 
 
-def _remap_figure(d: dict[str, Any], keys: Mapping[str, str]) -> dict[str, Any]:
+def remap_figure(d: dict[str, Any], keys: Mapping[str, str]) -> dict[str, Any]:
+    """A figure's dict (:meth:`FigureDescription.to_dict`) with the keys its panels name (datasets,
+    regions, line cuts, fits, series curves) replaced by ``keys`` (old -> new; others kept)."""
     out = dict(d)
     panels = []
     for p in d.get("panels") or []:
@@ -261,7 +263,7 @@ def _restore_figures(state: AppState, att: Attachment, result: RestoreResult) ->
         raise RecordError("the figures attachment's 'items' is not a list")
     for item in items:
         try:
-            desc = FigureDescription.from_dict(_remap_figure(item["figure"], result.keys))
+            desc = FigureDescription.from_dict(remap_figure(item["figure"], result.keys))
         except (KeyError, TypeError, ValueError) as exc:
             result.warnings.append(f"a figure could not be restored: {exc}")
             continue

@@ -526,3 +526,71 @@ def test_fit_plot_adds_a_fit_panel_that_comes_back_with_the_project(qtbot, tmp_p
     assert again.note == data.note
     close_window(qtbot, b)
     close_window(qtbot, a)
+
+
+def transport_figure(sources, seed):
+    """A transport scenario's figure as a builder of ``SERIES_FIGURES`` returns it: a map of a dataset it
+    made and a curve it computed."""
+    from analysis.dataset import Frame, Image
+    from analysis.figures.description import FigureDescription, XYPanel
+    from analysis.figures.resolve import FigureSources, XYSeries
+
+    image = Image(
+        name="made by the scenario",
+        channels={"v": np.arange(12.0).reshape(3, 4)},
+        units={"v": "S"},
+        frame=Frame(size=(40e-9, 30e-9), shape=(3, 4)),
+    )
+    i = np.linspace(-1e-6, 1e-6, 21)
+    curve = XYSeries(i, 10.0 * i + 1e-4 * np.tanh(i / 1e-7), "R = 10 Ohm", colour=(200, 30, 30))
+    desc = FigureDescription(
+        panels=[
+            MapPanel(dataset="made", channel="v", scale_bar_m=0.0),
+            XYPanel(col=1, series=("iv",), x_label="I", x_unit="A", y_label="V", y_unit="V"),
+        ],
+        cols=2,
+        width_cm=8.6,
+        name="neck",
+    )
+    datasets = {**(sources.datasets if sources is not None else {}), "made": image}
+    return desc, FigureSources(datasets=datasets, series={"iv": curve})
+
+
+def test_a_transport_scenario_figure_joins_the_session_and_comes_back(qtbot, tmp_path, monkeypatch):
+    from analysis.figures import paper
+    from analysis.figures.resolve import resolve
+
+    monkeypatch.setitem(paper.SERIES_FIGURES, "neck", f"{__name__}:transport_figure")
+    features = ("app.features.project", "app.features.figures")
+    a = open_window(qtbot, tmp_path / "a", features=features)
+    bar = a.menuBar()
+    qtbot.mouseClick(
+        bar, Qt.MouseButton.LeftButton, pos=bar.actionGeometry(a.menu("Figure").menuAction()).center()
+    )
+    qtbot.waitUntil(a.menu("Figure").isVisible, timeout=3000)
+    click_menu_path(qtbot, a.menu("Figure"), "Figure from scenario", "Neck")
+    qtbot.waitUntil(lambda: len(a.state.figures) == 1, timeout=20000)
+    desc = a.figures.figure()
+    (made,) = a.state.entries  # the scenario's dataset is a dataset of the session
+    assert desc.panels[0].dataset == made and a.state.entries[made].label == "made by the scenario"
+    curve = resolve(desc.panels[1], a.figures.sources()).curves[0]
+    assert curve.label == "R = 10 Ohm" and curve.colour == (200, 30, 30)
+    first = _preview_settled(qtbot, a.figures)
+    a.state.undo.undo()  # one step takes the figure and its dataset away, redo brings them back
+    assert not a.state.figures and not a.state.entries
+    a.state.undo.redo()
+    assert a.figures.figure().panels[0].dataset in a.state.entries
+    path = tmp_path / "neck.h5"
+    a.project.save_to(path)
+    qtbot.waitUntil(lambda: path.exists() and a.project.save_job is None, timeout=20000)
+
+    b = open_window(qtbot, tmp_path / "b", features=features)
+    b.project.open(path)
+    qtbot.waitUntil(lambda: len(b.state.figures) == 1 and not b.loader.loading, timeout=20000)
+    again = resolve(b.figures.figure().panels[1], b.figures.sources()).curves[0]
+    np.testing.assert_array_equal(again.y, curve.y)
+    assert again.colour == curve.colour
+    after = _preview_settled(qtbot, b.figures)
+    assert after.shape == first.shape and np.abs(after.astype(int) - first.astype(int)).max() <= 2
+    close_window(qtbot, b)
+    close_window(qtbot, a)
