@@ -1,7 +1,8 @@
 """History panel: the session's undo history as a list; clicking a row goes back (or forward) to it.
 
 ``set_history(texts, index)`` shows the steps (oldest first) with the first ``index`` applied: the row
-"Session start" stands for no step applied, applied steps are drawn normally, undone ones greyed.
+"Session start" stands for no step applied (``start`` replaces it, e.g. "History starts at the opened
+project.h5"), applied steps are drawn normally, undone ones greyed.
 Clicking a row emits ``index_chosen(n)``: the number of steps that should be applied.
 """
 
@@ -30,11 +31,11 @@ class HistoryPanel(QWidget):
         lay.addWidget(self.list)
         self.set_history([], 0)
 
-    def set_history(self, texts: Sequence[str], index: int) -> None:
+    def set_history(self, texts: Sequence[str], index: int, start: str = "Session start") -> None:
         self.list.blockSignals(True)
         try:
             self.list.clear()
-            for n, text in enumerate(["Session start", *texts]):
+            for n, text in enumerate([start or "Session start", *texts]):
                 item = QListWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, n)
                 if n > index:

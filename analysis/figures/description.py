@@ -29,7 +29,9 @@ CM_PER_INCH = 2.54
 @dataclass
 class Panel:
     """Fields every panel has: its cell ``row, col`` (0-based), its span, an optional ``letter``
-    (None: the next letter in reading order; ``""``: no letter) and an optional ``title``."""
+    (None: the next letter in reading order; ``""``: no letter), an optional ``title`` and ``view``, the
+    key of a session's view the panel follows (its dataset, channel, bias and colours; ``""``: none;
+    rendering ignores it)."""
 
     kind: ClassVar[str] = ""
     row: int = 0
@@ -38,6 +40,7 @@ class Panel:
     colspan: int = 1
     letter: str | None = None
     title: str = ""
+    view: str = ""
 
 
 @dataclass
@@ -50,7 +53,9 @@ class MapPanel(Panel):
     ``clip_percent`` and ``100 - clip_percent`` percentiles). ``regions``: keys of regions outlined in
     their colours; ``pins``: (x, y) points in m; ``cuts``: keys of line cuts drawn on the map; ``zoom``:
     (x0, x1, y0, y1) in m shown instead of the whole frame. ``scale_bar_m``: length in m (None: a round
-    length near a quarter of the width; 0: none).
+    length near a quarter of the width; 0: none). ``levelling``: one of
+    :data:`analysis.processing.levelling.METHODS` applied to the map before drawing (as a height map is
+    shown levelled on screen).
     """
 
     kind: ClassVar[str] = "map"
@@ -71,6 +76,7 @@ class MapPanel(Panel):
     pins: tuple[tuple[float, float], ...] = ()
     cuts: tuple[str, ...] = ()
     zoom: tuple[float, float, float, float] | None = None
+    levelling: str = "none"
 
 
 @dataclass

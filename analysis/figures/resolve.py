@@ -317,6 +317,15 @@ def resolve_map(panel: MapPanel, sources: FigureSources) -> MapData:
     frame = ds.frame
     if values.shape != tuple(frame.shape):
         raise FigureError(f"map of shape {values.shape} does not match its frame {tuple(frame.shape)}")
+    if panel.levelling != "none":
+        from analysis.processing.levelling import METHODS, level
+
+        if panel.levelling not in METHODS:
+            raise FigureError(f"unknown levelling {panel.levelling!r}; expected one of {', '.join(METHODS)}")
+        valid = getattr(ds, "valid", None)
+        values = level(
+            values, panel.levelling, valid if getattr(valid, "shape", None) == values.shape else None
+        )
     vmin, vmax = colour_limits(values, panel.vmin, panel.vmax, panel.clip_percent)
     outlines = []
     for key in panel.regions:

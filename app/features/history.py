@@ -2,7 +2,8 @@
 
 Edit > Undo (Ctrl+Z) and Redo (Ctrl+Shift+Z, and Ctrl+Y) undo the last edit of any kind: regions, line
 cuts, pins, datasets made in the session (derived channels, fitted maps), view changes. The History dock
-lists every step; clicking one goes back (or forward) to it.
+lists every step; clicking one goes back (or forward) to it. The history is not saved with a project: after
+opening one the list starts with a line naming the opened file.
 """
 
 from __future__ import annotations
@@ -55,4 +56,5 @@ class HistoryController:
         self.redo_action.setEnabled(u.can_redo)
         self.undo_action.setText(f"Undo {u.undo_text}" if u.can_undo else "Undo")
         self.redo_action.setText(f"Redo {u.redo_text}" if u.can_redo else "Redo")
-        self.panel.set_history(u.history(), u.index)
+        start = f"History starts at the opened {u.origin}" if u.origin else "Session start"
+        self.panel.set_history(u.history(), u.index, start)

@@ -148,6 +148,10 @@ class MapDocks(QObject):
             )
             return None
         self._numbers += 1
+        while (
+            not view_key and f"map{self._numbers}" in self.window.dock_keys()
+        ):  # a project's map kept its key
+            self._numbers += 1
         panel = TopographyPanel(f"Map {self._numbers}")
         panel.dataset_key = key
         panel.setObjectName(f"map-panel-{self._numbers}")

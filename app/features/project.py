@@ -3,8 +3,11 @@
 ``install(window)`` adds the three actions to the File menu (Ctrl+S, Ctrl+Shift+S); ``window.project``
 is its :class:`ProjectController`. A project file holds every open dataset (derived ones with their parent
 links), the regions (with their averaged spectra when the regions feature is installed), the line cuts,
-the fits and the view state (current dataset, cursor, pinned points, each slicer's grid, channel and sweep
-value); see :mod:`app.state.project_io` and :mod:`analysis.store`.
+the fits, the figures of the composer, the view state (current dataset, cursor, pinned points, each
+slicer's grid, channel and sweep value, the map views, the dock layout) and what other features add through
+``state.attachment_providers`` (put back by ``state.attachment_restorers``); see
+:mod:`app.state.project_io` and :mod:`analysis.store`. The undo history is not saved: after opening, the
+History dock starts with a line naming the opened file.
 
 * Saving runs off the GUI thread with progress and cancel in the status bar. The store writes a temporary
   file and renames it, so a failure or a cancel leaves the previous file untouched; a failure is logged and
@@ -23,6 +26,7 @@ value); see :mod:`app.state.project_io` and :mod:`analysis.store`.
 
 from __future__ import annotations
 
+import base64
 import math
 import os
 import uuid
@@ -105,6 +109,7 @@ class ProjectController:
         self.save_job: Job | None = None
         self.last_error: str | None = None
         self.last_restore: RestoreResult | None = None
+        self.restored_layout: bytes | None = None  # the dock layout of the last project opened
         self.message_box: QMessageBox | None = None
         #: Open project files whose lazy datasets the session reads (closed with the window).
         self.projects: list[Project] = []
@@ -138,6 +143,7 @@ class ProjectController:
             self.state.linecuts_changed,
             self.state.fits_changed,
             self.state.pinned_changed,
+            self.state.figures.changed,
         ):
             sig.connect(self._changed)
         window.loader.project_opener = self.open_if_project
@@ -195,6 +201,7 @@ class ProjectController:
             slicers.append(item)
         maps = [
             {
+                "view": v.key,
                 "dataset": v.dataset,
                 "channel": v.channel,
                 "levelling": v.levelling,
@@ -207,7 +214,10 @@ class ProjectController:
         extra = {k: v for k, v in self.extra_attachments.items() if k not in KNOWN_ATTACHMENTS}
         for name, provide in self.state.attachment_providers.items():
             extra[name] = provide()  # e.g. the regions with their averaged spectra
-        view = {"slicers": slicers, "maps": maps}
+        view: dict[str, Any] = {"slicers": slicers, "maps": maps}
+        save_state = getattr(self.window, "saveState", None)
+        if callable(save_state):  # the dock layout, as Qt's own bytes
+            view["layout"] = base64.b64encode(bytes(save_state().data())).decode("ascii")
         return collect_project(self.state, view_extra=view, attachments=extra)
 
     def save(self) -> Job | None:
@@ -328,7 +338,7 @@ class ProjectController:
 
     def _session_empty(self) -> bool:
         s = self.state
-        return not (s.entries or s.regions or s.linecuts or s.fits or s.pinned)
+        return not (s.entries or s.regions or s.linecuts or s.fits or s.pinned or s.figures)
 
     def _opened(self, path: Path, project: Project) -> None:
         fresh = self._session_empty()
@@ -341,6 +351,14 @@ class ProjectController:
         self.last_restore = result
         result.warnings += self._restore_slicers(result.view.get("slicers") or [])
         result.warnings += self._restore_maps(result.view.get("maps") or [])
+        for name, restore in self.state.attachment_restorers.items():
+            if name in result.other:
+                try:
+                    result.warnings += list(restore(result.other[name], dict(result.keys)) or [])
+                except Exception as exc:  # a damaged attachment must not stop the rest
+                    result.warnings.append(f"{name} could not be restored: {exc}")
+        if fresh:
+            self._restore_layout(result.view.get("layout"))
         for text in result.warnings:
             self.window.log("warning", f"{path.name}: {text}")
         recovered = path == self.restored_from
@@ -351,6 +369,8 @@ class ProjectController:
             for k, v in result.other.items():
                 self.extra_attachments.setdefault(k, v)
         self.set_modified(not fresh or recovered)
+        if fresh:  # the undo history is not saved: it starts here, and the History dock says so
+            self.state.undo.clear(origin=path.name)
         if not recovered:
             self.window.add_recent_file(str(path))
         s = self.state
@@ -361,6 +381,22 @@ class ProjectController:
             f"{len(s.linecuts)} line cuts, {len(s.fits)} fits",
         )
 
+    def _restore_layout(self, text: Any) -> None:
+        """Put the saved dock layout back once the restored views have their docks (next event loop
+        turn); a damaged or foreign layout is ignored."""
+        restore = getattr(self.window, "restoreState", None)
+        if not isinstance(text, str) or not callable(restore):
+            return
+        try:
+            data = base64.b64decode(text.encode("ascii"), validate=True)
+        except ValueError:
+            self.window.log("warning", "The project's dock layout is damaged; the current layout is kept")
+            return
+        from PySide6.QtCore import QByteArray
+
+        self.restored_layout = data
+        QTimer.singleShot(0, lambda: restore(QByteArray(data)))
+
     def _restore_maps(self, saved: list[dict[str, Any]]) -> list[str]:
         """Open the saved map views again (through the state: the map views' controller opens a dock for
         each new map view) with their levelling, colour map and fixed levels; returns what could not be."""
@@ -369,7 +405,9 @@ class ProjectController:
             key, channel = m.get("dataset"), m.get("channel")
             if not isinstance(key, str) or key not in self.state.entries or not isinstance(channel, str):
                 continue
-            vkey = self.state.new_key("map")
+            vkey = m.get("view")  # the saved key when free, so the dock layout finds its dock again
+            if not isinstance(vkey, str) or vkey in self.state.views or vkey in self.window.dock_keys():
+                vkey = self.state.new_key("map")
             levelling = m.get("levelling") if isinstance(m.get("levelling"), str) else "none"
             self.state.views[vkey] = ViewState(vkey, key, channel, "map", levelling=levelling)
             if vkey not in self.state.views:  # that map could not be shown

@@ -24,6 +24,7 @@ from analysis.errors import WorkbenchError
 from analysis.models.registry import get_model, registry
 from analysis.papers.neck import neck_gap_from_peaks
 from analysis.series import Series
+from analysis.store import Attachment
 from analysis.transport import (
     average_repeats,
     derivative,
@@ -55,6 +56,8 @@ from widgets.series.result_plot import Result
 from widgets.series.series_panel import SeriesPanel
 
 _SWEEP_SUFFIXES = (".dat", ".txt", ".csv", ".tsv")
+#: Project attachment holding the Series dock's choices (series key, x and y quantities, tag, view).
+SERIES_VIEW = "series_view"
 
 
 class SeriesController:
@@ -97,6 +100,9 @@ class SeriesController:
         self.panel.export_requested.connect(self._export)
         self.state.datasets_changed.connect(self._datasets_changed)
         self.state.current_changed.connect(lambda _k: self._datasets_changed())
+        # the dock's choices are saved with a project and put back when it is opened
+        self.state.attachment_providers[SERIES_VIEW] = self.view_attachment
+        self.state.attachment_restorers[SERIES_VIEW] = self.restore_view
 
     # -- import ---------------------------------------------------------------------------------------------
     def import_dialog(self) -> None:
@@ -203,6 +209,35 @@ class SeriesController:
         job = self.host.run_job(read_series_files, names, name="Import series", on_finished=done, **kw)
         self.jobs.append(job)
         return job
+
+    # -- saved with a project -------------------------------------------------------------------------------
+    def view_attachment(self) -> Attachment:
+        """The dock's choices: the series shown (its dataset key), x, y, tag and the view in front."""
+        return Attachment(
+            data={
+                "series": self.key,
+                "x": self.x,
+                "y": self.y,
+                "tag": self.tag,
+                "view": self.panel.current_view(),
+            }
+        )
+
+    def restore_view(self, att: Attachment, keys: dict[str, str]) -> list[str]:
+        """Show the saved series with its saved quantities, tag and view (keys rewritten by ``keys``)."""
+        d = att.data
+        key = keys.get(str(d.get("series")), d.get("series"))
+        if not isinstance(key, str) or key not in self.series_keys():
+            return []
+        self.key = key
+        self.x, self.y, self.tag = (
+            d.get(n) if isinstance(d.get(n), str) else None for n in ("x", "y", "tag")
+        )
+        self.show()
+        view = d.get("view")
+        if isinstance(view, str) and view in ("overlay", "waterfall", "map", "results"):
+            self.panel.show_view(view)
+        return []
 
     # -- which series ---------------------------------------------------------------------------------------
     def series_keys(self) -> list[str]:

@@ -107,7 +107,7 @@ class AppState:
     * ``datasets_changed()`` and ``dataset_edited(key, old, new)``, ``current_changed(key | None)``,
       ``cursor_changed(xy | None)``, ``hover_changed(xy | None)``, ``pinned_changed()`` and
       ``pin_edited(key, old, new)``;
-    * ``regions``, ``linecuts``, ``fits`` and ``views`` are
+    * ``regions``, ``linecuts``, ``fits``, ``views`` and ``figures`` are
       :class:`app.state.collections.EventedDict` with ``edited(key, old, new)`` and ``changed()``
       (``regions_changed``, ``linecuts_changed`` and ``fits_changed`` are their ``changed``);
     * ``view_edited(view key, field, old, new)`` when one field of a :class:`ViewState` changes.
@@ -131,6 +131,9 @@ class AppState:
         self.linecuts: EventedDict[Any] = EventedDict("linecuts", hub)
         self.fits: EventedDict[Any] = EventedDict("fits", hub)
         self.views: EventedDict[ViewState] = EventedDict("views", hub)
+        #: figures of the composer (analysis.figures.description.FigureDescription), keyed ``fig...``;
+        #: a changed figure is a new description under the same key (edits go through ``undo``)
+        self.figures: EventedDict[Any] = EventedDict("figures", hub)
         self.datasets_changed = Signal("datasets_changed", hub)  # ()
         self.dataset_edited = Signal("dataset_edited", hub, coalesce=False)  # (key, old | None, new | None)
         self.current_changed = Signal("current_changed", hub)  # (key | None)
@@ -141,6 +144,10 @@ class AppState:
         self.view_edited = Signal("view_edited", hub, coalesce=False)  # (view key, field, old, new)
         #: attachment name -> callable returning the project attachment a feature adds to a save
         self.attachment_providers: dict[str, Callable[[], Any]] = {}
+        #: attachment name -> callable ``restore(attachment, keys)`` that puts a feature's attachment of an
+        #: opened project back (``keys``: old key -> new key of datasets, regions, cuts, fits, figures);
+        #: returns warnings (texts)
+        self.attachment_restorers: dict[str, Callable[[Any, dict[str, str]], list[str]]] = {}
         #: grid key -> the channel the user last looked at in a slicer of that grid
         self.viewed: dict[str, str] = {}
         self.viewed_channel_changed = Signal("viewed_channel_changed", hub)  # (grid key, channel)

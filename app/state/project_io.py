@@ -8,7 +8,9 @@ their children); the attachments are
 * ``"linecuts"`` and ``"fits"``: :func:`analysis.store.records.records_attachment` of
   ``state.linecuts`` and ``state.fits`` (dicts, dataclasses or objects with ``to_dict``/``from_dict``);
 * ``"view"``: the current dataset key, the cursor and the pinned points (metres, with their colours),
-  plus whatever the window adds (``view_extra``, e.g. the slicers' grid, channel and sweep value).
+  plus whatever the window adds (``view_extra``, e.g. the slicers' grid, channel and sweep value);
+* ``"figures"``: the composer's figures (``state.figures``), each
+  :meth:`analysis.figures.description.FigureDescription.to_dict` with its key.
 
 :func:`restore_project` adds a project's datasets and collections to a state. Keys are issued afresh by the
 state (``d...`` for datasets, a new region id for each region, ``state.new_key`` for line cuts and fits),
@@ -23,6 +25,7 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from analysis.figures.description import FigureDescription
 from analysis.fitting.entries import fit_entry
 from analysis.maps.regions import new_region_id
 from analysis.store import Attachment, Project, ProjectEntry
@@ -39,7 +42,10 @@ REGIONS = "regions"
 LINECUTS = "linecuts"
 FITS = "fits"
 VIEW = "view"
-KNOWN_ATTACHMENTS = (REGIONS, LINECUTS, FITS, VIEW)
+FIGURES = "figures"
+KNOWN_ATTACHMENTS = (REGIONS, LINECUTS, FITS, VIEW, FIGURES)
+#: Fields of a figure's panels that name datasets, regions, line cuts or fits of the session.
+FIGURE_REFERENCES = ("dataset", "x_dataset", "y_dataset", "regions", "cut", "cuts", "fit", "series")
 
 
 @dataclass
@@ -119,10 +125,16 @@ def collect_project(
         LINECUTS: records_attachment(state.linecuts),
         FITS: records_attachment(state.fits),
         VIEW: Attachment(data=view_state(state, view_extra)),
+        FIGURES: figures_attachment(state.figures),
     }
     for name, att in (attachments or {}).items():
         out[str(name)] = att
     return entries, out
+
+
+def figures_attachment(figures: Mapping[str, FigureDescription]) -> Attachment:
+    """The composer's figures as an attachment: ``{"items": [{"id": key, "figure": description dict}]}``."""
+    return Attachment(data={"items": [{"id": k, "figure": f.to_dict()} for k, f in figures.items()]})
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -217,9 +229,52 @@ def _restore_view(state: AppState, att: Attachment, result: RestoreResult) -> No
     result.view = view
 
 
+def _remap_reference(value: Any, keys: Mapping[str, str]) -> Any:
+    """A key, or the dataset key at the head of a series curve's ``"dataset|sweep|..."`` key, remapped."""
+    if not isinstance(value, str):
+        return value
+    head, sep, rest = value.partition("|")
+    return f"{keys.get(head, head)}{sep}{rest}" if sep else keys.get(value, value)
+
+
+def remap_figure(d: dict[str, Any], keys: Mapping[str, str]) -> dict[str, Any]:
+    """A figure's dict (:meth:`FigureDescription.to_dict`) with the keys its panels name (datasets,
+    regions, line cuts, fits, series curves) replaced by ``keys`` (old -> new; others kept)."""
+    out = dict(d)
+    panels = []
+    for p in d.get("panels") or []:
+        p = dict(p)
+        for name in FIGURE_REFERENCES:
+            v = p.get(name)
+            if isinstance(v, str):
+                p[name] = keys.get(v, v)
+            elif isinstance(v, list | tuple):
+                p[name] = [_remap_reference(x, keys) for x in v]
+        # the view it followed keeps its key when it is free (a fresh session); the panel follows it only
+        # while the view shows the panel's dataset
+        panels.append(p)
+    out["panels"] = panels
+    return out
+
+
+def _restore_figures(state: AppState, att: Attachment, result: RestoreResult) -> None:
+    items = att.data.get("items", [])
+    if not isinstance(items, list):
+        raise RecordError("the figures attachment's 'items' is not a list")
+    for item in items:
+        try:
+            desc = FigureDescription.from_dict(remap_figure(item["figure"], result.keys))
+        except (KeyError, TypeError, ValueError) as exc:
+            result.warnings.append(f"a figure could not be restored: {exc}")
+            continue
+        key = state.new_key("fig")
+        result.keys[str(item.get("id", key))] = key
+        state.figures[key] = desc
+
+
 def restore_project(state: AppState, project: Project) -> RestoreResult:
-    """Add the datasets (keeping parent links) and the regions, line cuts, fits and view state of an open
-    ``project`` to ``state``. Datasets stay lazy: keep ``project`` open while the state uses them.
+    """Add the datasets (keeping parent links) and the regions, line cuts, fits, figures and view state of
+    an open ``project`` to ``state``. Datasets stay lazy: keep ``project`` open while the state uses them.
 
     A damaged attachment is skipped with a warning in the result (never an exception); the datasets are
     restored in any case. What opening the file left out or repaired (``project.warnings``) comes first in
@@ -238,6 +293,7 @@ def _restore(state: AppState, project: Project) -> RestoreResult:
         (LINECUTS, lambda a: _restore_records(state, a, state.linecuts, "cut", result)),
         (FITS, lambda a: _restore_records(state, a, state.fits, "fit", result)),
         (VIEW, lambda a: _restore_view(state, a, result)),
+        (FIGURES, lambda a: _restore_figures(state, a, result)),
     )
     for name, step in steps:
         att = atts.get(name)

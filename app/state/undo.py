@@ -79,6 +79,8 @@ class UndoStack:
     ) -> None:
         self._done: list[Command] = []
         self._undone: list[Command] = []
+        #: what the history starts from ("" for a new session; an opened project's file name)
+        self.origin = ""
         self.limit = int(limit)
         self._callbacks: list[Callable[[], None]] = []
         # each step applies inside one batch of the state's signals (a macro is one refresh)
@@ -120,9 +122,12 @@ class UndoStack:
         self._changed()
         return True
 
-    def clear(self) -> None:
+    def clear(self, origin: str | None = None) -> None:
+        """Forget every step; ``origin`` (when given) says what the history now starts from."""
         self._done.clear()
         self._undone.clear()
+        if origin is not None:
+            self.origin = origin
         self._changed()
 
     @property

@@ -15,5 +15,6 @@ FEATURES: list[str] = [
     "app.features.lattice",
     "app.features.paper_neck",
     "app.features.paper_mesa",
+    "app.features.figures",
     "app.window.scenarios",
 ]

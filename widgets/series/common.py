@@ -34,6 +34,8 @@ class SeriesViewBox(pg.ViewBox):
         super().__init__(**kwargs)
         self._build_menu = build_menu
         self._on_left_click = on_left_click
+        #: ``hook(menu)`` called with each right-click menu before it shows (owners add their entries)
+        self.menu_hooks: list[Callable[[QMenu], None]] = []
 
     def mouseClickEvent(self, ev) -> None:
         if self._on_left_click is not None and ev.button() == pg.QtCore.Qt.MouseButton.LeftButton:
@@ -45,7 +47,10 @@ class SeriesViewBox(pg.ViewBox):
 
     def raiseContextMenu(self, ev) -> None:
         p = self.mapSceneToView(ev.scenePos())
-        self._build_menu(float(p.x()), float(p.y())).popup(ev.screenPos().toPoint())
+        menu = self._build_menu(float(p.x()), float(p.y()))
+        for hook in self.menu_hooks:
+            hook(menu)
+        menu.popup(ev.screenPos().toPoint())
 
 
 def setup_plot(plot: pg.PlotItem) -> None:
