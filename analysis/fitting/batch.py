@@ -705,7 +705,7 @@ def param_correlations(
 
 
 # -- starting values ---------------------------------------------------------------------------------
-START_STRATEGIES = ("global", "guess", "neighbours")
+START_STRATEGIES = ("global", "guess", "neighbours", "blocks")
 
 
 def guess_start(model: Model, x: np.ndarray, y: np.ndarray, options: FitOptions | None = None) -> np.ndarray:
