@@ -3,9 +3,9 @@
 The owner fills the choices (``set_models``, ``set_channels``, ``set_regions``), listens to
 ``start_requested(dict)`` and ``cancel_requested()``, and reports back with ``set_running``,
 ``set_progress(done, total)`` and ``set_finished(text)``. The request dict holds ``model``, ``channel``,
-``region`` (key or None for the whole grid), ``start`` ("global" | "guess" | "neighbours"), ``runner``
-("processes" | "local_cluster" | "scheduler"), ``workers`` (int), ``scheduler`` (address), ``fit_range``
-((xmin, xmax) in the sweep unit, or None) and ``fixed`` {param: value}.
+``region`` (key or None for the whole grid), ``start`` ("global" | "guess" | "neighbours" | "blocks"),
+``runner`` ("processes" | "local_cluster" | "scheduler"), ``workers`` (int), ``scheduler`` (address),
+``fit_range`` ((xmin, xmax) in the sweep unit, or None) and ``fixed`` {param: value}.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ STARTS = (
     ("global", "Global fit of the mean spectrum"),
     ("guess", "Guess per pixel"),
     ("neighbours", "Global, then refit from neighbours"),
+    ("blocks", "Fits of 4 x 4-pixel block means"),
 )
 RUNNERS = (
     ("processes", "This computer (processes)"),

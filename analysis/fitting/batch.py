@@ -366,16 +366,16 @@ def _safe_eval(model: Model, x: np.ndarray, P: np.ndarray) -> np.ndarray:
 
 
 def _safe_jacobian(model: Model, x: np.ndarray, P: np.ndarray, cols: np.ndarray) -> np.ndarray | None:
-    """``model.jacobian_columns`` (n, nb, len(cols)) with the same per-row fallback as :func:`_safe_eval`
-    (NaN rows)."""
+    """``model.fit_jacobian_columns`` (n, nb, len(cols)) with the same per-row fallback as
+    :func:`_safe_eval` (NaN rows)."""
     try:
-        J = model.jacobian_columns(x, P, cols)
+        J = model.fit_jacobian_columns(x, P, cols)
         return None if J is None else np.asarray(J, dtype=float)
     except Exception:
         out = np.full((P.shape[0], x.shape[0], cols.size), np.nan)
         for i in range(P.shape[0]):
             try:
-                out[i] = model.jacobian_columns(x, P[i : i + 1], cols)[0]
+                out[i] = model.fit_jacobian_columns(x, P[i : i + 1], cols)[0]
             except Exception:  # a model error at these parameters: this spectrum fails
                 pass
         return out
@@ -705,7 +705,7 @@ def param_correlations(
 
 
 # -- starting values ---------------------------------------------------------------------------------
-START_STRATEGIES = ("global", "guess", "neighbours")
+START_STRATEGIES = ("global", "guess", "neighbours", "blocks")
 
 
 def guess_start(model: Model, x: np.ndarray, y: np.ndarray, options: FitOptions | None = None) -> np.ndarray:

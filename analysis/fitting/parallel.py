@@ -189,6 +189,13 @@ def _fit_chunk(
     return fit_batch(model, x, Y, P0, options, weights=weights)
 
 
+#: Chunks per worker of a parallel run (at least ``MIN_CHUNK_ROWS`` rows each): several per worker, so that a
+#: chunk of slow spectra (a normal zone where a gap closes, pixels on a grain boundary) does not leave the
+#: other workers idle at the end of the run.
+CHUNKS_PER_WORKER = 8
+MIN_CHUNK_ROWS = 256
+
+
 def split_rows(n: int, parts: int, min_rows: int = 16) -> list[slice]:
     """Cut ``range(n)`` into about ``parts`` contiguous slices of at least ``min_rows`` rows."""
     parts = max(1, min(parts, max(1, n // max(1, min_rows))))
@@ -254,7 +261,7 @@ def fit_batch_parallel(
     *,
     weights: np.ndarray | None = None,
     workers: int | None = None,
-    chunks_per_worker: int = 2,
+    chunks_per_worker: int | None = None,
     in_process_single: bool = True,
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
@@ -270,7 +277,7 @@ def fit_batch_parallel(
     workers = cpu_count() if workers is None else max(1, int(workers))
     if (workers == 1 and in_process_single) or n < 32:
         return fit_batch(model, x, Y, P0, options, weights=weights, progress=progress, cancel=cancel)
-    slices = split_rows(n, workers * chunks_per_worker, min_rows=256)
+    slices = split_rows(n, workers * (chunks_per_worker or CHUNKS_PER_WORKER), min_rows=MIN_CHUNK_ROWS)
     pool = get_pool(workers)
     x = np.asarray(x, float)
     futures: dict[Future, int] = {}

@@ -94,6 +94,12 @@ class Model(ABC):
         J = self.jacobian_batch(x, P)
         return None if J is None else np.asarray(J)[..., np.asarray(columns, dtype=int)]
 
+    def fit_jacobian_columns(self, x: np.ndarray, P: np.ndarray, columns: np.ndarray) -> np.ndarray | None:
+        """The derivatives an iterative fitter steps with: :meth:`jacobian_columns` by default. A model may
+        give them at a lower precision where that is cheaper (the Jacobian only sets the direction and the
+        damping of a step; the residuals, the cost and the convergence tests stay in float64)."""
+        return self.jacobian_columns(x, P, columns)
+
     def example_x(self) -> np.ndarray:
         """A representative independent-variable axis (previews, contract tests): +-10 mV, 201 points."""
         return np.linspace(-0.01, 0.01, 201)

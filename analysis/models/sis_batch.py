@@ -358,6 +358,7 @@ def sis_batch(
     *,
     current: bool,
     columns: Sequence[str] = (),
+    single: bool = False,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """R_N I (``current=True``, V) or R_N dI/dV at biases u (n, nb) (V) for the rows of ``tip``/``smp``.
 
@@ -369,6 +370,9 @@ def sis_batch(
     f(-E) = 1 - f(E), so N (1 - f) is N f reversed, F(N) = F(N f) + ph conj(F(N f)) (:func:`_phase`), and
     the current's spectrum conj(F(N_t f)) F(N_s) - conj(F(N_t)) F(N_s f) reduces to -2i Im(conj(ph) F(N_t f)
     F(N_s f)): one real FFT per DOS array and one inverse FFT per output.
+
+    ``single``: the derivative columns are transformed in float32 (about twice as fast; relative errors of
+    about 1e-6 of each column's scale), the value stays float64.
     """
     L = grid.L
     h = grid.h
@@ -388,24 +392,39 @@ def sis_batch(
     c = sfft.irfft(spec, n=L, axis=-1)
     value = ro(c)
     out: dict[str, np.ndarray] = {}
+    if not columns:
+        return value, out
+    if single:
+        c64 = np.complex64
+        Af, Bf, spec = Af.astype(c64), Bf.astype(c64), spec.astype(c64)
+        cph = cph.astype(c64)
+        mult = np.asarray(mult).astype(c64)
+        f = f.astype(np.float32)
+
+    def transform(a: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        if single:
+            return _rfft(a.astype(np.float32) * weight.astype(np.float32), L)
+        return _rfft(a * weight, L)
+
     for name in columns:
         if name == "u":
             # d/du: the fourth-order difference on the lag grid, read off like the value (the data biases
             # sit on grid nodes when V0 = 0, where the piecewise-cubic read-off has a kink)
-            out[name] = ro(sfft.irfft(spec * _diff_multiplier(L, h), n=L, axis=-1))
+            dm = _diff_multiplier(L, h)
+            out[name] = ro(sfft.irfft(spec * (dm.astype(np.complex64) if single else dm), n=L, axis=-1))
             continue
         if name == "T":
             fT = grid.fT
             ph = np.conj(cph)
             A = Af + ph * np.conj(Af)
             B = Bf + ph * np.conj(Bf)
-            s = (np.conj(_rfft(tip.N * fT, L)) * B - np.conj(A) * _rfft(smp.N * fT, L)) * mult
+            s = (np.conj(transform(tip.N, fT)) * B - np.conj(A) * transform(smp.N, fT)) * mult
         else:
             s = np.zeros_like(spec)
             if name in tip.dN:
-                s += spectrum(_rfft(tip.dN[name] * f, L), Bf)
+                s += spectrum(transform(tip.dN[name], f), Bf)
             if name in smp.dN:
-                s += spectrum(Af, _rfft(smp.dN[name] * f, L))
+                s += spectrum(Af, transform(smp.dN[name], f))
             s *= mult
         out[name] = ro(sfft.irfft(s, n=L, axis=-1))
     return value, out
@@ -497,7 +516,16 @@ class GridSISModel(Model):
         _, jac = self._run(x, P, names)
         return np.stack([jac[nm] for nm in names], axis=-1)
 
-    def _run(self, x, P, names: Sequence[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    def fit_jacobian_columns(self, x: np.ndarray, P: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """:meth:`jacobian_columns` with the correlations of the derivative columns in float32 (the
+        fitter's step directions; the model values stay float64)."""
+        names = [self.param_names[int(c)] for c in columns]
+        _, jac = self._run(x, P, names, single=True)
+        return np.stack([jac[nm] for nm in names], axis=-1)
+
+    def _run(
+        self, x, P, names: Sequence[str], single: bool = False
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         x = np.asarray(x, dtype=float)
         P = np.atleast_2d(np.asarray(P, dtype=float))
         pn = self.param_names
@@ -535,7 +563,7 @@ class GridSISModel(Model):
                             tip, _ = self._sides(grid, P[r[:1]], set())  # type: ignore[attr-defined]
                     tip, smp = self._sides(grid, P[r], want, tip)  # type: ignore[attr-defined]
                     u = x[None, :] - v0[r, None]
-                    val, d = sis_batch(grid, tip, smp, u, current=self.current, columns=cols)
+                    val, d = sis_batch(grid, tip, smp, u, current=self.current, columns=cols, single=single)
                     g = gn[r, None]
                     if has_poly:
                         b1, b2 = P[r, ib1, None], P[r, ib2, None]

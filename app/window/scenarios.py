@@ -3,7 +3,7 @@
 Each scenario is a list of steps run on the demo grids through the features' public controllers
 (``window.exploration``, ``window.regions``, ``window.linecuts``, ``window.fit_controller``), exactly as
 the menus and mouse would: regions from a map's colour scale, a line cut between two points, a fit of a
-pinned spectrum, a batch fit of a region. A :class:`ScenarioRunner` runs the steps one at a time, each
+pinned spectrum, a batch fit of the whole grid. A :class:`ScenarioRunner` runs the steps one at a time, each
 once the window has settled (no loading, no job, every slicer showing its requested bias), and reports
 ``finished(ok, message)``; ``stsworkbench --demo --scenario NAME --screenshot PNG`` uses it to render the
 window once the last step has settled. ``install(window)`` adds the Scenarios menu.
@@ -27,7 +27,6 @@ import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from analysis.dataset import Grid
-from analysis.maps.regions import Rectangle
 
 if TYPE_CHECKING:
     from app.window.main_window import MainWindow
@@ -40,12 +39,14 @@ JOSEPHSON_BIAS = 0.0
 #: Where the exploration scenario pins a spectrum and puts the cursor (metres).
 EXPLORE_PIN = (-40e-9, 30e-9)
 EXPLORE_CURSOR = (20e-9, -45e-9)
-#: Half length of the cut across the normal zone and side of the batch-fit region (metres).
+#: Half length of the cut across the normal zone (metres).
 FIG6_HALF_LENGTH = 75e-9
-FIT_REGION_SIZE = 24e-9
 #: Model of the fit scenario (the demo's own physics) and the parameter map it shows.
 FIT_MODEL = "two_band_sis_conductance"
 GAP_MAP = "Delta_pi_s"
+#: Start strategy and worker processes of the fit scenario's whole-grid batch fit.
+FIT_START = "blocks"
+FIT_WORKERS = 2
 #: Normalisation of the Fig. 4 region spectra ("normalized to the same value, then offset"): the mean over
 #: the sweep, so a Josephson spectrum without a peak (region 1) and one with a tall peak compare.
 FIG4_NORMALISATION = "area"
@@ -266,19 +267,6 @@ def _tip_parameters() -> dict[str, float]:
     return {"Delta_pi_t": TIP_DELTA_PI, "Delta_sigma_t": TIP_DELTA_SIGMA, "w_sigma_t": W_SIGMA_TIP}
 
 
-def fit_region_geometry(window: MainWindow) -> Rectangle:
-    """A square across the edge of the normal (flux) disc, on the side of the strongest grain: its gap map
-    goes from the vanishing gap of the normal zone to the grain's full gap."""
-    cx, cy = flux_centre(window)
-    gx, gy = strongest_grain_point(window)
-    r = float(_demo_info(window)["flux_region"]["radius_m"])
-    ux, uy = gx - cx, gy - cy
-    norm = float(np.hypot(ux, uy)) or 1.0
-    ux, uy = ux / norm, uy / norm
-    centre = (cx + ux * (r + FIT_REGION_SIZE / 2 - 6e-9), cy + uy * (r + FIT_REGION_SIZE / 2 - 6e-9))
-    return Rectangle(centre, (FIT_REGION_SIZE, FIT_REGION_SIZE), float(np.degrees(np.arctan2(uy, ux))))
-
-
 def _fit_pin(window: MainWindow) -> None:
     for p in list(window.state.pinned):
         window.state.unpin(p.key)
@@ -299,35 +287,39 @@ def _fit_run(window: MainWindow) -> None:
     fc.panel.fit_button.click()
 
 
-def _fit_region_batch(window: MainWindow) -> None:
-    """Batch fit of every pixel of a region across the flux edge: a map of the sample's pi gap."""
-    regions = window.regions  # type: ignore[attr-defined]
-    region = regions.add_geometry(fit_region_geometry(window))
+def _fit_grid_batch(window: MainWindow) -> None:
+    """Batch fit of every pixel of the QP grid, set up in the batch-fit dialog as a user does (Fit > Batch
+    fit...): the whole grid, starts from fits of 4 x 4-pixel block means, two worker processes, the
+    tip's gaps fixed. The result is a map of the sample's pi gap over the whole grid."""
     kq, _kj = demo_keys(window)
     window.state.set_current(kq)
     fc = window.fit_controller  # type: ignore[attr-defined]
-    fc.run_batch(
-        {
-            "model": FIT_MODEL,
-            "channel": "dI/dV",
-            "region": region.id,
-            "start": "global",
-            "runner": "processes",
-            "workers": 2,
-            "scheduler": "",
-            "fit_range": None,
-            "fixed": _tip_parameters(),
-        }
-    )
+    dialog = fc.open_batch_dialog()
+    if dialog is None:
+        raise ScenarioError("the batch-fit dialog did not open")
+    dialog.model_combo.setCurrentIndex(dialog.model_combo.findData(FIT_MODEL))
+    dialog.channel_combo.setCurrentText("dI/dV")
+    dialog.region_combo.setCurrentIndex(0)  # whole grid
+    dialog.start_combo.setCurrentIndex(dialog.start_combo.findData(FIT_START))
+    dialog.runner_combo.setCurrentIndex(dialog.runner_combo.findData("processes"))
+    dialog.workers.setValue(FIT_WORKERS)
+    dialog.use_range.setChecked(False)
+    dialog.fixed_edit.setText(", ".join(f"{k}={v:g}" for k, v in _tip_parameters().items()))
+    dialog.start_button.click()
+    if fc.batch_job is None:
+        raise ScenarioError(f"the batch fit did not start: {dialog.status.text()}")
 
 
 def _fit_show_gap_map(window: MainWindow) -> None:
-    """The fitted gap map in a map view beside the QP map (in place of the Josephson map), zoomed onto
-    the region; the fit dock raised."""
+    """The fitted gap map in a map view beside the QP map (in place of the Josephson map), the whole grid
+    in view; the batch-fit dialog closed and the fit dock raised."""
     records = [r for r in window.state.fits.values() if getattr(r, "kind", None) == "batch"]
     if not records or records[-1].maps not in window.state.entries:
         raise ScenarioError("the batch fit gave no parameter maps")
     maps_key = records[-1].maps
+    fc = window.fit_controller  # type: ignore[attr-defined]
+    if fc.dialog is not None:
+        fc.dialog.hide()
     ex = window.exploration
     _kq, kj = demo_keys(window)
     for s in ex.slicers_for(kj):
@@ -344,14 +336,8 @@ def _fit_show_gap_map(window: MainWindow) -> None:
         window.state.set_current(maps_key)
         panel = ex.topography
         panel.channel_combo.setCurrentText(GAP_MAP)
-    geom = fit_region_geometry(window)
-    half = 0.8 * FIT_REGION_SIZE
-    panel.view_box.setRange(
-        xRange=(geom.center[0] - half, geom.center[0] + half),
-        yRange=(geom.center[1] - half, geom.center[1] + half),
-        padding=0,
-    )
-    window.fit_controller.show_panel()  # type: ignore[attr-defined]
+    panel.view_box.autoRange(padding=0)
+    fc.show_panel()
 
 
 # -- the transport papers: synthetic series loaded the way an import ends up, then the paper's panel ------
@@ -431,8 +417,9 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "fit",
             "Fit a spectrum and map a gap",
-            "A two-band SIS fit of a pinned spectrum with its report, and a batch-fit gap map of a region",
-            (_maps_at_paper_biases, _fit_pin, _fit_run, _fit_region_batch, _fit_show_gap_map),
+            "A two-band SIS fit of a pinned spectrum with its report, and a batch-fit gap map of the whole "
+            "QP grid",
+            (_maps_at_paper_biases, _fit_pin, _fit_run, _fit_grid_batch, _fit_show_gap_map),
         ),
         Scenario(
             "neck",

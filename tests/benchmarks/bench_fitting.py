@@ -268,13 +268,13 @@ def _timed_chunk(model, x, Y, P0, options) -> float:
 
 def _worker_cpu(model, x, Y, p0, opts, workers: int) -> float:
     """Total CPU seconds the chunks of a ``workers``-process run take inside the workers."""
-    from analysis.fitting.parallel import get_pool, split_rows
+    from analysis.fitting.parallel import CHUNKS_PER_WORKER, MIN_CHUNK_ROWS, get_pool, split_rows
 
     pool = get_pool(workers)
     P0 = np.broadcast_to(p0, (Y.shape[0], p0.size))
     futures = [
         pool.submit(_timed_chunk, model, x, Y[sl], np.ascontiguousarray(P0[sl]), opts)
-        for sl in split_rows(Y.shape[0], workers * 2, min_rows=256)
+        for sl in split_rows(Y.shape[0], workers * CHUNKS_PER_WORKER, min_rows=MIN_CHUNK_ROWS)
     ]
     return float(sum(f.result() for f in futures))
 

@@ -201,6 +201,16 @@ def test_batch_dialog_request(dialog, qtbot):
     assert req["fit_range"] == pytest.approx((-5e-3, 4e-3))
 
 
+def test_batch_dialog_offers_block_starts(dialog, qtbot):
+    # the last start strategy, chosen from the keyboard: fits of block means start their pixels
+    dialog.start_combo.setFocus()
+    qtbot.keyClick(dialog.start_combo, Qt.Key.Key_End)
+    assert dialog.start_combo.currentText() == "Fits of 4 x 4-pixel block means"
+    with qtbot.waitSignal(dialog.start_requested) as blocker:
+        qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    assert blocker.args[0]["start"] == "blocks" and blocker.args[0]["region"] is None
+
+
 def test_batch_dialog_validation_and_run_state(dialog, qtbot):
     dialog.fixed_edit.setText("T:2")
     with qtbot.assertNotEmitted(dialog.start_requested):

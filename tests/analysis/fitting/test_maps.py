@@ -8,7 +8,7 @@ import pytest
 from analysis.dataset import Image
 from analysis.errors import FitError
 from analysis.fitting.batch import CONVERGED, NAN_DATA, NOT_FITTED, FitOptions
-from analysis.fitting.maps import default_channel, fit_grid, neighbour_median
+from analysis.fitting.maps import block_means, default_channel, fit_grid, neighbour_median
 from tests.analysis.fitting._models import Lorentzian, synthetic_grid
 
 
@@ -67,7 +67,7 @@ def test_aborted_grid_pixels_are_flagged_not_crashing():
     assert np.all(img.channels["success"][ok] == 1)
 
 
-@pytest.mark.parametrize("start", ["guess", "neighbours"])
+@pytest.mark.parametrize("start", ["guess", "neighbours", "blocks"])
 def test_start_strategies_agree(start):
     grid, P = synthetic_grid(ny=6, nx=6)
     ref = fit_grid(grid, Lorentzian(), start="global").to_image()
@@ -94,6 +94,33 @@ def test_neighbours_rescue_pixels_stuck_from_a_bad_start():
     assert np.all(st == CONVERGED)
     x0 = plain.to_image().channels["x0"]
     np.testing.assert_allclose(x0, P[..., 1], atol=0.01)
+
+
+def test_block_starts_leave_each_pixel_few_iterations():
+    # two grains: one shared start sits far from half of the pixels, a block's fit next to all of its own
+    grid, P = synthetic_grid(ny=16, nx=16, noise=0.002)
+    glob = fit_grid(grid, Lorentzian(), start="global")
+    blocks = fit_grid(grid, Lorentzian(), start="blocks")
+    assert blocks.start == "blocks" and np.all(blocks.result.status == CONVERGED)
+    np.testing.assert_allclose(blocks.result.values, glob.result.values, rtol=1e-6, atol=1e-9)
+    assert blocks.result.nfev.mean() < 0.8 * glob.result.nfev.mean()
+    # the starts are the fits of the blocks' means: within the noise of each pixel's own fit
+    x0_start = blocks.result.start[:, 1].reshape(16, 16)
+    np.testing.assert_allclose(x0_start, P[..., 1], atol=0.01)
+
+
+def test_block_means_of_a_region_with_missing_points():
+    ny, nx, nb = 5, 6, 3
+    Y = np.arange(ny * nx * nb, dtype=float).reshape(ny * nx, nb)
+    Y[0, 1] = np.nan
+    index = np.array([0, 1, 6, 7, 4, 5, 29])  # two pixels of the first block, two of its next row, ...
+    means, row = block_means(Y[index], index, (ny, nx), block=2)
+    assert means.shape == (3, nb)
+    np.testing.assert_array_equal(row, [0, 0, 0, 0, 1, 1, 2])
+    np.testing.assert_allclose(
+        means[0], [np.mean(Y[[0, 1, 6, 7], 0]), np.mean(Y[[1, 6, 7], 1]), np.mean(Y[[0, 1, 6, 7], 2])]
+    )
+    np.testing.assert_allclose(means[2], Y[29])
 
 
 def test_neighbour_median_excludes_centre_and_failed():

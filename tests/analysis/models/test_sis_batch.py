@@ -166,3 +166,36 @@ def test_dwave_angle_count_is_converged(monkeypatch, gamma, a):
     monkeypatch.setattr(dw, "grid_n_phi", lambda d0, g, h: orig(d0, g, h) * 8)
     fine = m(x, **t)
     assert np.max(np.abs(default - fine)) < 1e-5 * np.max(fine)
+
+
+@pytest.mark.parametrize("name", GRID_MODELS)
+def test_fit_jacobian_is_the_exact_one_in_single_precision(name):
+    m = get_model(name)
+    x = m.example_x()[::2]
+    P = _rows(m)
+    cols = np.arange(len(m.params))
+    exact = m.jacobian_columns(x, P, cols)
+    fast = m.fit_jacobian_columns(x, P, cols)
+    assert fast.shape == exact.shape and fast.dtype == np.float64
+    scale = np.max(np.abs(exact), axis=1, keepdims=True) + 1e-300
+    err = np.max(np.abs(fast - exact) / scale)
+    # float32 transforms: a relative error of about 1e-7 of each column's scale, but not the exact columns
+    assert 0 < err < 2e-5
+
+
+def test_fits_stepping_with_the_single_precision_jacobian_reach_the_same_minimum(monkeypatch):
+    m = get_model("two_band_sis_conductance")
+    x = m.example_x()
+    P = _rows(m, 4)
+    P[3, m.param_names.index("Delta_pi_s")] *= 0.8
+    Y = m.evaluate_batch(x, P)
+    Y += 0.01 * np.median(Y) * np.random.default_rng(3).standard_normal(Y.shape)
+    opts = FitOptions(fixed={k: P[0, m.param_names.index(k)] for k in ("Delta_pi_t", "V0")})
+    P0 = guess_starts(m, x, Y, opts)
+    fast = fit_batch(m, x, Y, P0, opts)
+    monkeypatch.setattr(type(m), "fit_jacobian_columns", type(m).jacobian_columns)
+    exact = fit_batch(m, x, Y, P0, opts)
+    assert np.all(fast.success) and np.all(exact.success)
+    v = exact.vary
+    np.testing.assert_array_less(np.abs(fast.values - exact.values)[:, v], 1e-3 * exact.stderr[:, v])
+    np.testing.assert_allclose(fast.stderr[:, v], exact.stderr[:, v], rtol=1e-4)

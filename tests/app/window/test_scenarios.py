@@ -224,26 +224,33 @@ def test_fit_of_a_pinned_spectrum_recovers_the_grain_gap(qtbot, win):
 
 
 @pytest.mark.slow
-def test_fit_scenario_maps_the_gap_of_a_region(qtbot, win):
+def test_fit_scenario_maps_the_gap_of_the_whole_grid(qtbot, win):
     run(qtbot, win, "fit", timeout=240_000)
     batch = [f for f in win.state.fits.values() if f.kind == "batch"]
     assert len(batch) == 1 and batch[0].model == "two_band_sis_conductance"
     maps = win.state.entries[batch[0].maps].dataset
-    region = next(iter(win.state.regions.values()))
     kq, _kj = demo_keys(win)
     grid = _grid(win, kq)
-    mask = region.mask_in(grid.frame)
-    assert batch[0].pixels == int(mask.sum())
-    fitted = maps.channels["Delta_pi_s"][mask]
-    true = grid.params["Delta_pi_true"][mask]
-    ok = maps.channels["success"][mask] > 0
-    assert ok.mean() > 0.6
+    # every pixel of the 128 x 128 QP grid was fitted, from the blocks' starts set in the dialog
+    assert batch[0].pixels == grid.shape[0] * grid.shape[1] == 128 * 128
+    assert maps.provenance[0]["parameters"]["start"] == "blocks"
+    assert not win.state.regions
+    fitted = maps.channels["Delta_pi_s"]
+    assert fitted.shape == (128, 128) and np.isfinite(fitted).mean() > 0.99
+    true = grid.params["Delta_pi_true"]
+    ok = maps.channels["success"] > 0
+    assert ok.mean() > 0.9
     assert np.median(np.abs(fitted[ok] - true[ok])) < 0.05e-3
-    # the region spans the edge of the normal zone: its gap map goes from ~0 to the grain's gap
+    # the grid holds the normal zone (no gap) and the grains' full gaps
     assert true.min() < 0.3e-3 and true.max() > 1.5e-3
-    # exactly one map view shows the gap map
+    # exactly one map view shows the gap map, the whole grid in view; the dialog was closed
     views = [p for p in win.map_panels() if p.dataset_key == batch[0].maps]
     assert len(views) == 1 and views[0].value_label == "Delta_pi_s"
+    (x0, x1), (y0, y1) = views[0].view_box.viewRange()
+    half = 0.5 * grid.frame.size[0]
+    assert x0 <= grid.frame.center[0] - 0.95 * half and x1 >= grid.frame.center[0] + 0.95 * half
+    assert y0 <= grid.frame.center[1] - 0.95 * half and y1 >= grid.frame.center[1] + 0.95 * half
+    assert not win.fit_controller.dialog.isVisible()
 
 
 @pytest.mark.parametrize("name", ["neck", "mesa"])
