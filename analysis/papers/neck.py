@@ -448,14 +448,17 @@ def phase_slip_steps(
     threshold: float = 8.0,
     fit_points: int = 8,
     max_points: int = 400,
+    background: int = 2,
 ) -> PhaseSlipSteps:
     """Voltage steps (phase-slip centres, [NECK] Fig. 2) in a current-biased V(I) sweep.
 
     ``I`` (n,) A monotonic sweep, ``V`` (n,) V. A step is an increment V_{k+1} - V_k that exceeds the local
-    line R dI by more than ``threshold`` noise sigmas (steps at least ``fit_points`` samples apart). Each
-    side is fitted by a line up to the neighbouring step (at most ``max_points`` points); the height is the
-    jump between the two lines at the step, dR the change of their slopes ("dV/dI increases
-    by a constant amount after every step"). Only |V| inside ``v_window`` (default 2 Delta..6 Delta/e with
+    line R dI by more than ``threshold`` noise sigmas (steps at least ``fit_points`` samples apart). The
+    points up to the neighbouring steps (at most ``max_points`` a side) are fitted by a polynomial
+    background of degree ``background`` in I common to both sides (degree 2: a dV/dI varying linearly
+    with I) plus a step dV + dR (I - I_k) after it: dV is the jump at the step, dR the change of the
+    differential resistance ("dV/dI increases by a constant amount after every step"), both with their
+    standard errors from the fit residuals. Only |V| inside ``v_window`` (default 2 Delta..6 Delta/e with
     ``delta``, else everything) is searched: the subharmonic structure below 2 Delta is not a step.
     """
     I, V = as_pair(I, V, "current and voltage", 2 * fit_points + 3)
@@ -483,36 +486,44 @@ def phase_slip_steps(
             continue
         idx.append(int(j))
     found: list[PhaseSlipStep] = []
-    # each side is fitted up to the neighbouring step (at most ``max_points`` points)
+    # each step is fitted between its neighbours (at most ``max_points`` points a side) by one smooth
+    # background common to both sides plus the step: a linear dV/dI background, so the curvature of the
+    # Andreev flank is not taken for a change of resistance
     for q, j in enumerate(idx):
         lo = max(idx[q - 1] + 1 if q > 0 else 0, j + 1 - max_points)
         hi = min(idx[q + 1] + 1 if q + 1 < len(idx) else I.size, j + 1 + max_points)
-        left = line_fit(I[lo : j + 1], V[lo : j + 1])
-        right = line_fit(I[j + 1 : hi], V[j + 1 : hi])
         xm = 0.5 * (I[j] + I[j + 1])
-        step = (right.slope * xm + right.intercept) - (left.slope * xm + left.intercept)
+        fit = _step_fit(I[lo:hi], V[lo:hi], j + 1 - lo, xm, background)
+        if fit is None:
+            continue
+        step, step_err, dr, dr_err = fit
         if abs(step) <= threshold * sigma:
             continue
-        step_err = math.hypot(_at_err(left, I[lo : j + 1], xm), _at_err(right, I[j + 1 : hi], xm))
-        found.append(
-            PhaseSlipStep(
-                float(xm),
-                float(V[j]),
-                float(step),
-                float(step_err),
-                float(right.slope - left.slope),
-                float(math.hypot(left.slope_err, right.slope_err)),
-            )
-        )
+        found.append(PhaseSlipStep(float(xm), float(V[j]), step, step_err, dr, dr_err))
     return PhaseSlipSteps(found, float(sigma), (float(v_window[0]), float(v_window[1])))
 
 
-def _at_err(fit, x: np.ndarray, x0: float) -> float:
-    """Standard error of a fitted line's value at x0."""
-    n = x.size
-    xm = float(np.mean(x))
-    s2 = fit.slope_err**2 * float(np.sum((x - xm) ** 2))  # residual variance
-    return math.sqrt(max(s2 * (1.0 / n) + fit.slope_err**2 * (x0 - xm) ** 2, 0.0))
+def _step_fit(I: np.ndarray, V: np.ndarray, j: int, x0: float, degree: int):
+    """Least squares V = sum_k c_k (I - x0)^k (k <= ``degree``) + [I > x0] (dV + dR (I - x0)) with the
+    step between samples j - 1 and j; (dV, dV_err, dR, dR_err) or None when a side is too short."""
+    n_left, n_right = j, I.size - j
+    deg = int(degree) if min(n_left, n_right) >= 3 * (int(degree) + 1) else 1
+    if min(n_left, n_right) < 3:
+        return None
+    x = (I - x0) / max(float(np.ptp(I)), 1e-300)  # scaled for conditioning
+    after = (np.arange(I.size) >= j).astype(float)
+    A = np.column_stack([x**k for k in range(deg + 1)] + [after, after * x])
+    coef, *_ = np.linalg.lstsq(A, V, rcond=None)
+    res = V - A @ coef
+    dof = max(I.size - A.shape[1], 1)
+    cov = np.linalg.pinv(A.T @ A) * float(np.sum(res**2)) / dof
+    scale = max(float(np.ptp(I)), 1e-300)
+    return (
+        float(coef[-2]),
+        float(math.sqrt(max(cov[-2, -2], 0.0))),
+        float(coef[-1] / scale),
+        float(math.sqrt(max(cov[-1, -1], 0.0)) / scale),
+    )
 
 
 @dataclass

@@ -41,7 +41,7 @@ class NeckSettings:
     tag: str = "H"
     Tc: float = 7.2
     v_min: float = 0.3e-3
-    step_points: int = 40
+    step_points: int = 100
     H_max: float = 0.4
 
     @classmethod

@@ -70,3 +70,14 @@ def test_a_series_without_lock_in_channel_gets_dvdi_from_v_of_i():
     assert r.steps.tolist() == list(STEP_COUNTS)  # from V(I) itself
     np.testing.assert_allclose(r.I_exc, [t["I_exc"] for t in s.metadata["truth"]], rtol=0.01)
     assert all(len(c["V"]) > 100 for c in r.curves)  # the computed dV/dI is kept for drawing
+
+
+def test_every_phase_slip_step_resistance_on_the_curved_andreev_flank(summary):
+    """The first step sits at 3 mV where the dV/dI background still bends: a common background with a
+    linear dV/dI on both sides of each step recovers every step's delta R (truth 0.05 Ohm)."""
+    _s, r = summary
+    rows = [row for rows in r.step_lists for row in rows]
+    assert len(rows) == sum(STEP_COUNTS)
+    for _i, _v, _dv, _dv_err, dr, dr_err in rows:
+        assert abs(dr - TRUTH["dR_step"]) < 0.05
+        assert abs(dr - TRUTH["dR_step"]) < 3.5 * dr_err
