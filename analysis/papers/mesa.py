@@ -188,8 +188,9 @@ def _peak_of_stack(iv: ht.StackIV, nodes: np.ndarray | None = None) -> tuple[flo
     backbending stack jumps there under voltage bias, and its conductance diverges there, so the peak is
     that first maximum of V(T_m), refined by a parabola through the three samples around it, and T_m
     there the zero of dV/dT_m averaged over the temperature table's intervals ``nodes`` (K, see
-    :func:`_slope_zero`), so that both move continuously with N. A stack without backbending has its conductance peak dI/dv on the
-    whole curve, refined the same way. ``beta`` comes from the conductance of the upward sweep.
+    :func:`_slope_zero`), so that both move continuously with N. A stack without backbending has its
+    conductance peak dI/dv on the whole curve, refined the same way.
+    ``beta`` comes from the conductance of the upward sweep.
     """
     T, V, I = iv.T_m, iv.V, iv.I
     if V.size < 5:
