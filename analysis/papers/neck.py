@@ -460,8 +460,8 @@ def neck_gap_from_peaks(
         if strong < 2:
             weak = True
             warnings.append(
-                f"the ladder rests on weak features ({strong} rung(s) n >= 2 above {min_snr:g} noise sigmas): "
-                "the gap is uncertain"
+                f"the ladder rests on weak features ({strong} rung(s) n >= 2 above {min_snr:g} noise "
+                "sigmas): the gap is uncertain"
             )
     if alts:
         warnings.append(
