@@ -16,10 +16,16 @@ below 2 Delta (self-heating, [NECK]: V_1 < 2 V_2) and is scored as the ladder to
 candidate (more than 2 tol away) scores within less than ``ambiguity_margin`` of the best, the result
 says so and lists it.
 
-Delta is then the least-squares fit over every assigned rung n >= 2 (n = 1 too when not heated), with an
-error from the scatter (or from the peak-position resolution for a single rung). Heating: V_1 < (1 -
-``heating_tol``) 2 Delta; the local temperature solves Delta(T_loc) = e V_1/2 with the BCS Delta(T)
-(PHYSICS section 11), its error propagated from Delta and V_1.
+Features are found on a background-subtracted curve (:func:`find_features`: a smooth background stripped
+of peaks, so a rung on the steep Andreev flank counts by its height above the local slope), each with a
+position error from its width, height and the noise. Delta is the weighted mean of the rungs' estimates
+n V_n/2 over every assigned rung n >= 2 (n = 1 too when not heated); its error is the weighted-mean error
+inflated by the rungs' disagreement and at least the standard error of their spread. A ladder with fewer
+than two rungs n >= 2 well above the noise is reported ambiguous. Without a lock-in channel the dV/dI
+comes from V(I) by :func:`dvdi_of_iv`, a Savitzky-Golay derivative whose window follows the noise.
+
+Heating: V_1 < (1 - ``heating_tol``) 2 Delta; the local temperature solves Delta(T_loc) = e V_1/2 with
+the BCS Delta(T) (PHYSICS section 11), its error propagated from Delta and V_1.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The neck analyses ([NECK], paper 001) over a whole series against field, as one JSON-able summary.
 
 :func:`analyse_neck_series` runs, for every sweep of a series tagged with the field ``H`` (T):
-:func:`analysis.papers.neck.neck_gap` on dV/dI against V (the ladder, heating and T_loc),
+:func:`analysis.papers.neck.neck_gap` on dV/dI against V (the ladder, heating and T_loc; without a
+dV/dI channel on the derivative of V(I) from :func:`analysis.papers.neck.dvdi_of_iv`),
 :func:`analysis.papers.neck.neck_excess_current` on I against V (both polarities), and
 :func:`analysis.papers.neck.phase_slip_steps` on V against I of the positive branch (steps between 2 Delta
 and 6 Delta); then the Sharvin size from R_N of the lowest field and Lambda_Q*(H) with L_S(H).
