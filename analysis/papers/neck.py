@@ -699,15 +699,16 @@ def phase_slip_steps(
     threshold: float = 8.0,
     fit_points: int = 8,
     max_points: int = 400,
-    background: int = 2,
+    background: int = 3,
 ) -> PhaseSlipSteps:
     """Voltage steps (phase-slip centres, [NECK] Fig. 2) in a current-biased V(I) sweep.
 
     ``I`` (n,) A monotonic sweep, ``V`` (n,) V. A step is an increment V_{k+1} - V_k that exceeds the local
     line R dI by more than ``threshold`` noise sigmas (steps at least ``fit_points`` samples apart). The
     points up to the neighbouring steps (at most ``max_points`` a side) are fitted by a polynomial
-    background of degree ``background`` in I common to both sides (degree 2: a dV/dI varying linearly
-    with I) plus a step dV + dR (I - I_k) after it: dV is the jump at the step, dR the change of the
+    background of degree ``background`` in I common to both sides (degree 3: a smooth local dV/dI
+    background, linear with a curvature, which a linear dV/dI leaves in dV) plus a step
+    dV + dR (I - I_k) after it: dV is the jump at the step, dR the change of the
     differential resistance ("dV/dI increases by a constant amount after every step"), both with their
     standard errors from the fit residuals. Only |V| inside ``v_window`` (default 2 Delta..6 Delta/e with
     ``delta``, else everything) is searched: the subharmonic structure below 2 Delta is not a step.
@@ -738,8 +739,8 @@ def phase_slip_steps(
         idx.append(int(j))
     found: list[PhaseSlipStep] = []
     # each step is fitted between its neighbours (at most ``max_points`` points a side) by one smooth
-    # background common to both sides plus the step: a linear dV/dI background, so the curvature of the
-    # Andreev flank is not taken for a change of resistance
+    # background common to both sides plus the step, so the curvature of the Andreev flank is not taken
+    # for a change of resistance
     for q, j in enumerate(idx):
         lo = max(idx[q - 1] + 1 if q > 0 else 0, j + 1 - max_points)
         hi = min(idx[q + 1] + 1 if q + 1 < len(idx) else I.size, j + 1 + max_points)

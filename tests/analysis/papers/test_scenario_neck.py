@@ -78,9 +78,10 @@ def test_every_phase_slip_step_resistance_on_the_curved_andreev_flank(summary):
     _s, r = summary
     rows = [row for rows in r.step_lists for row in rows]
     assert len(rows) == sum(STEP_COUNTS)
-    for _i, _v, _dv, _dv_err, dr, dr_err in rows:
+    for _i, _v, dv, dv_err, dr, dr_err in rows:
         assert abs(dr - TRUTH["dR_step"]) < 0.05
         assert abs(dr - TRUTH["dR_step"]) < 3.5 * dr_err
+        assert abs(dv - TRUTH["dV_step"]) < 4.0 * dv_err
 
 
 def _iv_only(s, extra_noise: float = 0.0, seed: int = 0):
