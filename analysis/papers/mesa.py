@@ -145,21 +145,79 @@ class StackSeries:
     family: ht.EquilibriumFamily | None = field(default=None, repr=False)
 
 
-def _peak_of_stack(iv: ht.StackIV) -> tuple[float, float, float]:
-    """(v_peak, T_m at peak, beta) along the upward sweep of the junction conductance."""
+def _vertex(x: np.ndarray, y: np.ndarray, k: int) -> tuple[float, float]:
+    """(x, y) of the parabola through the samples k - 1, k, k + 1 at its vertex; the sample itself at an
+    end or when the three points do not bend down."""
+    if k <= 0 or k >= x.size - 1:
+        return float(x[k]), float(y[k])
+    c = np.polyfit(x[k - 1 : k + 2] - x[k], y[k - 1 : k + 2], 2)
+    if not (c[0] < 0):
+        return float(x[k]), float(y[k])
+    dx = -c[1] / (2.0 * c[0])
+    lo, hi = x[k - 1] - x[k], x[k + 1] - x[k]
+    dx = min(max(dx, lo), hi)
+    return float(x[k] + dx), float(np.polyval(c, dx))
+
+
+def _slope_zero(T: np.ndarray, V: np.ndarray, nodes: np.ndarray | None, k: int) -> float:
+    """T_m (K) where dV/dT_m changes sign near the sample maximum ``k``, with the slope averaged over each
+    interval of the temperature table ``nodes`` (K): V(T_m) from a table interpolated linearly in T has a
+    slope nearly constant on each interval, so its sample maximum sits on a table temperature; the slope
+    interpolated between the intervals' centres crosses zero where the smooth model would peak."""
+    if nodes is None or np.asarray(nodes).size < 3:
+        return _vertex(T, V, k)[0]
+    nodes = np.asarray(nodes, dtype=float)
+    nodes = nodes[(nodes >= T[0]) & (nodes <= T[-1])]
+    if nodes.size < 3:
+        return _vertex(T, V, k)[0]
+    vn = np.interp(nodes, T, V)
+    slope = np.diff(vn) / np.diff(nodes)
+    mid = 0.5 * (nodes[1:] + nodes[:-1])
+    j = int(np.clip(np.searchsorted(nodes, T[k]), 1, nodes.size - 1))
+    # the sign change of the interval slopes closest to the sample maximum
+    for a in sorted(range(mid.size - 1), key=lambda q: abs(q - (j - 1))):
+        if slope[a] > 0 >= slope[a + 1]:
+            return float(mid[a] + slope[a] / (slope[a] - slope[a + 1]) * (mid[a + 1] - mid[a]))
+    return _vertex(T, V, k)[0]
+
+
+def _peak_of_stack(iv: ht.StackIV, nodes: np.ndarray | None = None) -> tuple[float, float, float]:
+    """(v_peak, T_m at peak, beta) of the S-curve's main branch.
+
+    The main branch runs from the bath temperature up to the first maximum of the stack voltage: a
+    backbending stack jumps there under voltage bias, and its conductance diverges there, so the peak is
+    that first maximum of V(T_m), refined by a parabola through the three samples around it, and T_m
+    there the zero of dV/dT_m averaged over the temperature table's intervals ``nodes`` (K, see
+    :func:`_slope_zero`), so that both move continuously with N. A stack without backbending has its
+    conductance peak dI/dv on the whole curve, refined the same way.
+    ``beta`` comes from the conductance of the upward sweep.
+    """
+    T, V, I = iv.T_m, iv.V, iv.I
+    if V.size < 5:
+        return math.nan, math.nan, math.nan
+    falls = np.flatnonzero(np.diff(V) < 0)
+    if falls.size:
+        k = int(falls[0])
+        v_peak = _vertex(T, V, k)[1] / iv.n
+        t_pk = _slope_zero(T, V, nodes, k)
+    else:
+        g = np.gradient(I, iv.v)
+        g = np.where(np.isfinite(g), g, -np.inf)
+        k = int(np.argmax(g[1:-1])) + 1
+        t_pk, _ = _vertex(T, g, k)
+        v_peak = float(np.interp(t_pk, T, iv.v))
     keep = iv.V >= np.maximum.accumulate(iv.V)
     keep &= np.concatenate(([True], np.diff(iv.V) > 0))
-    v, i, t = iv.v[keep], iv.I[keep], iv.T_m[keep]
-    if v.size < 5:
-        return math.nan, math.nan, math.nan
-    g = np.gradient(i, v) * 1.0  # per junction: dI/dv
-    g = np.where(np.isfinite(g), g, 0.0)
-    k = int(np.argmax(g[1:])) + 1
-    try:
-        b = ht.figure_of_merit_beta(v, g).beta
-    except ValueError:
-        b = math.nan
-    return float(v[k]), float(t[k]), float(b)
+    v, i = iv.v[keep], iv.I[keep]
+    b = math.nan
+    if v.size >= 5:
+        g_up = np.gradient(i, v)
+        g_up = np.where(np.isfinite(g_up), g_up, 0.0)
+        try:
+            b = ht.figure_of_merit_beta(v, g_up).beta
+        except ValueError:
+            b = math.nan
+    return float(v_peak), float(t_pk), float(b)
 
 
 def default_stack_parameters(t_bath: float = 4.2) -> ht.StackParameters:
@@ -203,7 +261,7 @@ def simulate_stacks(
     for k, n in enumerate(ns):
         check_cancel(cancel, "stack simulation")
         iv = ht.stack_iv(int(n), alpha, t_bath, r_n, p, n_t=n_t, family=fam)
-        vp, tp, b = _peak_of_stack(iv)
+        vp, tp, b = _peak_of_stack(iv, getattr(fam, "T", None))
         out.append(StackResult(int(n), iv, vp, tp, iv.extrema, b))
         if progress is not None:
             progress(k + 1, len(ns))

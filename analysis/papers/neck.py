@@ -16,10 +16,16 @@ below 2 Delta (self-heating, [NECK]: V_1 < 2 V_2) and is scored as the ladder to
 candidate (more than 2 tol away) scores within less than ``ambiguity_margin`` of the best, the result
 says so and lists it.
 
-Delta is then the least-squares fit over every assigned rung n >= 2 (n = 1 too when not heated), with an
-error from the scatter (or from the peak-position resolution for a single rung). Heating: V_1 < (1 -
-``heating_tol``) 2 Delta; the local temperature solves Delta(T_loc) = e V_1/2 with the BCS Delta(T)
-(PHYSICS section 11), its error propagated from Delta and V_1.
+Features are found on a background-subtracted curve (:func:`find_features`: a smooth background stripped
+of peaks, so a rung on the steep Andreev flank counts by its height above the local slope), each with a
+position error from its width, height and the noise. Delta is the weighted mean of the rungs' estimates
+n V_n/2 over every assigned rung n >= 2 (n = 1 too when not heated); its error is the weighted-mean error
+inflated by the rungs' disagreement and at least the standard error of their spread. A ladder with fewer
+than two rungs n >= 2 well above the noise is reported ambiguous. Without a lock-in channel the dV/dI
+comes from V(I) by :func:`dvdi_of_iv`, a Savitzky-Golay derivative whose window follows the noise.
+
+Heating: V_1 < (1 - ``heating_tol``) 2 Delta; the local temperature solves Delta(T_loc) = e V_1/2 with
+the BCS Delta(T) (PHYSICS section 11), its error propagated from Delta and V_1.
 """
 
 from __future__ import annotations
@@ -172,15 +178,226 @@ def assign_ladder(
     return out
 
 
-def _fit_delta(peaks: np.ndarray, n: np.ndarray, use: np.ndarray, dv: float) -> tuple[float, float]:
-    c = 2.0 / n[use]
-    v = peaks[use]
-    d = float(np.sum(v * c) / np.sum(c * c))
-    if v.size >= 3:
-        res = v - d * c
-        err = math.sqrt(float(np.sum(res**2)) / (v.size - 1) / float(np.sum(c * c)))
-        return d, max(err, dv / math.sqrt(float(np.sum(c * c))))
-    return d, dv / math.sqrt(float(np.sum(c * c)))
+@dataclass
+class Features:
+    """Features of a dV/dI (or dI/dV) curve at positive bias: ``V`` (k,) positions (V), ``err`` (k,) their
+    standard errors (V), ``height`` (k,) above the local background (Ohm or S), ``snr`` (k,) height over
+    the curve's noise; ``noise`` the per-point noise (Ohm or S), ``step`` the bias step (V)."""
+
+    V: np.ndarray
+    err: np.ndarray
+    height: np.ndarray
+    snr: np.ndarray
+    noise: float
+    step: float
+
+
+def _odd(n: float, lo: int = 5) -> int:
+    k = max(int(round(n)), lo)
+    return k if k % 2 else k + 1
+
+
+def _strip_baseline(y: np.ndarray, width: int, sigma: float, iterations: int = 12) -> np.ndarray:
+    """Smooth background of ``y`` (peaks up): a quadratic Savitzky-Golay smoothing over ``width`` points,
+    repeated with the points more than 2.5 ``sigma`` (the noise) above it replaced by it, so peaks narrower
+    than the window are stripped off while the local slope and curvature of the background stay (points
+    within the noise are kept, so the background does not sink where it is not quadratic)."""
+    from scipy.ndimage import median_filter
+    from scipy.signal import savgol_filter
+
+    w = min(_odd(width), y.size if y.size % 2 else y.size - 1)
+    if w < 5:
+        return np.full_like(y, float(np.median(y)))
+    # a running median over half the window first removes the narrow tall peaks, which the smoothing
+    # alone would spread into the background's wings
+    med = median_filter(y, size=_odd(w // 2, 3), mode="nearest")
+    b = np.where(y - med > 2.5 * sigma, med, y)
+    sm = b
+    for _ in range(iterations):
+        sm = savgol_filter(b, w, 2, mode="interp")
+        b = np.where(y - sm > 2.5 * sigma, sm, y)
+    return sm
+
+
+def find_features(
+    V,
+    y,
+    *,
+    quantity: str = "dVdI",
+    v_min: float = 0.0,
+    noise: float | None = None,
+    correlation: int = 1,
+    baseline_width: float = 0.4e-3,
+    min_snr: float = 5.0,
+    symmetrise: bool = True,
+) -> Features:
+    """Peaks of dV/dI (dips of dI/dV) above ``v_min`` on a background-subtracted, bias-symmetrised curve.
+
+    ``V`` (nb,) V and ``y`` (nb,). The background is the stripped lower envelope over ``baseline_width``
+    (V, a few feature widths), so a feature on the steep Andreev flank counts by its height above the local
+    slope, not by its prominence against the global shape. ``noise`` is the per-point noise of ``y`` (by
+    default from its second difference) and ``correlation`` the number of points over which it is
+    correlated (the window of a smoothing derivative); a feature needs ``min_snr`` noise sigmas. Each
+    position is the vertex of a parabola fitted to the top half of the feature above the background, its
+    error from the fit with the noise (inflated by the correlation), at least the bias step/sqrt(12).
+    A feature whose top half is wider than half the background window is a step or bend of the
+    background, not a peak, and a feature below 3 % of a neighbour within the window is the trace the
+    window leaves beside that neighbour; both are skipped.
+    """
+    from scipy import signal
+
+    V, y = as_pair(V, y, "bias and dV/dI", 5)
+    if quantity not in ("dVdI", "dIdV"):
+        raise AnalysisError("quantity must be 'dVdI' or 'dIdV'")
+    order = np.argsort(V)
+    V, y = V[order], y[order]
+    pos = V > 0
+    vp, yp = V[pos], y[pos]
+    mirrored = False
+    if symmetrise and V[0] < 0:
+        mirror = np.interp(-vp, V, y, left=np.nan, right=np.nan)
+        mirrored = bool(np.all(np.isfinite(mirror[vp >= v_min])))
+        yp = np.where(np.isfinite(mirror), 0.5 * (yp + mirror), yp)
+    keep = vp >= v_min
+    vp, yp = vp[keep], yp[keep]
+    empty = np.empty(0)
+    if vp.size < 7:
+        return Features(empty, empty, empty, empty, math.nan, math.nan)
+    r = yp if quantity == "dVdI" else -yp
+    if noise is None:
+        sigma = max(noise_sigma(r), 1e-300)
+        corr = 1
+    else:
+        sigma = float(noise) / (math.sqrt(2.0) if mirrored else 1.0)
+        corr = max(int(correlation), 1)
+    # a uniform bias grid at the finest spacing (a current-biased sweep is dense in V where dV/dI is
+    # small), so the windows below span the same bias everywhere
+    dv = np.diff(vp)
+    step = float(np.percentile(dv[dv > 0], 10)) if np.any(dv > 0) else 0.0
+    if not step > 0:
+        empty = np.empty(0)
+        return Features(empty, empty, empty, empty, math.nan, math.nan)
+    grid = vp[0] + step * np.arange(int((vp[-1] - vp[0]) / step) + 1)
+    r = np.interp(grid, vp, r)
+    vp = grid
+    base = _strip_baseline(r, int(round(baseline_width / max(step, 1e-300))), sigma)
+    res = r - base
+    # detection on a lightly smoothed residual (a fifth of the background window); its noise follows
+    # from the smoothing kernels (a smoothed derivative's own kernel included)
+    from scipy.signal import savgol_coeffs, savgol_filter
+
+    wd = min(_odd(0.2 * baseline_width / max(step, 1e-300)), res.size - (1 - res.size % 2))
+    k_s = savgol_coeffs(wd, 2) if wd > 3 else np.ones(1)
+    if corr > 1:
+        k_d = savgol_coeffs(_odd(corr), 2, deriv=1)
+        gain = float(np.linalg.norm(np.convolve(k_s, k_d)) / np.linalg.norm(k_d))
+    else:
+        gain = float(np.linalg.norm(k_s))
+    det = savgol_filter(res, wd, 2, mode="interp") if wd > 3 else res
+    s_det = sigma * gain
+    idx, _ = signal.find_peaks(det, prominence=min_snr * s_det, height=min_snr * s_det)
+    pv, pe, ph = [], [], []
+    for i in idx:
+        top = float(det[i])
+        lo = i
+        while lo > 0 and det[lo - 1] > 0.5 * top:
+            lo -= 1
+        hi = i
+        while hi < det.size - 1 and det[hi + 1] > 0.5 * top:
+            hi += 1
+        if vp[hi] - vp[lo] > 0.5 * baseline_width:
+            continue  # as wide as the background window: a step or a bend of the background, not a peak
+        if hi - lo < 4:
+            lo, hi = max(i - 2, 0), min(i + 2, det.size - 1)
+        x = vp[lo : hi + 1] - vp[i]
+        z = res[lo : hi + 1]
+        if x.size < 4:
+            continue
+        A = np.column_stack([x * x, x, np.ones_like(x)])
+        coef, *_ = np.linalg.lstsq(A, z, rcond=None)
+        a, b = float(coef[0]), float(coef[1])
+        if not a < 0:
+            continue
+        x0 = -b / (2.0 * a)
+        if not (x[0] <= x0 <= x[-1]):
+            continue
+        cov = np.linalg.pinv(A.T @ A) * sigma**2 * corr
+        jac = np.array([b / (2.0 * a * a), -1.0 / (2.0 * a), 0.0])
+        err = math.sqrt(max(float(jac @ cov @ jac), 0.0))
+        height = float(np.polyval(coef, x0))
+        if height < min_snr * s_det:
+            continue
+        pv.append(float(vp[i] + x0))
+        pe.append(max(err, step / math.sqrt(12.0)))
+        ph.append(height)
+    pv_a, pe_a, ph_a = np.array(pv), np.array(pe), np.array(ph)
+    # the background window leaves a trace (a few percent) beside a tall feature: a feature below 3 % of
+    # a neighbour within the window is that trace
+    if pv_a.size > 1:
+        near = np.abs(pv_a[:, None] - pv_a[None, :]) < baseline_width
+        shadow = np.any(near & (ph_a[None, :] * 0.03 > ph_a[:, None]), axis=1)
+        pv_a, pe_a, ph_a = pv_a[~shadow], pe_a[~shadow], ph_a[~shadow]
+    return Features(pv_a, pe_a, ph_a, ph_a / s_det, float(s_det), step)
+
+
+@dataclass
+class DerivedDVDI:
+    """dV/dI of a current-biased V(I) sweep: ``V`` (n,) smoothed voltage (V), ``R`` (n,) dV/dI (Ohm),
+    ``noise`` its per-point noise (Ohm), ``window`` the Savitzky-Golay window (points, correlated over it),
+    ``V_noise`` the voltage noise (V)."""
+
+    V: np.ndarray
+    R: np.ndarray
+    noise: float
+    window: int
+    V_noise: float
+
+
+def dvdi_of_iv(I, V, *, rel_noise: float = 0.005, max_span: float = 100e-6) -> DerivedDVDI:
+    """dV/dI from a measured V(I) with a quadratic Savitzky-Golay derivative whose window comes from the
+    noise: the smallest window whose derivative noise sigma_V/dI sqrt(12/(N (N^2 - 1))) is below
+    ``rel_noise`` times the median dV/dI, but spanning at most ``max_span`` (V) of bias, so the ~100 uV
+    wide subharmonic features keep their height. ``I`` (n,) A on a (near) uniform grid, ``V`` (n,) V."""
+    from scipy.signal import savgol_filter
+
+    I, V = as_pair(I, V, "current and voltage", 7)
+    order = np.argsort(I)
+    I, V = I[order], V[order]
+    h = float(np.median(np.diff(I)))
+    if not h > 0:
+        raise AnalysisError("the current does not sweep")
+    grid = I[0] + h * np.arange(int(round((I[-1] - I[0]) / h)) + 1)
+    if grid.size != I.size or np.max(np.abs(grid - I)) > 0.01 * h:
+        V = np.interp(grid, I, V)
+        I = grid
+    sig_v = max(noise_sigma(V), 1e-300)
+    r_med = float(np.median(np.abs(np.diff(V)))) / h
+    target = rel_noise * max(r_med, 1e-300)
+    n_cap = max(int(max_span / max(r_med * h, 1e-300)), 5)
+    n = 5
+    while n < n_cap and sig_v / h * math.sqrt(12.0 / (n * (n * n - 1.0))) > target:
+        n += 2
+    n = min(_odd(n), I.size - (1 - I.size % 2))
+    R = savgol_filter(V, n, 2, deriv=1, delta=h, mode="interp")
+    Vs = savgol_filter(V, n, 2, mode="interp")
+    noise = sig_v / h * math.sqrt(12.0 / (n * (n * n - 1.0)))
+    return DerivedDVDI(Vs, R, float(noise), int(n), float(sig_v))
+
+
+def _fit_delta(peaks: np.ndarray, n: np.ndarray, use: np.ndarray, err: np.ndarray) -> tuple[float, float]:
+    """Delta (eV) from the rungs ``use`` and its error: each rung gives Delta_i = n_i V_i/2 with error
+    n_i err_i/2; the weighted mean's error is inflated by the rungs' disagreement (sqrt of the reduced
+    chi^2) and is at least the standard error of their spread."""
+    d_i = peaks[use] * n[use] / 2.0
+    s_i = np.maximum(err[use], 1e-300) * n[use] / 2.0
+    w = 1.0 / s_i**2
+    d = float(np.sum(w * d_i) / np.sum(w))
+    e = math.sqrt(1.0 / float(np.sum(w)))
+    m = d_i.size
+    if m >= 2:
+        chi2 = float(np.sum(w * (d_i - d) ** 2)) / (m - 1)
+        e = max(e * math.sqrt(max(chi2, 1.0)), float(np.std(d_i, ddof=1)) / math.sqrt(m))
+    return d, e
 
 
 def neck_gap_from_peaks(
@@ -192,12 +409,22 @@ def neck_gap_from_peaks(
     tol: float = 0.06,
     heating_tol: float = 0.02,
     v_range: tuple[float, float] | None = None,
-    position_err: float = 0.0,
+    position_err=0.0,
     ambiguity_margin: float = 1.0,
+    snr=None,
+    min_snr: float = 8.0,
 ) -> NeckGap:
-    """:func:`neck_gap` for known feature positions (V > 0). ``position_err`` (V) is the resolution of a
-    position (e.g. half the bias step); ``Tc`` (K) feeds the default gap range and Delta(T)."""
-    peaks = np.sort(np.asarray(peaks, dtype=float).ravel())
+    """:func:`neck_gap` for known feature positions (V > 0). ``position_err`` (V, one value or one per
+    peak) is the standard error of a position (at least the bias resolution); ``Tc`` (K) feeds the default
+    gap range and Delta(T). With ``snr`` (one per peak, height over noise) the ladder is called ambiguous
+    when fewer than two of its rungs n >= 2 stand ``min_snr`` above the noise: a gap resting on weak
+    features is never reported as certain."""
+    peaks = np.asarray(peaks, dtype=float).ravel()
+    order = np.argsort(peaks)
+    peaks = peaks[order]
+    perr = np.broadcast_to(np.asarray(position_err, dtype=float), order.shape)[order]
+    perr = np.maximum(perr, 1e-9 * max(float(np.max(np.abs(peaks))), 1e-300) if peaks.size else 0.0)
+    snr_a = None if snr is None else np.asarray(snr, dtype=float).ravel()[order]
     rng = delta_range if delta_range is not None else default_delta_range(Tc)
     cands = assign_ladder(peaks, delta_range=rng, n_max=n_max, tol=tol, v_range=v_range)
     best = cands[0]
@@ -215,24 +442,33 @@ def neck_gap_from_peaks(
     sgs = n >= 2
     warnings: list[str] = []
     if np.any(sgs):
-        d, derr = _fit_delta(peaks, n, sgs, position_err)
+        d, derr = _fit_delta(peaks, n, sgs, perr)
     else:
-        d, derr = _fit_delta(peaks, n, n == 1, position_err)
+        d, derr = _fit_delta(peaks, n, n == 1, perr)
         warnings.append("only the n = 1 feature was found: Delta = e V_1/2 may be reduced by heating")
     heated = v1 is not None and np.any(sgs) and v1 < (1.0 - heating_tol) * 2.0 * d
     if v1 is not None and np.any(sgs) and not heated:
-        d, derr = _fit_delta(peaks, n, n >= 1, position_err)
+        d, derr = _fit_delta(peaks, n, n >= 1, perr)
     t_loc = t_err = d_loc = None
     if heated and v1 is not None:
         d_loc = v1 / 2.0
         t_loc = pc.local_temperature(d_loc, d, Tc)
         # propagate Delta and V_1 errors numerically
-        dv1 = max(position_err, 1e-12)
+        dv1 = max(float(perr[n == 1][0]), 1e-12)
         t_a = pc.local_temperature(d_loc, d + derr, Tc) - t_loc
         t_b = pc.local_temperature(d_loc + dv1 / 2.0, d, Tc) - t_loc
         t_err = math.hypot(t_a, t_b)
     top = v1 if v1 is not None else 2.0 * d * (1.0 + tol)
     above = peaks[(n == 0) & (peaks > top)]
+    weak = False
+    if snr_a is not None:
+        strong = int(np.count_nonzero(sgs & (snr_a >= min_snr)))
+        if strong < 2:
+            weak = True
+            warnings.append(
+                f"the ladder rests on weak features ({strong} rung(s) n >= 2 above {min_snr:g} noise "
+                "sigmas): the gap is uncertain"
+            )
     if alts:
         warnings.append(
             "the ladder is ambiguous: other gaps explain the features almost as well ("
@@ -251,7 +487,7 @@ def neck_gap_from_peaks(
         delta_local=d_loc,
         T_local=t_loc,
         T_local_err=t_err,
-        ambiguous=bool(alts),
+        ambiguous=bool(alts) or weak,
         alternatives=alts,
         delta_range=(float(rng[0]), float(rng[1])),
         score=best.score,
@@ -267,7 +503,10 @@ def neck_gap(
     delta_range: tuple[float, float] | None = None,
     Tc: float = pc.PB_TC,
     v_min: float = 0.0,
-    prominence: float | None = None,
+    noise: float | None = None,
+    correlation: int = 1,
+    baseline_width: float = 0.4e-3,
+    min_snr: float = 5.0,
     n_max: int = 8,
     tol: float = 0.06,
     heating_tol: float = 0.02,
@@ -275,27 +514,39 @@ def neck_gap(
 ) -> NeckGap:
     """Gap, heating and local temperature of a neck from its dV/dI (or dI/dV) against bias.
 
-    ``V`` (nb,) V and ``y`` (nb,) (Ohm or S); features are found on the bias-symmetrised curve above
-    ``v_min`` (keep it above the Josephson region), then assigned by :func:`assign_ladder` (module
-    docstring). The full bias range may be used: features above the ladder are reported in
-    ``above_ladder``, never fitted.
+    ``V`` (nb,) V and ``y`` (nb,) (Ohm or S); features are found by :func:`find_features` on the
+    bias-symmetrised, background-subtracted curve above ``v_min`` (keep it above the Josephson region;
+    ``noise`` and ``correlation`` describe a smoothed derivative, e.g. from :func:`dvdi_of_iv`), then
+    assigned by :func:`assign_ladder` (module docstring). The full bias range may be used: features above
+    the ladder are reported in ``above_ladder``, never fitted. Delta's error combines each rung's position
+    error (peak width and noise) with the spread of the rungs' estimates; a ladder with fewer than two
+    rungs well above the noise is flagged ambiguous.
     """
     V, y = as_pair(V, y, "bias and dV/dI", 5)
-    peaks, _ = pc._detect_sgs(V, y, quantity, None, prominence, v_min, True)
-    if peaks.size == 0:
-        raise AnalysisError("no features found in the curve (lower the prominence or check v_min)")
-    step = float(np.median(np.diff(np.sort(np.abs(V))))) if V.size > 2 else 0.0
+    f = find_features(
+        V,
+        y,
+        quantity=quantity,
+        v_min=v_min,
+        noise=noise,
+        correlation=correlation,
+        baseline_width=baseline_width,
+        min_snr=min_snr,
+    )
+    if f.V.size == 0:
+        raise AnalysisError("no features found in the curve (check the noise or v_min)")
     vmax = float(np.max(np.abs(V)))
     return neck_gap_from_peaks(
-        peaks,
+        f.V,
         delta_range=delta_range,
         Tc=Tc,
         n_max=n_max,
         tol=tol,
         heating_tol=heating_tol,
-        v_range=(max(v_min, 0.8 * float(peaks[0])), vmax),
-        position_err=0.5 * step,
+        v_range=(max(v_min, 0.8 * float(f.V[0])), vmax),
+        position_err=f.err,
         ambiguity_margin=ambiguity_margin,
+        snr=f.snr,
     )
 
 
@@ -448,14 +699,18 @@ def phase_slip_steps(
     threshold: float = 8.0,
     fit_points: int = 8,
     max_points: int = 400,
+    background: int = 3,
 ) -> PhaseSlipSteps:
     """Voltage steps (phase-slip centres, [NECK] Fig. 2) in a current-biased V(I) sweep.
 
     ``I`` (n,) A monotonic sweep, ``V`` (n,) V. A step is an increment V_{k+1} - V_k that exceeds the local
-    line R dI by more than ``threshold`` noise sigmas (steps at least ``fit_points`` samples apart). Each
-    side is fitted by a line up to the neighbouring step (at most ``max_points`` points); the height is the
-    jump between the two lines at the step, dR the change of their slopes ("dV/dI increases
-    by a constant amount after every step"). Only |V| inside ``v_window`` (default 2 Delta..6 Delta/e with
+    line R dI by more than ``threshold`` noise sigmas (steps at least ``fit_points`` samples apart). The
+    points up to the neighbouring steps (at most ``max_points`` a side) are fitted by a polynomial
+    background of degree ``background`` in I common to both sides (degree 3: a smooth local dV/dI
+    background, linear with a curvature, which a linear dV/dI leaves in dV) plus a step
+    dV + dR (I - I_k) after it: dV is the jump at the step, dR the change of the
+    differential resistance ("dV/dI increases by a constant amount after every step"), both with their
+    standard errors from the fit residuals. Only |V| inside ``v_window`` (default 2 Delta..6 Delta/e with
     ``delta``, else everything) is searched: the subharmonic structure below 2 Delta is not a step.
     """
     I, V = as_pair(I, V, "current and voltage", 2 * fit_points + 3)
@@ -483,36 +738,44 @@ def phase_slip_steps(
             continue
         idx.append(int(j))
     found: list[PhaseSlipStep] = []
-    # each side is fitted up to the neighbouring step (at most ``max_points`` points)
+    # each step is fitted between its neighbours (at most ``max_points`` points a side) by one smooth
+    # background common to both sides plus the step, so the curvature of the Andreev flank is not taken
+    # for a change of resistance
     for q, j in enumerate(idx):
         lo = max(idx[q - 1] + 1 if q > 0 else 0, j + 1 - max_points)
         hi = min(idx[q + 1] + 1 if q + 1 < len(idx) else I.size, j + 1 + max_points)
-        left = line_fit(I[lo : j + 1], V[lo : j + 1])
-        right = line_fit(I[j + 1 : hi], V[j + 1 : hi])
         xm = 0.5 * (I[j] + I[j + 1])
-        step = (right.slope * xm + right.intercept) - (left.slope * xm + left.intercept)
+        fit = _step_fit(I[lo:hi], V[lo:hi], j + 1 - lo, xm, background)
+        if fit is None:
+            continue
+        step, step_err, dr, dr_err = fit
         if abs(step) <= threshold * sigma:
             continue
-        step_err = math.hypot(_at_err(left, I[lo : j + 1], xm), _at_err(right, I[j + 1 : hi], xm))
-        found.append(
-            PhaseSlipStep(
-                float(xm),
-                float(V[j]),
-                float(step),
-                float(step_err),
-                float(right.slope - left.slope),
-                float(math.hypot(left.slope_err, right.slope_err)),
-            )
-        )
+        found.append(PhaseSlipStep(float(xm), float(V[j]), step, step_err, dr, dr_err))
     return PhaseSlipSteps(found, float(sigma), (float(v_window[0]), float(v_window[1])))
 
 
-def _at_err(fit, x: np.ndarray, x0: float) -> float:
-    """Standard error of a fitted line's value at x0."""
-    n = x.size
-    xm = float(np.mean(x))
-    s2 = fit.slope_err**2 * float(np.sum((x - xm) ** 2))  # residual variance
-    return math.sqrt(max(s2 * (1.0 / n) + fit.slope_err**2 * (x0 - xm) ** 2, 0.0))
+def _step_fit(I: np.ndarray, V: np.ndarray, j: int, x0: float, degree: int):
+    """Least squares V = sum_k c_k (I - x0)^k (k <= ``degree``) + [I > x0] (dV + dR (I - x0)) with the
+    step between samples j - 1 and j; (dV, dV_err, dR, dR_err) or None when a side is too short."""
+    n_left, n_right = j, I.size - j
+    deg = int(degree) if min(n_left, n_right) >= 3 * (int(degree) + 1) else 1
+    if min(n_left, n_right) < 3:
+        return None
+    x = (I - x0) / max(float(np.ptp(I)), 1e-300)  # scaled for conditioning
+    after = (np.arange(I.size) >= j).astype(float)
+    A = np.column_stack([x**k for k in range(deg + 1)] + [after, after * x])
+    coef, *_ = np.linalg.lstsq(A, V, rcond=None)
+    res = V - A @ coef
+    dof = max(I.size - A.shape[1], 1)
+    cov = np.linalg.pinv(A.T @ A) * float(np.sum(res**2)) / dof
+    scale = max(float(np.ptp(I)), 1e-300)
+    return (
+        float(coef[-2]),
+        float(math.sqrt(max(cov[-2, -2], 0.0))),
+        float(coef[-1] / scale),
+        float(math.sqrt(max(cov[-1, -1], 0.0)) / scale),
+    )
 
 
 @dataclass
@@ -645,9 +908,13 @@ __all__ = [
     "PhaseSlipStep",
     "PhaseSlipSteps",
     "StepsVsField",
+    "DerivedDVDI",
+    "Features",
     "assign_ladder",
     "charge_imbalance_vs_field",
     "default_delta_range",
+    "dvdi_of_iv",
+    "find_features",
     "gap_vs_field",
     "neck_excess_current",
     "neck_gap",

@@ -1,7 +1,8 @@
 """The neck analyses ([NECK], paper 001) over a whole series against field, as one JSON-able summary.
 
 :func:`analyse_neck_series` runs, for every sweep of a series tagged with the field ``H`` (T):
-:func:`analysis.papers.neck.neck_gap` on dV/dI against V (the ladder, heating and T_loc),
+:func:`analysis.papers.neck.neck_gap` on dV/dI against V (the ladder, heating and T_loc; without a
+dV/dI channel on the derivative of V(I) from :func:`analysis.papers.neck.dvdi_of_iv`),
 :func:`analysis.papers.neck.neck_excess_current` on I against V (both polarities), and
 :func:`analysis.papers.neck.phase_slip_steps` on V against I of the positive branch (steps between 2 Delta
 and 6 Delta); then the Sharvin size from R_N of the lowest field and Lambda_Q*(H) with L_S(H).
@@ -41,7 +42,7 @@ class NeckSettings:
     tag: str = "H"
     Tc: float = 7.2
     v_min: float = 0.3e-3
-    step_points: int = 40
+    step_points: int = 100
     H_max: float = 0.4
 
     @classmethod
@@ -117,13 +118,7 @@ def analyse_neck_series(
     n = len(series)
     if n == 0:
         raise AnalysisError("the series has no sweeps")
-    if st.dvdi not in series.units:  # no lock-in channel: dV/dI of the measured V(I)
-        from analysis.transport.grids import derivative
-
-        try:
-            series = derivative(series, st.voltage, st.current, name=st.dvdi, cancel=cancel)
-        except ValueError as exc:
-            raise AnalysisError(f"no {st.dvdi} channel, and V(I) gives none: {exc}") from exc
+    derived = st.dvdi not in series.units  # no lock-in channel: dV/dI of the measured V(I)
     H = series.tag(st.tag) if st.tag in series.tags else np.zeros(n)
     nan = np.full(n, math.nan)
     cols = {
@@ -139,11 +134,25 @@ def analyse_neck_series(
     warnings: list[list[str]] = []
     for k, sw in enumerate(series.sweeps):
         check_cancel(cancel, "neck analysis")
-        V, I, R = sw.channel(st.voltage), sw.channel(st.current), sw.channel(st.dvdi)
+        V, I = sw.channel(st.voltage), sw.channel(st.current)
         notes: list[str] = []
+        gap_kw: dict[str, Any] = {}
+        if derived:
+            try:
+                dd = neck.dvdi_of_iv(I, V)
+            except AnalysisError as exc:
+                raise AnalysisError(f"no {st.dvdi} channel, and V(I) gives none: {exc}") from exc
+            order = np.argsort(I)
+            I, Vgap, R = I[order], dd.V, dd.R
+            V = V[order]
+            gap_kw = {"noise": dd.noise, "correlation": dd.window}
+            notes.append(f"dV/dI from V(I): Savitzky-Golay window {dd.window} points from the noise")
+        else:
+            R = sw.channel(st.dvdi)
+            Vgap = V
         gap = None
         try:
-            gap = neck.neck_gap(V, R, Tc=st.Tc, v_min=st.v_min)
+            gap = neck.neck_gap(Vgap, R, Tc=st.Tc, v_min=st.v_min, **gap_kw)
         except AnalysisError as exc:
             notes.append(f"gap: {exc}")
         if gap is not None:
@@ -163,11 +172,11 @@ def analyse_neck_series(
         else:
             ladders.append({"peaks": [], "n": [], "alternatives": []})
         peaks = ladders[-1]["peaks"]
-        keep = np.isfinite(V) & np.isfinite(R) & (V > 0)
+        keep = np.isfinite(Vgap) & np.isfinite(R) & (Vgap > 0)
         if peaks:
-            keep &= V <= 1.4 * max(peaks)
-        order = np.argsort(V[keep])
-        cv, cr = V[keep][order], R[keep][order]
+            keep &= Vgap <= 1.4 * max(peaks)
+        order = np.argsort(Vgap[keep])
+        cv, cr = Vgap[keep][order], R[keep][order]
         idx = (
             np.unique(np.linspace(0, cv.size - 1, min(CURVE_POINTS, cv.size)).astype(int)) if cv.size else []
         )

@@ -74,3 +74,21 @@ def test_dwave_fit_recovers_the_gap():
     assert fit.delta0 == pytest.approx(24e-3, rel=0.005)
     assert abs(fit.delta0 - 24e-3) < 5 * fit.delta0_err
     assert fit.G_N == pytest.approx(1 / 24.2, rel=0.005)
+
+
+def test_peak_voltage_and_its_temperature_move_smoothly_with_n():
+    """N = 1..30 on the simulator's default junction: V_peak falls steadily; T_m at the peak rises with N
+    up to the onset of backbending and then falls in small steps (no jump to a far branch of the S-curve,
+    no pinning to the temperature table's rows)."""
+    sim = mesa.simulate_stacks(list(range(1, 31)), 110e3, 4.2, 24.2)
+    v = np.array([s.v_peak for s in sim.stacks])
+    t = np.array([s.t_at_peak for s in sim.stacks])
+    bends = np.array([s.iv.backbends for s in sim.stacks])
+    assert np.all(np.isfinite(v)) and np.all(np.isfinite(t))
+    assert np.all(np.diff(v) < 0)
+    first = int(np.argmax(bends))  # the first stack that backbends
+    assert 5 < first < 25 and np.all(bends[first:])
+    assert np.all(np.diff(t[:first]) > 0)
+    assert np.all(np.diff(t[first - 1 :]) < 0)
+    assert np.all(np.abs(np.diff(t[first:])) < 1.0)
+    assert np.all(np.abs(np.diff(t, 2)) < 4.0)

@@ -85,7 +85,7 @@ def test_mesa_panel_analyses_simulates_and_survives_the_project(
         qtbot.keyClick(panel.n_slider, Qt.Key.Key_Right)
     assert panel.n() == 12 and not w.active_jobs()
     assert ctl.redraws >= before + 11
-    assert panel.n_label.text().startswith("N = 12: T_m(peak) 61.") and "backbends" in panel.n_label.text()
+    assert panel.n_label.text().startswith("N = 12: T_m(peak) 51.9 K") and "backbends" in panel.n_label.text()
     assert {"V max", "V min", "V_peak"} <= set(panel.mark_labels())
     # the mesa temperature along the simulated S-curve of the 12 junctions
     choose(qtbot, panel.stack_combo, "tm")
