@@ -230,10 +230,11 @@ class FitController:
             ylab, yunit = f"dI/dV (numerical, of {channel})", "S"
         else:
             ylab, yunit = axis_label(channel, ds.unit(channel), sweep)
-        if isinstance(ds, Grid):
-            xlab, xunit = ds.sweep_signal, ds.sweep_unit
-        else:
-            xlab, xunit = ds.x_name, ds.x_unit
+        xlab, xunit = self._x_axis(ds)
+        if route != "refuse":
+            why = self._x_mismatch(ds)
+            if why:
+                route, reason = "refuse", why
         return {
             "channel": channel,
             "route": route,
@@ -243,6 +244,33 @@ class FitController:
             "x_label": xlab,
             "x_unit": xunit,
         }
+
+    def _x_axis(self, ds: Grid | Spectrum | None) -> tuple[str, str]:
+        """(label, unit) of the fit plot's x axis: the current model's independent variable, in the
+        data's unit; the data's own name for it when that names the same variable more precisely
+        ("Bias calc" for the model's "Bias"); the model's unit when there is no data."""
+        model = self._model()
+        mname, munit = (model.x_name, model.x_unit) if model is not None else ("Bias", "V")
+        if ds is None:
+            return mname, munit
+        dname, dunit = (ds.sweep_signal, ds.sweep_unit) if isinstance(ds, Grid) else (ds.x_name, ds.x_unit)
+        if dunit != munit:  # no unit on the data (unknown), or another one (the fit is refused)
+            return mname, munit
+        return (dname if dname.lower().startswith(mname.lower()) else mname), dunit
+
+    def _x_mismatch(self, ds: Grid | Spectrum) -> str:
+        """Why the current model cannot be fitted against the data's sweep ("" when it can): the model's
+        independent variable has another unit than the data's axis."""
+        model = self._model()
+        if model is None:
+            return ""
+        dname, dunit = (ds.sweep_signal, ds.sweep_unit) if isinstance(ds, Grid) else (ds.x_name, ds.x_unit)
+        if dunit in ("", model.x_unit):  # a sweep without a unit is taken to be in the model's
+            return ""
+        return (
+            f"the model's independent variable is {model.x_name} ({model.x_unit or 'no unit'}) but the "
+            f"data are swept in {dname} ({dunit or 'no unit'})"
+        )
 
     def source_data(
         self, source: FitSource | str | None, y_unit: str | None = None
@@ -340,7 +368,11 @@ class FitController:
         self._show_channels()
         plan = self._plan
         ylab, yunit = plan.get("y_label", ""), plan.get("y_unit", "")
-        xlab, xunit = plan.get("x_label", "Bias"), plan.get("x_unit", "V")
+        if "x_label" in plan:
+            xlab, xunit = plan["x_label"], plan["x_unit"]
+        else:
+            found = self._dataset_for(self.panel.current_source())
+            xlab, xunit = self._x_axis(found[1] if found is not None else None)
         old, self._data = self._data, data
         if (
             data is not None
