@@ -39,6 +39,7 @@ from analysis.maps.linecut import path_length, position_at
 from analysis.models.registry import get_model, registry
 from app.features.host import Host
 from app.state.app_state import ViewState
+from app.state.undo import DictEdit
 from widgets.batch_fit_dialog import BatchFitDialog
 from widgets.fit_panel import FitPanel
 
@@ -106,7 +107,9 @@ class FitController:
         self.batch_action.triggered.connect(self.open_batch_dialog)
 
         self.panel.set_models([m.describe() for m in registry().items()])
-        self.panel.model_changed.connect(lambda _n: self.refresh_data())
+        self.panel.model_changed.connect(self._model_chosen)
+        self.panel.param_edited.connect(self._param_edited)
+        self.state.fit_starts.edited.connect(self._start_edited)
         self.panel.source_changed.connect(lambda _k: self.refresh_data())
         self.panel.channel_changed.connect(self._channel_chosen)
         self.state.viewed_channel_changed.connect(lambda _k, _c: self.refresh_data())
@@ -141,6 +144,56 @@ class FitController:
             except (KeyError, TypeError, ValueError):
                 return
             self.panel.set_report(f"Restored with the project:\n{record.report()}")
+
+    # -- start settings (one undo stack) -----------------------------------------------------------------
+    def _model_chosen(self, name: str) -> None:
+        start = self.state.fit_starts.get(name)
+        if start:
+            self.panel.set_params(start)
+        self.refresh_data()
+
+    def _default_settings(self, name: str) -> dict[str, dict[str, Any]]:
+        model = get_model(name)
+        return {
+            p.name: {"value": p.default, "min": p.min, "max": p.max, "vary": p.vary, "expr": ""}
+            for p in model.params
+        }
+
+    def _param_edited(self, param: str, column: str) -> None:
+        """A user edit of the parameter table becomes one step on the state's undo stack."""
+        model = self.panel.current_model()
+        if not model:
+            return
+        try:
+            new = self.panel.param_settings()
+        except ValueError as exc:
+            self.panel.set_report(f"Not a number: {exc}")
+            self.panel.set_params(self.state.fit_starts.get(model) or self._default_settings(model))
+            return
+        if new == self.state.fit_starts.get(model):
+            return
+        text = f"Fit {param} {column.lower()} ({model})"
+        self.state.undo.push(DictEdit(text, self.state.fit_starts, model, new))
+
+    def _start_edited(self, model: str, _old: Any, new: Any) -> None:
+        """Show start settings that changed (an edit, an undo or a redo), choosing their model first."""
+        if self.panel.current_model() != model:
+            try:
+                self.panel.set_current_model(model)  # fills the defaults, then the stored settings
+            except KeyError:
+                return
+            return
+        self.panel.set_params(new if new else self._default_settings(model))
+
+    def _result_as_start(self, model: str) -> None:
+        """The values a fit put into the table are the start of the next fit: one undoable step."""
+        try:
+            settings = self.panel.param_settings()
+        except ValueError:
+            return
+        if settings != self.state.fit_starts.get(model):
+            text = f"Fit result as start values ({model})"
+            self.state.undo.push(DictEdit(text, self.state.fit_starts, model, settings))
 
     # -- sources ------------------------------------------------------------------------------------------
     def grid_key(self) -> str | None:
@@ -448,6 +501,8 @@ class FitController:
             rec.values,
             {p.name: p.stderr for p in rec.params},
         )
+        if rec.model == self.panel.current_model():
+            self._result_as_start(rec.model)
         key = self.state.new_key("fit")
         self._own_fits.add(key)
         self.state.fits[key] = SingleFitEntry(gkey, rec.to_dict(), source)

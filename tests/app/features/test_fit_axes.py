@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 
 from analysis.dataset import Spectrum
 from tests.app.real_input import choose, menu_action
@@ -20,6 +20,7 @@ def window(qtbot, tmp_path):
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
+    w.activateWindow()
     yield w
     w.shutdown()
 
@@ -51,3 +52,74 @@ def test_the_x_axis_follows_the_model_chosen_in_the_dock(window, qtbot):
     assert panel.data_arrays()[0].size == 0
     note = panel.channel_note.text()
     assert "independent variable is attenuation (dB)" in note, note
+
+
+def _type_into_cell(qtbot, table, row: int, column: int, text: str) -> None:
+    """Click the cell, press F2 to edit it, replace its text with ``text`` and press Enter."""
+    from PySide6.QtWidgets import QLineEdit
+
+    table.scrollToItem(table.item(row, column))
+    rect = table.visualItemRect(table.item(row, column))
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.keyClick(table, Qt.Key.Key_F2)  # edit the current cell
+    qtbot.waitUntil(lambda: bool(table.viewport().findChildren(QLineEdit)), timeout=3000)
+    editor = table.viewport().findChildren(QLineEdit)[-1]
+    qtbot.keyClick(editor, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(editor, text)
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: table.state() != table.State.EditingState, timeout=3000)
+    qtbot.wait(20)  # the delegate commits the editor's text from the event loop
+
+
+def _cell(table, name: str, column: int) -> str:
+    row = next(r for r in range(table.rowCount()) if table.item(r, 0).text() == name)
+    return table.item(row, column).text()
+
+
+def test_parameter_edits_are_undone_and_redone_with_the_window_shortcuts(window, qtbot):
+    from widgets.fit_panel import C_EXPR, C_MAX, C_VALUE, C_VARY
+
+    menu_action(qtbot, window, "Analysis", "Fit spectrum")
+    panel = window.fit_controller.panel
+    qtbot.waitUntil(panel.isVisible, timeout=3000)
+    choose(qtbot, panel.model_combo, "dynes_sin")
+    table = panel.table
+    row = next(r for r in range(table.rowCount()) if table.item(r, 0).text() == "Delta")
+    default = _cell(table, "Delta", C_VALUE)
+    history = window.history.panel.list
+
+    _type_into_cell(qtbot, table, row, C_VALUE, "0.0021")
+    assert _cell(table, "Delta", C_VALUE) == "0.0021"
+    assert window.state.fit_starts["dynes_sin"]["Delta"]["value"] == pytest.approx(2.1e-3)
+    _type_into_cell(qtbot, table, row, C_MAX, "0.01")
+    _type_into_cell(qtbot, table, row, C_EXPR, "Gamma*10")
+    rect = table.visualItemRect(table.item(row, C_VARY))
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.keyClick(table, Qt.Key.Key_Space)  # toggles the Vary check box
+    assert table.item(row, C_VARY).checkState() == Qt.CheckState.Unchecked
+    texts = [history.item(i).text() for i in range(history.count())]
+    assert texts[-4:] == [
+        "Fit Delta value (dynes_sin)",
+        "Fit Delta max (dynes_sin)",
+        "Fit Delta expression (dynes_sin)",
+        "Fit Delta vary (dynes_sin)",
+    ], texts
+
+    window.activateWindow()
+    for _ in range(3):
+        qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert table.item(row, C_VARY).checkState() == Qt.CheckState.Checked
+    assert _cell(table, "Delta", C_EXPR) == "" and _cell(table, "Delta", C_MAX) != "0.01"
+    assert _cell(table, "Delta", C_VALUE) == "0.0021"
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert _cell(table, "Delta", C_VALUE) == default
+    redo = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(window, Qt.Key.Key_Z, redo)
+    qtbot.keyClick(window, Qt.Key.Key_Z, redo)
+    assert _cell(table, "Delta", C_VALUE) == "0.0021" and _cell(table, "Delta", C_MAX) == "0.01"
+
+    # an edit of another model's table is taken back in that model's table
+    choose(qtbot, panel.model_combo, "dwave_sin")
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert panel.current_model() == "dynes_sin"
+    assert _cell(table, "Delta", C_VALUE) == "0.0021" and _cell(table, "Delta", C_MAX) != "0.01"
