@@ -196,6 +196,29 @@ def split_rows(n: int, parts: int, min_rows: int = 16) -> list[slice]:
     return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
+#: Rows of the first chunk each worker gets (a fraction of a second of fitting), doubling from there.
+FIRST_CHUNK_ROWS = 64
+
+
+def ramp_rows(n: int, workers: int, parts: int, first: int = FIRST_CHUNK_ROWS) -> list[slice]:
+    """Cut ``range(n)`` into contiguous slices that start small and double in size: each of the
+    ``workers`` gets a first slice of ``first`` rows, then ``2 first``, ``4 first``, ... up to the size
+    of :func:`split_rows` into ``parts`` slices. The first results (and progress) come back within a
+    fraction of a second however large ``n`` is, while the later, larger slices keep the per-chunk
+    overhead small."""
+    workers = max(1, int(workers))
+    first = max(1, int(first))
+    cap = max(first, -(-n // max(1, parts)))
+    out: list[slice] = []
+    start = i = 0
+    while start < n:
+        size = min(cap, first << min(i // workers, 30))
+        stop = min(n, start + size)
+        out.append(slice(start, stop))
+        start, i = stop, i + 1
+    return out
+
+
 def batch_inputs(
     model: Model, Y: np.ndarray, P0: np.ndarray, options: FitOptions | None
 ) -> tuple[FitOptions, np.ndarray, np.ndarray]:
@@ -212,7 +235,8 @@ def batch_inputs(
 class ChunkResults:
     """The results of the chunks of one run, kept in row order, with progress counted in rows.
 
-    ``slices`` are the row slices of the chunks (from :func:`split_rows`), ``total`` the number of rows;
+    ``slices`` are the row slices of the chunks (from :func:`ramp_rows` or :func:`split_rows`), ``total``
+    the number of rows;
     :meth:`add` stores the result of chunk ``i`` and reports ``progress(rows done, total)``.
     """
 
@@ -264,13 +288,15 @@ def fit_batch_parallel(
     With ``workers == 1`` the fit runs in this process (unless ``in_process_single`` is False: then in one
     worker process, single-threaded, which is how the one-core speed is measured). ``cancel`` stops the
     run within one chunk's time: pending chunks are dropped and :class:`FitCancelled` is raised.
+    Chunks start small and grow (:func:`ramp_rows`), so ``progress(done, total)`` (rows) moves within
+    a fraction of a second and then once per chunk.
     """
     options, Y, P0 = batch_inputs(model, Y, P0, options)
     n = Y.shape[0]
     workers = cpu_count() if workers is None else max(1, int(workers))
     if (workers == 1 and in_process_single) or n < 32:
         return fit_batch(model, x, Y, P0, options, weights=weights, progress=progress, cancel=cancel)
-    slices = split_rows(n, workers * chunks_per_worker, min_rows=256)
+    slices = ramp_rows(n, workers, workers * chunks_per_worker)
     pool = get_pool(workers)
     x = np.asarray(x, float)
     futures: dict[Future, int] = {}

@@ -574,7 +574,8 @@ def test_mutations_are_reproducible_and_the_seeds_read_cleanly(seeds, worker, tm
                 "project_hdf5": ["aborted grid: 3 lines missing"],
                 "nexus_sts": ["aborted grid: 3 lines missing"],
                 "createc_specgrid": [
-                    "no Createc header in fuzz-createc_specgrid.bin.dat beside the grid: data are raw DAC values"
+                    "no Createc header in fuzz-createc_specgrid.bin.dat beside the grid: "
+                    "data are raw DAC values"
                 ],
             }.get(reader, [])
             assert res["outcome"] == "read" and res["warnings"] == expected, (reader, seed.name, res)

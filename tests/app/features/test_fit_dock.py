@@ -1,11 +1,12 @@
-"""The fit plot's x axis names the model's independent variable, in the data's unit, chosen with the
-model combo's popup in the real window."""
+"""The fit dock in the real window: the plot's x axis names the model's independent variable (chosen with
+the model combo's popup), parameter-table edits typed into the table are undone and redone with the
+window's shortcuts, and a batch fit started from its dialog shows determinate progress from the start."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 
 from analysis.dataset import Spectrum
 from tests.app.real_input import choose, menu_action
@@ -123,3 +124,48 @@ def test_parameter_edits_are_undone_and_redone_with_the_window_shortcuts(window,
     qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert panel.current_model() == "dynes_sin"
     assert _cell(table, "Delta", C_VALUE) == "0.0021" and _cell(table, "Delta", C_MAX) != "0.01"
+
+
+def _dynes_grid(ny: int, nx: int, nb: int = 96):
+    from analysis.dataset import Frame, Grid
+    from analysis.models.registry import get_model
+
+    model = get_model("dynes_sin")
+    x = np.linspace(-5e-3, 5e-3, nb)
+    P = np.tile(np.array([model.defaults()[k] for k in model.param_names]), (ny * nx, 1))
+    P[:, 0], P[:, 1], P[:, 2] = 2e-8, 1.4e-3, 0.08e-3
+    noise = 2e-10 * np.random.default_rng(0).standard_normal((ny * nx, nb))
+    cube = (model.evaluate_batch(x, P) + noise).reshape(ny, nx, nb).astype(np.float32)
+    return Grid(
+        name="dynes",
+        units={"dI/dV": "S"},
+        bias=x,
+        channels={"dI/dV": cube},
+        frame=Frame(center=(0.0, 0.0), size=(nx * 1e-9, ny * 1e-9), shape=(ny, nx)),
+        valid=np.ones((ny, nx), bool),
+    )
+
+
+@pytest.mark.timeout(120)
+def test_batch_fit_progress_is_determinate_from_the_first_chunk(window, qtbot):
+    """A batch fit over two worker processes, started with a click in the dialog: the bar leaves the
+    busy state at 0 % and then moves at least once per small first chunk, not in quarters."""
+    window.state.add_dataset(_dynes_grid(32, 32), "dynes grid")
+    menu_action(qtbot, window, "Analysis", "Batch fit to parameter maps...")
+    d = window.fit_controller.dialog
+    qtbot.waitUntil(lambda: d is not None and d.isVisible(), timeout=5000)
+    choose(qtbot, d.model_combo, "dynes_sin")
+    d.workers.setValue(2)
+    seen: list[tuple[int, int]] = []  # (maximum, value) of the bar as shown, every 10 ms
+    poll = QTimer()
+    poll.timeout.connect(lambda: seen.append((d.progress.maximum(), d.progress.value())))
+    poll.start(10)
+    qtbot.mouseClick(d.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.fit_controller.batch_job is None, timeout=110000)
+    poll.stop()
+    assert "converged" in d.status.text(), d.status.text()
+    during = [(m, v) for m, v in seen if m == 1024]
+    assert during and during[0][1] == 0, seen  # determinate (0 of 1024 pixels) before any chunk is in
+    steps = sorted({v for _m, v in during if 0 < v < 1024})
+    assert steps and steps[0] <= 128, steps  # the first chunks are small
+    assert len(steps) >= 5, steps
