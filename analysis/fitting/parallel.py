@@ -17,6 +17,7 @@ import os
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
 import numpy as np
 
@@ -288,8 +289,9 @@ def fit_batch_parallel(
     With ``workers == 1`` the fit runs in this process (unless ``in_process_single`` is False: then in one
     worker process, single-threaded, which is how the one-core speed is measured). ``cancel`` stops the
     run within one chunk's time: pending chunks are dropped and :class:`FitCancelled` is raised.
-    Chunks start small and grow (:func:`ramp_rows`), so ``progress(done, total)`` (rows) moves within
-    a fraction of a second and then once per chunk.
+    Chunks start small and grow (:func:`ramp_rows`), and while the worker processes start (seconds, the
+    first time) this thread fits the first chunks itself, so ``progress(done, total)`` (rows) moves
+    within a fraction of a second and then once per chunk.
     """
     options, Y, P0 = batch_inputs(model, Y, P0, options)
     n = Y.shape[0]
@@ -297,13 +299,35 @@ def fit_batch_parallel(
     if (workers == 1 and in_process_single) or n < 32:
         return fit_batch(model, x, Y, P0, options, weights=weights, progress=progress, cancel=cancel)
     slices = ramp_rows(n, workers, workers * chunks_per_worker)
-    pool = get_pool(workers)
     x = np.asarray(x, float)
-    futures: dict[Future, int] = {}
+    args = chunk_args(Y, P0, weights, slices)
     results = ChunkResults(slices, n, progress)
+    # Starting the worker processes takes seconds the first time (each imports numpy, scipy and the
+    # models): meanwhile this thread fits the first, small chunks itself, so progress starts at once.
+    started: dict[str, Any] = {}
+
+    def start_pool() -> None:
+        try:
+            started["pool"] = get_pool(workers)
+        except BaseException as exc:  # re-raised in the caller
+            started["error"] = exc
+
+    starter = threading.Thread(target=start_pool, name="fit-pool-start", daemon=True)
+    starter.start()
+    local = 0
+    while starter.is_alive() and local < len(slices):
+        y, p, w = args[local]
+        results.add(local, fit_batch(model, x, y, p, options, weights=w, cancel=cancel))
+        local += 1
+    starter.join()
+    if "error" in started:
+        raise started["error"]
+    pool: ProcessPoolExecutor = started["pool"]
+    futures: dict[Future, int] = {}
     pending: set[Future] = set()
     try:
-        for i, (y, p, w) in enumerate(chunk_args(Y, P0, weights, slices)):
+        for i in range(local, len(slices)):
+            y, p, w = args[i]
             futures[pool.submit(_fit_chunk, model, x, y, p, options, w)] = i
         pending = set(futures)
         while pending:
