@@ -689,9 +689,8 @@ class FitController:
             on_finished=lambda gf, g=gkey: self._batch_done(gf, g),
             on_failed=self._batch_failed,
             on_cancelled=self._batch_cancelled,
+            on_progress=dialog.set_progress if dialog is not None else None,
         )
-        if dialog is not None:
-            self.batch_job.progress.connect(dialog.set_progress)
 
     def _batch_done(self, gf, gkey: str) -> None:
         self.batch_job = None

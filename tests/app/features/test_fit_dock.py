@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt
 
 from analysis.dataset import Spectrum
 from tests.app.real_input import choose, menu_action
@@ -148,21 +148,25 @@ def _dynes_grid(ny: int, nx: int, nb: int = 96):
 
 @pytest.mark.timeout(120)
 def test_batch_fit_progress_is_determinate_from_the_first_chunk(window, qtbot):
-    """A batch fit over two worker processes, started with a click in the dialog: the bar leaves the
-    busy state at 0 % and then moves at least once per small first chunk, not in quarters."""
+    """A batch fit over two worker processes, started with a click in the dialog: the dialog's bar is
+    told 0 of n pixels before any chunk is in (it leaves the busy state at 0 %) and then moves once per
+    small first chunk, not in quarters."""
     window.state.add_dataset(_dynes_grid(32, 32), "dynes grid")
     menu_action(qtbot, window, "Analysis", "Batch fit to parameter maps...")
     d = window.fit_controller.dialog
     qtbot.waitUntil(lambda: d is not None and d.isVisible(), timeout=5000)
     choose(qtbot, d.model_combo, "dynes_sin")
     d.workers.setValue(2)
-    seen: list[tuple[int, int]] = []  # (maximum, value) of the bar as shown, every 10 ms
-    poll = QTimer()
-    poll.timeout.connect(lambda: seen.append((d.progress.maximum(), d.progress.value())))
-    poll.start(10)
+    seen: list[tuple[int, int]] = []  # (total, done) as the dialog is told them, in order
+    shown = d.set_progress
+
+    def record(done: int, total: int) -> None:
+        seen.append((int(total), int(done)))
+        shown(done, total)
+
+    d.set_progress = record  # observed, then shown as before
     qtbot.mouseClick(d.start_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.fit_controller.batch_job is None, timeout=110000)
-    poll.stop()
     assert "converged" in d.status.text(), d.status.text()
     during = [(m, v) for m, v in seen if m == 1024]
     assert during and during[0][1] == 0, seen  # determinate (0 of 1024 pixels) before any chunk is in
