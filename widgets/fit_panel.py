@@ -15,6 +15,8 @@ The panel only shows what it is given and emits what the user asks for; the owne
   buttons.
 * ``set_result(x, model_y, residual_x, residual, report, values, stderr)`` draws the fitted model and the
   residuals, fills the value/error columns and the report (``copy_report`` puts it on the clipboard).
+* ``param_edited(name, column)``: the user changed a cell of the parameter table (value, min, max, vary,
+  expression); ``set_params(settings)`` shows settings without emitting it.
 * Josephson box ([JSTM] workflow): gap (meV), bath T (K), conductance/current, leakage, a table of
   (source, R_N kOhm) rows; ``josephson_requested(dict)`` with ``{"delta" eV, "T", "kind", "leak",
   "items": [(source key, R_N Ohm), ...]}``; ``set_gap(delta_eV)`` fills the gap (e.g. from an SIS fit).
@@ -85,6 +87,7 @@ class FitPanel(QWidget):
     range_changed = Signal(object)
     josephson_requested = Signal(dict)
     gap_from_fit_requested = Signal()
+    param_edited = Signal(str, str)  # (parameter, column title): a user edit of the parameter table
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -112,6 +115,8 @@ class FitPanel(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setMinimumHeight(150)
+        self._table_filling = False
+        self.table.itemChanged.connect(self._on_param_item)
 
         # -- source, range, weights -------------------------------------------------------------------
         self.source_combo = QComboBox()
@@ -364,7 +369,21 @@ class FitPanel(QWidget):
         super().resizeEvent(event)
         self._reserve_label_heights()
 
+    def _on_param_item(self, item: QTableWidgetItem) -> None:
+        if self._table_filling or item.column() not in (C_VALUE, C_MIN, C_MAX, C_VARY, C_EXPR):
+            return
+        name = self.table.item(item.row(), C_NAME)
+        if name is not None:
+            self.param_edited.emit(name.text(), COLUMNS[item.column()])
+
     def _fill_table(self, params: Sequence[Mapping[str, Any]]) -> None:
+        self._table_filling = True
+        try:
+            self._fill_rows(params)
+        finally:
+            self._table_filling = False
+
+    def _fill_rows(self, params: Sequence[Mapping[str, Any]]) -> None:
         self.table.setRowCount(len(params))
         for r, p in enumerate(params):
             name = QTableWidgetItem(p["name"])
@@ -425,6 +444,37 @@ class FitPanel(QWidget):
         expr: str | None = None,
     ) -> None:
         r = self._row_of(name)
+        filling, self._table_filling = self._table_filling, True
+        try:
+            self._set_row(r, value, min, max, vary, expr)
+        finally:
+            self._table_filling = filling
+
+    def set_params(self, settings: Mapping[str, Mapping[str, Any]]) -> None:
+        """Show ``{param: {value, min, max, vary, expr}}`` (missing keys and parameters keep their cells; a
+        missing value empties the cell) without emitting ``param_edited``."""
+        for name, s in settings.items():
+            try:
+                r = self._row_of(name)
+            except KeyError:
+                continue
+            filling, self._table_filling = self._table_filling, True
+            try:
+                self._set_row(r, None, s.get("min"), s.get("max"), s.get("vary"), s.get("expr"))
+                v = s.get("value")
+                self.table.item(r, C_VALUE).setText(_fmt(v) if v is not None else "")
+            finally:
+                self._table_filling = filling
+
+    def _set_row(
+        self,
+        r: int,
+        value: float | None,
+        min: float | None,
+        max: float | None,
+        vary: bool | None,
+        expr: str | None,
+    ) -> None:
         if value is not None:
             self.table.item(r, C_VALUE).setText(_fmt(value))
         if min is not None:
@@ -578,14 +628,18 @@ class FitPanel(QWidget):
         self.model_item.setData(np.asarray(x, float), np.asarray(model_y, float))
         self.resid_item.setData(np.asarray(residual_x, float), np.asarray(residual, float))
         self.resid_plot.setVisible(True)
-        for name, v in (values or {}).items():
-            try:
-                r = self._row_of(name)
-            except KeyError:
-                continue
-            self.table.item(r, C_VALUE).setText(_fmt(v))
-            e = (stderr or {}).get(name, math.nan)
-            self.table.item(r, C_ERR).setText(_fmt(e))
+        filling, self._table_filling = self._table_filling, True
+        try:
+            for name, v in (values or {}).items():
+                try:
+                    r = self._row_of(name)
+                except KeyError:
+                    continue
+                self.table.item(r, C_VALUE).setText(_fmt(v))
+                e = (stderr or {}).get(name, math.nan)
+                self.table.item(r, C_ERR).setText(_fmt(e))
+        finally:
+            self._table_filling = filling
         self.set_report(report)
 
     def model_curve(self) -> tuple[np.ndarray, np.ndarray]:

@@ -260,6 +260,8 @@ def fit_grid(
     k = len(model.params)
     if index.size == 0:
         raise FitError("no measured pixel in the region to fit")
+    if progress is not None:  # determinate from the start: nothing fitted yet
+        progress(0, index.size * (2 if isinstance(start, str) and start == "neighbours" else 1))
     if weights is not None and np.ndim(weights) != 1:
         raise FitError("weights for a grid fit are one value per sweep point (nb,)")
     if isinstance(start, str):

@@ -17,6 +17,7 @@ import os
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
 import numpy as np
 
@@ -203,6 +204,29 @@ def split_rows(n: int, parts: int, min_rows: int = 16) -> list[slice]:
     return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
+#: Rows of the first chunk each worker gets (a fraction of a second of fitting), doubling from there.
+FIRST_CHUNK_ROWS = 64
+
+
+def ramp_rows(n: int, workers: int, parts: int, first: int = FIRST_CHUNK_ROWS) -> list[slice]:
+    """Cut ``range(n)`` into contiguous slices that start small and double in size: each of the
+    ``workers`` gets a first slice of ``first`` rows, then ``2 first``, ``4 first``, ... up to the size
+    of :func:`split_rows` into ``parts`` slices. The first results (and progress) come back within a
+    fraction of a second however large ``n`` is, while the later, larger slices keep the per-chunk
+    overhead small."""
+    workers = max(1, int(workers))
+    first = max(1, int(first))
+    cap = max(first, -(-n // max(1, parts)))
+    out: list[slice] = []
+    start = i = 0
+    while start < n:
+        size = min(cap, first << min(i // workers, 30))
+        stop = min(n, start + size)
+        out.append(slice(start, stop))
+        start, i = stop, i + 1
+    return out
+
+
 def batch_inputs(
     model: Model, Y: np.ndarray, P0: np.ndarray, options: FitOptions | None
 ) -> tuple[FitOptions, np.ndarray, np.ndarray]:
@@ -219,7 +243,8 @@ def batch_inputs(
 class ChunkResults:
     """The results of the chunks of one run, kept in row order, with progress counted in rows.
 
-    ``slices`` are the row slices of the chunks (from :func:`split_rows`), ``total`` the number of rows;
+    ``slices`` are the row slices of the chunks (from :func:`ramp_rows` or :func:`split_rows`), ``total``
+    the number of rows;
     :meth:`add` stores the result of chunk ``i`` and reports ``progress(rows done, total)``.
     """
 
@@ -271,20 +296,45 @@ def fit_batch_parallel(
     With ``workers == 1`` the fit runs in this process (unless ``in_process_single`` is False: then in one
     worker process, single-threaded, which is how the one-core speed is measured). ``cancel`` stops the
     run within one chunk's time: pending chunks are dropped and :class:`FitCancelled` is raised.
+    Chunks start small and grow (:func:`ramp_rows`), and while the worker processes start (seconds, the
+    first time) this thread fits the first chunks itself, so ``progress(done, total)`` (rows) moves
+    within a fraction of a second and then once per chunk.
     """
     options, Y, P0 = batch_inputs(model, Y, P0, options)
     n = Y.shape[0]
     workers = cpu_count() if workers is None else max(1, int(workers))
     if (workers == 1 and in_process_single) or n < 32:
         return fit_batch(model, x, Y, P0, options, weights=weights, progress=progress, cancel=cancel)
-    slices = split_rows(n, workers * (chunks_per_worker or CHUNKS_PER_WORKER), min_rows=MIN_CHUNK_ROWS)
-    pool = get_pool(workers)
+    slices = ramp_rows(n, workers, workers * (chunks_per_worker or CHUNKS_PER_WORKER))
     x = np.asarray(x, float)
-    futures: dict[Future, int] = {}
+    args = chunk_args(Y, P0, weights, slices)
     results = ChunkResults(slices, n, progress)
+    # Starting the worker processes takes seconds the first time (each imports numpy, scipy and the
+    # models): meanwhile this thread fits the first, small chunks itself, so progress starts at once.
+    started: dict[str, Any] = {}
+
+    def start_pool() -> None:
+        try:
+            started["pool"] = get_pool(workers)
+        except BaseException as exc:  # re-raised in the caller
+            started["error"] = exc
+
+    starter = threading.Thread(target=start_pool, name="fit-pool-start", daemon=True)
+    starter.start()
+    local = 0
+    while starter.is_alive() and local < len(slices):
+        y, p, w = args[local]
+        results.add(local, fit_batch(model, x, y, p, options, weights=w, cancel=cancel))
+        local += 1
+    starter.join()
+    if "error" in started:
+        raise started["error"]
+    pool: ProcessPoolExecutor = started["pool"]
+    futures: dict[Future, int] = {}
     pending: set[Future] = set()
     try:
-        for i, (y, p, w) in enumerate(chunk_args(Y, P0, weights, slices)):
+        for i in range(local, len(slices)):
+            y, p, w = args[i]
             futures[pool.submit(_fit_chunk, model, x, y, p, options, w)] = i
         pending = set(futures)
         while pending:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -44,8 +45,9 @@ import numpy as np
 from analysis.dataset import Dataset, Frame, Grid, Source, Spectrum
 from analysis.errors import ReadError
 from analysis.hooks import check_cancel
-from analysis.io.common import ascending_sweep
+from analysis.io.common import ascending_sweep, hdf5_size_problem
 from analysis.io.registry import ReaderSpec
+from analysis.store.probe import probe
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 ProgressFn = Callable[[int, int], None]
@@ -360,9 +362,24 @@ def _text(v: Any) -> str:
     return str(v)
 
 
+def _load(d: Any, where: str) -> Any:
+    """The whole content of the ``h5py.Dataset`` ``d``, once its declared size has been checked against
+    the bytes the file stores for it (a damaged header can declare gigabytes); ReadError otherwise."""
+    if not isinstance(d, h5py.Dataset):
+        raise _Damaged(f"{where} is not a dataset")
+    problem = hdf5_size_problem(d)
+    if problem is not None:
+        raise _Damaged(f"{where} {problem}")
+    return d[()]
+
+
+class _Damaged(Exception):
+    """A structure of the file that contradicts itself; becomes a ReadError naming the file."""
+
+
 def _get_text(group: h5py.Group, name: str, default: str = "") -> str:
     if name in group and isinstance(group[name], h5py.Dataset):
-        return _text(group[name][()])
+        return _text(_load(group[name], f"{group.name}/{name}"))
     return default
 
 
@@ -383,13 +400,27 @@ def _nxsts_entries(f: h5py.File) -> list[str]:
 
 
 def sniff(head: bytes, path: Path) -> bool:
+    """An HDF5 file with at least one NXsts entry; its root group is listed in the probing process
+    (:mod:`analysis.store.probe`), so a damaged file cannot hang or crash the caller."""
     if not head.startswith(HDF5_SIGNATURE):
         return False
     try:
-        with h5py.File(path, "r") as f:
-            return bool(_nxsts_entries(f))
-    except Exception:
+        probe(path, "nexus_sniff")
+    except ReadError:
         return False
+    return True
+
+
+def has_nxsts_entries(path: Path) -> None:
+    """Raise ReadError unless the HDF5 file ``path`` has an NXsts entry (opened in this process: the
+    probe's work for :func:`sniff`)."""
+    try:
+        with h5py.File(path, "r") as f:
+            found = bool(_nxsts_entries(f))
+    except Exception as exc:
+        raise ReadError(path, f"cannot read the NeXus file: {type(exc).__name__}: {exc}") from None
+    if not found:
+        raise ReadError(path, "no NXentry with definition NXsts in the file")
 
 
 def _units(d: h5py.Dataset) -> str:
@@ -404,7 +435,7 @@ def _read_entry(path: Path, entry: h5py.Group, index: int) -> Dataset:
     coll = entry["sts_workbench"] if "sts_workbench" in entry else None
     if SWEEP_AXIS not in data:
         raise ReadError(path, f"{where}/data has no '{SWEEP_AXIS}' axis")
-    bias = np.asarray(data[SWEEP_AXIS][()], dtype=np.float64)
+    bias = np.asarray(_load(data[SWEEP_AXIS], f"{where}/data/{SWEEP_AXIS}"), dtype=np.float64)
     if bias.ndim != 1:
         raise ReadError(path, f"{where}/data/{SWEEP_AXIS} is not one-dimensional")
     kind = _get_text(coll, "kind") if coll is not None else ("grid" if "x" in data else "spectrum")
@@ -418,7 +449,7 @@ def _read_entry(path: Path, entry: h5py.Group, index: int) -> Dataset:
         if key in axes or not isinstance(d, h5py.Dataset):
             continue
         name = names.get(key) or _text(d.attrs.get("long_name", key))
-        channels[name] = d[()]
+        channels[name] = _load(d, f"{where}/data/{key}")
         units[name] = _units(d)
     sweep_signal = _get_text(coll, "sweep_signal") if coll is not None else ""
     sweep_signal = sweep_signal or _text(data[SWEEP_AXIS].attrs.get("long_name", "Bias"))
@@ -428,7 +459,9 @@ def _read_entry(path: Path, entry: h5py.Group, index: int) -> Dataset:
         else _units(data[SWEEP_AXIS])
     )
     reversed_ = (
-        bool(int(coll["sweep_reversed"][()])) if coll is not None and "sweep_reversed" in coll else False
+        bool(int(_load(coll["sweep_reversed"], f"{where}/sts_workbench/sweep_reversed")))
+        if coll is not None and "sweep_reversed" in coll
+        else False
     )
     src = _loads(coll, "source", {}) if coll is not None else {}
     common: dict[str, Any] = {
@@ -455,8 +488,8 @@ def _read_entry(path: Path, entry: h5py.Group, index: int) -> Dataset:
         if isinstance(frame_d, dict):
             frame = Frame.from_dict(frame_d)
         else:
-            x = np.asarray(data["x"][()], dtype=np.float64)
-            y = np.asarray(data["y"][()], dtype=np.float64)
+            x = np.asarray(_load(data["x"], f"{where}/data/x"), dtype=np.float64)
+            y = np.asarray(_load(data["y"], f"{where}/data/y"), dtype=np.float64)
             dx = float(x[1] - x[0]) if nx > 1 else 1e-9
             dy = float(y[1] - y[0]) if ny > 1 else 1e-9
             frame = Frame(
@@ -469,7 +502,7 @@ def _read_entry(path: Path, entry: h5py.Group, index: int) -> Dataset:
             raise ReadError(path, f"{where}: the frame's shape {frame.shape} is not the data's {(ny, nx)}")
         valid = np.ones((ny, nx), bool)
         if "valid" in data:
-            v = np.asarray(data["valid"][()])
+            v = np.asarray(_load(data["valid"], f"{where}/data/valid"))
             if v.shape != (ny, nx):
                 raise ReadError(path, f"{where}/data/valid has shape {v.shape}, not {(ny, nx)}")
             valid = v.astype(bool)
@@ -481,7 +514,7 @@ def _read_entry(path: Path, entry: h5py.Group, index: int) -> Dataset:
             for key in [k for k in order if k in pgroup] + [k for k in pgroup if k not in order]:
                 d = pgroup[key]
                 pname = _text(d.attrs.get("long_name", key))
-                params[pname] = np.asarray(d[()], dtype=np.float64)
+                params[pname] = np.asarray(_load(d, f"{where}/sts_workbench/params/{key}"), dtype=np.float64)
                 param_units[pname] = _units(d)
         return Grid(
             bias=bias,
@@ -501,7 +534,7 @@ def _read_entry(path: Path, entry: h5py.Group, index: int) -> Dataset:
         channels[name] = np.asarray(arr, dtype=np.float64)
     position = None
     if coll is not None and "position" in coll:
-        p = np.asarray(coll["position"][()], dtype=np.float64)
+        p = np.asarray(_load(coll["position"], f"{where}/sts_workbench/position"), dtype=np.float64)
         if p.shape == (2,):
             position = (float(p[0]), float(p[1]))
     return Spectrum(
@@ -542,9 +575,10 @@ def _read_foreign_entry(path: Path, entry: h5py.Group, index: int) -> list[Datas
         y, xa = g[signal], g[_text(axes[0])]
         if y.ndim != 1 or xa.ndim != 1 or y.shape != xa.shape or y.size < 1:
             continue
+        where = f"{entry.name}/{key}"
         groups.append(
-            (key, np.asarray(xa[()], dtype=np.float64), _si_unit(_units(xa)), _text(axes[0]),
-             np.asarray(y[()], dtype=np.float64), _si_unit(_units(y)))
+            (key, np.asarray(_load(xa, where), dtype=np.float64), _si_unit(_units(xa)), _text(axes[0]),
+             np.asarray(_load(y, where), dtype=np.float64), _si_unit(_units(y)))
         )  # fmt: skip
     if not groups:
         raise ReadError(path, f"entry {entry.name} has no one-dimensional NXdata to read as a spectrum")
@@ -584,7 +618,27 @@ def read_nxsts(path: str | os.PathLike[str]) -> list[Dataset]:
 
     Entries written by :func:`write_nxsts` come back unchanged; entries of other programs give their
     one-dimensional NXdata groups as point spectra (units converted to SI symbols).
+
+    HDF5 trusts its own structures and can loop forever, crash or allocate gigabytes on a damaged file,
+    and a NeXus file carries no seal that would prove it intact (see :mod:`analysis.store.seal`). So the
+    file is first read completely in the time- and memory-limited probing process
+    (:mod:`analysis.store.probe`); only when that succeeded is it read here. Every array's declared size
+    is checked against the bytes the file stores before it is read. Any damage ends in a ReadError.
     """
+    p = Path(path)
+    try:
+        st = os.stat(p)
+    except OSError as exc:
+        raise ReadError(p, f"cannot open file: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ReadError(p, "not a file")
+    probe(p, "nexus")
+    return read_unprobed(p)
+
+
+def read_unprobed(path: str | os.PathLike[str]) -> list[Dataset]:
+    """:func:`read_nxsts` without the probing process (its work in that process; a damaged file can hang
+    or crash the caller)."""
     p = Path(path)
     try:
         with h5py.File(p, "r") as f:
@@ -601,6 +655,8 @@ def read_nxsts(path: str | os.PathLike[str]) -> list[Dataset]:
             return out
     except ReadError:
         raise
+    except _Damaged as exc:
+        raise ReadError(p, f"damaged NeXus file: {exc}") from None
     except Exception as exc:  # h5py reports corrupt files with many exception types
         raise ReadError(p, f"cannot read the NeXus file: {type(exc).__name__}: {exc}") from None
 

@@ -36,6 +36,13 @@ What the reader makes of it:
   ``"label #2"``, ...; the recorded position of each pixel's first curve is kept as the per-pixel
   parameters ``"X (recorded)"`` and ``"Y (recorded)"`` (m).
 * other page types (sequential data, text, XY data) are skipped with a warning.
+
+A damaged header never gives a non-finite frame or sweep. Geometry is checked against
+:data:`MAX_LENGTH_M` (1 m: no scanner moves that far) and falls back, with a warning, to: a frame 1 nm
+wide when the scan size is not finite, not positive or absurd; a frame centred at (0, 0) when the offsets
+are not finite or absurd; an angle of 0 when it is not finite (and angles folded into [-180, 180)); the
+point index 0, 1, ... (unit ``""``) when the sweep axis ``x_offset + i * x_scale`` is not finite or
+``x_scale`` is 0; separate spectra instead of a grid when the curve positions give an absurd lattice.
 """
 
 from __future__ import annotations
@@ -219,6 +226,33 @@ def _unique_name(name: str, taken: dict[str, Any]) -> str:
     return f"{name} #{k}"
 
 
+#: Lengths (frame size and centre, m) beyond this are damage, not geometry.
+MAX_LENGTH_M = 1.0
+FALLBACK_SIZE_M = 1e-9
+
+
+def _angle(value: Any) -> float:
+    """The scan angle in degrees, folded into [-180, 180); 0 when not finite."""
+    a = float(value)
+    return float((a + 180.0) % 360.0 - 180.0) if np.isfinite(a) else 0.0
+
+
+def _sane_length(value: float) -> bool:
+    return bool(np.isfinite(value) and abs(value) <= MAX_LENGTH_M)
+
+
+def _sweep_axis(h: dict[str, Any], npts: int, x_unit: str) -> tuple[np.ndarray, str, list[str]]:
+    """The line pages' sweep ``x_offset + i * x_scale`` (npts,), its unit and warnings; the point index
+    (unit ``""``) with a warning when the header's axis is not finite or does not advance."""
+    scale, offset = float(h["x_scale"]), float(h["x_offset"])
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = offset + scale * np.arange(npts, dtype=np.float64)
+    if np.all(np.isfinite(x)) and (scale != 0.0 or npts < 2):
+        return x, x_unit, []
+    why = f"the page header's sweep axis (offset {offset:.6g}, step {scale:.6g}) is not usable"
+    return np.arange(npts, dtype=np.float64), "", [f"{why}: the points are numbered 0 to {npts - 1}"]
+
+
 def _page_meta(p: _Page) -> dict[str, Any]:
     hdr = {k: (float(v) if isinstance(v, float) else int(v)) for k, v in p.header.items()}
     return {"page": p.index + 1, "header": hdr, "strings": dict(p.strings)}
@@ -250,15 +284,26 @@ def _images(path: Path, pages: list[_Page], common: dict[str, Any]) -> list[Imag
             name = _unique_name(name, channels)
             channels[name] = np.ascontiguousarray(img, dtype=np.float32)
             units[name] = p.strings.get("z_unit", "")
-        width = abs(float(first["x_scale"])) * nx
-        height = abs(float(first["y_scale"])) * ny
+        with np.errstate(over="ignore", invalid="ignore"):
+            width = abs(float(first["x_scale"])) * nx
+            height = abs(float(first["y_scale"])) * ny
         warnings: list[str] = []
-        if not (np.isfinite(width) and width > 0 and np.isfinite(height) and height > 0):
-            warnings.append("the page header gives no usable scan size: the frame is 1 nm wide")
-            width = height = 1e-9
-        angle = float(first["angle"]) if np.isfinite(first["angle"]) else 0.0
+        if not (width > 0 and height > 0 and _sane_length(width) and _sane_length(height)):
+            warnings.append(
+                f"the page header gives no usable scan size ({width:.6g} x {height:.6g}): "
+                "the frame is 1 nm wide"
+            )
+            width = height = FALLBACK_SIZE_M
+        center = (float(first["x_offset"]), float(first["y_offset"]))
+        if not (_sane_length(center[0]) and _sane_length(center[1])):
+            warnings.append(
+                f"the page header gives no usable scan offset ({center[0]:.6g}, {center[1]:.6g}): "
+                "the frame is centred at (0, 0)"
+            )
+            center = (0.0, 0.0)
+        angle = _angle(first["angle"])
         frame = Frame(
-            center=(float(first["x_offset"]), float(first["y_offset"])),
+            center=center,
             size=(width, height),
             angle=angle,
             shape=(ny, nx),
@@ -334,16 +379,18 @@ def _spectra(path: Path, pages: list[_Page], common: dict[str, Any]) -> list[Dat
         first = pages_[0]
         h = first.header
         npts, ncurves = int(h["x_size"]), int(h["y_size"])
-        x = float(h["x_offset"]) + float(h["x_scale"]) * np.arange(npts, dtype=np.float64)
         x_unit = first.strings.get("x_unit", "")
         x_name = first.strings.get("x_label") or ("Bias" if x_unit == "V" else "X")
-        warnings: list[str] = []
+        x, x_unit, warnings = _sweep_axis(h, npts, x_unit)
+        if warnings:
+            x_name = "Point"
         if first.positions is None:
             warnings.append("the page has no drift data: the positions of the curves are unknown")
         grid = None
         if first.positions is not None and ncurves >= 4:
             grid = _grid(path, pages_, x, x_name, x_unit, common)
         if grid is not None:
+            grid.warnings[:0] = warnings
             out.append(grid)
             continue
         for k in range(ncurves):
@@ -420,7 +467,7 @@ def _grid(
     h = first.header
     pos = first.positions
     ncurves = pos.shape[0]
-    angle = float(h["angle"]) if np.isfinite(h["angle"]) else 0.0
+    angle = _angle(h["angle"])
     gx, gy = int(h["grid_x_size"]), int(h["grid_y_size"])
     snapped = None
     if gx > 1 and gy > 1 and ncurves % (gx * gy) == 0:
@@ -439,6 +486,9 @@ def _grid(
             return None
         frame, lix, liy = found
         cix, ciy = lix[node], liy[node]
+    sizes = (*frame.center, *frame.size)
+    if not (all(_sane_length(v) for v in sizes) and min(frame.size) > 0):
+        return None  # positions no scanner reaches: separate spectra
     counts = np.bincount(node)
     nrep = int(counts.max())
     if counts.min() != nrep or counts.size * nrep != ncurves:

@@ -1,4 +1,4 @@
-"""Opening a project file that is not known to be intact in a separate process first, with limits.
+"""Opening an HDF5 file that is not known to be intact in a separate process first, with limits.
 
 HDF5 can loop forever or crash on damaged structures, and a call into the C library cannot be interrupted
 (see :mod:`analysis.store.seal`). :func:`probe` therefore runs the complete opening of the file, every check
@@ -13,7 +13,9 @@ input and output), so a probe costs a few milliseconds after the first (about 0.
 and h5py); a child that hung, crashed or ran out of memory is killed and the next probe starts a new one.
 It exits when its standard input closes, that is when the caller exits, however that happens.
 
-Files the workbench wrote and that are unchanged carry a seal and are not probed at all.
+Project files the workbench wrote and that are unchanged carry a seal and are not probed at all. NeXus
+files (:mod:`analysis.io.nexus_sts`) carry none, so each is read completely in the child before it is read
+in-process.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from typing import Any
 from analysis.errors import FormatVersionError, ReadError
 
 PROBE_TIMEOUT_S = 30.0
+#: What the probe can open, and how its messages name such a file.
+KINDS = {"project": "project file", "nexus": "NeXus file", "nexus_sniff": "NeXus file"}
 #: Address space the child may use beyond what it holds after start-up.
 PROBE_MEMORY_BYTES = 4 << 30
 _ROOT = Path(__file__).resolve().parents[2]
@@ -67,12 +71,13 @@ class _Child:
             self.lines.put(raw.decode("utf-8", "replace"))
         self.lines.put(None)
 
-    def ask(self, path: Path, limit: float) -> dict[str, Any] | int | None:
-        """The child's report on ``path``; its exit status when it died; None when it did not answer in
-        ``limit`` seconds (it is still running)."""
+    def ask(self, path: Path, limit: float, kind: str = "project") -> dict[str, Any] | int | None:
+        """The child's report on ``path`` (opened as ``kind``, see :data:`KINDS`); its exit status when it
+        died; None when it did not answer in ``limit`` seconds (it is still running)."""
         assert self.proc.stdin is not None
         try:
-            self.proc.stdin.write((json.dumps(str(path)) + "\n").encode("utf-8"))
+            request = json.dumps({"path": str(path), "kind": kind})
+            self.proc.stdin.write((request + "\n").encode("utf-8"))
             self.proc.stdin.flush()
         except OSError:
             return self._ended()
@@ -123,10 +128,18 @@ def _stop_child() -> None:
 atexit.register(_stop_child)
 
 
-def probe(path: Path) -> list[str]:
+def probe(path: Path, kind: str = "project") -> list[str]:
     """Open ``path`` in the probing process with a time and memory limit; return the warnings the opening
-    gave, or raise the :class:`ReadError` the child met (or one saying that reading hung or crashed)."""
+    gave, or raise the :class:`ReadError` the child met (or one saying that reading hung or crashed).
+
+    ``kind`` is one of :data:`KINDS`: ``"project"`` opens a project file with every check,
+    ``"nexus"`` reads every entry of a NeXus NXsts file with all its arrays, ``"nexus_sniff"`` only
+    checks that the file has an NXsts entry.
+    """
     global _child
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind of file to probe: {kind!r}")
+    what = KINDS[kind]
     limit = timeout()
     with _lock:
         if _child is not None and _child.proc.poll() is not None:
@@ -137,7 +150,7 @@ def probe(path: Path) -> list[str]:
         except OSError as exc:
             raise ReadError(path, f"could not start a process to check the file: {exc}") from None
         # The first request also waits for the child to start (imports take about 0.3 s).
-        report = _child.ask(path, limit)
+        report = _child.ask(path, limit, kind)
         if not isinstance(report, dict):
             code = report
             _stop_child()
@@ -147,13 +160,13 @@ def probe(path: Path) -> list[str]:
                 why = f"the HDF5 library crashed reading it (signal {-code})"
             else:
                 why = f"the process checking it stopped (exit status {code})"
-            raise ReadError(path, f"damaged project file: {why}")
+            raise ReadError(path, f"damaged {what}: {why}")
         if report.get("restart"):
             _stop_child()
     if report.get("ok"):
         return [str(w) for w in report.get("warnings", [])]
     cls = FormatVersionError if report.get("kind") == "FormatVersionError" else ReadError
-    raise cls(path, str(report.get("reason", "damaged project file")), offset=report.get("offset"))
+    raise cls(path, str(report.get("reason", f"damaged {what}")), offset=report.get("offset"))
 
 
 def _limit_memory() -> None:
@@ -168,33 +181,64 @@ def _limit_memory() -> None:
         pass  # no limit where the platform has none
 
 
-def check(path: Path) -> dict[str, Any]:
-    """The child's work for one file: open it with every check, close it, report (never raises)."""
+def _open_project(path: Path) -> list[str]:
     from analysis.store.hdf5 import open_unchecked
 
+    project = open_unchecked(path)
+    warnings = list(project.warnings)
+    project.close()
+    return warnings
+
+
+def _read_nexus(path: Path) -> list[str]:
+    from analysis.io.nexus_sts import read_unprobed
+
+    warnings: list[str] = []
+    for ds in read_unprobed(path):
+        warnings.extend(str(w) for w in ds.warnings)
+    return warnings
+
+
+def check(path: Path, kind: str = "project") -> dict[str, Any]:
+    """The child's work for one file: open it with every check (``kind`` as for :func:`probe`), close
+    it, report (never raises)."""
+    what = KINDS.get(kind, "file")
     try:
-        project = open_unchecked(path)
-        warnings = list(project.warnings)
-        project.close()
+        if kind == "nexus":
+            warnings = _read_nexus(path)
+        elif kind == "nexus_sniff":
+            from analysis.io.nexus_sts import has_nxsts_entries
+
+            has_nxsts_entries(path)
+            warnings = []
+        else:
+            warnings = _open_project(path)
         return {"ok": True, "warnings": warnings}
     except ReadError as exc:
         return {"ok": False, "kind": type(exc).__name__, "reason": exc.reason, "offset": exc.offset}
     except MemoryError:
-        reason = "damaged project file: opening it needs more memory than its size can justify"
+        reason = f"damaged {what}: opening it needs more memory than its size can justify"
         return {"ok": False, "reason": reason, "restart": True}
     except Exception as exc:  # anything else is damage too, said in the report
-        return {"ok": False, "reason": f"damaged project file ({type(exc).__name__}: {exc})"}
+        return {"ok": False, "reason": f"damaged {what} ({type(exc).__name__}: {exc})"}
 
 
 def serve() -> int:
-    """The child's loop: one JSON path per input line, one JSON report per output line, until EOF."""
-    import analysis.store.hdf5  # noqa: F401  - imported before the memory limit is set
+    """The child's loop: one JSON request per input line (``{"path": ..., "kind": ...}``, or a bare path
+    for a project file), one JSON report per output line, until EOF."""
+    # imported before the memory limit is set
+    import analysis.io.nexus_sts
+    import analysis.store.hdf5  # noqa: F401
 
     _limit_memory()
     for line in sys.stdin:
         try:
-            path = Path(json.loads(line))
-        except ValueError:
+            request = json.loads(line)
+            if isinstance(request, str):
+                path, kind = Path(request), "project"
+            else:
+                path, kind = Path(request["path"]), str(request.get("kind", "project"))
+        except (ValueError, TypeError, KeyError):
             continue
-        print(json.dumps(check(path)), flush=True)
+        print(json.dumps(check(path, kind)), flush=True)
     return 0

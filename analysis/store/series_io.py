@@ -5,7 +5,8 @@ key, label, parent, name, units, metadata, source, warnings, provenance; see :mo
 
     attrs   x_name, x_unit, x_channel, bias_mode, tag_units (JSON)
     offsets         (n_sweeps + 1,) int64: sweep k holds the points offsets[k]:offsets[k + 1]
-    labels          (n_sweeps,) UTF-8 strings
+    labels          (n_sweeps,) UTF-8 strings (NUL and unpaired surrogates replaced)
+    labels.json     scalar JSON array of the exact labels, only when some label is not plain text
     sweep_sources   (n_sweeps,) JSON strings {"path", "reader", "index"}
     sweep_metadata  (n_sweeps,) JSON strings (each sweep's file header)
     tags/t000 ...   (n_sweeps,) float64, attr "name"
@@ -19,6 +20,11 @@ are asked for. The proxies read from the open project file: after :meth:`Project
 
 Derived series carry their ``provenance`` (operation, parameters, inputs) like every derived dataset, and
 the entry's ``parent`` names the series they were made from.
+
+Text is stored as the grid entries store it (:mod:`analysis.store.hdf5`): a name, unit or label holding a
+NUL byte or an unpaired surrogate is kept exactly in its JSON form beside a readable copy, JSON is written
+ASCII-escaped when it must be, and undecodable bytes read from a damaged file become U+FFFD, so whatever
+opens also saves and reopens identically.
 """
 
 from __future__ import annotations
@@ -45,13 +51,36 @@ _STR = h5py.string_dtype("utf-8")
 
 
 def _json(obj: Any) -> str:
-    from analysis.store.hdf5 import to_jsonable
+    """``obj`` as JSON text HDF5 can store (ASCII-escaped when it holds unpaired surrogates)."""
+    from analysis.store.hdf5 import _dumps
 
-    return json.dumps(to_jsonable(obj), ensure_ascii=False, allow_nan=True)
+    return _dumps(obj)
 
 
 def _text(v: Any) -> str:
-    return v.decode("utf-8") if isinstance(v, bytes) else str(v)
+    """Text read from the file, undecodable bytes as U+FFFD."""
+    from analysis.store.hdf5 import clean_text
+
+    return clean_text(v)
+
+
+def _plain(text: str) -> bool:
+    """Whether HDF5 stores ``text`` unchanged as UTF-8 (no NUL, no unpaired surrogate)."""
+    from analysis.store.hdf5 import _encodable
+
+    return "\x00" not in text and _encodable(text)
+
+
+def _set_text(attrs: h5py.AttributeManager, key: str, value: str) -> None:
+    from analysis.store.hdf5 import _set_text as set_text
+
+    set_text(attrs, key, value)
+
+
+def _attr_str(obj: h5py.Group | h5py.Dataset, key: str, default: str) -> str:
+    from analysis.store.hdf5 import _attr_str as attr_str
+
+    return attr_str(obj, key, default)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -68,10 +97,10 @@ def write_series(g: h5py.Group, series: Series, check: Callable[[], None] | None
     names = list(series.units) or ([series.x_channel] if n else [])
     if series.x_channel not in names:
         names.insert(0, series.x_channel)
-    g.attrs["x_name"] = series.x_name
-    g.attrs["x_unit"] = series.x_unit
-    g.attrs["x_channel"] = series.x_channel
-    g.attrs["bias_mode"] = series.bias_mode
+    _set_text(g.attrs, "x_name", series.x_name)
+    _set_text(g.attrs, "x_unit", series.x_unit)
+    _set_text(g.attrs, "x_channel", series.x_channel)
+    _set_text(g.attrs, "bias_mode", series.bias_mode)
     g.attrs["tag_units"] = _json({k: series.tag_unit(k) for k in series.tags})
     lengths = np.fromiter((len(s) for s in series.sweeps), dtype=np.int64, count=n)
     offsets = np.zeros(n + 1, dtype=np.int64)
@@ -79,7 +108,13 @@ def write_series(g: h5py.Group, series: Series, check: Callable[[], None] | None
     total = int(offsets[-1])
     g.create_dataset("offsets", data=offsets)
     sweeps = series.sweeps
-    g.create_dataset("labels", data=[s.label for s in sweeps], dtype=_STR, shape=(n,))
+    labels = [str(s.label) for s in sweeps]
+    if all(_plain(t) for t in labels):
+        g.create_dataset("labels", data=labels, dtype=_STR, shape=(n,))
+    else:
+        shown = [t if _plain(t) else _text(t).replace("\x00", "\N{REPLACEMENT CHARACTER}") for t in labels]
+        g.create_dataset("labels", data=shown, dtype=_STR, shape=(n,))
+        g.create_dataset("labels.json", data=json.dumps(labels, ensure_ascii=True), dtype=_STR)
     srcs = [
         _json({"path": s.source.path, "reader": s.source.reader, "index": s.source.index}) for s in sweeps
     ]
@@ -88,13 +123,13 @@ def write_series(g: h5py.Group, series: Series, check: Callable[[], None] | None
     tg = g.create_group("tags")
     for i, (name, values) in enumerate(series.tags.items()):
         d = tg.create_dataset(f"t{i:03d}", data=np.asarray(values, dtype=np.float64))
-        d.attrs["name"] = name
+        _set_text(d.attrs, "name", name)
     cg = g.create_group("channels")
     chunks = (max(1, min(CHUNK_POINTS, total)),) if total else None
     dsets = []
     for i, name in enumerate(names):
         d = cg.create_dataset(f"c{i:03d}", shape=(total,), dtype=np.float64, chunks=chunks)
-        d.attrs["name"] = name
+        _set_text(d.attrs, "name", name)
         dsets.append(d)
     k = 0
     while k < n:
@@ -127,6 +162,18 @@ def write_series(g: h5py.Group, series: Series, check: Callable[[], None] | None
 # reading
 
 
+def _labels(g: h5py.Group) -> list[str]:
+    """The sweep labels: the exact ``labels.json`` when present and well formed, else ``labels``."""
+    if "labels.json" in g:
+        try:
+            exact = json.loads(_text(g["labels.json"][()]))
+            if isinstance(exact, list) and all(isinstance(t, str) for t in exact):
+                return exact
+        except ValueError:
+            pass
+    return [_text(v) for v in g["labels"][()]]
+
+
 class _SeriesFile:
     """The open datasets of one stored series, shared by its sweep proxies."""
 
@@ -136,13 +183,13 @@ class _SeriesFile:
         n = self.offsets.shape[0] - 1
         if n < 0 or np.any(np.diff(self.offsets) < 0):
             raise ValueError("series offsets are not ascending")
-        self.labels = [_text(v) for v in g["labels"][()]] if n else []
+        self.labels = _labels(g) if n else []
         if len(self.labels) != n:
             raise ValueError(f"series has {len(self.labels)} labels for {n} sweeps")
         self.channels: dict[str, h5py.Dataset] = {}
         for key in sorted(g["channels"].keys()):
             d = g["channels"][key]
-            name = _text(d.attrs.get("name", key))
+            name = _attr_str(d, "name", key)
             if d.shape != (int(self.offsets[-1]),):
                 raise ValueError(
                     f"series channel {name!r} has shape {d.shape}, expected ({self.offsets[-1]},)"
@@ -301,21 +348,21 @@ class LazySweeps(Sequence[Sweep]):
 def read_series(path: Path, g: h5py.Group, common: Mapping[str, Any]) -> Series:
     """The series stored in entry group ``g`` with lazy sweeps; ``common`` holds the attributes every
     entry has (name, units, metadata, source, warnings, provenance), already decoded."""
-    x_channel = _text(g.attrs.get("x_channel", "Current"))
+    x_channel = _attr_str(g, "x_channel", "Current")
     store = _SeriesFile(path, g)
     if len(store) and x_channel not in store.channels:
         raise ValueError(f"series has no channel {x_channel!r} for its swept quantity")
     tags: dict[str, np.ndarray] = {}
     for key in sorted(g["tags"].keys()):
         d = g["tags"][key]
-        tags[_text(d.attrs.get("name", key))] = np.asarray(d[()], dtype=np.float64)
+        tags[_attr_str(d, "name", key)] = np.asarray(d[()], dtype=np.float64)
     return Series(
         **common,
         sweeps=LazySweeps(store, x_channel),
-        x_name=_text(g.attrs.get("x_name", x_channel)),
-        x_unit=_text(g.attrs.get("x_unit", "")),
+        x_name=_attr_str(g, "x_name", x_channel),
+        x_unit=_attr_str(g, "x_unit", ""),
         x_channel=x_channel,
-        bias_mode=_text(g.attrs.get("bias_mode", "current")),
+        bias_mode=_attr_str(g, "bias_mode", "current"),
         tags=tags,
         tag_units=dict(json.loads(_text(g.attrs.get("tag_units", "{}")))),
     )

@@ -39,6 +39,7 @@ from analysis.maps.linecut import path_length, position_at
 from analysis.models.registry import get_model, registry
 from app.features.host import Host
 from app.state.app_state import ViewState
+from app.state.undo import DictEdit
 from widgets.batch_fit_dialog import BatchFitDialog
 from widgets.fit_panel import FitPanel
 
@@ -106,7 +107,9 @@ class FitController:
         self.batch_action.triggered.connect(self.open_batch_dialog)
 
         self.panel.set_models([m.describe() for m in registry().items()])
-        self.panel.model_changed.connect(lambda _n: self.refresh_data())
+        self.panel.model_changed.connect(self._model_chosen)
+        self.panel.param_edited.connect(self._param_edited)
+        self.state.fit_starts.edited.connect(self._start_edited)
         self.panel.source_changed.connect(lambda _k: self.refresh_data())
         self.panel.channel_changed.connect(self._channel_chosen)
         self.state.viewed_channel_changed.connect(lambda _k, _c: self.refresh_data())
@@ -141,6 +144,56 @@ class FitController:
             except (KeyError, TypeError, ValueError):
                 return
             self.panel.set_report(f"Restored with the project:\n{record.report()}")
+
+    # -- start settings (one undo stack) -----------------------------------------------------------------
+    def _model_chosen(self, name: str) -> None:
+        start = self.state.fit_starts.get(name)
+        if start:
+            self.panel.set_params(start)
+        self.refresh_data()
+
+    def _default_settings(self, name: str) -> dict[str, dict[str, Any]]:
+        model = get_model(name)
+        return {
+            p.name: {"value": p.default, "min": p.min, "max": p.max, "vary": p.vary, "expr": ""}
+            for p in model.params
+        }
+
+    def _param_edited(self, param: str, column: str) -> None:
+        """A user edit of the parameter table becomes one step on the state's undo stack."""
+        model = self.panel.current_model()
+        if not model:
+            return
+        try:
+            new = self.panel.param_settings()
+        except ValueError as exc:
+            self.panel.set_report(f"Not a number: {exc}")
+            self.panel.set_params(self.state.fit_starts.get(model) or self._default_settings(model))
+            return
+        if new == self.state.fit_starts.get(model):
+            return
+        text = f"Fit {param} {column.lower()} ({model})"
+        self.state.undo.push(DictEdit(text, self.state.fit_starts, model, new))
+
+    def _start_edited(self, model: str, _old: Any, new: Any) -> None:
+        """Show start settings that changed (an edit, an undo or a redo), choosing their model first."""
+        if self.panel.current_model() != model:
+            try:
+                self.panel.set_current_model(model)  # fills the defaults, then the stored settings
+            except KeyError:
+                return
+            return
+        self.panel.set_params(new if new else self._default_settings(model))
+
+    def _result_as_start(self, model: str) -> None:
+        """The values a fit put into the table are the start of the next fit: one undoable step."""
+        try:
+            settings = self.panel.param_settings()
+        except ValueError:
+            return
+        if settings != self.state.fit_starts.get(model):
+            text = f"Fit result as start values ({model})"
+            self.state.undo.push(DictEdit(text, self.state.fit_starts, model, settings))
 
     # -- sources ------------------------------------------------------------------------------------------
     def grid_key(self) -> str | None:
@@ -230,10 +283,11 @@ class FitController:
             ylab, yunit = f"dI/dV (numerical, of {channel})", "S"
         else:
             ylab, yunit = axis_label(channel, ds.unit(channel), sweep)
-        if isinstance(ds, Grid):
-            xlab, xunit = ds.sweep_signal, ds.sweep_unit
-        else:
-            xlab, xunit = ds.x_name, ds.x_unit
+        xlab, xunit = self._x_axis(ds)
+        if route != "refuse":
+            why = self._x_mismatch(ds)
+            if why:
+                route, reason = "refuse", why
         return {
             "channel": channel,
             "route": route,
@@ -243,6 +297,33 @@ class FitController:
             "x_label": xlab,
             "x_unit": xunit,
         }
+
+    def _x_axis(self, ds: Grid | Spectrum | None) -> tuple[str, str]:
+        """(label, unit) of the fit plot's x axis: the current model's independent variable, in the
+        data's unit; the data's own name for it when that names the same variable more precisely
+        ("Bias calc" for the model's "Bias"); the model's unit when there is no data."""
+        model = self._model()
+        mname, munit = (model.x_name, model.x_unit) if model is not None else ("Bias", "V")
+        if ds is None:
+            return mname, munit
+        dname, dunit = (ds.sweep_signal, ds.sweep_unit) if isinstance(ds, Grid) else (ds.x_name, ds.x_unit)
+        if dunit != munit:  # no unit on the data (unknown), or another one (the fit is refused)
+            return mname, munit
+        return (dname if dname.lower().startswith(mname.lower()) else mname), dunit
+
+    def _x_mismatch(self, ds: Grid | Spectrum) -> str:
+        """Why the current model cannot be fitted against the data's sweep ("" when it can): the model's
+        independent variable has another unit than the data's axis."""
+        model = self._model()
+        if model is None:
+            return ""
+        dname, dunit = (ds.sweep_signal, ds.sweep_unit) if isinstance(ds, Grid) else (ds.x_name, ds.x_unit)
+        if dunit in ("", model.x_unit):  # a sweep without a unit is taken to be in the model's
+            return ""
+        return (
+            f"the model's independent variable is {model.x_name} ({model.x_unit or 'no unit'}) but the "
+            f"data are swept in {dname} ({dunit or 'no unit'})"
+        )
 
     def source_data(
         self, source: FitSource | str | None, y_unit: str | None = None
@@ -340,7 +421,11 @@ class FitController:
         self._show_channels()
         plan = self._plan
         ylab, yunit = plan.get("y_label", ""), plan.get("y_unit", "")
-        xlab, xunit = plan.get("x_label", "Bias"), plan.get("x_unit", "V")
+        if "x_label" in plan:
+            xlab, xunit = plan["x_label"], plan["x_unit"]
+        else:
+            found = self._dataset_for(self.panel.current_source())
+            xlab, xunit = self._x_axis(found[1] if found is not None else None)
         old, self._data = self._data, data
         if (
             data is not None
@@ -416,6 +501,8 @@ class FitController:
             rec.values,
             {p.name: p.stderr for p in rec.params},
         )
+        if rec.model == self.panel.current_model():
+            self._result_as_start(rec.model)
         key = self.state.new_key("fit")
         self._own_fits.add(key)
         self.state.fits[key] = SingleFitEntry(gkey, rec.to_dict(), source)
@@ -602,9 +689,8 @@ class FitController:
             on_finished=lambda gf, g=gkey: self._batch_done(gf, g),
             on_failed=self._batch_failed,
             on_cancelled=self._batch_cancelled,
+            on_progress=dialog.set_progress if dialog is not None else None,
         )
-        if dialog is not None:
-            self.batch_job.progress.connect(dialog.set_progress)
 
     def _batch_done(self, gf, gkey: str) -> None:
         self.batch_job = None

@@ -73,6 +73,7 @@ class Host(Protocol):
         on_finished: Callable[[Any], None] | None = ...,
         on_failed: Callable[[str], None] | None = ...,
         on_cancelled: Callable[[], None] | None = ...,
+        on_progress: Callable[[int, int], None] | None = ...,
         **kwargs: Any,
     ) -> Job: ...
 

@@ -107,7 +107,7 @@ class AppState:
     * ``datasets_changed()`` and ``dataset_edited(key, old, new)``, ``current_changed(key | None)``,
       ``cursor_changed(xy | None)``, ``hover_changed(xy | None)``, ``pinned_changed()`` and
       ``pin_edited(key, old, new)``;
-    * ``regions``, ``linecuts``, ``fits``, ``views`` and ``figures`` are
+    * ``regions``, ``linecuts``, ``fits``, ``views``, ``figures`` and ``fit_starts`` are
       :class:`app.state.collections.EventedDict` with ``edited(key, old, new)`` and ``changed()``
       (``regions_changed``, ``linecuts_changed`` and ``fits_changed`` are their ``changed``);
     * ``view_edited(view key, field, old, new)`` when one field of a :class:`ViewState` changes.
@@ -134,6 +134,9 @@ class AppState:
         #: figures of the composer (analysis.figures.description.FigureDescription), keyed ``fig...``;
         #: a changed figure is a new description under the same key (edits go through ``undo``)
         self.figures: EventedDict[Any] = EventedDict("figures", hub)
+        #: model name -> {param: {value, min, max, vary, expr}}: the fit dock's start settings the user
+        #: edited (or took from a fit result), through ``undo`` like every other edit
+        self.fit_starts: EventedDict[dict[str, dict[str, Any]]] = EventedDict("fit_starts", hub)
         self.datasets_changed = Signal("datasets_changed", hub)  # ()
         self.dataset_edited = Signal("dataset_edited", hub, coalesce=False)  # (key, old | None, new | None)
         self.current_changed = Signal("current_changed", hub)  # (key | None)

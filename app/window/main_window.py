@@ -202,16 +202,20 @@ class MainWindow(QMainWindow):
         on_finished: Callable[[Any], None] | None = None,
         on_failed: Callable[[str], None] | None = None,
         on_cancelled: Callable[[], None] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
         **kwargs: Any,
     ) -> workers.Job:
         """Run ``fn(*args, progress=..., cancel=..., **kwargs)`` off the GUI thread (``pass_hooks=False``
         to call it without the hooks). Progress shows in the status bar with a cancel button; failures
-        are logged; the callbacks run on the GUI thread."""
+        are logged; the callbacks run on the GUI thread. ``on_progress(done, total)`` is connected before
+        the job starts, so it sees every report, the first included."""
         pool = kwargs.pop("pool", None) or QThreadPool.globalInstance()
         deferred = DeferredPool()
         job = workers.run_job(fn, *args, name=name, pool=deferred, **kwargs)  # type: ignore[arg-type]
         self._jobs.append(job)
         job.progress.connect(lambda d, t, j=job: self._job_progress(j, d, t))
+        if on_progress is not None:
+            job.progress.connect(on_progress)
         job.finished.connect(lambda r, j=job: self._job_ended(j, "finished", r, on_finished))
         job.failed.connect(lambda m, j=job: self._job_ended(j, "failed", m, on_failed))
         job.cancelled.connect(lambda j=job: self._job_ended(j, "cancelled", None, on_cancelled))

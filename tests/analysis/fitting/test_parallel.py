@@ -105,3 +105,17 @@ def test_single_threaded_blas_restores_the_thread_count():
         assert ctx.active == bool(funcs)
         assert all(g() == 1 for _, g in funcs)
     assert [g() for _, g in funcs] == before
+
+
+def test_ramp_rows_start_small_double_and_cover_everything_once():
+    from analysis.fitting.parallel import ramp_rows
+
+    slices = ramp_rows(16384, 2, 4, first=64)
+    sizes = [s.stop - s.start for s in slices]
+    assert sizes[:8] == [64, 64, 128, 128, 256, 256, 512, 512]
+    assert max(sizes) == 4096 and sum(sizes) == 16384
+    assert all(a.stop == b.start for a, b in zip(slices, slices[1:])) and slices[0].start == 0
+    for n, workers, parts in [(1, 1, 1), (33, 2, 4), (1000, 3, 6), (200, 8, 16)]:
+        sl = ramp_rows(n, workers, parts)
+        covered = np.concatenate([np.arange(s.start, s.stop) for s in sl])
+        np.testing.assert_array_equal(covered, np.arange(n))

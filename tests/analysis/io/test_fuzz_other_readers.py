@@ -9,22 +9,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis.errors import ReadError
 from analysis.io import createc_image, createc_vert, text_columns
 from analysis.store import ProjectEntry, save_project
 from analysis.store import reader as project_reader
+from tests.analysis.io.fuzz_support import FUZZ, bit_flipped, random_after_magic, truncated
 from tests.analysis.io.test_createc_image import write_image
 from tests.analysis.io.test_createc_vert import write_vert
 from tests.analysis.store.test_store import make_grid, make_image, make_spectrum
-
-FUZZ = settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
 
 
 def _seeds() -> dict[str, tuple[bytes, Callable]]:
@@ -58,45 +52,22 @@ def _seeds() -> dict[str, tuple[bytes, Callable]]:
 SEEDS = _seeds()
 
 
-def _check(read: Callable, blob: bytes) -> None:
-    with tempfile.TemporaryDirectory() as d:
-        p = Path(d) / "fuzz.bin"
-        p.write_bytes(blob)
-        try:
-            out = read(p)
-        except ReadError:
-            return
-        assert isinstance(out, list) and out
-        for ds in out:  # touching the data must not fail either
-            for arr in ds.channels.values():
-                np.asarray(arr[()])
-
-
 @pytest.mark.parametrize("kind", sorted(SEEDS))
 @FUZZ
 @given(data=st.data())
 def test_truncated(kind: str, data: st.DataObject) -> None:
-    blob, read = SEEDS[kind]
-    cut = data.draw(st.integers(min_value=0, max_value=len(blob) - 1))
-    _check(read, blob[:cut])
+    truncated(SEEDS, kind, data)
 
 
 @pytest.mark.parametrize("kind", sorted(SEEDS))
 @FUZZ
 @given(data=st.data())
 def test_bit_flipped(kind: str, data: st.DataObject) -> None:
-    blob = bytearray(SEEDS[kind][0])
-    flips = data.draw(st.lists(st.integers(min_value=0, max_value=len(blob) * 8 - 1), min_size=1, max_size=8))
-    for bit in flips:
-        blob[bit // 8] ^= 1 << (bit % 8)
-    _check(SEEDS[kind][1], bytes(blob))
+    bit_flipped(SEEDS, kind, data)
 
 
 @pytest.mark.parametrize("kind", sorted(SEEDS))
 @FUZZ
 @given(data=st.data())
 def test_random_bytes_after_magic(kind: str, data: st.DataObject) -> None:
-    blob, read = SEEDS[kind]
-    keep = data.draw(st.sampled_from([0, 8, 11, 64]))
-    tail = data.draw(st.binary(min_size=0, max_size=2048))
-    _check(read, blob[:keep] + tail)
+    random_after_magic(SEEDS, kind, data, [0, 8, 11, 64])

@@ -33,7 +33,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +44,7 @@ from analysis.io import registry
 from analysis.io.gwyddion_write import write_gwy
 from analysis.io.nanonis_write import write_3ds, write_dat, write_sxm
 from analysis.store import Attachment, ProjectEntry, save_project
+from tests.analysis.io.fuzz_support import matrix_files, written_files
 from tests.analysis.io.test_createc_image import write_image
 from tests.analysis.io.test_createc_vert import write_vert
 from tests.conftest import SHARED_DATA
@@ -82,6 +83,10 @@ class Seed:
     fixed_header: int | None = None
     same_length: bool = False  # size edits keep the number of characters (JSON inside HDF5)
     int32_sizes: tuple[int, ...] = ()  # offsets of binary int32 size fields the reader uses (Gwyddion)
+    filename: str | None = None  # the name the reader is given (a format that finds files by name)
+    companions: dict[str, bytes] = field(default_factory=dict)  # files written beside it, unmutated
+    mutated_file: str | None = None  # the companion that gets the mutated bytes instead
+    reads: bool = True  # False: the unmutated seed is refused (a ReadError), not read
 
 
 def _3ds_start(raw: bytes) -> int:
@@ -259,29 +264,40 @@ def make_seeds(folder: Path) -> dict[str, list[Seed]]:
     seeds["project_hdf5"] = [Seed("written.h5", p.read_bytes(), 0, sizes=SIZES_PROJECT, same_length=True)]
 
     # readers whose layouts the oracle does not model: crashes, hangs, memory and what opens must save
-    from analysis.io.nexus_sts import write_nxsts
-    from tests.analysis.io.sm4_writer import Page, write_sm4
-    from tests.analysis.io.test_createc_specgrid import write_specgrid
-
-    spectra = rng.integers(-100, 100, size=(2, 3, 6, 2)).astype(np.float32)
-    p = write_specgrid(folder / "a.specgrid", spectra, np.linspace(-5, 5, 6), companion=False)
-    seeds["createc_specgrid"] = [Seed("written.specgrid", p.read_bytes(), None)]
-    img = write_sm4(folder / "b.SM4", [Page(rng.integers(-50, 50, size=(4, 5)).astype(np.int32))])
-    iy, ix = np.divmod(np.arange(4), 2)
-    line = Page(
-        rng.integers(-50, 50, size=(4, 6)).astype(np.int32),
-        data_type=1,
-        x_unit="V",
-        x_scale=0.01,
-        positions=np.column_stack([ix * 1e-10, iy * 1e-10]),
-    )
-    grid_sm4 = write_sm4(folder / "c.SM4", [line])
+    files = written_files(folder, rng)
+    seeds["createc_specgrid"] = [Seed("written.specgrid", files["specgrid"].read_bytes(), None)]
     seeds["rhk_sm4"] = [
-        Seed("image.SM4", img.read_bytes(), None),
-        Seed("grid.SM4", grid_sm4.read_bytes(), None),
+        Seed("image.SM4", files["sm4_image"].read_bytes(), None),
+        Seed("grid.SM4", files["sm4_grid"].read_bytes(), None),
     ]
-    nxs = write_nxsts([make_grid(rng, shape=(2, 3, 4)), make_spectrum()], folder / "d.nxs")
-    seeds["nexus_sts"] = [Seed("written.nxs", nxs.read_bytes(), None)]
+    seeds["nexus_sts"] = [Seed("written.nxs", files["nexus"].read_bytes(), None)]
+
+    # MATRIX: the project writes no file access2theMatrix decodes, so the seeds are the result and
+    # parameter files the MATRIX tests write, which the reader refuses; mutating either one exercises
+    # the library's parsing of damaged files (exceptions, hangs, memory)
+    m = folder / "matrix"
+    m.mkdir()
+    result = matrix_files(m)
+    params = (m / "exp_0001.mtrx").read_bytes()
+    seeds["omicron_matrix"] = [
+        Seed(
+            "result Z_mtrx",
+            result.read_bytes(),
+            None,
+            filename=result.name,
+            companions={"exp_0001.mtrx": params},
+            reads=False,
+        ),
+        Seed(
+            "parameters mtrx",
+            params,
+            None,
+            filename=result.name,
+            companions={result.name: result.read_bytes()},
+            mutated_file="exp_0001.mtrx",
+            reads=False,
+        ),
+    ]
     return seeds
 
 
@@ -449,6 +465,16 @@ class Worker:
                 return json.loads(line)
 
 
+def _place(folder: Path, reader: str, seed: Seed, blob: bytes) -> Path:
+    """Write ``blob`` as the seed's file (or as its mutated companion, the others unmutated) in
+    ``folder``; the path to give the reader."""
+    path = folder / (seed.filename or f"fuzz-{reader}.bin")
+    for name, data in seed.companions.items():
+        (folder / name).write_bytes(data)
+    (folder / seed.mutated_file if seed.mutated_file else path).write_bytes(blob)
+    return path
+
+
 @pytest.fixture(scope="module")
 def seeds(tmp_path_factory) -> dict[str, list[Seed]]:
     return make_seeds(tmp_path_factory.mktemp("fuzz-seeds"))
@@ -474,19 +500,18 @@ def test_fuzz_reader(reader, seeds, worker, tmp_path):
     failures: list[str] = []
     slowest = (0.0, "")
     biggest = (0, "")
-    path = tmp_path / f"fuzz-{reader}.bin"
     baseline: dict[str, set[str]] = {}  # the warnings of each unmutated seed
     for seed in seeds[reader]:
-        path.write_bytes(seed.blob)
+        path = _place(tmp_path, reader, seed, seed.blob)
         res = worker.run(reader, path, False, first=not baseline)
-        assert res["outcome"] == "read", (seed.name, res)
+        assert res["outcome"] == ("read" if seed.reads else "refused"), (seed.name, res)
         baseline[seed.name] = set(res.get("warnings", []))
     t_start = time.monotonic()
     for i in range(n):
         rnd = random.Random(f"{reader}-{i}")
         seed = rnd.choice(seeds[reader])
         blob, what, must_warn = mutate(seed, rnd)
-        path.write_bytes(blob)
+        path = _place(tmp_path, reader, seed, blob)
         res = worker.run(reader, path, must_warn, first=False)
         outcome = res["outcome"]
         new_warnings = set(res.get("warnings", [])) - baseline[seed.name]
@@ -540,14 +565,17 @@ def test_mutations_are_reproducible_and_the_seeds_read_cleanly(seeds, worker, tm
             assert a == mutate(seed, random.Random(f"{reader}-3"))
             if seed.name.startswith(("real", "nanonis/", "createc/")):
                 continue
-            p = tmp_path / f"{reader}.bin"
-            p.write_bytes(seed.blob)
+            p = _place(tmp_path, reader, seed, seed.blob)
             res = worker.run(reader, p, False, first=False)
+            if not seed.reads:
+                assert res["outcome"] == "refused", (reader, seed.name, res)
+                continue
             expected = {  # what these seeds say of themselves
                 "project_hdf5": ["aborted grid: 3 lines missing"],
                 "nexus_sts": ["aborted grid: 3 lines missing"],
                 "createc_specgrid": [
-                    "no Createc header in createc_specgrid.bin.dat beside the grid: data are raw DAC values"
+                    "no Createc header in fuzz-createc_specgrid.bin.dat beside the grid: "
+                    "data are raw DAC values"
                 ],
             }.get(reader, [])
             assert res["outcome"] == "read" and res["warnings"] == expected, (reader, seed.name, res)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
+import struct
 import threading
+import time
 from pathlib import Path
 
 import h5py
@@ -278,3 +280,78 @@ def test_real_fairmat_nxsts_file() -> None:
     assert s.units["current"] == "A" and s.x_unit == "V"
     assert s.x[0] == pytest.approx(-0.05) and s.x[1] == pytest.approx(-0.04995115, rel=1e-6)
     assert s.channels["current"][0] == pytest.approx(1.4288776e-10, rel=1e-6)
+
+
+def _nexus_heap_strings(raw: bytes) -> list[int]:
+    """Offsets of the objects of the last HDF5 global heap collection (variable-length strings): 2-byte
+    index, 2-byte reference count, 4 reserved bytes, 8-byte size, then the data."""
+    start = raw.rfind(b"GCOL")
+    assert start > 0
+    (size,) = struct.unpack_from("<Q", raw, start + 8)
+    out, pos = [], start + 16
+    while pos + 16 <= start + size:
+        index, _ref, _res, n = struct.unpack_from("<HHIQ", raw, pos)
+        if index == 0:
+            break
+        out.append(pos)
+        pos += 16 + (n + 7) // 8 * 8
+    return out
+
+
+@pytest.mark.timeout(120)
+def test_a_damaged_string_heap_ends_in_a_read_error_within_the_time_limit(
+    tmp_path: Path, rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flipped size byte of the last strings of the heap makes HDF5 spin; the read is limited."""
+    monkeypatch.setenv("STS_PROBE_TIMEOUT", "2")
+    raw = write_nxsts([_grid(rng), make_spectrum()], tmp_path / "a.nxs").read_bytes()
+    outcomes = []
+    for pos in _nexus_heap_strings(raw)[-2:]:
+        bad = bytearray(raw)
+        bad[pos + 8] ^= 0xFF
+        damaged = tmp_path / f"d{pos}.nxs"
+        damaged.write_bytes(bytes(bad))
+        t0 = time.monotonic()
+        try:
+            read_nxsts(damaged)
+            outcomes.append("read")
+        except ReadError as exc:
+            outcomes.append(str(exc))
+        assert time.monotonic() - t0 < 20
+    assert any("HDF5 did not finish reading its structure within 2 s" in o for o in outcomes), outcomes
+
+
+def test_an_array_declaring_more_than_the_file_stores_is_refused(tmp_path: Path) -> None:
+    """A damaged dataspace that declares a hundred thousand times the stored cube is refused before
+    anything is allocated."""
+    rng = np.random.default_rng(3)
+    g = make_grid(rng, shape=(7, 11, 13))
+    raw = bytearray(write_nxsts(g, tmp_path / "a.nxs").read_bytes())
+    dims = struct.pack("<QQQ", 7, 11, 13)
+    spots = [i for i in range(len(raw)) if raw.startswith(dims, i)]
+    assert spots
+    for i in spots:
+        raw[i : i + 24] = struct.pack("<QQQ", 7, 11, 1_300_000)
+    damaged = tmp_path / "big.nxs"
+    damaged.write_bytes(bytes(raw))
+    with pytest.raises(ReadError, match="declares 400400000 bytes"):
+        read_nxsts(damaged)
+
+
+def test_sniffing_a_damaged_file_cannot_hang(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import analysis.store.probe as probe_mod
+
+    p = tmp_path / "x.nxs"
+    p.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 100)
+    monkeypatch.setattr(probe_mod, "_CHILD", "import time; time.sleep(60)")
+    monkeypatch.setenv("STS_PROBE_TIMEOUT", "1")
+    probe_mod._stop_child()
+    spec = registry().get("nexus_sts")
+    t0 = time.monotonic()
+    try:
+        assert spec.sniff(p.read_bytes()[:64], p) is False
+        with pytest.raises(ReadError, match="damaged NeXus file: HDF5 did not finish"):
+            read_nxsts(p)
+    finally:
+        probe_mod._stop_child()
+    assert time.monotonic() - t0 < 10

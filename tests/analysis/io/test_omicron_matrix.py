@@ -18,16 +18,14 @@ from analysis.dataset import Grid, Image, Spectrum
 from analysis.errors import ReadError
 from analysis.io import registry
 from analysis.io.omicron_matrix import MAGIC, PARAMETER_MAGIC, read
+from tests.analysis.io.fuzz_support import matrix_files
 from tests.conftest import shared_file
 
 REAL_IMAGE = "omicron/20201111--4_1.Z_mtrx"
 
 
 def _files(folder: Path, channel: str = "Z") -> Path:
-    data = folder / f"exp--4_1.{channel}_mtrx"
-    data.write_bytes(MAGIC + b"TLKB" + b"\x00" * 32)
-    (folder / "exp_0001.mtrx").write_bytes(PARAMETER_MAGIC + b"\x00" * 32)
-    return data
+    return matrix_files(folder, channel)
 
 
 class _Fake:

@@ -170,3 +170,64 @@ def test_bad_files_raise_read_error(tmp_path: Path) -> None:
     other.write_bytes(b"\x00" * 64)
     with pytest.raises(ReadError, match="STiMage"):
         read(other)
+
+
+def _finite_frame(frame) -> bool:
+    return all(np.isfinite(v) for v in (*frame.center, *frame.size, frame.angle)) and min(frame.size) > 0
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("x_offset", float("nan"), "centred at (0, 0)"),
+        ("y_offset", float("inf"), "centred at (0, 0)"),
+        ("x_offset", 3e30, "centred at (0, 0)"),
+        ("y_scale", 1e35, "1 nm wide"),
+    ],
+)
+def test_damaged_image_geometry_gives_a_finite_frame_and_a_warning(
+    tmp_path: Path, field: str, value: float, says: str
+) -> None:
+    page = Page(np.arange(20, dtype=np.int32).reshape(4, 5), **{field: value})
+    (img,) = read(write_sm4(tmp_path / "a.SM4", [page]))
+    assert isinstance(img, Image)
+    assert _finite_frame(img.frame), img.frame
+    assert any(says in w for w in img.warnings), img.warnings
+
+
+def test_non_finite_angle_is_zero_and_large_angles_fold(tmp_path: Path) -> None:
+    (a,) = read(write_sm4(tmp_path / "a.SM4", [Page(np.zeros((3, 3), np.int32), angle=float("nan"))]))
+    (b,) = read(write_sm4(tmp_path / "b.SM4", [Page(np.zeros((3, 3), np.int32), angle=370.0)]))
+    assert a.frame.angle == 0.0
+    assert b.frame.angle == pytest.approx(10.0)
+
+
+@pytest.mark.parametrize("field", ["x_scale", "x_offset"])
+def test_damaged_sweep_axis_numbers_the_points(tmp_path: Path, rng: np.random.Generator, field: str) -> None:
+    iy, ix = np.divmod(np.arange(4), 2)
+    geometry = {"x_scale": 0.01, "x_offset": -0.03, field: float("nan")}
+    line = Page(
+        rng.integers(-50, 50, size=(4, 6)).astype(np.int32),
+        data_type=1,
+        x_unit="V",
+        positions=np.column_stack([ix * 1e-10, iy * 1e-10]),
+        **geometry,
+    )
+    (grid,) = read(write_sm4(tmp_path / "g.SM4", [line]))
+    assert isinstance(grid, Grid)
+    np.testing.assert_array_equal(grid.bias, np.arange(6.0))
+    assert grid.sweep_unit == ""
+    assert any("points are numbered 0 to 5" in w for w in grid.warnings), grid.warnings
+
+
+def test_absurd_curve_positions_give_spectra_not_a_grid(tmp_path: Path, rng: np.random.Generator) -> None:
+    iy, ix = np.divmod(np.arange(4), 2)
+    line = Page(
+        rng.integers(-50, 50, size=(4, 6)).astype(np.int32),
+        data_type=1,
+        x_unit="V",
+        x_scale=0.01,
+        positions=np.column_stack([ix * 1e30, iy * 1e30]),
+    )
+    out = read(write_sm4(tmp_path / "g.SM4", [line]))
+    assert len(out) == 4 and all(isinstance(s, Spectrum) for s in out)

@@ -177,6 +177,91 @@ def test_names_with_nul_and_unpaired_surrogates_survive_a_round_trip(tmp_path):
         assert list(proj.entries[0].dataset.channels) == [odd, "dI/dV"]
 
 
+def _odd_series():
+    from analysis.series import Series, Sweep
+
+    odd = "I\x00 \udcff"
+    sweeps = [
+        Sweep(
+            x=np.linspace(-1e-6, 1e-6, 5 + k),
+            channels={odd: np.linspace(-1e-6, 1e-6, 5 + k), "V\x00": np.arange(5.0 + k)},
+            label=["run\x00 1", "plain", "lone \udcfe"][k],
+            source=Source("f\x00.dat", "text_columns", k),
+            metadata={"Comment\x00": "a\x00b", "lone": "\udcfe"},
+        )
+        for k in range(3)
+    ]
+    return Series(
+        name="series\x00 \udcff",
+        sweeps=sweeps,
+        x_name="Current\x00",
+        x_unit="A\udcff",
+        x_channel=odd,
+        units={odd: "A\x00", "V\x00": "V \udcfe"},
+        tags={"T\x00 (K)": np.array([1.5, 2.0, 4.2]), "B \udcff": np.zeros(3)},
+        tag_units={"T\x00 (K)": "K\x00", "B \udcff": "T"},
+        provenance=[{"operation": "sym\x00metrize", "parameters": {"how": "\udcff"}, "inputs": ["raw\x00"]}],
+    )
+
+
+def _assert_same_series(a, b):
+    assert (a.name, a.x_name, a.x_unit, a.x_channel, a.bias_mode) == (
+        b.name,
+        b.x_name,
+        b.x_unit,
+        b.x_channel,
+        b.bias_mode,
+    )
+    assert a.units == b.units and a.tag_units == b.tag_units and a.provenance == b.provenance
+    assert list(a.tags) == list(b.tags)
+    for k in a.tags:
+        np.testing.assert_array_equal(a.tags[k], b.tags[k])
+    assert [s.label for s in a.sweeps] == [s.label for s in b.sweeps]
+    for sa, sb in zip(a.sweeps, b.sweeps):
+        assert sa.source == sb.source and sa.metadata == sb.metadata
+        assert list(sa.channels) == list(sb.channels)
+        for name in sa.channels:
+            np.testing.assert_array_equal(sa.channels[name], sb.channels[name])
+
+
+def test_series_text_with_nul_and_unpaired_surrogates_saves_and_reopens_identically(tmp_path):
+    """Series name, channel and tag names, units, labels, sources, headers and provenance holding NUL
+    bytes and unpaired surrogates: what opens saves, and reopens identically."""
+    from analysis.store.series_io import load_series
+
+    series = _odd_series()
+    p = save_project(tmp_path / "s.h5", [ProjectEntry("s", "s", series)])
+    with open_project(p) as proj:
+        back = load_series(proj.entries[0].dataset)
+        again = save_project(tmp_path / "again.h5", proj.entries)
+    _assert_same_series(series, back)
+    with open_project(again) as proj:
+        _assert_same_series(series, load_series(proj.entries[0].dataset))
+
+
+def test_a_series_with_undecodable_text_opens_and_saves_again(tmp_path):
+    from analysis.store.series_io import load_series
+
+    p = save_project(tmp_path / "s.h5", [ProjectEntry("s", "s", _odd_series())])
+    bad = np.array(b"lab\xff\xfeel", dtype=h5py.string_dtype("utf-8"))
+    with h5py.File(p, "r+") as f:
+        g = f["entries/e0000"]
+        g.attrs.create("x_unit", bad)
+        del g.attrs["x_unit.json"]
+        g["tags/t000"].attrs.create("name", bad)
+        del g["tags/t000"].attrs["name.json"]
+        g.attrs["tag_units"] = json.dumps({"lab\ufffd\ufffdel": "K", "B \udcff": "T"})
+        del g["labels.json"]
+        g["labels"][1] = b"ru\xffn"
+    with open_project(p) as proj:
+        s = load_series(proj.entries[0].dataset)
+        assert s.x_unit == "lab\ufffd\ufffdel" and "lab\ufffd\ufffdel" in s.tags
+        assert s.sweeps[1].label == "ru\ufffdn"
+        out = save_project(tmp_path / "resaved.h5", proj.entries)
+    with open_project(out) as proj:
+        _assert_same_series(s, load_series(proj.entries[0].dataset))
+
+
 def test_a_project_with_undecodable_attributes_opens_and_saves_again(tmp_path):
     p = _project(tmp_path)
     bad = np.array(b"lab\xff\xfeel", dtype=h5py.string_dtype("utf-8"))
