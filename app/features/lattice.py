@@ -5,7 +5,8 @@ drift correction and alignment of co-registered datasets.
 FFTPanel`: the Fourier map of the FFT dataset last made or selected, its picked Bragg peaks and a q-cut
 tool) and the "QPI cut" dock (:class:`widgets.lattice.qpi_view.QPIView`: q along the cut against the
 sweep). Every result is a derived dataset (a child of its source) added through the undo stack; picked
-peaks are undoable too. Heavy work runs in ``host.run_job``. An FFT grid gets a slicer of its own, and its
+peaks are undoable too, kept in ``state.annotations`` and saved with the project (attachment
+``"lattice"``). Heavy work runs in ``host.run_job``. An FFT grid gets a slicer of its own, and its
 slice follows the slicers of the grid it was made from (same sweep axis).
 """
 
@@ -22,14 +23,17 @@ from analysis.lattice import datasets as lds
 from analysis.lattice.bragg import lattice_vectors, refine_on_map
 from analysis.lattice.qpi import q_cut
 from app.features.host import Host
-from app.state.app_state import ViewState
+from app.state.app_state import AnnotationMap, ViewState
 from app.state.edits import AddDataset
+from app.state.project_io import annotations_attachment
 from app.state.undo import DELETE, DictEdit
 from widgets.lattice.dialogs import AlignDialog, FilterDialog, SymmetriseDialog
 from widgets.lattice.fft_panel import FFTPanel
 from widgets.lattice.qpi_view import QPIView
 
 Peaks = tuple[tuple[float, float], ...]
+PEAKS_KIND = "bragg_peaks"  # annotation kind of the picked peaks of an FFT dataset
+PEAKS_ATTACHMENT = "lattice"  # the project attachment holding them
 
 
 class LatticeController:
@@ -39,7 +43,8 @@ class LatticeController:
         self.host = host
         self.state = host.state
         self.fft_key: str | None = None
-        self.peaks: dict[str, Peaks] = {}  # FFT dataset key -> picked peaks (qx, qy) in 1/m
+        #: FFT dataset key -> picked peaks (qx, qy) in 1/m, kept in the state (saved with the project)
+        self.peaks: AnnotationMap = AnnotationMap(self.state, PEAKS_KIND, "peaks")
         self.index: dict[str, int] = {}  # FFT grid key -> sweep index shown
         self.cut_ends: list[tuple[float, float]] | None = None
         self.last_cut: Any = None
@@ -80,6 +85,10 @@ class LatticeController:
         self.state.current_changed.connect(self._current_changed)
         self.state.view_edited.connect(self._view_edited)
         self.state.undo.on_change(self._show_peaks)
+        self.state.annotations.changed.connect(self._show_peaks)  # a project's peaks came in
+        self.state.attachment_providers[PEAKS_ATTACHMENT] = lambda: annotations_attachment(
+            self.state, PEAKS_KIND
+        )
 
     # -- helpers --------------------------------------------------------------------------------------
     def _warn(self, text: str) -> None:

@@ -138,6 +138,7 @@ class ProjectController:
             self.state.linecuts_changed,
             self.state.fits_changed,
             self.state.pinned_changed,
+            self.state.annotations.changed,
         ):
             sig.connect(self._changed)
         window.loader.project_opener = self.open_if_project

@@ -8,12 +8,16 @@ their children); the attachments are
 * ``"linecuts"`` and ``"fits"``: :func:`analysis.store.records.records_attachment` of
   ``state.linecuts`` and ``state.fits`` (dicts, dataclasses or objects with ``to_dict``/``from_dict``);
 * ``"view"``: the current dataset key, the cursor and the pinned points (metres, with their colours),
-  plus whatever the window adds (``view_extra``, e.g. the slicers' grid, channel and sweep value).
+  plus whatever the window adds (``view_extra``, e.g. the slicers' grid, channel and sweep value);
+* a feature's marks on datasets (``state.annotations``, e.g. picked Bragg peaks) in the attachment its
+  provider (``state.attachment_providers``) makes with :func:`annotations_attachment`:
+  ``{"annotations": [{"kind", "dataset", ...}, ...]}``.
 
 :func:`restore_project` adds a project's datasets and collections to a state. Keys are issued afresh by the
 state (``d...`` for datasets, a new region id for each region, ``state.new_key`` for line cuts and fits),
 so a project can be opened into a session that already holds data; references between objects (a fit's
-``grid`` or ``maps``, a derived dataset's parent, a view's current dataset) are rewritten to the new keys.
+``grid`` or ``maps``, a derived dataset's parent, a view's current dataset, an annotation's dataset) are
+rewritten to the new keys.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any
 from analysis.fitting.entries import fit_entry
 from analysis.maps.regions import new_region_id
 from analysis.store import Attachment, Project, ProjectEntry
+from analysis.store.hdf5 import to_jsonable
 from analysis.store.records import (
     RecordError,
     key_remapper,
@@ -34,12 +39,14 @@ from analysis.store.records import (
 )
 from analysis.store.region_io import regions_attachment, regions_from_attachment
 from app.state import AppState, DatasetEntry
+from app.state.app_state import annotation_key
 
 REGIONS = "regions"
 LINECUTS = "linecuts"
 FITS = "fits"
 VIEW = "view"
 KNOWN_ATTACHMENTS = (REGIONS, LINECUTS, FITS, VIEW)
+ANNOTATIONS = "annotations"  # the data field of an attachment holding annotations
 
 
 @dataclass
@@ -123,6 +130,16 @@ def collect_project(
     for name, att in (attachments or {}).items():
         out[str(name)] = att
     return entries, out
+
+
+def annotations_attachment(state: AppState, *kinds: str) -> Attachment:
+    """The annotations of ``kinds`` on datasets of the session, for a feature's attachment provider."""
+    marks = [
+        to_jsonable(dict(v))
+        for v in state.annotations.values()
+        if v.get("kind") in kinds and v.get("dataset") in state.entries
+    ]
+    return Attachment(data={ANNOTATIONS: marks})
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -248,5 +265,31 @@ def _restore(state: AppState, project: Project) -> RestoreResult:
         except Exception as exc:  # a damaged attachment (or what it leads to) must not stop the rest
             result.warnings.append(f"{name} could not be restored: {exc}")
             continue
-    result.other = {k: v for k, v in atts.items() if k not in KNOWN_ATTACHMENTS}
+    result.other = {}
+    for name, att in atts.items():
+        if name in KNOWN_ATTACHMENTS:
+            continue
+        if isinstance(att.data, dict) and isinstance(att.data.get(ANNOTATIONS), list):
+            try:
+                _restore_annotations(state, name, att.data[ANNOTATIONS], result)
+            except Exception as exc:  # a damaged attachment must not stop the rest
+                result.warnings.append(f"{name} could not be restored: {exc}")
+            continue  # its feature's provider writes it again from the state
+        result.other[name] = att
     return result
+
+
+def _restore_annotations(state: AppState, name: str, marks: list[Any], result: RestoreResult) -> None:
+    """Add the annotations of attachment ``name`` with their dataset keys rewritten to the new ones."""
+    for mark in marks:
+        if not (isinstance(mark, dict) and isinstance(mark.get("kind"), str)):
+            result.warnings.append(f"{name}: an annotation without a kind was left out")
+            continue
+        dataset = result.keys.get(str(mark.get("dataset")))
+        if dataset is None or dataset not in state.entries:
+            result.warnings.append(
+                f"{name}: a {mark['kind']} mark on {mark.get('dataset')!r} was left out: its dataset is not"
+                " in the project"
+            )
+            continue
+        state.annotations[annotation_key(mark["kind"], dataset)] = {**mark, "dataset": dataset}
