@@ -27,13 +27,14 @@ from app.state.app_state import AnnotationMap, ViewState
 from app.state.edits import AddDataset
 from app.state.project_io import annotations_attachment
 from app.state.undo import DELETE, DictEdit
-from widgets.lattice.dialogs import AlignDialog, FilterDialog, SymmetriseDialog
+from widgets.lattice.dialogs import AlignDialog, DriftDialog, FilterDialog, SymmetriseDialog
 from widgets.lattice.fft_panel import FFTPanel
 from widgets.lattice.qpi_view import QPIView
 
 Peaks = tuple[tuple[float, float], ...]
 PEAKS_KIND = "bragg_peaks"  # annotation kind of the picked peaks of an FFT dataset
 PEAKS_ATTACHMENT = "lattice"  # the project attachment holding them
+DEFAULT_PERIODS = 3.0  # demodulation length of the drift correction, in periods of the longer spacing
 
 
 class LatticeController:
@@ -51,6 +52,8 @@ class LatticeController:
         self.last_job: Any = None
         self.dialog: Any = None
         self.log_scale = True
+        self.drift_ideal = ""  # the drift dialog's last choices
+        self.drift_periods = DEFAULT_PERIODS
 
         self.panel = FFTPanel()
         host.add_dock("lattice", "Lattice FFT", self.panel)
@@ -75,10 +78,7 @@ class LatticeController:
         self.cut_action.toggled.connect(self.panel.cut_button.setChecked)
         self.panel.cut_button.toggled.connect(self.cut_action.setChecked)
         m.addAction("&Inverse filter...", self.filter_dialog)
-        drift = m.addMenu("&Drift correct")
-        drift.addAction("To the &average lattice", lambda: self.drift_correct(""))
-        drift.addAction("To an ideal &square lattice", lambda: self.drift_correct("square"))
-        drift.addAction("To an ideal &hexagonal lattice", lambda: self.drift_correct("hexagonal"))
+        m.addAction("&Drift correct...", self.drift_dialog)
         m.addAction("&Align to...", self.align_dialog)
 
         self.state.datasets_changed.connect(self._datasets_changed)
@@ -373,17 +373,35 @@ class LatticeController:
             done=lambda r: self._add(r, src),
         )
 
-    def drift_correct(self, ideal: str = "") -> None:
-        """Lawler-Fujita correction of the transform's source with the picked Bragg peaks."""
+    def drift_dialog(self) -> DriftDialog | None:
+        """Lattice > Drift correct...: the reference lattice and the demodulation length L (in lattice
+        periods) are asked for; accepting runs :meth:`drift_correct`."""
+        if self._peaks_or_warn(2) is None or self._source_key(self.fft_key) is None:
+            return None
+        dlg = DriftDialog(self.drift_ideal, self.drift_periods, parent=self.host)  # type: ignore[arg-type]
+        dlg.accepted.connect(lambda: self.drift_correct(**dlg.values()))
+        dlg.finished.connect(lambda _r: dlg.deleteLater())
+        self.dialog = dlg
+        dlg.open()
+        return dlg
+
+    def drift_correct(self, ideal: str = "", periods: float = DEFAULT_PERIODS) -> None:
+        """Lawler-Fujita correction of the transform's source with the picked Bragg peaks, demodulated
+        over ``periods`` periods of the longer lattice spacing (L = periods / min |Q|)."""
         peaks = self._peaks_or_warn(2)
         src = self._source_key(self.fft_key)
         if peaks is None or src is None:
+            return
+        if not periods > 0:
+            self._warn("The demodulation length must be positive")
             return
         try:
             qa, qb = lattice_vectors([np.asarray(p) for p in peaks])
         except WorkbenchError as exc:
             self._warn(str(exc))
             return
+        self.drift_ideal, self.drift_periods = ideal, float(periods)
+        length = float(periods) / min(float(np.hypot(*qa)), float(np.hypot(*qb)))
         ds = self.state.entries[src].dataset
 
         def done(result: Any) -> None:
@@ -395,7 +413,7 @@ class LatticeController:
                 f"(demodulation length {field.length * 1e9:.2f} nm)",
             )
 
-        self._run(lds.drift_corrected, ds, qa, qb, None, ideal, name="Lattice: drift correction", done=done)
+        self._run(lds.drift_corrected, ds, qa, qb, length, ideal, name="Lattice: drift correction", done=done)
 
     def align_dialog(self) -> AlignDialog | None:
         key = self._source_key(self.state.current)
