@@ -15,7 +15,7 @@ from analysis.dataset import Frame, Image
 from analysis.lattice import datasets as lds
 from tests.analysis.lattice.synthetic import lattice_image, square_q
 from tests.app.gui_support import close_window, open_window
-from tests.app.real_input import menu_action
+from tests.app.real_input import click_menu_path, menu_action, right_click_menu
 
 PIX = 0.05e-9
 A = 0.4e-9
@@ -82,6 +82,13 @@ def test_fft_map_view_reads_wave_vectors_and_stays_reciprocal_in_a_project(
         md = _open_amplitude(qtbot, w, fft_key)
         _assert_reciprocal(qtbot, w, md.panel)
         assert md.levelling == "none"  # a Fourier amplitude is shown as is, never plane-levelled
+        # right-click > Export > Data as CSV: the columns are wave vectors
+        monkeypatch.setattr(w.exporter, "ask_path", lambda kind, name: str(tmp_path / f"fft.{kind}"))
+        centre = md.panel.view_to_widget(0.0, 0.0).toPoint()
+        menu = right_click_menu(qtbot, md.panel.graphics.viewport(), centre)
+        click_menu_path(qtbot, menu, "Export", "Data as CSV...")
+        header = next(ln for ln in open(tmp_path / "fft.csv") if not ln.startswith("#"))
+        assert header.startswith("ix,iy,qx (1/m),qy (1/m),")
         # a real-space image in another map view keeps metres and its length bar
         browser = w.exploration.browser
         _double_click(qtbot, browser.tree, browser.map_item(key, "Z"))
