@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QFileDialog
 
@@ -61,7 +61,7 @@ def _assert_reciprocal(qtbot, w, panel) -> None:
     # the mouse over the map: the read-out gives the wave vector in 1/nm
     q = 1.0 / A
     pos = panel.view_to_widget(q, 0.0)
-    QTest.mouseMove(panel.graphics.viewport(), QPointF(pos).toPoint())
+    QTest.mouseMove(panel.graphics.viewport(), pos)
     qtbot.waitUntil(lambda: "qx =" in w.readout.text(), timeout=3000)
     text = w.readout.text()
     assert "1/nm" in text and " nm, y =" not in text
@@ -84,7 +84,7 @@ def test_fft_map_view_reads_wave_vectors_and_stays_reciprocal_in_a_project(
         assert md.levelling == "none"  # a Fourier amplitude is shown as is, never plane-levelled
         # right-click > Export > Data as CSV: the columns are wave vectors
         monkeypatch.setattr(w.exporter, "ask_path", lambda kind, name: str(tmp_path / f"fft.{kind}"))
-        centre = md.panel.view_to_widget(0.0, 0.0).toPoint()
+        centre = md.panel.view_to_widget(0.0, 0.0)
         menu = right_click_menu(qtbot, md.panel.graphics.viewport(), centre)
         click_menu_path(qtbot, menu, "Export", "Data as CSV...")
         header = next(ln for ln in open(tmp_path / "fft.csv") if not ln.startswith("#"))
