@@ -63,6 +63,7 @@ class LatticeController:
         self.panel.cut_drawn.connect(self.cut)
         self.panel.clear_peaks_requested.connect(self.clear_peaks)
         self.panel.log_scale_toggled.connect(self._log_toggled)
+        self.panel.map.hovered.connect(self._hovered)
 
         m = host.menu("Lattice")
         m.addAction("&FFT of current image", self.fft_image)
@@ -211,6 +212,16 @@ class LatticeController:
         )
         self.panel.set_cut(self.cut_ends)
         self._show_peaks()
+
+    def _hovered(self, q: tuple[float, float] | None) -> None:
+        """Status-bar read-out over the Fourier map: the wave vector in 1/nm and its period."""
+        if q is None:
+            self.host.readout.setText("")
+            return
+        length = float(np.hypot(*q))
+        period = f", 1/|q| = {1e9 / length:.3f} nm" if length > 0 else ""
+        where = f"qx = {q[0] * 1e-9:.3f} 1/nm, qy = {q[1] * 1e-9:.3f} 1/nm"
+        self.host.readout.setText(f"{where}, |q| = {length * 1e-9:.3f} 1/nm{period}")
 
     def _log_toggled(self, on: bool) -> None:
         self.log_scale = bool(on)

@@ -79,6 +79,16 @@ def test_fft_map_view_reads_wave_vectors_and_stays_reciprocal_in_a_project(
         menu_action(qtbot, w, "Lattice", "FFT of current image")
         qtbot.waitUntil(lambda: w.lattice.fft_key is not None, timeout=10000)
         fft_key = w.lattice.fft_key
+        # the Lattice FFT dock reads wave vectors under the mouse too
+        w.dock("lattice").raise_()
+        fmap = w.lattice.panel.map
+        qtbot.waitUntil(lambda: fmap.current_image() is not None and fmap.isVisible(), timeout=5000)
+        qtbot.wait(50)
+        assert "qx (1/nm)" in fmap.axis_label("bottom") and fmap.scale_bar_length == 0.0
+        QTest.mouseMove(fmap.graphics.viewport(), fmap.view_to_widget(1.0 / A, 0.0))
+        qtbot.waitUntil(lambda: "qx =" in w.readout.text(), timeout=3000)
+        period = float(w.readout.text().split("1/|q| = ")[1].split(" ")[0])
+        assert period == pytest.approx(A * 1e9, rel=0.03)
         md = _open_amplitude(qtbot, w, fft_key)
         _assert_reciprocal(qtbot, w, md.panel)
         assert md.levelling == "none"  # a Fourier amplitude is shown as is, never plane-levelled
