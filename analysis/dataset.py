@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 BWD_SUFFIX = " [bwd]"
+RECIPROCAL_UNIT = "1/m"  # the unit of a reciprocal-space frame (see Frame.unit)
 
 
 @dataclass(frozen=True)
@@ -42,12 +43,21 @@ class Frame:
     rotating the frame about its centre; ``shape`` (ny, nx) pixels. Pixel ``(iy, ix)`` has its centre at
     frame-local coordinates ``u = (ix + 0.5) * width / nx - width / 2`` and
     ``v = (iy + 0.5) * height / ny - height / 2``.
+
+    ``unit`` says what space the frame is in: ``"m"`` (the sample plane, the default) or ``"1/m"`` for a
+    reciprocal-space frame (a Fourier transform), whose ``center`` and ``size`` are wave vectors in 1/m.
     """
 
     center: tuple[float, float] = (0.0, 0.0)
     size: tuple[float, float] = (1e-9, 1e-9)
     angle: float = 0.0
     shape: tuple[int, int] = (1, 1)
+    unit: str = "m"
+
+    @property
+    def reciprocal(self) -> bool:
+        """True for a reciprocal-space frame (coordinates are wave vectors in 1/m)."""
+        return self.unit == RECIPROCAL_UNIT
 
     @property
     def pixel_size(self) -> tuple[float, float]:
@@ -100,12 +110,15 @@ class Frame:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "center": list(self.center),
             "size": list(self.size),
             "angle": self.angle,
             "shape": list(self.shape),
         }
+        if self.unit != "m":  # real-space frames are written as before
+            d["unit"] = self.unit
+        return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Frame:
@@ -114,6 +127,7 @@ class Frame:
             size=(float(d["size"][0]), float(d["size"][1])),
             angle=float(d.get("angle", 0.0)),
             shape=(int(d["shape"][0]), int(d["shape"][1])),
+            unit=str(d.get("unit", "m")),
         )
 
 

@@ -1,5 +1,8 @@
 """Base map view: a 2D image placed in physical coordinates (metres) with cursor, markers and colour bar.
 
+A reciprocal-space frame (a Fourier transform, ``Frame.reciprocal``) is placed the same way in wave vectors
+(1/m): its axes read qx, qy in 1/nm and no length scale bar is drawn.
+
 Every map panel (topography, each slicer) derives from :class:`MapView`. Its view box works in physical
 metres (x, y of the sample plane); the image item is placed with the scan frame's transform, rotation
 included, so row 0 of the image is the lowest scan line. The view emits the physical point under the mouse
@@ -136,8 +139,8 @@ class MapView(QWidget):
 
         self.view_box = _MapViewBox(self)
         self.plot_item = self.graphics.addPlot(row=0, col=0, viewBox=self.view_box)
-        self.plot_item.setLabel("bottom", "x", units="m")
-        self.plot_item.setLabel("left", "y", units="m")
+        self._reciprocal = False
+        self._label_axes(False)
         self.plot_item.showAxes(True, showValues=(True, False, False, True))
         self.plot_item.hideButtons()
         # PlotItem.setMenuEnabled(False) alone disables the view box menu too, and with it the right-click
@@ -200,9 +203,34 @@ class MapView(QWidget):
             # the dataset is known and its first map is on its way: show the frame (and take gestures)
             self.empty.set_empty(False)
         self.image_item.setTransform(frame_transform(frame))
+        if frame.reciprocal != self._reciprocal:
+            self._label_axes(frame.reciprocal)
         if changed:
             self._make_scale_bar(frame)
             self._needs_autorange = True
+
+    @property
+    def reciprocal(self) -> bool:
+        """True while the view shows a reciprocal-space frame (coordinates are wave vectors in 1/m)."""
+        return self._reciprocal
+
+    def _label_axes(self, reciprocal: bool) -> None:
+        """Axes x, y in metres with SI prefixes, or qx, qy read in 1/nm for a reciprocal frame."""
+        self._reciprocal = reciprocal
+        for side, name in (("bottom", "x"), ("left", "y")):
+            axis = self.plot_item.getAxis(side)
+            if reciprocal:
+                axis.enableAutoSIPrefix(False)
+                axis.setScale(1e-9)  # the view works in 1/m; the axis reads in 1/nm
+                self.plot_item.setLabel(side, f"q{name} (1/nm)")
+            else:
+                axis.setScale(1.0)
+                axis.enableAutoSIPrefix(True)
+                self.plot_item.setLabel(side, name, units="m")
+
+    def axis_label(self, side: str) -> str:
+        """The label text of the ``"bottom"`` or ``"left"`` axis as drawn (with its unit and prefix)."""
+        return self.plot_item.getAxis(side).labelString()
 
     def set_value_label(self, label: str, unit: str) -> None:
         """Name and unit of the mapped quantity (colour bar axis; SI prefixes are chosen automatically)."""
@@ -360,8 +388,15 @@ class MapView(QWidget):
         return len(self._markers.data)
 
     def _make_scale_bar(self, frame: Frame) -> None:
+        if frame.reciprocal:  # a length bar means nothing in q-space: the axes read in 1/nm
+            self.scale_bar_length = 0.0
+            if self._scale_bar is not None:
+                self._scale_bar.setVisible(False)
+            return
         length = nice_length(max(frame.size))
         self.scale_bar_length = length
+        if self._scale_bar is not None:
+            self._scale_bar.setVisible(True)
         if self._scale_bar is not None:
             self._scale_bar.size = length
             self._scale_bar.text.setText(pg.siFormat(length, suffix="m"))

@@ -19,10 +19,19 @@ class ReadoutLabel(QLabel):
         self.setFixedWidth(width)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.setTextFormat(Qt.TextFormat.PlainText)
+        self._text = ""
 
     def setText(self, text: str) -> None:
-        super().setText(text)
+        # kept and painted here: QLabel.setText would ask the window's layout to be redone on every
+        # mouse move, which can shift docks that have not settled under a gesture in progress
+        if text == self._text:
+            return
+        self._text = text
         self.setToolTip(text if not self.fits(text) else "")
+        self.update()
+
+    def text(self) -> str:
+        return self._text
 
     def fits(self, text: str | None = None) -> bool:
         """Whether ``text`` (default: the current text) is shown whole."""

@@ -14,8 +14,13 @@ from widgets.map_view import MapView
 LEVELLING = {
     "none": "No levelling",
     "plane": "Plane",
+    "plane2": "Polynomial, order 2",
+    "plane3": "Polynomial, order 3",
     "line_median": "Line by line (median)",
+    "line_median_diff": "Line by line (median of differences)",
     "line_linear": "Line by line (linear)",
+    "line_poly2": "Line by line (polynomial, order 2)",
+    "line_poly3": "Line by line (polynomial, order 3)",
     "plane+line_median": "Plane, then lines (median)",
 }
 

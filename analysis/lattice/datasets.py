@@ -1,6 +1,7 @@
 """Derived datasets of the lattice tools: Fourier transforms and corrected copies of images and grids.
 
-An FFT dataset lives in reciprocal space: its :class:`~analysis.dataset.Frame` is centred on q = 0 with
+An FFT dataset lives in reciprocal space: its :class:`~analysis.dataset.Frame` (``unit = "1/m"``, so every
+map view and the project file know it) is centred on q = 0 with
 ``size = (nx * dqx, ny * dqy)`` in 1/m, so pixel ``(iy, ix)`` sits at ``(qx[ix], qy[iy])``, and
 ``metadata["lattice"]`` records ``{"kind": "fft", "window", "source_channel", "pixel_size"}`` (the real-space
 pixel size in metres). Corrected copies (drift, alignment, Fourier filtering) keep the source's frame and
@@ -16,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis.dataset import BWD_SUFFIX, Frame, Grid, Image
+from analysis.dataset import BWD_SUFFIX, RECIPROCAL_UNIT, Frame, Grid, Image
 from analysis.lattice.align import apply_shift, estimate_shift, resample_to_frame
 from analysis.lattice.drift import DriftField, apply_field, displacement_field
 from analysis.lattice.fft import LatticeError, fft_grid, fft_image
@@ -37,7 +38,7 @@ def q_frame(qx: np.ndarray, qy: np.ndarray) -> Frame:
     dqx, dqy = float(qx[1] - qx[0]), float(qy[1] - qy[0])
     cx = float(qx[0]) + (nx - 1) * dqx / 2
     cy = float(qy[0]) + (ny - 1) * dqy / 2
-    return Frame(center=(cx, cy), size=(nx * dqx, ny * dqy), angle=0.0, shape=(ny, nx))
+    return Frame(center=(cx, cy), size=(nx * dqx, ny * dqy), angle=0.0, shape=(ny, nx), unit=RECIPROCAL_UNIT)
 
 
 def q_axes_of(ds: Grid | Image) -> tuple[np.ndarray, np.ndarray]:

@@ -1,5 +1,8 @@
 """Levelling of topography: plane subtraction and line-by-line correction.
 
+The display levellings of the map views (:data:`METHODS`); polynomial planes of order 2-3, line levelling
+by median of differences and polynomial lines are computed by :mod:`analysis.topography.levelling`.
+
 All functions take a (ny, nx) height map (metres) and return a new float64 array; NaN pixels and pixels
 outside ``valid`` are ignored by the fits and stay NaN. Row ``iy`` is one scan line.
 """
@@ -9,8 +12,30 @@ from __future__ import annotations
 import numpy as np
 
 from analysis.dataset import Image
+from analysis.topography.levelling import LevellingError
+from analysis.topography.levelling import line_level as topo_line_level
+from analysis.topography.levelling import plane_level as topo_plane_level
 
-METHODS = ("none", "plane", "line_median", "line_linear", "plane+line_median")
+METHODS = (
+    "none",
+    "plane",
+    "plane2",
+    "plane3",
+    "line_median",
+    "line_median_diff",
+    "line_linear",
+    "line_poly2",
+    "line_poly3",
+    "plane+line_median",
+)
+# display levellings computed by analysis.topography.levelling: key -> (operation, method, order)
+_TOPOGRAPHY = {
+    "plane2": ("plane", "", 2),
+    "plane3": ("plane", "", 3),
+    "line_median_diff": ("line", "median_diff", 0),
+    "line_poly2": ("line", "poly", 2),
+    "line_poly3": ("line", "poly", 3),
+}
 
 
 def _mask(z: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
@@ -63,7 +88,27 @@ def level(z: np.ndarray, method: str, valid: np.ndarray | None = None) -> np.nda
         return line_level(z, 1, valid)
     if method == "plane+line_median":
         return line_level(plane_level(z, valid), 0, valid)
+    if method in _TOPOGRAPHY:
+        return _topography_level(z, method, valid)
     raise ValueError(f"unknown levelling {method!r}; choose one of {', '.join(METHODS)}")
+
+
+def _topography_level(z: np.ndarray, method: str, valid: np.ndarray | None) -> np.ndarray:
+    """A polynomial plane of order 2-3, median-of-differences or polynomial line levelling
+    (:mod:`analysis.topography.levelling`) fitted to the usable pixels; unusable pixels stay NaN. An image
+    with too few usable pixels for the fit is returned unchanged (as :func:`plane_level` does)."""
+    z = np.asarray(z, dtype=np.float64)
+    m = _mask(z, valid)
+    op, line_method, order = _TOPOGRAPHY[method]
+    try:
+        if op == "plane":
+            out = topo_plane_level(z, order, m)
+        else:
+            out = topo_line_level(z, line_method, order, m)
+    except LevellingError:
+        return z.copy()
+    out[~m] = np.nan
+    return out
 
 
 def levelled_image(

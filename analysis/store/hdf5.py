@@ -64,7 +64,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from analysis.dataset import Dataset, Frame, Grid, Image, Source, Spectrum
+from analysis.dataset import RECIPROCAL_UNIT, Dataset, Frame, Grid, Image, Source, Spectrum
 from analysis.errors import FormatVersionError, ReadError, WorkbenchError
 from analysis.io.common import hdf5_size_problem
 from analysis.store import seal
@@ -292,12 +292,14 @@ def _scale(g: h5py.Group, name: str, values: np.ndarray, units: str, long_name: 
 
 
 def _frame_scales(g: h5py.Group, frame: Frame) -> tuple[h5py.Dataset, h5py.Dataset]:
-    """``y`` (ny,) and ``x`` (nx,) pixel-centre coordinates in metres (frame axes shifted by the centre)."""
+    """``y`` (ny,) and ``x`` (nx,) pixel-centre coordinates in the frame's unit (metres, or 1/m for a
+    reciprocal frame, whose axes are named qy and qx), frame axes shifted by the centre."""
     ny, nx = frame.shape
     w, h = frame.size
     x = frame.center[0] + (np.arange(nx) + 0.5) * w / nx - w / 2
     y = frame.center[1] + (np.arange(ny) + 0.5) * h / ny - h / 2
-    return _scale(g, "y", y, "m", "y"), _scale(g, "x", x, "m", "x")
+    q = "q" if frame.reciprocal else ""
+    return _scale(g, "y", y, frame.unit, q + "y"), _scale(g, "x", x, frame.unit, q + "x")
 
 
 def _slabs(ds: Dataset) -> int:
@@ -692,7 +694,11 @@ def _read_frame(g: h5py.Group, label: str, warnings: list[str]) -> Frame:
     if angle is None or not math.isfinite(angle):
         warnings.append(f"{label}: its frame angle {d.get('angle')!r} is not finite; 0 is used")
         angle = 0.0
-    return Frame(center=center, size=size, angle=angle, shape=(ny, nx))  # type: ignore[arg-type]
+    unit = d.get("unit", "m")
+    if unit not in ("m", RECIPROCAL_UNIT):
+        warnings.append(f"{label}: its frame unit {unit!r} is neither m nor {RECIPROCAL_UNIT}; m is used")
+        unit = "m"
+    return Frame(center=center, size=size, angle=angle, shape=(ny, nx), unit=unit)  # type: ignore[arg-type]
 
 
 def _read_entry(path: Path, g: h5py.Group, warnings: list[str]) -> ProjectEntry:

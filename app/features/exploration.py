@@ -164,7 +164,7 @@ class Exploration:
 
     def readout_text(self, panel: MapView, xy: tuple[float, float] | None) -> str:
         """Status-bar text, most telling first: the value with its unit, the sweep point exactly as the
-        slicer shows it, the position in nm, the pixel index."""
+        slicer shows it, the position in nm (wave vector in 1/nm on a reciprocal map), the pixel index."""
         if xy is None or panel.frame is None:
             return ""
         parts = []
@@ -175,7 +175,10 @@ class Exploration:
         slicer = self.slicer_for_panel(panel)
         if slicer is not None and slicer.grid is not None:
             parts.append(f"{slicer.grid.sweep_signal} = {slicer.panel.sweep_text()}")
-        parts.append(f"x = {xy[0] * 1e9:.2f} nm, y = {xy[1] * 1e9:.2f} nm")
+        if panel.frame.reciprocal:  # wave vectors (1/m) read in 1/nm
+            parts.append(f"qx = {xy[0] * 1e-9:.3f} 1/nm, qy = {xy[1] * 1e-9:.3f} 1/nm")
+        else:
+            parts.append(f"x = {xy[0] * 1e9:.2f} nm, y = {xy[1] * 1e9:.2f} nm")
         if pix is not None:
             parts.append(f"pixel (ix {pix[1]}, iy {pix[0]})")
         return "  |  ".join(parts)

@@ -5,7 +5,8 @@ drift correction and alignment of co-registered datasets.
 FFTPanel`: the Fourier map of the FFT dataset last made or selected, its picked Bragg peaks and a q-cut
 tool) and the "QPI cut" dock (:class:`widgets.lattice.qpi_view.QPIView`: q along the cut against the
 sweep). Every result is a derived dataset (a child of its source) added through the undo stack; picked
-peaks are undoable too. Heavy work runs in ``host.run_job``. An FFT grid gets a slicer of its own, and its
+peaks are undoable too, kept in ``state.annotations`` and saved with the project (attachment
+``"lattice"``). Heavy work runs in ``host.run_job``. An FFT grid gets a slicer of its own, and its
 slice follows the slicers of the grid it was made from (same sweep axis).
 """
 
@@ -22,14 +23,18 @@ from analysis.lattice import datasets as lds
 from analysis.lattice.bragg import lattice_vectors, refine_on_map
 from analysis.lattice.qpi import q_cut
 from app.features.host import Host
-from app.state.app_state import ViewState
+from app.state.app_state import AnnotationMap, ViewState
 from app.state.edits import AddDataset
+from app.state.project_io import annotations_attachment
 from app.state.undo import DELETE, DictEdit
-from widgets.lattice.dialogs import AlignDialog, FilterDialog, SymmetriseDialog
+from widgets.lattice.dialogs import AlignDialog, DriftDialog, FilterDialog, SymmetriseDialog
 from widgets.lattice.fft_panel import FFTPanel
 from widgets.lattice.qpi_view import QPIView
 
 Peaks = tuple[tuple[float, float], ...]
+PEAKS_KIND = "bragg_peaks"  # annotation kind of the picked peaks of an FFT dataset
+PEAKS_ATTACHMENT = "lattice"  # the project attachment holding them
+DEFAULT_PERIODS = 3.0  # demodulation length of the drift correction, in periods of the longer spacing
 
 
 class LatticeController:
@@ -39,13 +44,16 @@ class LatticeController:
         self.host = host
         self.state = host.state
         self.fft_key: str | None = None
-        self.peaks: dict[str, Peaks] = {}  # FFT dataset key -> picked peaks (qx, qy) in 1/m
+        #: FFT dataset key -> picked peaks (qx, qy) in 1/m, kept in the state (saved with the project)
+        self.peaks: AnnotationMap = AnnotationMap(self.state, PEAKS_KIND, "peaks")
         self.index: dict[str, int] = {}  # FFT grid key -> sweep index shown
         self.cut_ends: list[tuple[float, float]] | None = None
         self.last_cut: Any = None
         self.last_job: Any = None
         self.dialog: Any = None
         self.log_scale = True
+        self.drift_ideal = ""  # the drift dialog's last choices
+        self.drift_periods = DEFAULT_PERIODS
 
         self.panel = FFTPanel()
         host.add_dock("lattice", "Lattice FFT", self.panel)
@@ -55,6 +63,7 @@ class LatticeController:
         self.panel.cut_drawn.connect(self.cut)
         self.panel.clear_peaks_requested.connect(self.clear_peaks)
         self.panel.log_scale_toggled.connect(self._log_toggled)
+        self.panel.map.hovered.connect(self._hovered)
 
         m = host.menu("Lattice")
         m.addAction("&FFT of current image", self.fft_image)
@@ -70,16 +79,17 @@ class LatticeController:
         self.cut_action.toggled.connect(self.panel.cut_button.setChecked)
         self.panel.cut_button.toggled.connect(self.cut_action.setChecked)
         m.addAction("&Inverse filter...", self.filter_dialog)
-        drift = m.addMenu("&Drift correct")
-        drift.addAction("To the &average lattice", lambda: self.drift_correct(""))
-        drift.addAction("To an ideal &square lattice", lambda: self.drift_correct("square"))
-        drift.addAction("To an ideal &hexagonal lattice", lambda: self.drift_correct("hexagonal"))
+        m.addAction("&Drift correct...", self.drift_dialog)
         m.addAction("&Align to...", self.align_dialog)
 
         self.state.datasets_changed.connect(self._datasets_changed)
         self.state.current_changed.connect(self._current_changed)
         self.state.view_edited.connect(self._view_edited)
         self.state.undo.on_change(self._show_peaks)
+        self.state.annotations.changed.connect(self._show_peaks)  # a project's peaks came in
+        self.state.attachment_providers[PEAKS_ATTACHMENT] = lambda: annotations_attachment(
+            self.state, PEAKS_KIND
+        )
 
     # -- helpers --------------------------------------------------------------------------------------
     def _warn(self, text: str) -> None:
@@ -202,6 +212,16 @@ class LatticeController:
         )
         self.panel.set_cut(self.cut_ends)
         self._show_peaks()
+
+    def _hovered(self, q: tuple[float, float] | None) -> None:
+        """Status-bar read-out over the Fourier map: the wave vector in 1/nm and its period."""
+        if q is None:
+            self.host.readout.setText("")
+            return
+        length = float(np.hypot(*q))
+        period = f", 1/|q| = {1e9 / length:.3f} nm" if length > 0 else ""
+        where = f"qx = {q[0] * 1e-9:.3f} 1/nm, qy = {q[1] * 1e-9:.3f} 1/nm"
+        self.host.readout.setText(f"{where}, |q| = {length * 1e-9:.3f} 1/nm{period}")
 
     def _log_toggled(self, on: bool) -> None:
         self.log_scale = bool(on)
@@ -364,17 +384,35 @@ class LatticeController:
             done=lambda r: self._add(r, src),
         )
 
-    def drift_correct(self, ideal: str = "") -> None:
-        """Lawler-Fujita correction of the transform's source with the picked Bragg peaks."""
+    def drift_dialog(self) -> DriftDialog | None:
+        """Lattice > Drift correct...: the reference lattice and the demodulation length L (in lattice
+        periods) are asked for; accepting runs :meth:`drift_correct`."""
+        if self._peaks_or_warn(2) is None or self._source_key(self.fft_key) is None:
+            return None
+        dlg = DriftDialog(self.drift_ideal, self.drift_periods, parent=self.host)  # type: ignore[arg-type]
+        dlg.accepted.connect(lambda: self.drift_correct(**dlg.values()))
+        dlg.finished.connect(lambda _r: dlg.deleteLater())
+        self.dialog = dlg
+        dlg.open()
+        return dlg
+
+    def drift_correct(self, ideal: str = "", periods: float = DEFAULT_PERIODS) -> None:
+        """Lawler-Fujita correction of the transform's source with the picked Bragg peaks, demodulated
+        over ``periods`` periods of the longer lattice spacing (L = periods / min |Q|)."""
         peaks = self._peaks_or_warn(2)
         src = self._source_key(self.fft_key)
         if peaks is None or src is None:
+            return
+        if not periods > 0:
+            self._warn("The demodulation length must be positive")
             return
         try:
             qa, qb = lattice_vectors([np.asarray(p) for p in peaks])
         except WorkbenchError as exc:
             self._warn(str(exc))
             return
+        self.drift_ideal, self.drift_periods = ideal, float(periods)
+        length = float(periods) / min(float(np.hypot(*qa)), float(np.hypot(*qb)))
         ds = self.state.entries[src].dataset
 
         def done(result: Any) -> None:
@@ -386,7 +424,7 @@ class LatticeController:
                 f"(demodulation length {field.length * 1e9:.2f} nm)",
             )
 
-        self._run(lds.drift_corrected, ds, qa, qb, None, ideal, name="Lattice: drift correction", done=done)
+        self._run(lds.drift_corrected, ds, qa, qb, length, ideal, name="Lattice: drift correction", done=done)
 
     def align_dialog(self) -> AlignDialog | None:
         key = self._source_key(self.state.current)

@@ -54,7 +54,11 @@ def map_content(dataset: object) -> MapContent | None:
 
 def default_levelling(unit: str, dataset: Any = None) -> str:
     """Heights (metres) are plane-levelled by default; other maps (gaps, chi-square, ...) are shown as is,
-    and so is a ``dataset`` that is itself the result of a levelling (its last provenance step)."""
+    and so is a ``dataset`` that is itself the result of a levelling (its last provenance step) or lives in
+    reciprocal space (a Fourier transform, whose amplitude has no tilt to remove)."""
+    frame = getattr(dataset, "frame", None)
+    if frame is not None and frame.reciprocal:
+        return "none"
     prov = getattr(dataset, "provenance", None) or []
     if prov and isinstance(prov[-1], dict) and prov[-1].get("operation") == "level":
         return "none"

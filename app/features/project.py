@@ -144,6 +144,7 @@ class ProjectController:
             self.state.fits_changed,
             self.state.pinned_changed,
             self.state.figures.changed,
+            self.state.annotations.changed,
         ):
             sig.connect(self._changed)
         window.loader.project_opener = self.open_if_project

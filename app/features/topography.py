@@ -4,7 +4,9 @@
 (:class:`widgets.topography_tools.HeightProfilePanel`) and a profile drawer on every map view. The user
 drags a line on any map; its profile (averaged over the width set in the dock) is taken from the image
 that map shows, with two cursor ranges A and B giving the step height B - A and its standard error
-(:mod:`analysis.topography.profiles`). Level... opens :class:`widgets.topography_tools.LevelDialog` on
+(:mod:`analysis.topography.profiles`). The line (its dataset, channel, vertices and width) is a mark in
+``state.annotations``: drawing and editing it are undo steps, and it is saved with the project
+(attachment ``"topography"``). Level... opens :class:`widgets.topography_tools.LevelDialog` on
 the current image or grid; accepting computes the levelled map off the GUI thread
 (:mod:`analysis.topography.images`) and adds it as a child dataset with :class:`AddDataset` (undoable).
 """
@@ -23,12 +25,17 @@ from analysis.topography.images import height_map, level_channels, levelled_imag
 from analysis.topography.levelling import LevelSpec, apply
 from analysis.topography.profiles import Profile, StepHeight, line_profile, step_height, write_profile_csv
 from app.features.host import Host
+from app.state.app_state import annotation_key
 from app.state.edits import AddDataset
+from app.state.project_io import annotations_attachment
+from app.state.undo import DELETE, DictEdit, Macro
 from widgets.linecut_drawing import CutShape, LineCutDrawer
 from widgets.topography_tools import HeightProfilePanel, LevelDialog
 
 PROFILE_ID = "height-profile"
 PROFILE_COLOUR = (255, 255, 255)
+PROFILE_KIND = "height_profile"  # annotation kind of the profile line (one at a time)
+PROFILE_ATTACHMENT = "topography"  # the project attachment holding it
 PREVIEW_SIZE = 256  # the preview is levelled on the map strided to at most this many pixels a side
 TOPOGRAPHY_VIEW = "topography"  # the view state of the topography panel (its channel is the default)
 
@@ -61,13 +68,14 @@ class TopographyController:
         self.dialog: LevelDialog | None = None
         self.last_job: Any = None
         self._dialog_key: str | None = None
+        self._drawn_on: Any = None  # the map a line is being drawn on, while its edit is pushed
 
         self.panel = HeightProfilePanel()
         tab = "profile" if "profile" in window.dock_keys() else None
         self.dock = window.add_dock(
             "height_profile", "Height profile", self.panel, Qt.DockWidgetArea.RightDockWidgetArea, True, tab
         )
-        self.panel.width_changed.connect(lambda _w: self.refresh())
+        self.panel.width_changed.connect(lambda _w: self._width_changed())
         self.panel.cursors_changed.connect(self._update_step)
         self.panel.export_requested.connect(self.export_dialog)
         self.panel.draw_requested.connect(self.start_drawing)
@@ -91,6 +99,10 @@ class TopographyController:
         for panel in window.map_panels():
             self._attach(panel)
         window.map_panel_added.connect(self._attach)
+        self.state.annotations.edited.connect(self._mark_edited)
+        self.state.attachment_providers[PROFILE_ATTACHMENT] = lambda: annotations_attachment(
+            self.state, PROFILE_KIND
+        )
         removed = getattr(window, "map_panel_removed", None)
         if removed is not None:
             removed.connect(self._detach)
@@ -113,8 +125,9 @@ class TopographyController:
         item = self.drawers.pop(id(panel), None)
         if item is not None:
             item[1].detach()
-        if panel is self.line_panel:
-            self.clear_profile()
+        if panel is self.line_panel:  # the map closed: the line goes to another map of its dataset
+            self.line_panel = None
+            self.apply_mark()
 
     def drawer_for(self, panel: Any) -> LineCutDrawer:
         return self.drawers[id(panel)][1]
@@ -134,28 +147,113 @@ class TopographyController:
                     d.set_tool("")
 
     def _image_changed(self, panel: Any) -> None:
-        if panel is self.line_panel:
+        found = self.mark()
+        if panel is self.line_panel and found is not None and panel.dataset_key != found[1]["dataset"]:
+            QTimer.singleShot(0, self.apply_mark)  # the map shows another dataset now
+        elif panel is self.line_panel:
             self._refresh_timer.start()
+        elif self.line_panel is None and found is not None:
+            QTimer.singleShot(0, self.apply_mark)  # a map of the mark's dataset may have appeared
 
     # -- profile ---------------------------------------------------------------------------------------
+    def mark(self) -> tuple[str, dict[str, Any]] | None:
+        """(annotation key, mark) of the profile line kept in the state, or None."""
+        for k, v in self.state.annotations.items():
+            if v.get("kind") == PROFILE_KIND:
+                return k, v
+        return None
+
     def set_line(self, vertices: Any, panel: Any) -> None:
-        """The profile runs along ``vertices`` ((x, y) metres) on the map ``panel`` shows."""
-        self.line = tuple((float(x), float(y)) for x, y in vertices)
-        self.line_panel = panel
+        """The profile runs along ``vertices`` ((x, y) metres) on the map ``panel`` shows: one undoable
+        edit of the profile mark in the state (on the dataset the map shows)."""
+        line = tuple((float(x), float(y)) for x, y in vertices)
+        key = getattr(panel, "dataset_key", None)
+        if key is None or key not in self.state.entries:  # a map of no dataset: shown, not kept
+            self._show_line(line, panel)
+            return
+        value = {
+            "kind": PROFILE_KIND,
+            "dataset": key,
+            "channel": panel.value_label,
+            "line": [list(p) for p in line],
+            "width": self.panel.width_m(),
+        }
+        old = self.mark()
+        if old is not None and old[1] == value and panel is self.line_panel:
+            return
+        new_key = annotation_key(PROFILE_KIND, key)
+        edits = []
+        if old is not None and old[0] != new_key:  # one profile line at a time
+            edits.append(DictEdit("", self.state.annotations, old[0], DELETE))
+        edits.append(DictEdit("", self.state.annotations, new_key, value))
+        self._drawn_on = panel
+        try:
+            self.state.undo.push(Macro("Edit height profile" if old else "Draw height profile", edits))
+        finally:
+            self._drawn_on = None
+
+    def _panel_for(self, mark: dict[str, Any]) -> Any:
+        """The map view the profile mark is shown on: the one it was drawn on, else one showing its
+        dataset (and channel)."""
+        same = [p for p in self.window.map_panels() if getattr(p, "dataset_key", None) == mark["dataset"]]
+        for p in (self._drawn_on, self.line_panel):
+            if p is not None and p in same:
+                return p
+        chan = [p for p in same if p.value_label == mark.get("channel")]
+        return (chan or same or [None])[0]
+
+    def _mark_edited(self, key: str, _old: Any, new: Any) -> None:
+        if (isinstance(new, dict) and new.get("kind") == PROFILE_KIND) or (
+            isinstance(_old, dict) and _old.get("kind") == PROFILE_KIND
+        ):
+            self.apply_mark()
+
+    def apply_mark(self) -> None:
+        """Show the profile mark of the state (after a drag, an undo or a project being opened)."""
+        found = self.mark()
+        if found is None:
+            self._show_line(None, None)
+            return
+        mark = found[1]
+        width = float(mark.get("width", self.panel.width_m()))
+        if abs(width - self.panel.width_m()) > 1e-15:
+            self.panel.width_spin.blockSignals(True)
+            self.panel.width_spin.setValue(width * 1e9)
+            self.panel.width_spin.blockSignals(False)
+        line = tuple((float(x), float(y)) for x, y in mark["line"])
+        self._show_line(line, self._panel_for(mark))
+
+    def _width_changed(self) -> None:
+        """The width is a setting of the profile: kept in its mark (not an undo step of its own)."""
+        found = self.mark()
+        if found is not None and found[1].get("width") != self.panel.width_m():
+            self.state.annotations[found[0]] = {**found[1], "width": self.panel.width_m()}
+        self.refresh()
+
+    def _show_line(self, line: tuple[tuple[float, float], ...] | None, panel: Any) -> None:
+        self.line = line
+        self.line_panel = panel if line is not None else None
+        self.profile = None
+        self.step = None
         for p, d in self.drawers.values():
-            shape = CutShape(PROFILE_ID, self.line, PROFILE_COLOUR, "profile", self.panel.width_m(), True)
-            d.set_cuts([shape] if p is panel else [])
+            if line is not None and p is panel:
+                shape = CutShape(PROFILE_ID, line, PROFILE_COLOUR, "profile", self.panel.width_m(), True)
+                d.set_cuts([shape])
+            else:
+                d.set_cuts([])
+        if line is None or panel is None:
+            self.panel.set_profile(np.zeros(0), np.zeros(0), "", "")
+            self.panel.set_step_text("")
+            return
         self.refresh()
 
     def clear_profile(self) -> None:
-        self.line = None
-        self.line_panel = None
-        self.profile = None
-        self.step = None
-        for _, d in self.drawers.values():
-            d.set_cuts([])
-        self.panel.set_profile(np.zeros(0), np.zeros(0), "", "")
-        self.panel.set_step_text("")
+        """Topography > Clear profile: removes the profile mark (undoable)."""
+        found = self.mark()
+        if found is None:
+            self._show_line(None, None)
+            return
+        self.state.undo.push(DictEdit("Clear height profile", self.state.annotations, found[0], DELETE))
 
     def refresh(self) -> None:
         """Recompute the profile from the image the line's map shows now (a few ms: done inline)."""

@@ -8,7 +8,7 @@ one cursor, pinned point, region or line cut applies to every co-registered grid
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -110,7 +110,9 @@ class AppState:
     * ``regions``, ``linecuts``, ``fits``, ``views``, ``figures`` and ``fit_starts`` are
       :class:`app.state.collections.EventedDict` with ``edited(key, old, new)`` and ``changed()``
       (``regions_changed``, ``linecuts_changed`` and ``fits_changed`` are their ``changed``);
-    * ``view_edited(view key, field, old, new)`` when one field of a :class:`ViewState` changes.
+    * ``view_edited(view key, field, old, new)`` when one field of a :class:`ViewState` changes;
+    * ``annotations``: an :class:`~app.state.collections.EventedDict` of the marks features keep on a
+      dataset (picked Bragg peaks, the height profile line), edited through the undo stack.
     """
 
     entries: dict[str, DatasetEntry] = field(default_factory=dict)
@@ -137,6 +139,9 @@ class AppState:
         #: model name -> {param: {value, min, max, vary, expr}}: the fit dock's start settings the user
         #: edited (or took from a fit result), through ``undo`` like every other edit
         self.fit_starts: EventedDict[dict[str, dict[str, Any]]] = EventedDict("fit_starts", hub)
+        #: marks features keep on a dataset, saved with the project (see :func:`annotation_key`): key ->
+        #: JSON-able dict with ``"kind"`` and ``"dataset"`` (the dataset key), e.g. picked Bragg peaks
+        self.annotations: EventedDict[dict[str, Any]] = EventedDict("annotations", hub)
         self.datasets_changed = Signal("datasets_changed", hub)  # ()
         self.dataset_edited = Signal("dataset_edited", hub, coalesce=False)  # (key, old | None, new | None)
         self.current_changed = Signal("current_changed", hub)  # (key | None)
@@ -298,3 +303,47 @@ class AppState:
     def log(self, level: str, text: str) -> None:
         """level in {"info", "warning", "error"}."""
         self.message.emit(level, text)
+
+
+def annotation_key(kind: str, dataset: str) -> str:
+    """The key in ``AppState.annotations`` of the mark of ``kind`` on ``dataset``."""
+    return f"{kind}:{dataset}"
+
+
+class AnnotationMap(MutableMapping[str, Any]):
+    """The ``field`` of the annotations of one ``kind``, as ``{dataset key: value}`` over
+    ``state.annotations`` (so a :class:`~app.state.undo.DictEdit` on it is an undoable state edit)."""
+
+    def __init__(self, state: AppState, kind: str, field_name: str) -> None:
+        self.state = state
+        self.kind = kind
+        self.field = field_name
+
+    def _keys(self) -> list[tuple[str, str]]:
+        return [
+            (k, v["dataset"])
+            for k, v in self.state.annotations.items()
+            if v.get("kind") == self.kind and isinstance(v.get("dataset"), str)
+        ]
+
+    def __getitem__(self, dataset: str) -> Any:
+        v = self.state.annotations.get(annotation_key(self.kind, dataset))
+        if v is None or self.field not in v:
+            raise KeyError(dataset)
+        return v[self.field]
+
+    def __setitem__(self, dataset: str, value: Any) -> None:
+        self.state.annotations[annotation_key(self.kind, dataset)] = {
+            "kind": self.kind,
+            "dataset": dataset,
+            self.field: value,
+        }
+
+    def __delitem__(self, dataset: str) -> None:
+        del self.state.annotations[annotation_key(self.kind, dataset)]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([d for _k, d in self._keys()])
+
+    def __len__(self) -> int:
+        return len(self._keys())

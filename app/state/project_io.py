@@ -11,11 +11,15 @@ their children); the attachments are
   plus whatever the window adds (``view_extra``, e.g. the slicers' grid, channel and sweep value);
 * ``"figures"``: the composer's figures (``state.figures``), each
   :meth:`analysis.figures.description.FigureDescription.to_dict` with its key.
+* a feature's marks on datasets (``state.annotations``, e.g. picked Bragg peaks) in the attachment its
+  provider (``state.attachment_providers``) makes with :func:`annotations_attachment`:
+  ``{"annotations": [{"kind", "dataset", ...}, ...]}``.
 
 :func:`restore_project` adds a project's datasets and collections to a state. Keys are issued afresh by the
 state (``d...`` for datasets, a new region id for each region, ``state.new_key`` for line cuts and fits),
 so a project can be opened into a session that already holds data; references between objects (a fit's
-``grid`` or ``maps``, a derived dataset's parent, a view's current dataset) are rewritten to the new keys.
+``grid`` or ``maps``, a derived dataset's parent, a view's current dataset, an annotation's dataset) are
+rewritten to the new keys.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from analysis.figures.description import FigureDescription
 from analysis.fitting.entries import fit_entry
 from analysis.maps.regions import new_region_id
 from analysis.store import Attachment, Project, ProjectEntry
+from analysis.store.hdf5 import to_jsonable
 from analysis.store.records import (
     RecordError,
     key_remapper,
@@ -37,6 +42,7 @@ from analysis.store.records import (
 )
 from analysis.store.region_io import regions_attachment, regions_from_attachment
 from app.state import AppState, DatasetEntry
+from app.state.app_state import annotation_key
 
 REGIONS = "regions"
 LINECUTS = "linecuts"
@@ -46,6 +52,7 @@ FIGURES = "figures"
 KNOWN_ATTACHMENTS = (REGIONS, LINECUTS, FITS, VIEW, FIGURES)
 #: Fields of a figure's panels that name datasets, regions, line cuts or fits of the session.
 FIGURE_REFERENCES = ("dataset", "x_dataset", "y_dataset", "regions", "cut", "cuts", "fit", "series")
+ANNOTATIONS = "annotations"  # the data field of an attachment holding annotations
 
 
 @dataclass
@@ -135,6 +142,14 @@ def collect_project(
 def figures_attachment(figures: Mapping[str, FigureDescription]) -> Attachment:
     """The composer's figures as an attachment: ``{"items": [{"id": key, "figure": description dict}]}``."""
     return Attachment(data={"items": [{"id": k, "figure": f.to_dict()} for k, f in figures.items()]})
+def annotations_attachment(state: AppState, *kinds: str) -> Attachment:
+    """The annotations of ``kinds`` on datasets of the session, for a feature's attachment provider."""
+    marks = [
+        to_jsonable(dict(v))
+        for v in state.annotations.values()
+        if v.get("kind") in kinds and v.get("dataset") in state.entries
+    ]
+    return Attachment(data={ANNOTATIONS: marks})
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -304,5 +319,31 @@ def _restore(state: AppState, project: Project) -> RestoreResult:
         except Exception as exc:  # a damaged attachment (or what it leads to) must not stop the rest
             result.warnings.append(f"{name} could not be restored: {exc}")
             continue
-    result.other = {k: v for k, v in atts.items() if k not in KNOWN_ATTACHMENTS}
+    result.other = {}
+    for name, att in atts.items():
+        if name in KNOWN_ATTACHMENTS:
+            continue
+        if isinstance(att.data, dict) and isinstance(att.data.get(ANNOTATIONS), list):
+            try:
+                _restore_annotations(state, name, att.data[ANNOTATIONS], result)
+            except Exception as exc:  # a damaged attachment must not stop the rest
+                result.warnings.append(f"{name} could not be restored: {exc}")
+            continue  # its feature's provider writes it again from the state
+        result.other[name] = att
     return result
+
+
+def _restore_annotations(state: AppState, name: str, marks: list[Any], result: RestoreResult) -> None:
+    """Add the annotations of attachment ``name`` with their dataset keys rewritten to the new ones."""
+    for mark in marks:
+        if not (isinstance(mark, dict) and isinstance(mark.get("kind"), str)):
+            result.warnings.append(f"{name}: an annotation without a kind was left out")
+            continue
+        dataset = result.keys.get(str(mark.get("dataset")))
+        if dataset is None or dataset not in state.entries:
+            result.warnings.append(
+                f"{name}: a {mark['kind']} mark on {mark.get('dataset')!r} was left out: its dataset is not"
+                " in the project"
+            )
+            continue
+        state.annotations[annotation_key(mark["kind"], dataset)] = {**mark, "dataset": dataset}

@@ -93,7 +93,8 @@ def write_svg(view: QGraphicsView, path: str | Path, title: str = "") -> None:
 
 
 def write_map_csv(panel: MapView, path: str | Path) -> int:
-    """One row per pixel: ix, iy, x (m), y (m), value; returns the number of rows."""
+    """One row per pixel: ix, iy, x (m), y (m) (qx (1/m), qy (1/m) on a reciprocal map), value; returns
+    the number of rows."""
     image = panel.current_image()
     if image is None or panel.frame is None:
         raise ValueError("the map is empty")
@@ -107,7 +108,8 @@ def write_map_csv(panel: MapView, path: str | Path) -> int:
             "row iy = 0 is the lowest line\n"
         )
         w = csv.writer(fh)
-        w.writerow(["ix", "iy", "x (m)", "y (m)", f"{panel.value_label} ({unit})"])
+        axes = ["qx (1/m)", "qy (1/m)"] if panel.frame.reciprocal else ["x (m)", "y (m)"]
+        w.writerow(["ix", "iy", *axes, f"{panel.value_label} ({unit})"])
         for a, b, c, d, e in zip(ix.ravel(), iy.ravel(), x, y, np.asarray(image, dtype=np.float64).ravel()):
             w.writerow([int(a), int(b), f"{c:.9g}", f"{d:.9g}", f"{e:.9g}"])
     return nx * ny

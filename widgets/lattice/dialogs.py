@@ -15,6 +15,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+DRIFT_REFERENCES = {
+    "": "The average lattice of the image",
+    "square": "An ideal square lattice",
+    "hexagonal": "An ideal hexagonal lattice",
+}
+
 SYMMETRIES = {
     "c4": "Fourfold (C4)",
     "c6": "Sixfold (C6)",
@@ -93,3 +99,29 @@ class AlignDialog(_Form):
 
     def values(self) -> dict[str, Any]:
         return {"reference": self.reference.currentData()}
+
+
+class DriftDialog(_Form):
+    """Reference lattice (``DRIFT_REFERENCES``) and demodulation length in lattice periods."""
+
+    def __init__(self, ideal: str = "", periods: float = 3.0, parent: QWidget | None = None) -> None:
+        super().__init__("Drift correction (Lawler-Fujita)", parent)
+        self.reference = QComboBox()
+        for key, text in DRIFT_REFERENCES.items():
+            self.reference.addItem(text, key)
+        self.reference.setCurrentIndex(max(0, self.reference.findData(ideal)))
+        self.length = QDoubleSpinBox()
+        self.length.setDecimals(2)
+        self.length.setRange(0.5, 100.0)
+        self.length.setSingleStep(0.5)
+        self.length.setSuffix(" periods")
+        self.length.setValue(periods)
+        self.length.setToolTip(
+            "Length L of the Gaussian filter of the phase demodulation, in periods of the longer lattice "
+            "spacing: a longer L gives smoother, less noisy displacements; a shorter L follows faster drift"
+        )
+        self.form.addRow("Correct to", self.reference)
+        self.form.addRow("Demodulation length L", self.length)
+
+    def values(self) -> dict[str, Any]:
+        return {"ideal": str(self.reference.currentData()), "periods": float(self.length.value())}

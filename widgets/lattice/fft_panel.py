@@ -32,19 +32,13 @@ PEAK_COLOUR = (255, 40, 40)
 
 
 class FFTMapView(MapView):
-    """A map view in reciprocal space: axes qx, qy in 1/m and no length scale bar."""
+    """A map view in reciprocal space: axes qx, qy in 1/nm and no length scale bar (as any map view shows
+    a reciprocal frame), from the start."""
 
     def __init__(self, title: str = "", parent: QWidget | None = None) -> None:
         super().__init__(title, parent)
-        for side, name in (("bottom", "qx"), ("left", "qy")):
-            axis = self.plot_item.getAxis(side)
-            axis.enableAutoSIPrefix(False)
-            axis.setScale(1e-9)  # the map is in 1/m; the axes read in 1/nm
-            self.plot_item.setLabel(side, f"{name} (1/nm)")
+        self._label_axes(True)
         self.set_colormap("inferno")
-
-    def _make_scale_bar(self, frame: Frame) -> None:  # a length bar means nothing in q-space
-        self.scale_bar_length = 0.0
 
 
 def peak_text(index: int, qx: float, qy: float) -> str:

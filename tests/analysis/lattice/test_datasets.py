@@ -123,10 +123,12 @@ def test_fft_datasets_survive_a_project_file(tmp_path):
         ],
     )
     back = {e.key: e for e in open_project(path).load_all()}
+    assert not back["a"].dataset.frame.reciprocal and back["a"].dataset.frame == im.frame
     for key, orig in (("b", f1), ("d", f2)):
         ds = back[key].dataset
         assert back[key].parent == {"b": "a", "d": "c"}[key]
         assert lds.is_fft(ds) and ds.metadata["lattice"] == orig.metadata["lattice"]
+        assert ds.frame.reciprocal and ds.frame == orig.frame  # the frame stays in reciprocal space
         assert np.allclose(np.asarray(ds.channels[lds.AMPLITUDE]), orig.channels[lds.AMPLITUDE])
         qx, _ = lds.q_axes_of(ds)
         assert np.allclose(qx, lds.q_axes_of(orig)[0])

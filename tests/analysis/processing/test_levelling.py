@@ -53,3 +53,41 @@ def test_level_dispatch_and_image():
     assert img.provenance == [
         {"operation": "level", "parameters": {"method": "plane", "channel": "Z"}, "inputs": ["topo"]}
     ]
+
+
+def test_display_levellings_of_higher_order_and_by_line():
+    """The display methods added beside the old ones remove what they model exactly."""
+    rng = np.random.default_rng(2)
+    ny, nx = 40, 60
+    yy, xx = np.mgrid[0:ny, 0:nx] / 50.0
+    cubic = 1e-9 * (0.3 + 0.5 * xx - 0.2 * yy + 0.4 * xx**2 - 0.3 * xx * yy + 0.6 * xx**3 - 0.2 * yy**3)
+    # order 3 removes a cubic surface; order 2 cannot
+    np.testing.assert_allclose(level(cubic, "plane3"), 0.0, atol=1e-20)
+    assert np.ptp(level(cubic, "plane2")) > 1e-12
+    quad = cubic - 1e-9 * (0.6 * xx**3 - 0.2 * yy**3)
+    np.testing.assert_allclose(level(quad, "plane2"), 0.0, atol=1e-20)
+    # per-line quadratics (different on every line) are removed by the line polynomial of order 2
+    a, b, c = (rng.normal(0, 1e-10, (ny, 1)) for _ in range(3))
+    rows = a + b * xx + c * xx**2
+    np.testing.assert_allclose(level(rows, "line_poly2"), 0.0, atol=1e-20)
+    np.testing.assert_allclose(level(rows * xx, "line_poly3"), 0.0, atol=1e-20)
+    # median of differences: jumps between lines (and a line-to-line drift) are removed, features along
+    # the lines stay
+    jumps = np.cumsum(rng.choice([0.0, 0.2e-9], size=ny))[:, None] * np.ones((1, nx))
+    bumps = 1e-10 * np.sin(2 * np.pi * xx * 3)
+    out = level(jumps + 1e-10 * yy + bumps + rng.normal(0, 1e-13, (ny, nx)), "line_median_diff")
+    np.testing.assert_allclose(out - np.median(out), bumps - np.median(bumps), atol=2e-12)
+    # unusable pixels stay NaN; too few pixels for the fit leave the map as it is
+    valid = np.ones((ny, nx), bool)
+    valid[:5] = False
+    out = level(cubic, "plane3", valid)
+    assert np.isnan(out[:5]).all()
+    np.testing.assert_allclose(out[5:], 0.0, atol=1e-20)
+    np.testing.assert_array_equal(level(cubic[:2, :2], "plane3"), cubic[:2, :2])
+
+
+def test_old_levelling_names_still_work():
+    """Projects saved before the display methods grew keep their levelling keys."""
+    z = np.add.outer(np.arange(6.0), np.arange(7.0)) * 1e-10
+    for method in ("none", "plane", "line_median", "line_linear", "plane+line_median"):
+        assert np.isfinite(level(z, method)).all()

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox
 
 from analysis.dataset import Frame, Grid, Image
 from analysis.lattice import datasets as lds
-from analysis.lattice.bragg import angle_between_deg
+from analysis.lattice.bragg import angle_between_deg, lattice_vectors
 from tests.analysis.lattice.synthetic import lattice_image, qpi_grid, smooth_drift, square_q
 from tests.app.gui_support import click_map, close_window, open_window
 from tests.app.real_input import choose, click_menu_path, menu_action
@@ -103,18 +103,31 @@ def test_fft_peaks_drift_correction_and_undo_with_real_events(qtbot, win):
     click_map(qtbot, panel.map, qb[0], qb[1])
     assert len(ctl.peaks[fft_key]) == 2
 
-    # drift correction from the submenu: a derived image of the source
+    # drift correction from its dialog: the reference lattice and L (4 lattice periods typed in, 3 by
+    # default) give a derived image of the source
     before = set(w.state.entries)
     bar = w.menuBar()
     top = next(a for a in bar.actions() if a.text().replace("&", "") == "Lattice")
     qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.actionGeometry(top).center())
     qtbot.waitUntil(top.menu().isVisible, timeout=3000)
-    click_menu_path(qtbot, top.menu(), "Drift correct", "To an ideal square lattice")
+    click_menu_path(qtbot, top.menu(), "Drift correct...")
+    qtbot.waitUntil(lambda: ctl.dialog is not None and ctl.dialog.isVisible(), timeout=3000)
+    dlg = ctl.dialog
+    assert dlg.length.value() == 3.0 and dlg.reference.currentData() == ""
+    choose(qtbot, dlg.reference, "square")
+    edit = dlg.length.lineEdit()
+    qtbot.mouseDClick(edit, Qt.MouseButton.LeftButton)
+    edit.selectAll()
+    qtbot.keyClicks(edit, "4")
+    _ok(qtbot, dlg)
     qtbot.waitUntil(lambda: len(_new_entries(w, before)) == 1, timeout=15000)
     new = _new_entries(w, before)[0]
     out = w.state.entries[new]
     assert out.parent == key and isinstance(out.dataset, Image) and "drift corrected" in out.label
-    assert out.dataset.provenance[-1]["operation"] == "drift_correct"
+    step = out.dataset.provenance[-1]
+    assert step["operation"] == "drift_correct" and step["parameters"]["ideal"] == "square"
+    qa_, qb_ = lattice_vectors([np.asarray(p) for p in ctl.peaks[fft_key]])
+    assert step["parameters"]["length"] == pytest.approx(4 / min(np.hypot(*qa_), np.hypot(*qb_)))
 
     # Edit > Undo removes the corrected image, then the peaks, and undoing the FFT clears the panel
     _undo(qtbot, w)

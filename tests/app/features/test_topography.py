@@ -246,3 +246,25 @@ def test_level_with_regions_and_a_height_band_left_out(qtbot, win, rng):
     qtbot.waitUntil(lambda: len(win.state.children(key)) == 2, timeout=10000)
     banded = win.state.children(key)[1]
     assert "without" in banded.label and banded.dataset.provenance[-1]["parameters"]["band_exclude"]
+
+
+def test_topography_levelling_combo_offers_the_new_display_levellings(qtbot, win):
+    """Polynomial order 3 and median-of-differences chosen with clicks in the topography panel's own
+    levelling combo; Ctrl+Z goes back to the previous levelling."""
+    from analysis.processing.levelling import level
+
+    topo = win.exploration.topography
+    key = topo.dataset_key
+    z = np.asarray(win.state.entries[key].dataset.channels["Z"], dtype=np.float64)
+    offered = [topo.levelling_combo.itemData(i) for i in range(topo.levelling_combo.count())]
+    assert {"plane2", "plane3", "line_median_diff", "line_poly2", "line_poly3"} <= set(offered)
+    assert {"plane", "line_median", "line_linear", "plane+line_median"} <= set(offered)
+    choose(qtbot, topo.levelling_combo, "plane3")
+    qtbot.waitUntil(lambda: win.exploration.topo_levelling == "plane3", timeout=3000)
+    np.testing.assert_allclose(topo.current_image(), level(z, "plane3"), atol=1e-15)
+    choose(qtbot, topo.levelling_combo, "Line by line (median of differences)")
+    qtbot.waitUntil(lambda: win.exploration.topo_levelling == "line_median_diff", timeout=3000)
+    np.testing.assert_allclose(topo.current_image(), level(z, "line_median_diff"), atol=1e-15)
+    qtbot.keyClick(topo.graphics.viewport(), Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: topo.levelling() == "plane3", timeout=3000)
+    np.testing.assert_allclose(topo.current_image(), level(z, "plane3"), atol=1e-15)

@@ -258,3 +258,37 @@ def test_entries_are_saved_parents_first():
     assert [e.key for e in ordered_entries(s.entries)] == [kg, child]
     entries, _ = collect_project(s)
     assert [e.key for e in entries] == [kg, child] and entries[1].parent == kg
+
+
+def test_annotations_come_back_on_the_new_dataset_keys(tmp_path):
+    """A feature's marks (saved by its attachment provider) are restored onto the datasets' new keys;
+    marks on datasets not in the project are left out with a warning, and undo edits them as state."""
+    from app.state.app_state import AnnotationMap, annotation_key
+    from app.state.project_io import annotations_attachment
+    from app.state.undo import DictEdit
+
+    s, k = _session()
+    peaks = AnnotationMap(s, "bragg_peaks", "peaks")
+    s.undo.push(DictEdit("Pick", peaks, k["grid"], ((1e9, 0.0), (0.0, 1e9))))
+    assert s.annotations[annotation_key("bragg_peaks", k["grid"])]["dataset"] == k["grid"]
+    s.annotations["stray"] = {"kind": "bragg_peaks", "dataset": "gone", "peaks": []}
+    s.annotations["other"] = {"kind": "height_profile", "dataset": k["maps"], "line": [[0, 0], [1e-9, 0]]}
+    att = annotations_attachment(s, "bragg_peaks")
+    assert [m["dataset"] for m in att.data["annotations"]] == [k["grid"]]  # the stray mark is not saved
+    att.data["annotations"].append({"kind": "bragg_peaks", "dataset": "d99", "peaks": []})
+    entries, atts = collect_project(s, attachments={"lattice": att})
+    path = tmp_path / "marks.h5"
+    save_project(path, entries, atts)
+
+    t = AppState()
+    t.add_dataset(_grid(name="already open"))  # the project's keys are taken
+    with open_project(path) as project:
+        res = restore_project(t, project)
+    new = res.keys[k["grid"]]
+    assert new != k["grid"]
+    assert AnnotationMap(t, "bragg_peaks", "peaks")[new] == [[1e9, 0.0], [0.0, 1e9]]
+    assert list(AnnotationMap(t, "bragg_peaks", "peaks")) == [new]
+    assert any("d99" in w and "left out" in w for w in res.warnings)
+    assert "lattice" not in res.other  # written again by its provider
+    s.undo.undo()
+    assert k["grid"] not in peaks
