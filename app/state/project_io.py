@@ -142,6 +142,8 @@ def collect_project(
 def figures_attachment(figures: Mapping[str, FigureDescription]) -> Attachment:
     """The composer's figures as an attachment: ``{"items": [{"id": key, "figure": description dict}]}``."""
     return Attachment(data={"items": [{"id": k, "figure": f.to_dict()} for k, f in figures.items()]})
+
+
 def annotations_attachment(state: AppState, *kinds: str) -> Attachment:
     """The annotations of ``kinds`` on datasets of the session, for a feature's attachment provider."""
     marks = [
