@@ -11,6 +11,7 @@ shown, a bias-major copy ``(nb, ny, nx)`` is built in the background (see
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -167,8 +168,10 @@ class SliceScheduler(QObject):
         self._pending = None
         for job in self._live:
             for sig in (job.finished, job.failed):
-                try:
-                    sig.disconnect()
-                except (RuntimeError, TypeError):
-                    pass
+                with warnings.catch_warnings():  # PySide warns (not raises) when nothing is connected
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    try:
+                        sig.disconnect()
+                    except (RuntimeError, TypeError):
+                        pass
         self._pool.waitForDone(timeout_ms)
