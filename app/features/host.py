@@ -49,6 +49,7 @@ class Host(Protocol):
         area: Qt.DockWidgetArea = ...,
         visible: bool = ...,
         tabify_with: str | None = ...,
+        scroll: bool = ...,
     ) -> QDockWidget: ...
 
     def dock(self, key: str) -> QDockWidget: ...

@@ -56,9 +56,10 @@ class LatticeController:
         self.drift_periods = DEFAULT_PERIODS
 
         self.panel = FFTPanel()
-        host.add_dock("lattice", "Lattice FFT", self.panel)
+        # hidden until there is a transform or a cut to show (View lists them)
+        host.add_dock("lattice", "Lattice FFT", self.panel, visible=False)
         self.qpi = QPIView()
-        host.add_dock("qpi", "QPI cut", self.qpi)
+        host.add_dock("qpi", "QPI cut", self.qpi, visible=False)
         self.panel.peak_clicked.connect(self.pick_peak)
         self.panel.cut_drawn.connect(self.cut)
         self.panel.clear_peaks_requested.connect(self.clear_peaks)
@@ -190,6 +191,10 @@ class LatticeController:
             self._show_peaks()
             return
         ds = entry.dataset
+        dock = self.host.dock("lattice")
+        if not dock.isVisible():
+            dock.setVisible(True)
+            dock.raise_()
         old = self.state.entries.get(self.fft_key) if self.fft_key else None
         if old is None or old.dataset.frame != ds.frame:
             self.cut_ends = None  # a cut drawn in another reciprocal frame does not carry over

@@ -45,7 +45,12 @@ class MesaController:
         self.state = host.state
         self.panel = MesaPanel()
         host.add_dock(
-            DOCK, "Mesas (paper 002)", self.panel, Qt.DockWidgetArea.BottomDockWidgetArea, visible=False
+            DOCK,
+            "Mesas (paper 002)",
+            self.panel,
+            Qt.DockWidgetArea.BottomDockWidgetArea,
+            visible=False,
+            scroll=True,
         )
         self.action = host.menu("Papers").addAction("&Mesas: beta(N) and the stack simulator (002)")
         self.action.triggered.connect(self.show_panel)

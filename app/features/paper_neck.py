@@ -35,7 +35,12 @@ class NeckController:
         self.state = host.state
         self.panel = NeckPanel()
         host.add_dock(
-            DOCK, "Necks (paper 001)", self.panel, Qt.DockWidgetArea.BottomDockWidgetArea, visible=False
+            DOCK,
+            "Necks (paper 001)",
+            self.panel,
+            Qt.DockWidgetArea.BottomDockWidgetArea,
+            visible=False,
+            scroll=True,
         )
         self.action = host.menu("Papers").addAction("&Necks and point contacts (001)")
         self.action.triggered.connect(self.show_panel)

@@ -73,7 +73,7 @@ class TopographyController:
         self.panel = HeightProfilePanel()
         tab = "profile" if "profile" in window.dock_keys() else None
         self.dock = window.add_dock(
-            "height_profile", "Height profile", self.panel, Qt.DockWidgetArea.RightDockWidgetArea, True, tab
+            "height_profile", "Height profile", self.panel, Qt.DockWidgetArea.RightDockWidgetArea, False, tab
         )
         self.panel.width_changed.connect(lambda _w: self._width_changed())
         self.panel.cursors_changed.connect(self._update_step)

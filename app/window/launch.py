@@ -14,6 +14,7 @@ import gc
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
@@ -83,7 +84,7 @@ def grab_window(window):
     return image
 
 
-def take_screenshot(window, path: str, scenario: str = "explore", timeout_ms: int = 180_000) -> bool:
+def take_screenshot(window, path: str, scenario: Any = "explore", timeout_ms: int = 180_000) -> bool:
     """Run ``scenario`` (see :mod:`app.window.scenarios`), wait until the window has settled (event loop and
     timers, no processEvents), then write the window into ``path``. Returns True on success."""
     from PySide6.QtCore import QEventLoop
@@ -138,7 +139,14 @@ def main(argv: list[str] | None = None) -> int:
         window = MainWindow()
     window.resize(*args.size)
     window.show()
-    if args.demo or ((args.screenshot or args.scenario) and _scenario_needs_demo(args.scenario or "explore")):
+    # a screenshot of the files given shows those files alone; without files it shows the demo's start view
+    shot_of_files = bool(args.screenshot and args.files and not args.scenario and not args.demo)
+    default_scenario = None if shot_of_files else "explore"
+    if args.demo or (
+        (args.screenshot or args.scenario)
+        and not shot_of_files
+        and _scenario_needs_demo(args.scenario or "explore")
+    ):
         window.open_demo()
     if args.files:
         window.open_files(args.files)
@@ -150,7 +158,15 @@ def main(argv: list[str] | None = None) -> int:
 
         run_scenario(window, args.scenario)
     if args.screenshot:
-        ok = take_screenshot(window, args.screenshot, args.scenario or "explore")
+        if args.scenario or default_scenario:
+            ok = take_screenshot(window, args.screenshot, args.scenario or default_scenario)
+        else:
+            from app.window.scenarios import Scenario
+
+            settle = Scenario(
+                "files", "The files given", "the window once the files are open", (), demo=False
+            )
+            ok = take_screenshot(window, args.screenshot, settle)
         window.close()
         window.deleteLater()
         QTimer.singleShot(0, app.quit)

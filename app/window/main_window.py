@@ -15,7 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QThreadPool, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QWidget
+from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QMenu, QScrollArea, QWidget
 
 from app.state import AppState
 from app.workers import jobs as workers
@@ -118,13 +118,23 @@ class MainWindow(QMainWindow):
         area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea,
         visible: bool = True,
         tabify_with: str | None = None,
+        scroll: bool = False,
     ) -> QDockWidget:
-        """Add ``widget`` in a dock (listed in View, saved with the layout, restored by Reset layout)."""
+        """Add ``widget`` in a dock (listed in View, saved with the layout, restored by Reset layout). With
+        ``scroll`` a wide or tall panel sits in a scroll area, so showing its dock never grows the window."""
         if key in self._docks:
             raise ValueError(f"a dock with key {key!r} already exists")
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock-{key}")
-        dock.setWidget(widget)
+        if scroll:
+            area_widget = QScrollArea()
+            area_widget.setObjectName(f"scroll-{key}")
+            area_widget.setWidgetResizable(True)
+            area_widget.setFrameShape(QFrame.Shape.NoFrame)
+            area_widget.setWidget(widget)
+            dock.setWidget(area_widget)
+        else:
+            dock.setWidget(widget)
         dock.setFeatures(
             QDockWidget.DockWidgetFeature.DockWidgetClosable
             | QDockWidget.DockWidgetFeature.DockWidgetMovable
