@@ -120,6 +120,15 @@ def _scenario_needs_demo(name: str) -> bool:
     return scenario is None or scenario.demo
 
 
+def startup_plan(args: argparse.Namespace) -> tuple[bool, str | None]:
+    """(whether the demo grids open, the scenario a screenshot runs when none is named). A screenshot of the
+    files given shows those files alone; without files it shows the demo's start view (``explore``)."""
+    shot_of_files = bool(args.screenshot and args.files and not args.scenario and not args.demo)
+    default_scenario = None if shot_of_files else "explore"
+    wants = bool(args.screenshot or args.scenario) and not shot_of_files
+    return bool(args.demo or (wants and _scenario_needs_demo(args.scenario or "explore"))), default_scenario
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.export_figure:  # window-less: the figure command (app.cli dispatches before importing this)
@@ -139,14 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         window = MainWindow()
     window.resize(*args.size)
     window.show()
-    # a screenshot of the files given shows those files alone; without files it shows the demo's start view
-    shot_of_files = bool(args.screenshot and args.files and not args.scenario and not args.demo)
-    default_scenario = None if shot_of_files else "explore"
-    if args.demo or (
-        (args.screenshot or args.scenario)
-        and not shot_of_files
-        and _scenario_needs_demo(args.scenario or "explore")
-    ):
+    opens_demo, default_scenario = startup_plan(args)
+    if opens_demo:
         window.open_demo()
     if args.files:
         window.open_files(args.files)

@@ -9,7 +9,7 @@ import sys
 import pytest
 from PySide6.QtGui import QImage
 
-from app.window.launch import parse_args
+from app.window.launch import parse_args, startup_plan
 
 
 def test_parse_args():
@@ -17,6 +17,14 @@ def test_parse_args():
     assert a.files == ["a.3ds", "b.sxm"] and a.demo and a.size == (800, 600) and a.screenshot is None
     with pytest.raises(SystemExit):
         parse_args(["--size", "big"])
+
+
+def test_a_screenshot_of_files_shows_them_alone():
+    assert startup_plan(parse_args(["a.sxm", "--screenshot", "s.png"])) == (False, None)
+    assert startup_plan(parse_args(["--screenshot", "s.png"])) == (True, "explore")
+    assert startup_plan(parse_args(["a.sxm", "--demo", "--screenshot", "s.png"])) == (True, "explore")
+    assert startup_plan(parse_args(["a.sxm", "--scenario", "fig4", "--screenshot", "s.png"]))[0]
+    assert startup_plan(parse_args(["a.sxm"])) == (False, "explore")
 
 
 @pytest.mark.slow
