@@ -92,6 +92,9 @@ class MesaPanel(QWidget):
         sim.addWidget(QLabel("T_bath (K)"))
         self.tb_spin = _spin(0.1, 300.0, 4.2, 2, "Bath temperature")
         sim.addWidget(self.tb_spin)
+        sim.addStretch(1)
+        lay.addLayout(sim)
+        sim = QHBoxLayout()  # the gap source on a row of its own, so the panel stays narrow
         self.gap_combo = QComboBox()
         self.gap_combo.addItem("BCS Delta(T), Gamma(T)", "bcs")
         self.gap_combo.addItem("Imported tables", "tables")
@@ -114,6 +117,7 @@ class MesaPanel(QWidget):
         self.n_slider.setEnabled(False)
         sim.addWidget(self.n_slider, 1)
         self.n_label = QLabel("N = 1")
+        self.n_label.setWordWrap(True)  # a long read-out wraps instead of widening the dock
         sim.addWidget(self.n_label, 2)
         lay.addLayout(sim)
         self.status = QLabel("Import or open a series of stacks tagged N (the top contact alone as N = 0).")
