@@ -17,6 +17,7 @@ import numpy as np
 AVAILABLE = False
 _kernel = None
 _row_kernel = None
+_angle_kernel = None
 
 if os.environ.get("STSWORKBENCH_NO_NUMBA", "") not in ("1", "true", "yes"):
     try:
@@ -100,12 +101,69 @@ if os.environ.get("STSWORKBENCH_NO_NUMBA", "") not in ("1", "true", "yes"):
                         dd_out[i, k] = (dd[k + 2] - 2.0 * dd[k + 1] + dd[k]) * inv
                         dg_out[i, k] = (dg[k + 2] - 2.0 * dg[k + 1] + dg[k]) * inv
 
+        @numba.njit(cache=True, fastmath=False)
+        def _angle_averages(
+            h, m, delta0, gamma, w, dw_da, c2, want, avg, da_out, dd_out, dg_out
+        ):  # pragma: no cover
+            n = delta0.shape[0]
+            n_phi = c2.shape[0]
+            inv = 1.0 / (h * h)
+            r2 = np.empty(m + 3)
+            ra = np.empty(m + 3)
+            dd = np.empty(m + 3)
+            dg = np.empty(m + 3)
+            for i in range(n):
+                d0 = abs(delta0[i])
+                sg = 1.0 if delta0[i] >= 0.0 else -1.0
+                g = gamma[i]
+                for k in range(m + 3):
+                    r2[k] = 0.0
+                    ra[k] = 0.0
+                    dd[k] = 0.0
+                    dg[k] = 0.0
+                for j in range(n_phi):
+                    d = d0 * c2[j]
+                    d2 = d * d
+                    wj = w[i, j]
+                    wa = dw_da[i, j]
+                    wd = wj * c2[j] * sg
+                    for k in range(m + 3):
+                        e = abs(h * (k - 1))
+                        a = d2 + g * g - e * e
+                        b = 2.0 * e * g
+                        big = math.sqrt(0.5 * (math.sqrt(a * a + b * b) + abs(a)))
+                        small = 0.5 * b / big if big != 0.0 else 0.0
+                        if a >= 0.0:
+                            p = big
+                            xr = small + e
+                        else:
+                            p = small
+                            xr = big + e
+                        xi = p + g
+                        m2 = xr * xr + xi * xi
+                        hl = 0.5 * math.log(m2)
+                        if d2 != 0.0:
+                            t = -0.5 * d2 * ((e * xr + g * xi) / m2 + hl)
+                            r2[k] += wj * t
+                            if want:
+                                ra[k] += wa * t
+                                dd[k] -= wd * d * hl
+                        if want:
+                            dg[k] -= wj * p
+                for k in range(m + 1):
+                    avg[i, k] = (r2[k + 2] - 2.0 * r2[k + 1] + r2[k]) * inv + 1.0
+                    if want:
+                        da_out[i, k] = (ra[k + 2] - 2.0 * ra[k + 1] + ra[k]) * inv
+                        dd_out[i, k] = (dd[k + 2] - 2.0 * dd[k + 1] + dd[k]) * inv
+                        dg_out[i, k] = (dg[k + 2] - 2.0 * dg[k + 1] + dg[k]) * inv
+
         _kernel = _half_averages
         _row_kernel = _row_averages
+        _angle_kernel = _angle_averages
         AVAILABLE = True
     except Exception:  # numba is optional (absent, or unable to set up its cache): the numpy path
         AVAILABLE = False
-        _kernel = _row_kernel = None
+        _kernel = _row_kernel = _angle_kernel = None
 
 
 def dynes_half_averages_compiled(
@@ -147,4 +205,42 @@ def dynes_row_averages_compiled(
     return avg, dd, dg
 
 
-__all__ = ["AVAILABLE", "dynes_half_averages_compiled", "dynes_row_averages_compiled"]
+def dwave_half_averages_compiled(
+    h: float,
+    m: int,
+    delta0: np.ndarray,
+    gamma: np.ndarray,
+    w: np.ndarray,
+    dw_da: np.ndarray,
+    c2: np.ndarray,
+    derivatives: bool,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """(avg, d avg/da, d avg/dDelta0, d avg/dGamma), each (n, m + 1), of the angle average
+    Sum_p w_ip N_D(E_k; |Delta0_i| c2_p, Gamma_i) of hat-weighted Dynes grid averages on the nodes E_k = k h,
+    k = 0..m, for rows delta0, gamma (n,) (eV), weights w (n, n_phi) summing to 1 per row, their derivatives
+    dw_da (n, n_phi) in the weight parameter a, and angle factors c2 (n_phi,) (cos 2 phi). The weighted sum
+    of the second primitives is taken before the one second difference per row (the average is linear), so
+    no (n, n_phi, m + 1) array is formed. Needs numba."""
+    if _angle_kernel is None:
+        raise RuntimeError("numba is not available")
+    delta0 = np.ascontiguousarray(delta0, dtype=float)
+    n = delta0.shape[0]
+    gamma = np.ascontiguousarray(np.broadcast_to(gamma, (n,)), dtype=float)
+    w = np.ascontiguousarray(w, dtype=float)
+    dw_da = np.ascontiguousarray(dw_da, dtype=float)
+    c2 = np.ascontiguousarray(c2, dtype=float)
+    avg = np.empty((n, m + 1))
+    shape = (n, m + 1) if derivatives else (1, 1)
+    da, dd, dg = np.empty(shape), np.empty(shape), np.empty(shape)
+    _angle_kernel(float(h), int(m), delta0, gamma, w, dw_da, c2, bool(derivatives), avg, da, dd, dg)
+    if not derivatives:
+        return avg, None, None, None
+    return avg, da, dd, dg
+
+
+__all__ = [
+    "AVAILABLE",
+    "dwave_half_averages_compiled",
+    "dynes_half_averages_compiled",
+    "dynes_row_averages_compiled",
+]

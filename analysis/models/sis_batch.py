@@ -258,6 +258,12 @@ def angle_side(
     an, dn, gn = names
     need = dn is not None or gn is not None
     half = grid.m + 1
+    if accel.AVAILABLE:
+        avg, da, dd, dg = accel.dwave_half_averages_compiled(
+            grid.h, grid.m, delta0, gamma, w, dw_da, c2, need or an is not None
+        )
+        got = {an: da, dn: dd, gn: dg}
+        return Side(mirror(avg), {nm: mirror(got[nm]) for nm in (an, dn, gn) if nm is not None})
     N = np.empty((n, half))
     out = {nm: np.empty((n, half)) for nm in (an, dn, gn) if nm is not None}
     step = max(1, _ELEMENTS_ANGLES // (n_phi * (half + 2)))
