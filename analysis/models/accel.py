@@ -108,25 +108,25 @@ if os.environ.get("STSWORKBENCH_NO_NUMBA", "") not in ("1", "true", "yes"):
             n = delta0.shape[0]
             n_phi = c2.shape[0]
             inv = 1.0 / (h * h)
-            r2 = np.empty(m + 3)
-            ra = np.empty(m + 3)
-            dd = np.empty(m + 3)
-            dg = np.empty(m + 3)
             for i in range(n):
                 d0 = abs(delta0[i])
                 sg = 1.0 if delta0[i] >= 0.0 else -1.0
                 g = gamma[i]
-                for k in range(m + 3):
-                    r2[k] = 0.0
-                    ra[k] = 0.0
-                    dd[k] = 0.0
-                    dg[k] = 0.0
+                for k in range(m + 1):
+                    avg[i, k] = 1.0
+                    if want:
+                        da_out[i, k] = 0.0
+                        dd_out[i, k] = 0.0
+                        dg_out[i, k] = 0.0
                 for j in range(n_phi):
                     d = d0 * c2[j]
                     d2 = d * d
-                    wj = w[i, j]
-                    wa = dw_da[i, j]
+                    wj = w[i, j] * inv
+                    wa = dw_da[i, j] * inv
                     wd = wj * c2[j] * sg
+                    # the second difference of each angle's primitives as they come (two previous nodes
+                    # kept), so each angle's term is differenced before the weighted sum, as in numpy
+                    r1 = r0 = d1 = d0_ = g1 = g0 = 0.0
                     for k in range(m + 3):
                         e = abs(h * (k - 1))
                         a = d2 + g * g - e * e
@@ -144,18 +144,23 @@ if os.environ.get("STSWORKBENCH_NO_NUMBA", "") not in ("1", "true", "yes"):
                         hl = 0.5 * math.log(m2)
                         if d2 != 0.0:
                             t = -0.5 * d2 * ((e * xr + g * xi) / m2 + hl)
-                            r2[k] += wj * t
+                            dt = -d * hl
+                        else:
+                            t = 0.0
+                            dt = 0.0
+                        if k >= 2:
+                            s2 = t - 2.0 * r1 + r0
+                            avg[i, k - 2] += wj * s2
                             if want:
-                                ra[k] += wa * t
-                                dd[k] -= wd * d * hl
-                        if want:
-                            dg[k] -= wj * p
-                for k in range(m + 1):
-                    avg[i, k] = (r2[k + 2] - 2.0 * r2[k + 1] + r2[k]) * inv + 1.0
-                    if want:
-                        da_out[i, k] = (ra[k + 2] - 2.0 * ra[k + 1] + ra[k]) * inv
-                        dd_out[i, k] = (dd[k + 2] - 2.0 * dd[k + 1] + dd[k]) * inv
-                        dg_out[i, k] = (dg[k + 2] - 2.0 * dg[k + 1] + dg[k]) * inv
+                                da_out[i, k - 2] += wa * s2
+                                dd_out[i, k - 2] += wd * (dt - 2.0 * d1 + d0_)
+                                dg_out[i, k - 2] += wj * (-p - 2.0 * g1 + g0)
+                        r0 = r1
+                        r1 = t
+                        d0_ = d1
+                        d1 = dt
+                        g0 = g1
+                        g1 = -p
 
         _kernel = _half_averages
         _row_kernel = _row_averages
@@ -218,9 +223,9 @@ def dwave_half_averages_compiled(
     """(avg, d avg/da, d avg/dDelta0, d avg/dGamma), each (n, m + 1), of the angle average
     Sum_p w_ip N_D(E_k; |Delta0_i| c2_p, Gamma_i) of hat-weighted Dynes grid averages on the nodes E_k = k h,
     k = 0..m, for rows delta0, gamma (n,) (eV), weights w (n, n_phi) summing to 1 per row, their derivatives
-    dw_da (n, n_phi) in the weight parameter a, and angle factors c2 (n_phi,) (cos 2 phi). The weighted sum
-    of the second primitives is taken before the one second difference per row (the average is linear), so
-    no (n, n_phi, m + 1) array is formed. Needs numba."""
+    dw_da (n, n_phi) in the weight parameter a, and angle factors c2 (n_phi,) (cos 2 phi). One loop per row
+    sums the angles' second differences into the outputs as the primitives are computed, so no
+    (n, n_phi, m + 1) array is formed. Needs numba."""
     if _angle_kernel is None:
         raise RuntimeError("numba is not available")
     delta0 = np.ascontiguousarray(delta0, dtype=float)

@@ -529,6 +529,14 @@ class GridSISModel(Model):
         _, jac = self._run(x, P, names, single=True)
         return np.stack([jac[nm] for nm in names], axis=-1)
 
+    def fit_values_and_jacobian(
+        self, x: np.ndarray, P: np.ndarray, columns: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Values and :meth:`fit_jacobian_columns` from one evaluation of the DOS and its derivatives."""
+        names = [self.param_names[int(c)] for c in columns]
+        val, jac = self._run(x, P, names, single=True)
+        return val, np.stack([jac[nm] for nm in names], axis=-1)
+
     def _run(
         self, x, P, names: Sequence[str], single: bool = False
     ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
