@@ -576,6 +576,12 @@ class _IZModel(_PhaseDiffusionModel):
     def jacobian_batch(self, x, P):
         return self._curve_batch(x, P, jacobian=True)[1]
 
+    def fit_values_and_jacobian(self, x, P, columns):
+        """Values and derivatives from one pass of the continued fraction (the Jacobian's recurrence
+        carries the value's)."""
+        F, J = self._curve_batch(np.asarray(x, float), P, jacobian=True)
+        return F, J[..., np.asarray(columns, dtype=int)]
+
 
 class IZCurrent(_IZModel):
     """Ivanchenko-Zil'berman phase-diffusion current I(V) (continued-fraction evaluation).

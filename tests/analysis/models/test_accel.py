@@ -41,3 +41,21 @@ def test_numpy_path_alone(monkeypatch):
 
     e_last = grid.h * grid.m
     np.testing.assert_allclose(avg[:, -1], dynes_dos(e_last, d, g), rtol=1e-4)
+
+
+@pytest.mark.skipif(not accel.AVAILABLE, reason="numba not installed")
+def test_compiled_and_numpy_dwave_averages_agree(monkeypatch):
+    grid, _, _ = _case()
+    rng = np.random.default_rng(1)
+    d0 = rng.uniform(2e-3, 8e-3, 6)
+    d0[1] = -d0[1]  # the DOS depends on |Delta0|, its derivative carries the sign
+    g = rng.uniform(1e-5, 3e-4, 6)
+    a = rng.uniform(-0.5, 0.5, 6)
+    names = ("a", "Delta0", "Gamma")
+    fast = sis_batch.angle_side(grid, d0, g, a, 64, names)
+    monkeypatch.setattr(accel, "AVAILABLE", False)
+    slow = sis_batch.angle_side(grid, d0, g, a, 64, names)
+    np.testing.assert_allclose(fast.N, slow.N, rtol=0, atol=1e-10 * np.max(slow.N))
+    for nm in names:
+        ref = slow.dN[nm]
+        np.testing.assert_allclose(fast.dN[nm], ref, rtol=0, atol=1e-10 * np.max(np.abs(ref)))
