@@ -52,7 +52,11 @@ def test_compiled_and_numpy_dwave_averages_agree(monkeypatch):
     g = rng.uniform(1e-5, 3e-4, 6)
     a = rng.uniform(-0.5, 0.5, 6)
     names = ("a", "Delta0", "Gamma")
+    calls = []
+    kernel = accel.dwave_half_averages_compiled
+    monkeypatch.setattr(accel, "dwave_half_averages_compiled", lambda *a: calls.append(1) or kernel(*a))
     fast = sis_batch.angle_side(grid, d0, g, a, 64, names)
+    assert calls  # one compiled loop for the rows
     monkeypatch.setattr(accel, "AVAILABLE", False)
     slow = sis_batch.angle_side(grid, d0, g, a, 64, names)
     np.testing.assert_allclose(fast.N, slow.N, rtol=0, atol=1e-10 * np.max(slow.N))
