@@ -18,6 +18,7 @@ AVAILABLE = False
 _kernel = None
 _row_kernel = None
 _angle_kernel = None
+_cf_kernel = None
 
 if os.environ.get("STSWORKBENCH_NO_NUMBA", "") not in ("1", "true", "yes"):
     try:
@@ -162,13 +163,51 @@ if os.environ.get("STSWORKBENCH_NO_NUMBA", "") not in ("1", "true", "yes"):
                         g0 = g1
                         g1 = -p
 
+        @numba.njit(cache=True, fastmath=False)
+        def _cf_ratio(nu, x, K, order, r_out, rnu_out, rx_out, rnunu_out, rnux_out):  # pragma: no cover
+            n, nb = nu.shape
+            for i in range(n):
+                xi = x[i]
+                for j in range(nb):
+                    v = nu[i, j]
+                    mu = v + (K + 2.0)
+                    sq = np.sqrt(mu * mu + xi * xi)
+                    if sq.real < 0.0:
+                        sq = -sq
+                    r = xi / (mu + sq)
+                    r_nu = -r * (1.0 + mu / sq) / (mu + sq)
+                    r_x = r / xi - r * (xi / sq) / (mu + sq)
+                    r_nunu = 0j
+                    r_nux = 0j
+                    for k in range(K, -1, -1):
+                        den = 2.0 * (v + (k + 1.0)) + xi * r
+                        inv = den.conjugate() * (1.0 / (den.real * den.real + den.imag * den.imag))
+                        d_nu = 2.0 + xi * r_nu
+                        d_x = r + xi * r_x
+                        if order >= 3:
+                            d_nux = r_nu + xi * r_nux
+                            r_nunu = (-xi * (xi * r_nunu) + 2.0 * xi * d_nu * d_nu * inv) * inv * inv
+                            r_nux = (-d_nu - xi * d_nux + 2.0 * xi * d_nu * d_x * inv) * inv * inv
+                        if order >= 2:
+                            r_x = inv - xi * d_x * inv * inv
+                        r_nu = -xi * d_nu * inv * inv
+                        r = xi * inv
+                    r_out[i, j] = r
+                    rnu_out[i, j] = r_nu
+                    if order >= 2:
+                        rx_out[i, j] = r_x
+                    if order >= 3:
+                        rnunu_out[i, j] = r_nunu
+                        rnux_out[i, j] = r_nux
+
         _kernel = _half_averages
         _row_kernel = _row_averages
         _angle_kernel = _angle_averages
+        _cf_kernel = _cf_ratio
         AVAILABLE = True
     except Exception:  # numba is optional (absent, or unable to set up its cache): the numpy path
         AVAILABLE = False
-        _kernel = _row_kernel = _angle_kernel = None
+        _kernel = _row_kernel = _angle_kernel = _cf_kernel = None
 
 
 def dynes_half_averages_compiled(
@@ -243,8 +282,25 @@ def dwave_half_averages_compiled(
     return avg, da, dd, dg
 
 
+def bessel_ratio_rows_compiled(nu: np.ndarray, x: np.ndarray, levels: int, order: int) -> tuple:
+    """The continued fraction r = I_{nu+1}(x)/I_nu(x) and its derivatives for complex orders ``nu``
+    (n, nb) and couplings ``x`` (n,) > 0, ``levels`` deep, as ``josephson._ratio_batch`` computes them
+    (same start and recurrence, one element at a time): ``order`` 1 gives (r, r_nu), 2 adds r_x, 3 adds
+    r_nunu and r_nux, each (n, nb) complex. Needs numba."""
+    if _cf_kernel is None:
+        raise RuntimeError("numba is not available")
+    nu = np.ascontiguousarray(nu, dtype=complex)
+    x = np.ascontiguousarray(np.ravel(x), dtype=float)
+    outs = [np.empty(nu.shape, complex) for _ in range(2)]
+    outs += [np.empty(nu.shape if order >= 2 else (1, 1), complex)]
+    outs += [np.empty(nu.shape if order >= 3 else (1, 1), complex) for _ in range(2)]
+    _cf_kernel(nu, x, int(levels), int(order), *outs)
+    return tuple(outs[: (2, 2, 3, 5)[order]])
+
+
 __all__ = [
     "AVAILABLE",
+    "bessel_ratio_rows_compiled",
     "dwave_half_averages_compiled",
     "dynes_half_averages_compiled",
     "dynes_row_averages_compiled",

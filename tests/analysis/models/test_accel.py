@@ -63,3 +63,23 @@ def test_compiled_and_numpy_dwave_averages_agree(monkeypatch):
     for nm in names:
         ref = slow.dN[nm]
         np.testing.assert_allclose(fast.dN[nm], ref, rtol=0, atol=1e-10 * np.max(np.abs(ref)))
+
+
+@pytest.mark.skipif(not accel.AVAILABLE, reason="numba not installed")
+@pytest.mark.parametrize("order", [0, 1, 2, 3])
+def test_compiled_and_numpy_continued_fractions_agree(monkeypatch, order):
+    from analysis.models import josephson
+
+    rng = np.random.default_rng(2)
+    x = rng.uniform(0.01, 30.0, (5, 1))
+    nu = -1j * rng.uniform(-40, 40, (5, 64))
+    calls = []
+    kernel = accel.bessel_ratio_rows_compiled
+    monkeypatch.setattr(accel, "bessel_ratio_rows_compiled", lambda *a: calls.append(1) or kernel(*a))
+    fast = josephson._ratio_batch(nu, x, order)
+    assert calls
+    monkeypatch.setattr(accel, "AVAILABLE", False)
+    slow = josephson._ratio_batch(nu, x, order)
+    assert len(fast) == len(slow) == (1, 2, 3, 5)[order]
+    for a, b in zip(fast, slow, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14 * np.max(np.abs(b)))
