@@ -407,6 +407,21 @@ def _jacobian(
     return np.transpose((Fst - F[:, None, :]) / h[:, :, None], (0, 2, 1))
 
 
+def _safe_joint(
+    model: Model, x: np.ndarray, P: np.ndarray, cols: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """((n, nb) values, (n, nb, len(cols)) Jacobian or None) from ``model.fit_values_and_jacobian``; when
+    that raises or gives None, the values alone by :func:`_safe_eval` (the Jacobian is then computed where
+    it is needed)."""
+    try:
+        out = model.fit_values_and_jacobian(x, P, cols)
+    except Exception:
+        out = None
+    if out is None:
+        return _safe_eval(model, x, P), None
+    return np.asarray(out[0], dtype=float), np.asarray(out[1], dtype=float)
+
+
 def _solve(M: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Batched solve of M (n, m, m) x = b (n, m), falling back to a pseudo-inverse for singular rows."""
     try:
@@ -540,6 +555,9 @@ def _lm_chunk(
     fresh = np.zeros(n, bool)  # A, g come from an exact Jacobian at the current parameters
     n_broyden = np.zeros(n, np.int32)
     use_broyden = opt.broyden if opt.broyden is not None else not model.has_jacobian
+    # Trial points evaluated with their Jacobian in the same pass (a model whose derivatives come with its
+    # values): an accepted step then needs no second evaluation at the new point.
+    joint = model.has_jacobian and not use_broyden
     Jst = np.zeros((n, nb, m)) if use_broyden else None
     nfev = np.ones(n, np.int32)
     eye = np.eye(m)
@@ -594,7 +612,11 @@ def _lm_chunk(
         Pn = Pa.copy()
         Pn[:, vary_idx] = pn
         with np.errstate(all="ignore"):
-            Fn = _safe_eval(model, x, Pn)
+            if joint:
+                Fn, Jn = _safe_joint(model, x, Pn, vary_idx)
+                joint = Jn is not None
+            else:
+                Fn, Jn = _safe_eval(model, x, Pn), None
             Rn = W[a] * (Fn - Y[a])
             cn = 0.5 * np.sum(Rn**2, axis=1)
         nfev[a] += 1
@@ -639,6 +661,21 @@ def _lm_chunk(
                 A[bi] = Jbt @ Jb
                 g[bi] = (Jbt @ R[bi][:, :, None])[..., 0]
                 n_broyden[bi] += 1
+            if Jn is not None:
+                # The exact Jacobian at the accepted points came with their values.
+                take = need[acc]
+                jn = acc[take]
+                if jn.size:
+                    J = Jn[ok][take] * W[jn][:, :, None]
+                    Jt = np.transpose(J, (0, 2, 1))
+                    A[jn] = Jt @ J
+                    g[jn] = (Jt @ R[jn][:, :, None])[..., 0]
+                    dmax[jn] = np.maximum(dmax[jn], np.sqrt(np.abs(np.einsum("nii->ni", A[jn]))))
+                    need[jn] = False
+                    fresh[jn] = True
+                    n_broyden[jn] = 0
+                    bad = ~np.all(np.isfinite(A[jn]), axis=(1, 2)) | ~np.all(np.isfinite(g[jn]), axis=1)
+                    status[jn[bad]] = MODEL_NOT_FINITE
         rej = a[~ok]
         if rej.size:
             rf = was_fresh[~ok]

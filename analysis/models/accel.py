@@ -17,6 +17,8 @@ import numpy as np
 AVAILABLE = False
 _kernel = None
 _row_kernel = None
+_angle_kernel = None
+_cf_kernel = None
 
 if os.environ.get("STSWORKBENCH_NO_NUMBA", "") not in ("1", "true", "yes"):
     try:
@@ -100,12 +102,112 @@ if os.environ.get("STSWORKBENCH_NO_NUMBA", "") not in ("1", "true", "yes"):
                         dd_out[i, k] = (dd[k + 2] - 2.0 * dd[k + 1] + dd[k]) * inv
                         dg_out[i, k] = (dg[k + 2] - 2.0 * dg[k + 1] + dg[k]) * inv
 
+        @numba.njit(cache=True, fastmath=False)
+        def _angle_averages(
+            h, m, delta0, gamma, w, dw_da, c2, want, avg, da_out, dd_out, dg_out
+        ):  # pragma: no cover
+            n = delta0.shape[0]
+            n_phi = c2.shape[0]
+            inv = 1.0 / (h * h)
+            for i in range(n):
+                d0 = abs(delta0[i])
+                sg = 1.0 if delta0[i] >= 0.0 else -1.0
+                g = gamma[i]
+                for k in range(m + 1):
+                    avg[i, k] = 1.0
+                    if want:
+                        da_out[i, k] = 0.0
+                        dd_out[i, k] = 0.0
+                        dg_out[i, k] = 0.0
+                for j in range(n_phi):
+                    d = d0 * c2[j]
+                    d2 = d * d
+                    wj = w[i, j] * inv
+                    wa = dw_da[i, j] * inv
+                    wd = wj * c2[j] * sg
+                    # the second difference of each angle's primitives as they come (two previous nodes
+                    # kept), so each angle's term is differenced before the weighted sum, as in numpy
+                    r1 = r0 = d1 = d0_ = g1 = g0 = 0.0
+                    for k in range(m + 3):
+                        e = abs(h * (k - 1))
+                        a = d2 + g * g - e * e
+                        b = 2.0 * e * g
+                        big = math.sqrt(0.5 * (math.sqrt(a * a + b * b) + abs(a)))
+                        small = 0.5 * b / big if big != 0.0 else 0.0
+                        if a >= 0.0:
+                            p = big
+                            xr = small + e
+                        else:
+                            p = small
+                            xr = big + e
+                        xi = p + g
+                        m2 = xr * xr + xi * xi
+                        hl = 0.5 * math.log(m2)
+                        if d2 != 0.0:
+                            t = -0.5 * d2 * ((e * xr + g * xi) / m2 + hl)
+                            dt = -d * hl
+                        else:
+                            t = 0.0
+                            dt = 0.0
+                        if k >= 2:
+                            s2 = t - 2.0 * r1 + r0
+                            avg[i, k - 2] += wj * s2
+                            if want:
+                                da_out[i, k - 2] += wa * s2
+                                dd_out[i, k - 2] += wd * (dt - 2.0 * d1 + d0_)
+                                dg_out[i, k - 2] += wj * (-p - 2.0 * g1 + g0)
+                        r0 = r1
+                        r1 = t
+                        d0_ = d1
+                        d1 = dt
+                        g0 = g1
+                        g1 = -p
+
+        @numba.njit(cache=True, fastmath=False)
+        def _cf_ratio(nu, x, K, order, r_out, rnu_out, rx_out, rnunu_out, rnux_out):  # pragma: no cover
+            n, nb = nu.shape
+            for i in range(n):
+                xi = x[i]
+                for j in range(nb):
+                    v = nu[i, j]
+                    mu = v + (K + 2.0)
+                    sq = np.sqrt(mu * mu + xi * xi)
+                    if sq.real < 0.0:
+                        sq = -sq
+                    r = xi / (mu + sq)
+                    r_nu = -r * (1.0 + mu / sq) / (mu + sq)
+                    r_x = r / xi - r * (xi / sq) / (mu + sq)
+                    r_nunu = 0j
+                    r_nux = 0j
+                    for k in range(K, -1, -1):
+                        den = 2.0 * (v + (k + 1.0)) + xi * r
+                        inv = den.conjugate() * (1.0 / (den.real * den.real + den.imag * den.imag))
+                        d_nu = 2.0 + xi * r_nu
+                        d_x = r + xi * r_x
+                        if order >= 3:
+                            d_nux = r_nu + xi * r_nux
+                            r_nunu = (-xi * (xi * r_nunu) + 2.0 * xi * d_nu * d_nu * inv) * inv * inv
+                            r_nux = (-d_nu - xi * d_nux + 2.0 * xi * d_nu * d_x * inv) * inv * inv
+                        if order >= 2:
+                            r_x = inv - xi * d_x * inv * inv
+                        r_nu = -xi * d_nu * inv * inv
+                        r = xi * inv
+                    r_out[i, j] = r
+                    rnu_out[i, j] = r_nu
+                    if order >= 2:
+                        rx_out[i, j] = r_x
+                    if order >= 3:
+                        rnunu_out[i, j] = r_nunu
+                        rnux_out[i, j] = r_nux
+
         _kernel = _half_averages
         _row_kernel = _row_averages
+        _angle_kernel = _angle_averages
+        _cf_kernel = _cf_ratio
         AVAILABLE = True
     except Exception:  # numba is optional (absent, or unable to set up its cache): the numpy path
         AVAILABLE = False
-        _kernel = _row_kernel = None
+        _kernel = _row_kernel = _angle_kernel = _cf_kernel = None
 
 
 def dynes_half_averages_compiled(
@@ -147,4 +249,59 @@ def dynes_row_averages_compiled(
     return avg, dd, dg
 
 
-__all__ = ["AVAILABLE", "dynes_half_averages_compiled", "dynes_row_averages_compiled"]
+def dwave_half_averages_compiled(
+    h: float,
+    m: int,
+    delta0: np.ndarray,
+    gamma: np.ndarray,
+    w: np.ndarray,
+    dw_da: np.ndarray,
+    c2: np.ndarray,
+    derivatives: bool,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """(avg, d avg/da, d avg/dDelta0, d avg/dGamma), each (n, m + 1), of the angle average
+    Sum_p w_ip N_D(E_k; |Delta0_i| c2_p, Gamma_i) of hat-weighted Dynes grid averages on the nodes E_k = k h,
+    k = 0..m, for rows delta0, gamma (n,) (eV), weights w (n, n_phi) summing to 1 per row, their derivatives
+    dw_da (n, n_phi) in the weight parameter a, and angle factors c2 (n_phi,) (cos 2 phi). One loop per row
+    sums the angles' second differences into the outputs as the primitives are computed, so no
+    (n, n_phi, m + 1) array is formed. Needs numba."""
+    if _angle_kernel is None:
+        raise RuntimeError("numba is not available")
+    delta0 = np.ascontiguousarray(delta0, dtype=float)
+    n = delta0.shape[0]
+    gamma = np.ascontiguousarray(np.broadcast_to(gamma, (n,)), dtype=float)
+    w = np.ascontiguousarray(w, dtype=float)
+    dw_da = np.ascontiguousarray(dw_da, dtype=float)
+    c2 = np.ascontiguousarray(c2, dtype=float)
+    avg = np.empty((n, m + 1))
+    shape = (n, m + 1) if derivatives else (1, 1)
+    da, dd, dg = np.empty(shape), np.empty(shape), np.empty(shape)
+    _angle_kernel(float(h), int(m), delta0, gamma, w, dw_da, c2, bool(derivatives), avg, da, dd, dg)
+    if not derivatives:
+        return avg, None, None, None
+    return avg, da, dd, dg
+
+
+def bessel_ratio_rows_compiled(nu: np.ndarray, x: np.ndarray, levels: int, order: int) -> tuple:
+    """The continued fraction r = I_{nu+1}(x)/I_nu(x) and its derivatives for complex orders ``nu``
+    (n, nb) and couplings ``x`` (n,) > 0, ``levels`` deep, as ``josephson._ratio_batch`` computes them
+    (same start and recurrence, one element at a time): ``order`` 1 gives (r, r_nu), 2 adds r_x, 3 adds
+    r_nunu and r_nux, each (n, nb) complex. Needs numba."""
+    if _cf_kernel is None:
+        raise RuntimeError("numba is not available")
+    nu = np.ascontiguousarray(nu, dtype=complex)
+    x = np.ascontiguousarray(np.ravel(x), dtype=float)
+    outs = [np.empty(nu.shape, complex) for _ in range(2)]
+    outs += [np.empty(nu.shape if order >= 2 else (1, 1), complex)]
+    outs += [np.empty(nu.shape if order >= 3 else (1, 1), complex) for _ in range(2)]
+    _cf_kernel(nu, x, int(levels), int(order), *outs)
+    return tuple(outs[: (2, 2, 3, 5)[order]])
+
+
+__all__ = [
+    "AVAILABLE",
+    "bessel_ratio_rows_compiled",
+    "dwave_half_averages_compiled",
+    "dynes_half_averages_compiled",
+    "dynes_row_averages_compiled",
+]

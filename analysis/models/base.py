@@ -100,6 +100,16 @@ class Model(ABC):
         damping of a step; the residuals, the cost and the convergence tests stay in float64)."""
         return self.jacobian_columns(x, P, columns)
 
+    def fit_values_and_jacobian(
+        self, x: np.ndarray, P: np.ndarray, columns: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """((n, nb) values, (n, nb, len(columns)) :meth:`fit_jacobian_columns`) from one pass, or None
+        (the default) when the derivatives cost a pass of their own. Models whose derivatives come nearly
+        free with the values (forward mode through shared numerics) give them here, so that an iterative
+        fitter gets the Jacobian of an accepted trial point without evaluating the model there again."""
+        del x, P, columns
+        return None
+
     def example_x(self) -> np.ndarray:
         """A representative independent-variable axis (previews, contract tests): +-10 mV, 201 points."""
         return np.linspace(-0.01, 0.01, 201)

@@ -381,14 +381,24 @@ class DynesSIN(Model):
     def jacobian_columns(self, x: np.ndarray, P: np.ndarray, columns: np.ndarray) -> np.ndarray:
         """(n, nb, len(columns)) analytic derivatives; only the kernel products the columns need."""
         cols = [int(c) for c in np.asarray(columns).ravel()]
-        J = self._jacobian(x, P, {1: 1 in cols, 2: 2 in cols, 3: 3 in cols, 4: 4 in cols})
+        J = self._jacobian(x, P, {1: 1 in cols, 2: 2 in cols, 3: 3 in cols, 4: 4 in cols})[1]
         return J[..., cols]
+
+    def fit_values_and_jacobian(
+        self, x: np.ndarray, P: np.ndarray, columns: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Values and the derivative columns from one pass of the thermal-kernel products (the
+        Jacobian's pass gives the conductance too)."""
+        cols = [int(c) for c in np.asarray(columns).ravel()]
+        F, J = self._jacobian(x, P, {1: 1 in cols, 2: 2 in cols, 3: 3 in cols, 4: 4 in cols})
+        return F, J[..., cols]
 
     def jacobian_batch(self, x: np.ndarray, P: np.ndarray) -> np.ndarray:
         """(n, nb, 7) analytic derivatives in the order of ``params``."""
-        return self._jacobian(x, P, {1: True, 2: True, 3: True, 4: True})
+        return self._jacobian(x, P, {1: True, 2: True, 3: True, 4: True})[1]
 
-    def _jacobian(self, x: np.ndarray, P: np.ndarray, need: dict[int, bool]) -> np.ndarray:
+    def _jacobian(self, x: np.ndarray, P: np.ndarray, need: dict[int, bool]) -> tuple[np.ndarray, np.ndarray]:
+        """((n, nb) values, (n, nb, 7) derivatives) from one pass."""
         x = np.asarray(x, dtype=float)
         P = np.atleast_2d(np.asarray(P, dtype=float))
         gn, d, gm, t, v0, b1, b2 = P.T
@@ -405,7 +415,7 @@ class DynesSIN(Model):
         J[..., 4] = G * (-(b1[:, None] + 2 * b2[:, None] * u) * g + poly * dgv0)
         J[..., 5] = G * u * g
         J[..., 6] = G * u * u * g
-        return J
+        return G * poly * g, J
 
     def guess(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
         """G_N from the outer 20 % of the bias range, Delta from the coherence-peak position."""

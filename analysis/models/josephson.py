@@ -37,6 +37,7 @@ import numpy as np
 from scipy import optimize, special
 
 from analysis.constants import E_CHARGE, HBAR, K_B, K_B_EV, R0_HBAR_E2
+from analysis.models import accel
 from analysis.models.base import Model, Param
 
 # ---------------------------------------------------------------------------------------------------
@@ -433,6 +434,8 @@ def _ratio_batch(nu: np.ndarray, x: np.ndarray, order: int):
     :func:`bessel_ratio` (D_k = 2(nu + k + 1) + x r_{k+1}, r_k = x/D_k).
     """
     K = iz_levels(float(np.max(x)))
+    if accel.AVAILABLE:
+        return accel.bessel_ratio_rows_compiled(nu, x, K, max(order, 1))[: (1, 2, 3, 5)[order]]
     mu = nu + (K + 2.0)
     sq = np.sqrt(mu * mu + x * x)
     sq = np.where(sq.real < 0, -sq, sq)
@@ -575,6 +578,12 @@ class _IZModel(_PhaseDiffusionModel):
 
     def jacobian_batch(self, x, P):
         return self._curve_batch(x, P, jacobian=True)[1]
+
+    def fit_values_and_jacobian(self, x, P, columns):
+        """Values and derivatives from one pass of the continued fraction (the Jacobian's recurrence
+        carries the value's)."""
+        F, J = self._curve_batch(np.asarray(x, float), P, jacobian=True)
+        return F, J[..., np.asarray(columns, dtype=int)]
 
 
 class IZCurrent(_IZModel):

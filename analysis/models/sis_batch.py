@@ -258,6 +258,12 @@ def angle_side(
     an, dn, gn = names
     need = dn is not None or gn is not None
     half = grid.m + 1
+    if accel.AVAILABLE:
+        avg, da, dd, dg = accel.dwave_half_averages_compiled(
+            grid.h, grid.m, delta0, gamma, w, dw_da, c2, need or an is not None
+        )
+        got = {an: da, dn: dd, gn: dg}
+        return Side(mirror(avg), {nm: mirror(got[nm]) for nm in (an, dn, gn) if nm is not None})
     N = np.empty((n, half))
     out = {nm: np.empty((n, half)) for nm in (an, dn, gn) if nm is not None}
     step = max(1, _ELEMENTS_ANGLES // (n_phi * (half + 2)))
@@ -522,6 +528,14 @@ class GridSISModel(Model):
         names = [self.param_names[int(c)] for c in columns]
         _, jac = self._run(x, P, names, single=True)
         return np.stack([jac[nm] for nm in names], axis=-1)
+
+    def fit_values_and_jacobian(
+        self, x: np.ndarray, P: np.ndarray, columns: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Values and :meth:`fit_jacobian_columns` from one evaluation of the DOS and its derivatives."""
+        names = [self.param_names[int(c)] for c in columns]
+        val, jac = self._run(x, P, names, single=True)
+        return val, np.stack([jac[nm] for nm in names], axis=-1)
 
     def _run(
         self, x, P, names: Sequence[str], single: bool = False

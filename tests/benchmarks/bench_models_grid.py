@@ -217,6 +217,12 @@ def bench_two_band_sis(quick: bool) -> list[Row]:
     ]
 
 
+def _compiled() -> str:
+    from analysis.models import accel
+
+    return "yes" if accel.AVAILABLE else "no (numpy path)"
+
+
 def bench_grid_models(quick: bool) -> list[Row]:
     from analysis.fitting.parallel import single_threaded_blas
 
@@ -233,7 +239,7 @@ def bench_grid_models(quick: bool) -> list[Row]:
                 c_lm / c_b >= BUDGET_OTHERS,
                 note=f"batch {c_b:.1f} s CPU ({t_b:.1f} s wall), {int(res.success.sum())}/{n} converged; "
                 f"lmfit {c_lm:.0f} s CPU ({t_lm:.0f} s wall) on {n_ref} pixels scaled to {n}; "
-                f"agreeing {agree * 100:.0f}%",
+                f"agreeing {agree * 100:.0f}%; compiled kernels (numba): {_compiled()}",
             )
         )
     return rows

@@ -41,3 +41,45 @@ def test_numpy_path_alone(monkeypatch):
 
     e_last = grid.h * grid.m
     np.testing.assert_allclose(avg[:, -1], dynes_dos(e_last, d, g), rtol=1e-4)
+
+
+@pytest.mark.skipif(not accel.AVAILABLE, reason="numba not installed")
+def test_compiled_and_numpy_dwave_averages_agree(monkeypatch):
+    grid, _, _ = _case()
+    rng = np.random.default_rng(1)
+    d0 = rng.uniform(2e-3, 8e-3, 6)
+    d0[1] = -d0[1]  # the DOS depends on |Delta0|, its derivative carries the sign
+    g = rng.uniform(1e-5, 3e-4, 6)
+    a = rng.uniform(-0.5, 0.5, 6)
+    names = ("a", "Delta0", "Gamma")
+    calls = []
+    kernel = accel.dwave_half_averages_compiled
+    monkeypatch.setattr(accel, "dwave_half_averages_compiled", lambda *a: calls.append(1) or kernel(*a))
+    fast = sis_batch.angle_side(grid, d0, g, a, 64, names)
+    assert calls  # one compiled loop for the rows
+    monkeypatch.setattr(accel, "AVAILABLE", False)
+    slow = sis_batch.angle_side(grid, d0, g, a, 64, names)
+    np.testing.assert_allclose(fast.N, slow.N, rtol=0, atol=1e-10 * np.max(slow.N))
+    for nm in names:
+        ref = slow.dN[nm]
+        np.testing.assert_allclose(fast.dN[nm], ref, rtol=0, atol=1e-10 * np.max(np.abs(ref)))
+
+
+@pytest.mark.skipif(not accel.AVAILABLE, reason="numba not installed")
+@pytest.mark.parametrize("order", [0, 1, 2, 3])
+def test_compiled_and_numpy_continued_fractions_agree(monkeypatch, order):
+    from analysis.models import josephson
+
+    rng = np.random.default_rng(2)
+    x = rng.uniform(0.01, 30.0, (5, 1))
+    nu = -1j * rng.uniform(-40, 40, (5, 64))
+    calls = []
+    kernel = accel.bessel_ratio_rows_compiled
+    monkeypatch.setattr(accel, "bessel_ratio_rows_compiled", lambda *a: calls.append(1) or kernel(*a))
+    fast = josephson._ratio_batch(nu, x, order)
+    assert calls
+    monkeypatch.setattr(accel, "AVAILABLE", False)
+    slow = josephson._ratio_batch(nu, x, order)
+    assert len(fast) == len(slow) == (1, 2, 3, 5)[order]
+    for a, b in zip(fast, slow, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14 * np.max(np.abs(b)))
