@@ -394,3 +394,30 @@ def test_3d_surface_renders_under_x():
     assert out["rotated_diff"] > 2.0
     zoomed = out["zoomed"]
     assert zoomed["n_low"] + zoomed["n_high"] > 1.5 * (first["n_low"] + first["n_high"])
+
+
+def test_waterfall_and_3d_views_are_built_when_their_tab_is_first_shown(qtbot, panel):
+    """A new cut builds only the top view; the waterfall plot (and the 3D view) come with a click on their
+    tab, showing the cut drawn before the click and the hover marker set before it."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    a = _column("j")
+    panel.set_columns([a])
+    panel.set_marker(30 * NM)
+    water_page = panel._tab_pages[1]
+    assert water_page.findChildren(pg.PlotWidget) == []
+    bar = panel.tabs.tabBar()
+    QTest.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(1).center())
+    assert panel.tabs.currentIndex() == 1
+    plots = water_page.findChildren(pg.PlotWidget)
+    assert len(plots) == 1
+    col = panel.column("j")
+    assert len(col.water_curves) == a.values.shape[0]
+    i = int(np.argmin(np.abs(a.distance - 30 * NM)))
+    _, y = col.water_mark.getData()
+    np.testing.assert_allclose(y, a.values[i] + i * col.water_offset, rtol=1e-6)
+    QTest.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(2).center())
+    assert panel.tabs.currentIndex() == 2
+    ok, _ = opengl_status()
+    assert (col.gl_view is not None) == ok and (col.surface is not None) == ok
