@@ -90,6 +90,36 @@ def test_spectrum_panel_curves_lines_and_pins(qtbot):
     assert sp.plot_keys() == ["b"]
 
 
+def test_spectrum_panel_builds_its_first_plot_ahead_of_the_data(qtbot, monkeypatch):
+    """The plot of the first grid is built in an idle turn after the panel appears, so the turn that shows
+    the grid's spectra builds no plot; the plot it takes is the grid's (title, channels, signals)."""
+    import widgets.spectrum_panel as sp_mod
+
+    sp = SpectrumPanel()
+    qtbot.addWidget(sp)
+    sp.show()
+    qtbot.wait(50)  # idle turns
+    built = []
+    real_init = sp_mod._PlotRow.__init__
+
+    def counting_init(self, *a, **k):
+        built.append(1)
+        real_init(self, *a, **k)
+
+    monkeypatch.setattr(sp_mod._PlotRow, "__init__", counting_init)
+    sp.set_plots([PlotSpec("a", "grid A", ["dI/dV", "Current"], "dI/dV")])
+    assert built == [] and sp.plot_keys() == ["a"]
+    row = sp.rows["a"]
+    assert row.title.full_text == "grid A" and row.channel_combo.currentText() == "dI/dV"
+    chans = []
+    sp.channel_selected.connect(lambda k, c: chans.append((k, c)))
+    row.channel_combo.setCurrentText("Current")
+    assert chans == [("a", "Current")]
+    qtbot.waitUntil(lambda: len(built) == 1)  # the next spare, in a turn of its own
+    sp.set_plots([PlotSpec("a", "grid A", ["dI/dV"], "dI/dV"), PlotSpec("b", "grid B", ["X"], "X")])
+    assert len(built) == 1 and sp.plot_keys() == ["a", "b"]
+
+
 def test_data_browser_tree_and_details(qtbot):
     b = DataBrowser()
     qtbot.addWidget(b)
