@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontMetricsF, QMatrix4x4, QVector3D
 from PySide6.QtWidgets import (
     QComboBox,
@@ -146,6 +146,13 @@ class _TitleLabel(QLabel):
         self.setStyleSheet("color: #555; font-size: 12pt;")
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setToolTip(text)
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self.setText(
+            self.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, max(self.width() - 4, 20))
+        )
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -347,6 +354,16 @@ class _Column:
         self.sweep_display = np.asarray(column.sweep, dtype=float) * scale
         self.sweep_display_unit = unit
         self.distance_nm = np.asarray(column.distance, dtype=float) * 1e9
+
+    def adopt(self, column: CutColumn) -> None:
+        """Take ``column`` as this column's first cut (a column built ahead with placeholder data): its
+        titles and axis labels, automatic levels, the data."""
+        self.user_levels = False
+        self._set_data(column)
+        self.top_title.set_full_text(column.title)
+        self.top_plot.setLabel("left", column.sweep_label, units=self.sweep_display_unit)
+        self.bar.axis.setLabel(column.value_label, units=column.value_unit)
+        self.refresh()
 
     def compatible(self, column: CutColumn) -> bool:
         """True when ``column`` can replace this column's data in place (same grid and quantity)."""
@@ -690,6 +707,14 @@ class LineCutPanel(QWidget):
             self._tab_layouts.append(lay)
         self.tabs.setCornerWidget(corner, Qt.Corner.TopRightCorner)
         outer.addWidget(self.tabs, 1)
+        # the first column's top view is built ahead, in an idle turn once the panel exists (and again after
+        # it is taken), so the turn that shows a new cut only hands it the data
+        self._spare: _Column | None = None
+        self._spare_timer = QTimer(self)
+        self._spare_timer.setSingleShot(True)
+        self._spare_timer.setInterval(0)
+        self._spare_timer.timeout.connect(self._prepare_spare)
+        self._spare_timer.start()
         self.empty_label = QLabel("Draw a line cut on a map (Analysis > Line cuts, or the buttons above).")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._tab_layouts[0].addWidget(self.empty_label, 0, 0)
@@ -776,7 +801,7 @@ class LineCutPanel(QWidget):
         if not columns:
             self._tab_layouts[0].addWidget(self.empty_label, 0, 0)
         for j, c in enumerate(columns):
-            col = _Column(self, c)
+            col = self._new_column(c)
             prev = old.get(c.key)
             if prev is not None and prev.user_levels and prev.compatible(c):
                 col.set_levels(prev.levels)  # the user's levels survive a change of the other columns
@@ -784,8 +809,27 @@ class LineCutPanel(QWidget):
             self._tab_layouts[0].addWidget(col.top_page, 0, j)
             self._tab_layouts[1].addWidget(col.water_page, 0, j)
             self._tab_layouts[2].addWidget(col.gl_page(), 0, j)
+            col.top_page.show()  # a column built ahead was hidden until placed
+            col.water_page.show()
         if self._last_hover is not None:
             self.set_marker(self._last_hover)
+
+    def _prepare_spare(self) -> None:
+        if self._spare is None:
+            zeros = np.zeros(2)
+            col = _Column(self, CutColumn("", "", zeros, zeros, np.zeros((2, 2), np.float32)))
+            for page in (col.top_page, col.water_page):  # owned with the panel, hidden until taken
+                page.setParent(self)
+                page.hide()
+            self._spare = col
+
+    def _new_column(self, column: CutColumn) -> _Column:
+        col, self._spare = self._spare, None
+        if col is None:
+            return _Column(self, column)
+        col.adopt(column)
+        self._spare_timer.start()
+        return col
 
     def column_keys(self) -> list[str]:
         return list(self._columns)

@@ -328,6 +328,8 @@ class SpectrumPanel(QWidget):
     def _prepare_spare(self) -> None:
         if self._spare is None:
             self._spare = _PlotRow(self, PlotSpec("", ""))
+            self._spare.setParent(self)  # owned (and deleted) with the panel, hidden until taken
+            self._spare.hide()
 
     def _new_row(self, spec: PlotSpec) -> _PlotRow:
         row, self._spare = self._spare, None
@@ -369,6 +371,7 @@ class SpectrumPanel(QWidget):
                 row.update_spec(spec)
         for i, key in enumerate(keys):
             self.splitter.insertWidget(i, self.rows[key])
+            self.rows[key].show()  # a row built ahead was hidden until placed
         self.empty_hint.setVisible(not specs)
 
     def plot_keys(self) -> list[str]:

@@ -421,3 +421,34 @@ def test_waterfall_and_3d_views_are_built_when_their_tab_is_first_shown(qtbot, p
     assert panel.tabs.currentIndex() == 2
     ok, _ = opengl_status()
     assert (col.gl_view is not None) == ok and (col.surface is not None) == ok
+
+
+def test_first_cut_is_shown_in_a_top_view_built_ahead(qtbot, panel, monkeypatch):
+    """The top view of the first column is built in an idle turn after the panel appears: the turn that
+    shows a cut builds no column, and the column shows that cut's data, title, labels and levels."""
+    import widgets.linecut_panel as lp
+
+    qtbot.wait(50)  # idle turns
+    built = []
+    real_init = lp._Column.__init__
+
+    def counting_init(self, *a, **k):
+        built.append(1)
+        real_init(self, *a, **k)
+
+    monkeypatch.setattr(lp._Column, "__init__", counting_init)
+    a = _column("j", title="Josephson map")
+    panel.set_columns([a])
+    assert built == []
+    col = panel.column("j")
+    np.testing.assert_array_equal(panel.image_data("j"), a.values.T)
+    assert col.top_title.toolTip() == "Josephson map"
+    assert (
+        col.top_plot.getAxis("left").labelText == "Bias" and col.top_plot.getAxis("left").labelUnits == "mV"
+    )
+    assert col.bar.axis.labelText == "dI/dV" and col.bar.axis.labelUnits == "S"
+    lo, hi = panel.levels("j")
+    assert lo < float(np.median(a.values)) < hi
+    r = panel.image_rect("j")
+    assert r.left() == pytest.approx(-1.0) and r.right() == pytest.approx(99.0)
+    qtbot.waitUntil(lambda: len(built) == 1)  # the next one, in a turn of its own
