@@ -7,7 +7,7 @@ grid) made the window repaint its status bar between the slider's maps.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 PROGRESS_INTERVAL_MS = 100
@@ -33,7 +33,13 @@ class JobStatus(QWidget):
         self.cancel_button.setMaximumHeight(20)
         self.cancel_button.clicked.connect(self.cancel_clicked)
         lay.addWidget(self.cancel_button)
-        self.setVisible(False)
+        # a fixed size, the parts shown only while a job runs: showing or hiding the whole widget, or a
+        # job name of another length, laid out the status bar and through it the main window, whose docks
+        # then moved and repainted with every job started or ended
+        self.label.setFixedWidth(180)
+        self.setFixedSize(self.sizeHint())
+        self._parts = (self.label, self.bar, self.cancel_button)
+        self._set_busy(False)
         self._pending: tuple[int, int] | None = None
         self._progress_timer = QTimer(self)
         self._progress_timer.setSingleShot(True)
@@ -46,7 +52,11 @@ class JobStatus(QWidget):
         self.label.setText(f"{name or 'Working'}{more}")
         self._pending = None
         self.bar.setRange(0, 0)
-        self.setVisible(True)
+        self.label.setToolTip(self.label.text())
+        self.label.setText(
+            self.label.fontMetrics().elidedText(self.label.text(), Qt.TextElideMode.ElideRight, 176)
+        )
+        self._set_busy(True)
 
     def set_progress(self, done: int, total: int) -> None:
         """Show ``done`` of ``total`` (busy when ``total`` is 0): at once when nothing was shown in the last
@@ -71,4 +81,13 @@ class JobStatus(QWidget):
     def idle(self) -> None:
         self._pending = None
         self._progress_timer.stop()
-        self.setVisible(False)
+        self._set_busy(False)
+
+    def is_busy(self) -> bool:
+        """Whether a job is shown."""
+        return self._busy
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        for part in self._parts:
+            part.setVisible(busy)

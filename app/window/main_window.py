@@ -80,6 +80,9 @@ class MainWindow(QMainWindow):
         self.job_status = JobStatus()
         self.job_status.cancel_clicked.connect(self._cancel_newest_job)
         self.statusBar().addPermanentWidget(self.job_status)
+        # the status bar keeps its height when a job's progress appears or goes (a change re-laid out,
+        # and repainted, every dock of the window)
+        self.readout.setFixedHeight(max(self.readout.height(), self.job_status.sizeHint().height()))
 
         self.log_panel = LogPanel()
         self.state.message.connect(self.log)

@@ -64,12 +64,12 @@ def test_run_job_finished_failed_cancelled(qtbot, tmp_path):
         assert any(level == "error" and "bad job failed" in text for level, text in w.log_panel.entries())
 
         job = w.run_job(_slow, name="slow", on_cancelled=lambda: got.setdefault("cancelled", True))
-        qtbot.waitUntil(lambda: w.job_status.isVisible())
+        qtbot.waitUntil(lambda: w.job_status.is_busy() and w.job_status.cancel_button.isVisible())
         assert w.job_status.label.text().startswith("slow")
         w.job_status.cancel_button.click()
         qtbot.waitUntil(lambda: "cancelled" in got, timeout=5000)
         assert job.is_cancelled and not w.active_jobs()
-        qtbot.waitUntil(lambda: not w.job_status.isVisible())
+        qtbot.waitUntil(lambda: not w.job_status.cancel_button.isVisible())
     finally:
         close_window(qtbot, w)
 
