@@ -191,3 +191,18 @@ def test_default_features_are_installed_or_reported(qtbot, tmp_path):
             assert any(path in text and level == "error" for level, text in w.log_panel.entries()), reason
     finally:
         close_window(qtbot, w)
+
+
+def test_the_window_keeps_what_it_built_out_of_the_cyclic_collector(qtbot, tmp_path):
+    """A full collection walks every tracked object and runs in whatever turn allocates: what the window
+    built lives as long as it does and is frozen (left out of those walks)."""
+    import gc
+
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    w = open_window(qtbot, tmp_path)
+    try:
+        assert gc.get_freeze_count() > 10_000
+        assert not any(o is w for o in gc.get_objects())  # the window's wrapper is among them
+    finally:
+        close_window(qtbot, w)
