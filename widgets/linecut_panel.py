@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontMetricsF, QMatrix4x4, QVector3D
 from PySide6.QtWidgets import (
     QComboBox,
@@ -46,6 +46,7 @@ SURFACE_SIZE = 10.0  # the 3D box spans 10 x 10 (distance x sweep) and SURFACE_H
 SURFACE_HEIGHT = 5.0
 MAX_WATERFALL = 80
 WATERFALL_TAB = 1
+SURFACE_TAB = 2
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,13 @@ class _TitleLabel(QLabel):
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setToolTip(text)
 
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self.setText(
+            self.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, max(self.width() - 4, 20))
+        )
+
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self.setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, self.width() - 4))
@@ -193,26 +201,23 @@ class _Column:
         self.top_plot.addItem(self.top_line, ignoreBounds=True)
         self.top.scene().sigMouseMoved.connect(self._top_moved)
 
-        # -- waterfall
-        self.water = pg.PlotWidget(background="w", title=column.title)
-        self.water.setLabel("bottom", column.sweep_label, units=unit)
-        self.water.getAxis("bottom").enableAutoSIPrefix(False)
-        self.water.setLabel("left", column.value_label + " + offset", units=column.value_unit)
+        # -- waterfall and 3D: their widgets are built when their tab is first shown (building them with
+        # the top view held the GUI thread for the whole first cut while only the top view was on display)
+        self._water_widget: pg.PlotWidget | None = None
+        self._water_mark: pg.PlotDataItem | None = None
         self.water_curves: list[tuple[int, pg.PlotDataItem]] = []
         self.water_offset = 0.0
-        self.water_mark = pg.PlotDataItem(pen=pg.mkPen((220, 30, 30), width=2.5))
-        self.water_mark.setZValue(10)
-        self.water.addItem(self.water_mark)
-        self.water.scene().sigMouseMoved.connect(self._water_moved)
-
-        # -- 3D
+        self.water_page = QWidget()
+        self._water_layout = QVBoxLayout(self.water_page)
+        self._water_layout.setContentsMargins(0, 0, 0, 0)
         self.gl_view = None
         self.surface = None
         self.gl_mark = None
+        self.gl_labels: list = []
+        self._surface_stale = True
         ok, reason = opengl_status()
-        if ok:
-            self._build_gl()
-        else:
+        self._gl_wanted = ok
+        if not ok:
             self.gl_message = QLabel(
                 f"3D view unavailable: {reason}.\nThe top view and the waterfall show the same cut."
             )
@@ -221,11 +226,42 @@ class _Column:
         self.refresh()
 
     # -- building ----------------------------------------------------------------------------------
+    @property
+    def water(self) -> pg.PlotWidget:
+        """The waterfall plot (built on first use)."""
+        if self._water_widget is None:
+            self._build_water()
+        return self._water_widget  # type: ignore[return-value]
+
+    @property
+    def water_mark(self) -> pg.PlotDataItem:
+        if self._water_mark is None:
+            self._build_water()
+        return self._water_mark  # type: ignore[return-value]
+
+    def _build_water(self) -> None:
+        column, unit = self.data, self.sweep_display_unit
+        water = pg.PlotWidget(background="w", title=column.title)
+        water.setLabel("bottom", column.sweep_label, units=unit)
+        water.getAxis("bottom").enableAutoSIPrefix(False)
+        water.setLabel("left", column.value_label + " + offset", units=column.value_unit)
+        mark = pg.PlotDataItem(pen=pg.mkPen((220, 30, 30), width=2.5))
+        mark.setZValue(10)
+        water.addItem(mark)
+        water.scene().sigMouseMoved.connect(self._water_moved)
+        self._water_widget, self._water_mark = water, mark
+        self._water_layout.addWidget(water)
+        self._water_stale = True
+        if self.panel._last_hover is not None:
+            self.set_marker(self.panel._last_hover)
+
     def gl_widget(self) -> QWidget:
+        self.ensure_gl()
         return self.gl_view if self.gl_view is not None else self.gl_message
 
     def gl_page(self) -> QWidget:
-        """The 3D view (or its message) under the grid's title, as placed in the 3D tab."""
+        """The 3D view (or its message) under the grid's title, as placed in the 3D tab; the view itself is
+        built when the tab is first shown (:meth:`ensure_gl`)."""
         if getattr(self, "_gl_page", None) is None:
             page = QWidget()
             lay = QVBoxLayout(page)
@@ -233,9 +269,23 @@ class _Column:
             lay.setSpacing(2)
             self.gl_title = _TitleLabel(self.data.title)
             lay.addWidget(self.gl_title)
-            lay.addWidget(self.gl_widget(), 1)
+            if not self._gl_wanted:
+                lay.addWidget(self.gl_message, 1)
+            self._gl_layout = lay
             self._gl_page = page
         return self._gl_page
+
+    def ensure_gl(self) -> None:
+        """Build the 3D view (when OpenGL is available) and bring its surface up to date."""
+        if self._gl_wanted and self.gl_view is None:
+            self.gl_page()
+            self._build_gl()
+            self._gl_layout.addWidget(self.gl_view, 1)
+        if self._surface_stale and self.surface is not None:
+            self._surface_stale = False
+            self._refresh_surface()
+            if self.panel._last_hover is not None:
+                self.set_marker(self.panel._last_hover)
 
     def _build_gl(self) -> None:
         import pyqtgraph.opengl as gl
@@ -278,7 +328,7 @@ class _Column:
         self.gl_mark = gl.GLLinePlotItem(color=(0.9, 0.1, 0.1, 1.0), width=3, antialias=True)
         self.gl_mark.setVisible(False)
         view.addItem(self.gl_mark)
-        self.gl_labels: list = []
+        self.gl_labels = []
         self.gl_view = view
         self.reset_camera()
 
@@ -304,6 +354,16 @@ class _Column:
         self.sweep_display = np.asarray(column.sweep, dtype=float) * scale
         self.sweep_display_unit = unit
         self.distance_nm = np.asarray(column.distance, dtype=float) * 1e9
+
+    def adopt(self, column: CutColumn) -> None:
+        """Take ``column`` as this column's first cut (a column built ahead with placeholder data): its
+        titles and axis labels, automatic levels, the data."""
+        self.user_levels = False
+        self._set_data(column)
+        self.top_title.set_full_text(column.title)
+        self.top_plot.setLabel("left", column.sweep_label, units=self.sweep_display_unit)
+        self.bar.axis.setLabel(column.value_label, units=column.value_unit)
+        self.refresh()
 
     def compatible(self, column: CutColumn) -> bool:
         """True when ``column`` can replace this column's data in place (same grid and quantity)."""
@@ -338,10 +398,18 @@ class _Column:
         self._water_stale = True
         if self.panel.tabs.currentIndex() == WATERFALL_TAB:
             self.ensure_waterfall()
-        self._refresh_surface()
+        self._surface_changed()
+
+    def _surface_changed(self) -> None:
+        """The 3D surface is redrawn now when its tab is on display, else when the tab is next shown."""
+        self._surface_stale = True
+        if self.panel.tabs.currentIndex() == SURFACE_TAB:
+            self.ensure_gl()
 
     def ensure_waterfall(self) -> None:
         """Build the waterfall curves if the data changed since they were built."""
+        if self._water_widget is None:
+            self._build_water()
         if getattr(self, "_water_stale", True):
             self._water_stale = False
             self._refresh_waterfall()
@@ -350,14 +418,14 @@ class _Column:
         self.user_levels = user
         self.levels = (float(levels[0]), float(levels[1]))
         self.bar.setLevels(self.levels)
-        self._refresh_surface()
+        self._surface_changed()
 
     def _levels_from_bar(self, *_args) -> None:
         lo, hi = self.bar.levels()
         if (lo, hi) != self.levels:
             self.user_levels = True
             self.levels = (float(lo), float(hi))
-            self._refresh_surface()
+            self._surface_changed()
             self.panel.levels_changed.emit(self.data.key, self.levels[0], self.levels[1])
 
     def shown_indices(self) -> np.ndarray:
@@ -472,7 +540,8 @@ class _Column:
     def set_marker(self, distance_m: float | None) -> None:
         if distance_m is None or self.distance_nm.size == 0:
             self.top_line.setVisible(False)
-            self.water_mark.setData([], [])
+            if self._water_mark is not None:
+                self._water_mark.setData([], [])
             if self.gl_mark is not None:
                 self.gl_mark.setVisible(False)
             return
@@ -482,9 +551,10 @@ class _Column:
         i = int(np.argmin(np.abs(self.distance_nm - dnm)))
         idx = self.shown_indices()
         k = int(np.argmin(np.abs(idx - i)))
-        self.water_mark.setData(
-            self.sweep_display, self.data.values[i] + k * self.water_offset, connect="finite"
-        )
+        if self._water_mark is not None:
+            self._water_mark.setData(
+                self.sweep_display, self.data.values[i] + k * self.water_offset, connect="finite"
+            )
         if self.gl_mark is not None and self.surface is not None:
             x, y, z, _ = self._surface_arrays()
             pos = np.stack([np.full(y.size, x[i]), y, z[i] + 0.02], axis=1)
@@ -505,7 +575,7 @@ class _Column:
         self.panel._hover(self._distance_from_nm(x))
 
     def _water_moved(self, pos: QPointF) -> None:
-        vb = self.water.getViewBox()
+        vb = self.water.getViewBox()  # only connected once the waterfall exists
         if not vb.sceneBoundingRect().contains(pos) or not self.water_curves or self.water_offset <= 0:
             self.panel._hover(None)
             return
@@ -637,6 +707,14 @@ class LineCutPanel(QWidget):
             self._tab_layouts.append(lay)
         self.tabs.setCornerWidget(corner, Qt.Corner.TopRightCorner)
         outer.addWidget(self.tabs, 1)
+        # the first column's top view is built ahead, in an idle turn once the panel exists (and again after
+        # it is taken), so the turn that shows a new cut only hands it the data
+        self._spare: _Column | None = None
+        self._spare_timer = QTimer(self)
+        self._spare_timer.setSingleShot(True)
+        self._spare_timer.setInterval(0)
+        self._spare_timer.timeout.connect(self._prepare_spare)
+        self._spare_timer.start()
         self.empty_label = QLabel("Draw a line cut on a map (Analysis > Line cuts, or the buttons above).")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._tab_layouts[0].addWidget(self.empty_label, 0, 0)
@@ -723,16 +801,35 @@ class LineCutPanel(QWidget):
         if not columns:
             self._tab_layouts[0].addWidget(self.empty_label, 0, 0)
         for j, c in enumerate(columns):
-            col = _Column(self, c)
+            col = self._new_column(c)
             prev = old.get(c.key)
             if prev is not None and prev.user_levels and prev.compatible(c):
                 col.set_levels(prev.levels)  # the user's levels survive a change of the other columns
             self._columns[c.key] = col
             self._tab_layouts[0].addWidget(col.top_page, 0, j)
-            self._tab_layouts[1].addWidget(col.water, 0, j)
+            self._tab_layouts[1].addWidget(col.water_page, 0, j)
             self._tab_layouts[2].addWidget(col.gl_page(), 0, j)
+            col.top_page.show()  # a column built ahead was hidden until placed
+            col.water_page.show()
         if self._last_hover is not None:
             self.set_marker(self._last_hover)
+
+    def _prepare_spare(self) -> None:
+        if self._spare is None:
+            zeros = np.zeros(2)
+            col = _Column(self, CutColumn("", "", zeros, zeros, np.zeros((2, 2), np.float32)))
+            for page in (col.top_page, col.water_page):  # owned with the panel, hidden until taken
+                page.setParent(self)
+                page.hide()
+            self._spare = col
+
+    def _new_column(self, column: CutColumn) -> _Column:
+        col, self._spare = self._spare, None
+        if col is None:
+            return _Column(self, column)
+        col.adopt(column)
+        self._spare_timer.start()
+        return col
 
     def column_keys(self) -> list[str]:
         return list(self._columns)
@@ -769,6 +866,9 @@ class LineCutPanel(QWidget):
         if index == WATERFALL_TAB:
             for col in getattr(self, "_columns", {}).values():
                 col.ensure_waterfall()
+        elif index == SURFACE_TAB:
+            for col in getattr(self, "_columns", {}).values():
+                col.ensure_gl()
 
     def _restyle(self) -> None:
         for col in self._columns.values():

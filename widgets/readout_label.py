@@ -16,10 +16,13 @@ class ReadoutLabel(QLabel):
 
     def __init__(self, width: int = 560, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setFixedWidth(width)
-        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.setTextFormat(Qt.TextFormat.PlainText)
         self._text = ""
+        # a fixed size in both directions: with the height free, every new text (each mouse move over a
+        # map) asked the status bar, and through it the main window, to lay out again, and each such pass
+        # moved a dock separator and repainted every view
+        self.setFixedSize(width, max(self.sizeHint().height(), self.fontMetrics().height() + 4))
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
 
     def setText(self, text: str) -> None:
         # kept and painted here: QLabel.setText would ask the window's layout to be redone on every

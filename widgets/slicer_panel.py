@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QSlider, QSpinBox, QWidget
 
@@ -147,6 +147,13 @@ class SlicerPanel(MapView):
         self.level_mode_changed.connect(self._sync_level_combo)
         self._hist_timer.timeout.connect(self._update_title)
 
+        # stepping keys move the controls at once and ask for the map in the next event-loop turn: key
+        # repeats that arrive together (a held key while a map is being drawn) ask once, for the last point
+        self._step_timer = QTimer(self)
+        self._step_timer.setSingleShot(True)
+        self._step_timer.setInterval(0)
+        self._step_timer.timeout.connect(lambda: self.index_requested.emit(self._index))
+
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.graphics.installEventFilter(self)
         self.slider.installEventFilter(self)
@@ -282,7 +289,8 @@ class SlicerPanel(MapView):
 
     # -- keyboard -----------------------------------------------------------------------------------
     def step_key(self, key: int) -> bool:
-        """Handle a stepping key; True when it was one."""
+        """Handle a stepping key; True when it was one. The controls move now; ``index_requested`` follows
+        in the next event-loop turn, once for all the steps taken until then."""
         n = len(self._sweep)
         i = self._index
         page = self.page_step()
@@ -298,7 +306,8 @@ class SlicerPanel(MapView):
         }
         if key not in moves or n == 0:
             return False
-        self.request_index(moves[Qt.Key(key)])
+        self.set_index(moves[Qt.Key(key)])
+        self._step_timer.start()
         return True
 
     def keyPressEvent(self, event: QKeyEvent) -> None:

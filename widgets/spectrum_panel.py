@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -315,6 +315,30 @@ class SpectrumPanel(QWidget):
         self.outer.setStretchFactor(1, 1)
         self.rows: dict[str, _PlotRow] = {}
         self._wide: bool | None = None
+        # one plot row is built ahead, in an event-loop turn of its own once the panel exists (and again
+        # after it is taken): a grid's plot is then ready when its first data arrive, instead of being
+        # built in the turn that shows them
+        self._spare: _PlotRow | None = None
+        self._spare_timer = QTimer(self)
+        self._spare_timer.setSingleShot(True)
+        self._spare_timer.setInterval(0)
+        self._spare_timer.timeout.connect(self._prepare_spare)
+        self._spare_timer.start()
+
+    def _prepare_spare(self) -> None:
+        if self._spare is None:
+            self._spare = _PlotRow(self, PlotSpec("", ""))
+            self._spare.setParent(self)  # owned (and deleted) with the panel, hidden until taken
+            self._spare.hide()
+
+    def _new_row(self, spec: PlotSpec) -> _PlotRow:
+        row, self._spare = self._spare, None
+        if row is None:
+            return _PlotRow(self, spec)
+        row.key = spec.key
+        row.update_spec(spec)
+        self._spare_timer.start()
+        return row
 
     def resizeEvent(self, event) -> None:
         """Plots side by side (pins on the right) in a wide panel, stacked in a tall one."""
@@ -340,13 +364,14 @@ class SpectrumPanel(QWidget):
         for spec in specs:
             row = self.rows.get(spec.key)
             if row is None:
-                row = _PlotRow(self, spec)
+                row = self._new_row(spec)
                 self.rows[spec.key] = row
                 self.splitter.insertWidget(self.splitter.count(), row)
             else:
                 row.update_spec(spec)
         for i, key in enumerate(keys):
             self.splitter.insertWidget(i, self.rows[key])
+            self.rows[key].show()  # a row built ahead was hidden until placed
         self.empty_hint.setVisible(not specs)
 
     def plot_keys(self) -> list[str]:

@@ -46,6 +46,7 @@ from app.features.host import Host
 from app.state.app_state import ViewState
 from app.state.project_io import KNOWN_ATTACHMENTS, RestoreResult, collect_project, restore_project
 from app.workers import Job
+from app.workers.turns import NextTurns
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 PROJECT_SUFFIXES = (".h5", ".hdf5", ".stsw")
@@ -117,6 +118,8 @@ class ProjectController:
         self.extra_attachments: dict[str, Attachment] = {}
         self._generation = 0
         self._restoring = False
+        #: the saved map views of an opened project open one per event-loop turn, after its slicers
+        self.turns = NextTurns(window)
 
         m = window.menu("File")
         separators = [a for a in m.actions() if a.isSeparator()]
@@ -351,15 +354,18 @@ class ProjectController:
         self.projects.append(project)
         self.last_restore = result
         result.warnings += self._restore_slicers(result.view.get("slicers") or [])
-        result.warnings += self._restore_maps(result.view.get("maps") or [])
         for name, restore in self.state.attachment_restorers.items():
             if name in result.other:
                 try:
                     result.warnings += list(restore(result.other[name], dict(result.keys)) or [])
                 except Exception as exc:  # a damaged attachment must not stop the rest
                     result.warnings.append(f"{name} could not be restored: {exc}")
+        # each saved map view opens in an event-loop turn of its own, and the dock layout after them all
+        for m in result.view.get("maps") or []:
+            self.turns.call(lambda m=m, name=path.name: self._restore_map_later(name, m))
         if fresh:
-            self._restore_layout(result.view.get("layout"))
+            layout = result.view.get("layout")
+            self.turns.call(lambda layout=layout: self._restore_layout(layout))
         for text in result.warnings:
             self.window.log("warning", f"{path.name}: {text}")
         recovered = path == self.restored_from
@@ -397,6 +403,10 @@ class ProjectController:
 
         self.restored_layout = data
         QTimer.singleShot(0, lambda: restore(QByteArray(data)))
+
+    def _restore_map_later(self, name: str, saved: dict[str, Any]) -> None:
+        for text in self._restore_maps([saved]):
+            self.window.log("warning", f"{name}: {text}")
 
     def _restore_maps(self, saved: list[dict[str, Any]]) -> list[str]:
         """Open the saved map views again (through the state: the map views' controller opens a dock for

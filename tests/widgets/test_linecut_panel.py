@@ -394,3 +394,61 @@ def test_3d_surface_renders_under_x():
     assert out["rotated_diff"] > 2.0
     zoomed = out["zoomed"]
     assert zoomed["n_low"] + zoomed["n_high"] > 1.5 * (first["n_low"] + first["n_high"])
+
+
+def test_waterfall_and_3d_views_are_built_when_their_tab_is_first_shown(qtbot, panel):
+    """A new cut builds only the top view; the waterfall plot (and the 3D view) come with a click on their
+    tab, showing the cut drawn before the click and the hover marker set before it."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    a = _column("j")
+    panel.set_columns([a])
+    panel.set_marker(30 * NM)
+    water_page = panel._tab_pages[1]
+    assert water_page.findChildren(pg.PlotWidget) == []
+    bar = panel.tabs.tabBar()
+    QTest.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(1).center())
+    assert panel.tabs.currentIndex() == 1
+    plots = water_page.findChildren(pg.PlotWidget)
+    assert len(plots) == 1
+    col = panel.column("j")
+    assert len(col.water_curves) == a.values.shape[0]
+    i = int(np.argmin(np.abs(a.distance - 30 * NM)))
+    _, y = col.water_mark.getData()
+    np.testing.assert_allclose(y, a.values[i] + i * col.water_offset, rtol=1e-6)
+    QTest.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(2).center())
+    assert panel.tabs.currentIndex() == 2
+    ok, _ = opengl_status()
+    assert (col.gl_view is not None) == ok and (col.surface is not None) == ok
+
+
+def test_first_cut_is_shown_in_a_top_view_built_ahead(qtbot, panel, monkeypatch):
+    """The top view of the first column is built in an idle turn after the panel appears: the turn that
+    shows a cut builds no column, and the column shows that cut's data, title, labels and levels."""
+    import widgets.linecut_panel as lp
+
+    qtbot.wait(50)  # idle turns
+    built = []
+    real_init = lp._Column.__init__
+
+    def counting_init(self, *a, **k):
+        built.append(1)
+        real_init(self, *a, **k)
+
+    monkeypatch.setattr(lp._Column, "__init__", counting_init)
+    a = _column("j", title="Josephson map")
+    panel.set_columns([a])
+    assert built == []
+    col = panel.column("j")
+    np.testing.assert_array_equal(panel.image_data("j"), a.values.T)
+    assert col.top_title.toolTip() == "Josephson map"
+    assert (
+        col.top_plot.getAxis("left").labelText == "Bias" and col.top_plot.getAxis("left").labelUnits == "mV"
+    )
+    assert col.bar.axis.labelText == "dI/dV" and col.bar.axis.labelUnits == "S"
+    lo, hi = panel.levels("j")
+    assert lo < float(np.median(a.values)) < hi
+    r = panel.image_rect("j")
+    assert r.left() == pytest.approx(-1.0) and r.right() == pytest.approx(99.0)
+    qtbot.waitUntil(lambda: len(built) == 1)  # the next one, in a turn of its own

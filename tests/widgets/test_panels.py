@@ -90,6 +90,67 @@ def test_spectrum_panel_curves_lines_and_pins(qtbot):
     assert sp.plot_keys() == ["b"]
 
 
+def test_slicer_key_repeats_ask_once_for_the_last_point(qtbot):
+    """Stepping keys that arrive together (a held key while a map is drawn) move the controls at once and
+    ask for one map, the last point's, in the next turn; the map shown ends on that point."""
+    from PySide6.QtTest import QTest
+
+    p = SlicerPanel("s")
+    qtbot.addWidget(p)
+    p.set_sweep(np.linspace(-10e-3, 10e-3, 21))
+    p.show()
+    qtbot.waitExposed(p)
+    requests = []
+
+    def draw(i: int) -> None:
+        requests.append(i)
+        p.show_slice(np.full((4, 4), float(i), np.float32), i)
+
+    p.index_requested.connect(draw)
+    view = p.graphics.viewport()
+    for _ in range(6):  # delivered one after the other, no event-loop turn in between
+        QTest.keyClick(view, Qt.Key.Key_Right)
+    QTest.keyClick(view, Qt.Key.Key_PageUp)
+    assert requests == [] and p.index() == 7 and p.slider.value() == 7
+    qtbot.waitUntil(lambda: bool(requests))
+    qtbot.wait(20)
+    assert requests == [7] and p.shown_index == 7 and p.render_count == 1
+    assert p.bias_spin.value() == pytest.approx(-3.0)
+    QTest.keyClick(view, Qt.Key.Key_Left)
+    qtbot.waitUntil(lambda: len(requests) == 2)
+    assert requests == [7, 6] and p.shown_index == 6
+
+
+def test_spectrum_panel_builds_its_first_plot_ahead_of_the_data(qtbot, monkeypatch):
+    """The plot of the first grid is built in an idle turn after the panel appears, so the turn that shows
+    the grid's spectra builds no plot; the plot it takes is the grid's (title, channels, signals)."""
+    import widgets.spectrum_panel as sp_mod
+
+    sp = SpectrumPanel()
+    qtbot.addWidget(sp)
+    sp.show()
+    qtbot.wait(50)  # idle turns
+    built = []
+    real_init = sp_mod._PlotRow.__init__
+
+    def counting_init(self, *a, **k):
+        built.append(1)
+        real_init(self, *a, **k)
+
+    monkeypatch.setattr(sp_mod._PlotRow, "__init__", counting_init)
+    sp.set_plots([PlotSpec("a", "grid A", ["dI/dV", "Current"], "dI/dV")])
+    assert built == [] and sp.plot_keys() == ["a"]
+    row = sp.rows["a"]
+    assert row.title.full_text == "grid A" and row.channel_combo.currentText() == "dI/dV"
+    chans = []
+    sp.channel_selected.connect(lambda k, c: chans.append((k, c)))
+    row.channel_combo.setCurrentText("Current")
+    assert chans == [("a", "Current")]
+    qtbot.waitUntil(lambda: len(built) == 1)  # the next spare, in a turn of its own
+    sp.set_plots([PlotSpec("a", "grid A", ["dI/dV"], "dI/dV"), PlotSpec("b", "grid B", ["X"], "X")])
+    assert len(built) == 1 and sp.plot_keys() == ["a", "b"]
+
+
 def test_data_browser_tree_and_details(qtbot):
     b = DataBrowser()
     qtbot.addWidget(b)

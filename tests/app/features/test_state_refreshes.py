@@ -217,3 +217,37 @@ def test_map_views_come_back_with_a_project(qtbot, tmp_path):
         assert w2.dock(md2.dock_key).isVisible()
     finally:
         close_window(qtbot, w2)
+
+
+def test_a_reopened_projects_map_views_open_after_the_restore_turn(qtbot, tmp_path):
+    """Opening a project shows its slicer in the restore turn and each saved map view in a later turn of
+    its own (the restore turn no longer builds every view at once); all come back as saved."""
+    w, g, key = _loaded(qtbot, tmp_path)
+    path = tmp_path / "two_maps.h5"
+    try:
+        w.exploration.open_map(key, "Z")
+        w.exploration.open_map(key, "Z").panel.colormap_combo.setCurrentText("magma")
+        w.project.save_to(path)
+        qtbot.waitUntil(lambda: path.exists() and not w.active_jobs(), timeout=20000)
+    finally:
+        close_window(qtbot, w)
+    (tmp_path / "again").mkdir()
+    w2 = open_window(qtbot, tmp_path / "again", features=None)
+    try:
+        at_restore: list[tuple[int, int]] = []
+        restore = w2.project._opened
+
+        def opened(*args):
+            restore(*args)
+            at_restore.append((len(w2.exploration.slicers), len(w2.exploration.map_docks.docks)))
+
+        w2.project._opened = opened
+        w2.project.open(path)
+        docks = w2.exploration.map_docks.docks
+        qtbot.waitUntil(lambda: len(docks) == 2 and not w2.active_jobs(), timeout=20000)
+        assert at_restore == [(1, 0)]
+        assert [d.channel for d in docks] == ["Z", "Z"]
+        assert [d.panel.colormap_name for d in docks][1] == "magma"
+        assert all(w2.dock(d.dock_key).isVisible() or d is not docks[-1] for d in docks)
+    finally:
+        close_window(qtbot, w2)

@@ -64,12 +64,12 @@ def test_run_job_finished_failed_cancelled(qtbot, tmp_path):
         assert any(level == "error" and "bad job failed" in text for level, text in w.log_panel.entries())
 
         job = w.run_job(_slow, name="slow", on_cancelled=lambda: got.setdefault("cancelled", True))
-        qtbot.waitUntil(lambda: w.job_status.isVisible())
+        qtbot.waitUntil(lambda: w.job_status.is_busy() and w.job_status.cancel_button.isVisible())
         assert w.job_status.label.text().startswith("slow")
         w.job_status.cancel_button.click()
         qtbot.waitUntil(lambda: "cancelled" in got, timeout=5000)
         assert job.is_cancelled and not w.active_jobs()
-        qtbot.waitUntil(lambda: not w.job_status.isVisible())
+        qtbot.waitUntil(lambda: not w.job_status.cancel_button.isVisible())
     finally:
         close_window(qtbot, w)
 
@@ -189,5 +189,20 @@ def test_default_features_are_installed_or_reported(qtbot, tmp_path):
         assert set(w.features_installed) | set(w.features_failed) == set(FEATURES)
         for path, reason in w.features_failed.items():
             assert any(path in text and level == "error" for level, text in w.log_panel.entries()), reason
+    finally:
+        close_window(qtbot, w)
+
+
+def test_the_window_keeps_what_it_built_out_of_the_cyclic_collector(qtbot, tmp_path):
+    """A full collection walks every tracked object and runs in whatever turn allocates: what the window
+    built lives as long as it does and is frozen (left out of those walks)."""
+    import gc
+
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    w = open_window(qtbot, tmp_path)
+    try:
+        assert gc.get_freeze_count() > 10_000
+        assert not any(o is w for o in gc.get_objects())  # the window's wrapper is among them
     finally:
         close_window(qtbot, w)
