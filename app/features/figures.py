@@ -40,6 +40,7 @@ from analysis.figures.description import (
     Panel,
     ProfilePanel,
     RegionSpectraPanel,
+    SeriesMapPanel,
     XYPanel,
 )
 from analysis.figures.resolve import FigureSources, XYSeries
@@ -100,7 +101,10 @@ def panel_text(panel: Panel) -> str:
         at = f" at {panel.bias * 1e3:.3g} mV" if panel.bias is not None and panel.source == "channel" else ""
         return f"{panel.dataset}: {what}{at}"
     if isinstance(panel, RegionSpectraPanel):
-        return f"{panel.dataset}: {panel.channel}, {len(panel.regions)} regions"
+        n = "all regions" if panel.all_regions else f"{len(panel.regions)} regions"
+        return f"{panel.dataset}: {panel.channel}, {n}"
+    if isinstance(panel, SeriesMapPanel):
+        return f"{panel.series}: {panel.channel} against {panel.x or 'x'} and {panel.tag}"
     if isinstance(panel, LineCutPanel):
         return f"{panel.dataset}: {panel.channel} along {panel.cut} ({panel.style})"
     ds = getattr(panel, "dataset", "")
@@ -313,6 +317,8 @@ class FiguresController(QObject):
         s.attachment_providers[CURVES] = self.curves_attachment
         s.attachment_restorers[CURVES] = self.restore_curves
         s.fits.changed.connect(self.schedule_preview)
+        self._kept_fit: Any = None  # the fit dock's last fit whose arrays are kept
+        s.fits.edited.connect(self._fit_edited)
         app = QApplication.instance()
         if app is not None:  # plots made later get the entry before their first right-click
             app.installEventFilter(self)
@@ -430,7 +436,7 @@ class FiguresController(QObject):
         vkey = self._view_key_of(view)
         vs = self.state.views.get(vkey) if vkey else None
         if vs is not None and vs.kind in ("slicer", "map") and vs.dataset == key:
-            panel = MapPanel(dataset=key, regions=regions, view=vkey or "")
+            panel = MapPanel(dataset=key, regions=regions, view=vkey or "", all_regions=True)
             return self._follow(panel, vs) if isinstance(ds, Grid | Image) else None
         # the topography: its channel from the panel, its levelling from its view state
         channel = view.current_channel() if hasattr(view, "current_channel") else ""
@@ -440,7 +446,7 @@ class FiguresController(QObject):
         if (source == "param") or (isinstance(ds, Image) and channel in ds.channels):
             return MapPanel(
                 dataset=key, source=source, channel=channel, cmap=cmap, regions=regions, levelling=levelling,
-                view=vkey if vs is not None else "",
+                view=vkey if vs is not None else "", all_regions=True,
             )  # fmt: skip
         return None
 
@@ -555,7 +561,7 @@ class FiguresController(QObject):
             self._add_plot_entry(fp.plot.getViewBox(), self._add_fit)
         series = getattr(self.host, "series", None)
         sp2 = getattr(series, "panel", None)
-        for name in ("overlay", "waterfall"):
+        for name in ("overlay", "waterfall", "map"):
             view = getattr(sp2, name, None)
             box = getattr(getattr(view, "overlay", view), "view_box", None)
             if box is not None and box not in self._plots and hasattr(box, "menu_hooks"):
@@ -594,6 +600,7 @@ class FiguresController(QObject):
             norm_window=window,
             offset=None if s.auto_offset else float(s.offset),
             std_band=bool(s.show_std),
+            all_regions=True,  # every region is shown: the panel follows the collection
         )
         self.add_panel(panel)
 
@@ -654,29 +661,40 @@ class FiguresController(QObject):
             )
         )  # fmt: skip
 
-    def _add_fit(self) -> None:
-        fit = getattr(self.host, "fit_controller", None)
-        res = getattr(fit, "last_fit", None)
-        singles = [k for k, f in self.state.fits.items() if getattr(f, "kind", None) == "single"]
-        if res is None or not singles:
-            self.host.log("warning", "Figure: fit a spectrum first")
+    def _fit_edited(self, key: str, _old: Any, new: Any) -> None:
+        """Keep the arrays of a single fit the fit dock just made (saved with the project, so a fit
+        reopened later can still become a panel)."""
+        if getattr(new, "kind", None) != "single" or key in self.fit_data:
             return
-        key = singles[-1]
-        rec = res.record.to_dict()
+        res = getattr(getattr(self.host, "fit_controller", None), "last_fit", None)
+        if res is None or res is self._kept_fit:
+            return  # a fit from elsewhere (a project being opened brings its arrays itself)
+        self._kept_fit = res
         self.fit_data[key] = {
             "x": np.asarray(res.x, float),
             "y": np.asarray(res.y, float),
             "residual": np.asarray(res.residual, float),
             "x_all": np.asarray(res.x_all, float),
             "model_all": np.asarray(res.model_all, float),
-            "record": rec,
+            "record": res.record.to_dict(),
         }
+
+    def _add_fit(self) -> None:
+        """A fit panel of the newest single fit (one made in this session or one opened with a project)."""
+        singles = [k for k, f in self.state.fits.items() if getattr(f, "kind", None) == "single"]
+        key = singles[-1] if singles else None
+        if key is None or key not in self.fit_data:
+            self.host.log("warning", "Figure: fit a spectrum first")
+            return
+        rec = self.fit_data[key]["record"]
         names = tuple(p["name"] for p in rec.get("params", []) if p.get("vary", True))
         self.add_panel(FitPanel(fit=key, parameters=names[:4], title=str(rec.get("model", ""))))
 
     def _series_menu(self, menu: QMenu, view: str) -> None:
         series = getattr(self.host, "series", None)
         ok = series is not None and series.series() is not None
+        if view == "map":
+            ok = ok and series.tag is not None
         act = menu.addAction(ADD_TEXT)
         act.setEnabled(ok)
         act.triggered.connect(lambda _=False, v=view: self._add_series(v))
@@ -686,6 +704,9 @@ class FiguresController(QObject):
         ctl = getattr(self.host, "series", None)
         s = ctl.series() if ctl is not None else None
         if s is None or ctl.x is None or ctl.y is None:
+            return
+        if view == "map":
+            self._add_series_map()
             return
         panel_view = getattr(ctl.panel, view)
         overlay = getattr(panel_view, "overlay", panel_view)
@@ -708,6 +729,23 @@ class FiguresController(QObject):
                 y_unit=yu,
                 legend="none",
                 title=title,
+            )
+        )
+
+    def _add_series_map(self) -> None:
+        """A panel of the Series dock's 2D map: the series by key, its quantity against x and the tag."""
+        ctl = self.host.series  # type: ignore[attr-defined]
+        s = ctl.series()
+        if ctl.tag is None or ctl.x not in s.channel_names("all"):
+            self.host.log("warning", "Figure: the series map needs a tag and a measured x quantity")
+            return
+        self.add_panel(
+            SeriesMapPanel(
+                series=ctl.key,
+                channel=ctl.y,
+                x="" if ctl.x == s.x_channel else ctl.x,
+                tag=ctl.tag,
+                title=self.state.entries[ctl.key].label,
             )
         )
 

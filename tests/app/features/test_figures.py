@@ -18,8 +18,9 @@ from analysis.figures.colormaps import mpl_colormap
 from analysis.figures.description import MapPanel, RegionSpectraPanel
 from analysis.maps.regions import Rectangle
 from tests.analysis.figures.test_render import pdf_streams, png_pixels
-from tests.app.gui_support import close_window, make_grid, open_window, wait_slicers_idle
+from tests.app.gui_support import close_window, make_grid, open_window, temp_settings, wait_slicers_idle
 from tests.app.real_input import click_menu_path, menu_action, right_click_menu
+from tests.widgets.region_mouse import drag
 
 NM = 1e-9
 FEATURES = ("app.features.regions", "app.features.project", "app.features.figures")
@@ -93,16 +94,39 @@ def _type_in_cell(qtbot, table, item, text: str) -> None:
     qtbot.keyClick(editor, Qt.Key.Key_Return)
 
 
-@pytest.fixture
-def session(qtbot, tmp_path):
-    w = open_window(qtbot, tmp_path, features=FEATURES)
+@pytest.fixture(scope="module")
+def built(qapp, request, tmp_path_factory):
+    """One window for the tests of the composer's figure: a grid with its slicer, the topography and
+    the region spectra added as panels by :func:`_build` (each test leaves the figure as it found it)."""
+    from pytestqt.qtbot import QtBot
+
+    from app.window.main_window import MainWindow
+
+    bot = QtBot(request)
+    w = MainWindow(
+        settings=temp_settings(tmp_path_factory.mktemp("figures")), features=FEATURES, restore_layout=False
+    )
+    w.resize(1400, 900)
+    w.show()
+    bot.waitExposed(w)
     g = make_grid(ny=12, nx=16)
     key = w.state.add_dataset(g, "g")
-    wait_slicers_idle(qtbot, w, n=1)
-    yield w, g, key
+    wait_slicers_idle(bot, w, n=1)
+    fig, slicer = _build(bot, w, g, key)
+    yield w, g, key, fig, slicer
+    close_window(bot, w)
+    w.deleteLater()
+
+
+@pytest.fixture
+def session(built, qtbot):
+    w = built[0]
+    w.activateWindow()  # the previous test's dialogs may have taken the focus with them
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=3000)
+    yield built
     if QApplication.activePopupWidget() is not None:
         QApplication.activePopupWidget().close()
-    close_window(qtbot, w)
+    qtbot.waitUntil(lambda: not w.active_jobs(), timeout=20000)
 
 
 def _build(qtbot, w, g, key):
@@ -146,8 +170,7 @@ def _build(qtbot, w, g, key):
 
 
 def test_panels_from_three_views_stay_live_and_export(session, qtbot, tmp_path, monkeypatch):
-    w, g, key = session
-    fig, slicer = _build(qtbot, w, g, key)
+    w, g, key, fig, slicer = session
     first = _preview_settled(qtbot, fig)
     assert first is not None and first.shape[2] == 4
     assert fig.composer.table.rowCount() == 3
@@ -230,8 +253,7 @@ def test_panels_from_three_views_stay_live_and_export(session, qtbot, tmp_path, 
 
 
 def test_figure_edits_undo_and_the_composer_refuses_overlaps(session, qtbot):
-    w, g, key = session
-    fig, _slicer = _build(qtbot, w, g, key)
+    w, g, key, fig, _slicer = session
     table = fig.composer.table
     # column of panel c typed as 1 would overlap panel a: refused, the figure unchanged
     before = fig.figure().to_dict()
@@ -249,9 +271,53 @@ def test_figure_edits_undo_and_the_composer_refuses_overlaps(session, qtbot):
 
     choose(qtbot, fig.composer.width_combo, "8.6 cm")
     assert fig.figure().width_cm == pytest.approx(8.6)
+    w.state.undo.undo()
+    assert fig.figure().to_dict() == before
 
 
-def test_figure_from_scenario_builds_fig4_from_the_menu(qtbot, tmp_path):
+def _orange_pixels(rgba: np.ndarray) -> int:
+    """How many pixels of an RGBA image are orange, also when blended with white (thin lines at the
+    preview's resolution are): red well above green and far above blue (no colour of viridis, of the
+    first region's blue or of black text is)."""
+    r, g, b = (rgba[:, :, i].astype(int) for i in range(3))
+    return int(((r - g > 50) & (r - b > 90)).sum())
+
+
+def test_a_region_drawn_after_the_panels_joins_them(session, qtbot):
+    from analysis.figures.resolve import resolve
+
+    w, g, key, fig, slicer = session
+    desc = fig.figure()
+    assert desc.panels[0].all_regions and desc.panels[2].all_regions  # every region was shown
+    assert "all regions" in fig.composer.cell_of(2, "source").text()
+    first = _preview_settled(qtbot, fig)
+    n = fig.previews
+    # a rectangle drawn on the slicer with the mouse, right of the first region
+    ctl = w.regions
+    qtbot.mouseClick(ctl.list_panel.tool_buttons["rectangle"], Qt.MouseButton.LeftButton)
+    pts = [(4 * NM + i * NM, -10 * NM + i * 1.5 * NM) for i in range(11)]  # to (14, 5) nm
+    drag(slicer.panel.graphics.viewport(), [slicer.panel.view_to_widget(x, y) for x, y in pts])
+    assert len(w.state.regions) == 2
+    new = list(w.state.regions.values())[-1]
+    _wait_preview(qtbot, fig, n)
+    second = _preview_settled(qtbot, fig)
+    names = [r.name for r in w.state.regions.values()]
+    live, sources = fig.live(fig.figure()), fig.sources()
+    assert [o.name for o in resolve(live.panels[0], sources).outlines] == names
+    assert [c.label for c in resolve(live.panels[2], sources).curves] == names
+    # its colour appears in the preview: the outline on the map and its spectrum
+    assert new.colour == (255, 127, 14)  # the second colour of the regions' cycle: orange
+    assert _orange_pixels(second) > _orange_pixels(first) + 20
+    w.state.undo.undo()  # the region goes again, and with it from the panels
+    assert len(w.state.regions) == 1
+    assert len(resolve(fig.live(fig.figure()).panels[2], fig.sources()).curves) == 1
+
+
+def test_figure_from_scenario_builds_fig4_from_the_menu(qtbot, tmp_path, monkeypatch):
+    import analysis.demo.grids as demo
+
+    monkeypatch.setattr(demo, "SHAPE", (64, 64))  # the demo at a quarter of its pixels, half its biases
+    monkeypatch.setattr(demo, "N_BIAS", 128)
     w = open_window(qtbot, tmp_path, features=FEATURES)
     w.open_demo()
     qtbot.waitUntil(lambda: w.loader.loading == 0 and len(w.state.entries) >= 2, timeout=30000)
