@@ -373,7 +373,10 @@ def _session_state(w) -> dict:
         for p in d["panels"]:
             p["dataset"] = label.get(p.get("dataset"), p.get("dataset"))
             p["regions"] = sorted(s.regions[r].name for r in p.get("regions", []) if r in s.regions)
-            p["series"] = [label[c.split("|")[0]] + c[c.index("|") :] for c in p.get("series", [])]
+            if isinstance(p.get("series"), str):  # a series map names its series
+                p["series"] = label[p["series"]]
+            else:
+                p["series"] = [label[c.split("|")[0]] + c[c.index("|") :] for c in p.get("series", [])]
             if "cut" in p:
                 p["cut"] = str(s.linecuts.get(p["cut"]))
             p["cuts"] = [str(s.linecuts.get(c)) for c in p.get("cuts", [])]
@@ -470,6 +473,18 @@ def test_a_session_touching_every_kind_of_view_comes_back_whole(qtbot, tmp_path,
     np.testing.assert_allclose(c2.y, np.asarray(shown) + 2 * water.offset, rtol=1e-9, atol=1e-12)
     assert c2.colour == water.overlay.sweep_colour(2)
     assert np.nanmedian(curves[xy.series[0]].y) == pytest.approx(10.0, rel=0.05)  # dV/dI of the neck, Ohm
+    # the 2D map (dV/dI against I and H) as a panel that names the series by its key
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(panel.tabs.indexOf(panel.map)).center())
+    smap = panel.map
+    qtbot.waitUntil(lambda: smap.graphics.isVisible() and smap.z.size > 0, timeout=5000)
+    mvb = smap.view_box
+    centre = smap.graphics.mapFromScene(mvb.mapViewToScene(mvb.viewRect().center()))
+    click_menu_path(qtbot, right_click_menu(qtbot, smap.graphics.viewport(), centre), "Add to figure")
+    sm = fig.figure().panels[-1]
+    assert (sm.kind, sm.series, sm.channel, sm.tag) == ("series_map", a.series.key, "dV/dI", "H")
+    from analysis.figures.resolve import resolve
+
+    np.testing.assert_allclose(resolve(sm, fig.sources()).values, smap.z, rtol=1e-9, equal_nan=True)
     # the layout: the spectra dock closed, the figure dock in front
     a.dock("spectra").close()
     a.dock("figures").raise_()
@@ -510,6 +525,20 @@ def test_a_session_touching_every_kind_of_view_comes_back_whole(qtbot, tmp_path,
     shot_a, shot_b = a.figures.composer.preview.grab(), b.figures.composer.preview.grab()
     assert shot_a.size() == shot_b.size()
     assert _image_diff(shot_a.toImage(), shot_b.toImage()) <= 2
+    # the restored panels follow the restored views (their keys are new): Home on the restored slicer
+    # takes the map panel to the first bias, and the preview changes
+    fb = b.figures
+    desc_b = fb.figure()
+    assert desc_b.panels[0].view == b.exploration.slicers[0].dock_key
+    assert b.state.views[desc_b.panels[3].view].kind == "map"
+    n = fb.previews
+    qtbot.mouseClick(slicer_b.panel.slider, Qt.MouseButton.LeftButton)
+    qtbot.keyClick(slicer_b.panel.slider, Qt.Key.Key_Home)
+    wait_slicers_idle(qtbot, b)
+    _wait_preview(qtbot, fb, n)
+    moved = _preview_settled(qtbot, fb)
+    assert fb.live(fb.figure()).panels[0].bias == pytest.approx(g.bias[0])
+    assert np.abs(moved.astype(int) - preview_b.astype(int)).max() > 30
     close_window(qtbot, b)
     close_window(qtbot, a)
 
@@ -590,6 +619,23 @@ def test_fit_plot_adds_a_fit_panel_that_comes_back_with_the_project(qtbot, tmp_p
     again = resolve(restored, b.figures.sources())
     np.testing.assert_array_equal(again.model, data.model)
     assert again.note == data.note
+    # the reopened fit is added from the fit plot's right-click menu like a fit made in this session
+    fb = b.fit_controller
+    assert fb.last_fit is None
+    dock = next(k for k in b.dock_keys() if b.dock(k).widget() is fb.panel)
+    b.dock(dock).show()
+    b.dock(dock).raise_()
+    gv, vb = fb.panel.plot_widget, fb.panel.plot.getViewBox()
+    qtbot.waitUntil(lambda: gv.isVisible() and vb.sceneBoundingRect().width() > 20, timeout=5000)
+    centre = gv.mapFromScene(vb.sceneBoundingRect().center())
+    click_menu_path(qtbot, right_click_menu(qtbot, gv.viewport(), centre), "Add to figure")
+    added = b.figures.figure().panels[-1]
+    assert len(b.figures.figure().panels) == 2 and added.kind == "fit" and added.fit == restored.fit
+    assert added.parameters == panel.parameters
+    third = resolve(added, b.figures.sources())
+    np.testing.assert_array_equal(third.y, fc.last_fit.y)
+    np.testing.assert_array_equal(third.residual, fc.last_fit.residual)
+    np.testing.assert_array_equal(third.model, data.model)
     close_window(qtbot, b)
     close_window(qtbot, a)
 
