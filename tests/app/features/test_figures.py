@@ -313,6 +313,44 @@ def test_a_region_drawn_after_the_panels_joins_them(session, qtbot):
     assert len(resolve(fig.live(fig.figure()).panels[2], fig.sources()).curves) == 1
 
 
+def test_restored_panels_follow_the_restored_slicers(session, qtbot, tmp_path):
+    """A panel of a second slicer: reopened, that slicer has a new key; the panel follows it again."""
+    w, g, key, fig, _slicer = session
+    n_panels = len(fig.figure().panels)
+    qtbot.keyClick(w, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: len(w.exploration.slicers_for(key)) == 2, timeout=5000)
+    second = w.exploration.slicers_for(key)[1]
+    wait_slicers_idle(qtbot, w)
+    qtbot.waitUntil(lambda: second.panel.isVisible() and second.panel.width() > 50, timeout=5000)
+    _add_from_map(qtbot, second.panel, g.frame.center)
+    panel = fig.figure().panels[-1]
+    assert panel.view == second.dock_key and len(fig.figure().panels) == n_panels + 1
+    path = tmp_path / "two_slicers.h5"
+    w.project.save_to(path)
+    qtbot.waitUntil(lambda: path.exists() and w.project.save_job is None, timeout=20000)
+    w.state.undo.undo()  # the shared window's figure as it was
+    w.exploration.close_slicer(second)
+
+    b = open_window(qtbot, tmp_path / "b", features=FEATURES)
+    b.project.open(path)
+    qtbot.waitUntil(lambda: b.loader.loading == 0 and len(b.state.figures) == 1, timeout=20000)
+    wait_slicers_idle(qtbot, b, n=2)
+    fb = b.figures
+    restored = fb.figure().panels[-1]
+    twin = next(s for s in b.exploration.slicers if s.dock_key == restored.view)
+    assert twin.dock_key != second.dock_key  # a new key, and the panel follows it
+    first = _preview_settled(qtbot, fb)
+    n = fb.previews
+    qtbot.mouseClick(twin.panel.slider, Qt.MouseButton.LeftButton)
+    qtbot.keyClick(twin.panel.slider, Qt.Key.Key_Home)
+    wait_slicers_idle(qtbot, b)
+    _wait_preview(qtbot, fb, n)
+    moved = _preview_settled(qtbot, fb)
+    assert fb.live(fb.figure()).panels[-1].bias == pytest.approx(g.bias[0])
+    assert np.abs(moved.astype(int) - first.astype(int)).max() > 30
+    close_window(qtbot, b)
+
+
 def test_figure_from_scenario_builds_fig4_from_the_menu(qtbot, tmp_path, monkeypatch):
     import analysis.demo.grids as demo
 
@@ -525,20 +563,10 @@ def test_a_session_touching_every_kind_of_view_comes_back_whole(qtbot, tmp_path,
     shot_a, shot_b = a.figures.composer.preview.grab(), b.figures.composer.preview.grab()
     assert shot_a.size() == shot_b.size()
     assert _image_diff(shot_a.toImage(), shot_b.toImage()) <= 2
-    # the restored panels follow the restored views (their keys are new): Home on the restored slicer
-    # takes the map panel to the first bias, and the preview changes
-    fb = b.figures
-    desc_b = fb.figure()
-    assert desc_b.panels[0].view == b.exploration.slicers[0].dock_key
+    # the restored panels follow the restored slicer and map view
+    desc_b = b.figures.figure()
+    assert desc_b.panels[0].view == slicer_b.dock_key
     assert b.state.views[desc_b.panels[3].view].kind == "map"
-    n = fb.previews
-    qtbot.mouseClick(slicer_b.panel.slider, Qt.MouseButton.LeftButton)
-    qtbot.keyClick(slicer_b.panel.slider, Qt.Key.Key_Home)
-    wait_slicers_idle(qtbot, b)
-    _wait_preview(qtbot, fb, n)
-    moved = _preview_settled(qtbot, fb)
-    assert fb.live(fb.figure()).panels[0].bias == pytest.approx(g.bias[0])
-    assert np.abs(moved.astype(int) - preview_b.astype(int)).max() > 30
     close_window(qtbot, b)
     close_window(qtbot, a)
 
