@@ -19,7 +19,9 @@ TIFF (with each panel's data beside it) in a worker too; the window keeps runnin
 
 from __future__ import annotations
 
+import json
 import weakref
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -56,6 +58,9 @@ from widgets.map_view import MapView
 ADD_TEXT = "Add to figure"
 #: Quiet time after the last change before the preview is drawn again (ms).
 PREVIEW_DELAY_MS = 150
+#: Previews kept by what they show (see ``FiguresController.preview_key``): undo and redo in the composer
+#: show a figure drawn before at once, and a change that leaves the figure as shown draws nothing.
+PREVIEW_CACHE = 6
 #: Most columns a figure gets when panels are added one by one (further panels start a new row).
 MAX_AUTO_COLUMNS = 3
 #: Figures the Figure from scenario menu offers beside the transport scenarios: (name, menu text).
@@ -272,6 +277,8 @@ class FiguresController(QObject):
         self.last_export: Any = None
         self._preview_job: Any = None
         self._preview_again = False
+        self._shown_key: tuple[Any, ...] | None = None  # what the preview on screen shows
+        self._drawn: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(PREVIEW_DELAY_MS)
@@ -303,8 +310,9 @@ class FiguresController(QObject):
         s = self.state
         s.figures.edited.connect(self._figure_edited)
         s.view_edited.connect(self._view_edited)
+        self._data_changes = 0  # changes of the data figures draw, counted (see preview_key)
         for sig in (s.regions.changed, s.linecuts.changed, s.datasets_changed):
-            sig.connect(self.schedule_preview)
+            sig.connect(self._data_changed)
         for panel in host.map_panels():
             self._attach_map(panel)
         host.map_panel_added.connect(self._attach_map)
@@ -316,7 +324,7 @@ class FiguresController(QObject):
         s.attachment_restorers[FIT_DATA] = self.restore_fit_data
         s.attachment_providers[CURVES] = self.curves_attachment
         s.attachment_restorers[CURVES] = self.restore_curves
-        s.fits.changed.connect(self.schedule_preview)
+        s.fits.changed.connect(self._data_changed)
         self._kept_fit: Any = None  # the fit dock's last fit whose arrays are kept
         s.fits.edited.connect(self._fit_edited)
         app = QApplication.instance()
@@ -771,7 +779,7 @@ class FiguresController(QObject):
                 self.fit_data[keys.get(str(item["id"]), str(item["id"]))] = d
             except (KeyError, TypeError, ValueError) as exc:
                 problems.append(f"a fit drawn in a figure could not be restored: {exc}")
-        self.schedule_preview()
+        self._data_changed()
         return problems
 
     def curves_attachment(self) -> Attachment:
@@ -803,7 +811,7 @@ class FiguresController(QObject):
                 )
             except (KeyError, TypeError, ValueError) as exc:
                 problems.append(f"a curve drawn in a figure could not be restored: {exc}")
-        self.schedule_preview()
+        self._data_changed()
         return problems
 
     # -- figures from the scenarios ----------------------------------------------------------------------
@@ -837,6 +845,7 @@ class FiguresController(QObject):
         for old, xy in getattr(sources, "series", {}).items():
             if isinstance(xy, XYSeries):
                 self.frozen_series[f"{fkey}:{old}"] = xy
+        self._data_changes += 1
         self.current = fkey
         self.state.undo.push(
             _ScenarioFigure(self.state, f"Figure {name} from its scenario", fkey, name, desc, sources)
@@ -854,6 +863,7 @@ class FiguresController(QObject):
     def _refresh_view(self) -> None:
         desc = self.figure()
         if desc is None:
+            self._shown_key = None
             self.composer.set_panels([])
             self.composer.set_preview(None, "No figure: add a view with its right-click menu (Add to figure)")
             return
@@ -892,6 +902,15 @@ class FiguresController(QObject):
         self._stale = False
         self._timer.start()
 
+    def _data_changed(self, *_a: Any) -> None:
+        self._data_changes += 1
+        self.schedule_preview()
+
+    def preview_key(self, live: FigureDescription, dpi: int) -> tuple[Any, ...]:
+        """What a preview shows: the figure brought up to date with its views, the dpi and the count of
+        changes of the data it may draw (datasets, regions, line cuts, fits, kept curves)."""
+        return (json.dumps(live.to_dict(), sort_keys=True, default=repr), dpi, self._data_changes)
+
     def preview_dpi(self, desc: FigureDescription) -> int:
         w, h = self.composer.preview_size()
         win, hin = desc.size_inches
@@ -903,6 +922,7 @@ class FiguresController(QObject):
         if desc is None:
             return None
         if not desc.panels:
+            self._shown_key = None
             self.composer.set_preview(
                 None, "Empty figure: add a view with its right-click menu (Add to figure)"
             )
@@ -913,6 +933,13 @@ class FiguresController(QObject):
         from analysis.figures.render import render_image
 
         live, sources, dpi = self.live(desc), self.sources(), self.preview_dpi(desc)
+        key = self.preview_key(live, dpi)
+        if key == self._shown_key:
+            return None  # the preview shows this figure already
+        if key in self._drawn:  # drawn before (an undone edit): shown again at once
+            self._drawn.move_to_end(key)
+            self._preview_done(self._drawn[key], key)
+            return None
         self._preview_again = False
         self._preview_job = self.host.run_job(
             render_image,
@@ -921,7 +948,7 @@ class FiguresController(QObject):
             dpi,
             name="Figure preview",
             pass_hooks=False,
-            on_finished=self._preview_done,
+            on_finished=lambda rgba, k=key: self._preview_done(rgba, k),
             on_failed=self._preview_failed,
             on_cancelled=lambda: self._preview_ended(),
         )
@@ -932,7 +959,12 @@ class FiguresController(QObject):
         if self._preview_again:
             self.schedule_preview()
 
-    def _preview_done(self, rgba: np.ndarray) -> None:
+    def _preview_done(self, rgba: np.ndarray, key: tuple[Any, ...] | None = None) -> None:
+        self._shown_key = key
+        if key is not None:
+            self._drawn[key] = rgba
+            while len(self._drawn) > PREVIEW_CACHE:
+                self._drawn.popitem(last=False)
         self.last_preview = rgba
         self.previews += 1
         self.composer.set_preview(rgba)
@@ -941,6 +973,7 @@ class FiguresController(QObject):
 
     def _preview_failed(self, message: str) -> None:
         reason = message.strip().splitlines()[-1] if message.strip() else "failed"
+        self._shown_key = None
         self.composer.set_preview(None, f"Cannot draw the figure: {reason}")
         self._preview_ended()
 

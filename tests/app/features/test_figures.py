@@ -254,6 +254,7 @@ def test_panels_from_three_views_stay_live_and_export(session, qtbot, tmp_path, 
 
 def test_figure_edits_undo_and_the_composer_refuses_overlaps(session, qtbot):
     w, g, key, fig, _slicer = session
+    shown = _preview_settled(qtbot, fig)
     table = fig.composer.table
     # column of panel c typed as 1 would overlap panel a: refused, the figure unchanged
     before = fig.figure().to_dict()
@@ -271,8 +272,13 @@ def test_figure_edits_undo_and_the_composer_refuses_overlaps(session, qtbot):
 
     choose(qtbot, fig.composer.width_combo, "8.6 cm")
     assert fig.figure().width_cm == pytest.approx(8.6)
+    narrow = _wait_preview(qtbot, fig, fig.previews)
+    assert narrow.shape != shown.shape
+    # undone: the figure drawn before is shown again at once, nothing is drawn anew
     w.state.undo.undo()
     assert fig.figure().to_dict() == before
+    qtbot.waitUntil(lambda: fig.last_preview is shown, timeout=5000)
+    assert fig._preview_job is None
 
 
 def _orange_pixels(rgba: np.ndarray) -> int:
