@@ -59,7 +59,8 @@ ADD_TEXT = "Add to figure"
 #: Quiet time after the last change before the preview is drawn again (ms).
 PREVIEW_DELAY_MS = 150
 #: Previews kept by what they show (see ``FiguresController.preview_key``): undo and redo in the composer
-#: show a figure drawn before at once, and a change that leaves the figure as shown draws nothing.
+#: show a figure drawn before at once, and a change that leaves the figure as shown (an edit of data no
+#: panel draws) draws nothing.
 PREVIEW_CACHE = 6
 #: Most columns a figure gets when panels are added one by one (further panels start a new row).
 MAX_AUTO_COLUMNS = 3
@@ -278,7 +279,8 @@ class FiguresController(QObject):
         self._preview_job: Any = None
         self._preview_again = False
         self._shown_key: tuple[Any, ...] | None = None  # what the preview on screen shows
-        self._drawn: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
+        #: previews kept: key -> (RGBA, the objects drawn, held so their identities stay theirs)
+        self._drawn: OrderedDict[tuple[Any, ...], tuple[np.ndarray, tuple[Any, ...]]] = OrderedDict()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(PREVIEW_DELAY_MS)
@@ -310,7 +312,6 @@ class FiguresController(QObject):
         s = self.state
         s.figures.edited.connect(self._figure_edited)
         s.view_edited.connect(self._view_edited)
-        self._data_changes = 0  # changes of the data figures draw, counted (see preview_key)
         for sig in (s.regions.changed, s.linecuts.changed, s.datasets_changed):
             sig.connect(self._data_changed)
         for panel in host.map_panels():
@@ -531,7 +532,10 @@ class FiguresController(QObject):
     def _stop_filter(self) -> None:
         app = QApplication.instance()
         if app is not None:
-            app.removeEventFilter(self)
+            try:
+                app.removeEventFilter(self)
+            except RuntimeError:  # the controller went first (the application is closing)
+                pass
 
     def attach_plot_menus(self) -> None:
         """Give the region spectra plots and the line cut's plots an "Add to figure" entry (once each)."""
@@ -845,7 +849,6 @@ class FiguresController(QObject):
         for old, xy in getattr(sources, "series", {}).items():
             if isinstance(xy, XYSeries):
                 self.frozen_series[f"{fkey}:{old}"] = xy
-        self._data_changes += 1
         self.current = fkey
         self.state.undo.push(
             _ScenarioFigure(self.state, f"Figure {name} from its scenario", fkey, name, desc, sources)
@@ -903,13 +906,58 @@ class FiguresController(QObject):
         self._timer.start()
 
     def _data_changed(self, *_a: Any) -> None:
-        self._data_changes += 1
+        # previews kept are let go once a dataset they drew has left the session
+        for key in [k for k, (_img, objs) in self._drawn.items() if not self._current(objs)]:
+            del self._drawn[key]
         self.schedule_preview()
 
-    def preview_key(self, live: FigureDescription, dpi: int) -> tuple[Any, ...]:
-        """What a preview shows: the figure brought up to date with its views, the dpi and the count of
-        changes of the data it may draw (datasets, regions, line cuts, fits, kept curves)."""
-        return (json.dumps(live.to_dict(), sort_keys=True, default=repr), dpi, self._data_changes)
+    def _current(self, objs: tuple[Any, ...]) -> bool:
+        entries = self.state.entries
+        return all(
+            kind != "d" or (k in entries and entries[k].dataset is obj)
+            for kind, k, obj in objs
+            if obj is not None
+        )
+
+    def drawn_objects(self, live: FigureDescription) -> tuple[tuple[str, str, Any], ...]:
+        """(kind, key, object) of everything the panels of ``live`` draw: datasets ("d"), regions ("r";
+        every region for a panel that follows them all), line cuts ("c"), fit arrays ("f") and kept curves
+        ("s"); None for a key that is missing."""
+        s = self.state
+
+        def dataset(k: str) -> tuple[str, str, Any]:
+            return ("d", k, s.entries[k].dataset if k in s.entries else None)
+
+        out: list[tuple[str, str, Any]] = []
+        for p in live.panels:
+            for name in ("dataset", "x_dataset", "y_dataset"):
+                if getattr(p, name, ""):
+                    out.append(dataset(getattr(p, name)))
+            if isinstance(p, SeriesMapPanel):
+                out.append(dataset(p.series))
+            if getattr(p, "all_regions", False):
+                out.extend(("r", k, r) for k, r in s.regions.items())
+            else:
+                out.extend(("r", k, s.regions.get(k)) for k in getattr(p, "regions", ()))
+            cuts = ((p.cut,) if getattr(p, "cut", "") else ()) + tuple(getattr(p, "cuts", ()))
+            out.extend(("c", k, s.linecuts.get(k)) for k in cuts)
+            if isinstance(p, FitPanel):
+                out.append(("f", p.fit, self.fit_data.get(p.fit) if p.fit in s.fits else None))
+            if isinstance(p, XYPanel):
+                for k in p.series:
+                    out.append(
+                        ("s", k, self.frozen_series[k])
+                        if k in self.frozen_series
+                        else dataset(k.split(SEP)[0])
+                    )
+        return tuple(out)
+
+    def preview_key(self, live: FigureDescription, dpi: int, objs: tuple[Any, ...]) -> tuple[Any, ...]:
+        """What a preview shows: the figure brought up to date with its views, the dpi and which objects
+        it draws (datasets, regions, cuts and fit arrays are replaced, never changed, when edited; the
+        previews kept hold them, so an identity is never taken over by another object)."""
+        ids = tuple((kind, k, id(obj)) for kind, k, obj in objs)
+        return (json.dumps(live.to_dict(), sort_keys=True, default=repr), dpi, ids)
 
     def preview_dpi(self, desc: FigureDescription) -> int:
         w, h = self.composer.preview_size()
@@ -933,12 +981,13 @@ class FiguresController(QObject):
         from analysis.figures.render import render_image
 
         live, sources, dpi = self.live(desc), self.sources(), self.preview_dpi(desc)
-        key = self.preview_key(live, dpi)
+        objs = self.drawn_objects(live)
+        key = self.preview_key(live, dpi, objs)
         if key == self._shown_key:
             return None  # the preview shows this figure already
         if key in self._drawn:  # drawn before (an undone edit): shown again at once
             self._drawn.move_to_end(key)
-            self._preview_done(self._drawn[key], key)
+            self._preview_done(self._drawn[key][0], key, objs)
             return None
         self._preview_again = False
         self._preview_job = self.host.run_job(
@@ -948,7 +997,7 @@ class FiguresController(QObject):
             dpi,
             name="Figure preview",
             pass_hooks=False,
-            on_finished=lambda rgba, k=key: self._preview_done(rgba, k),
+            on_finished=lambda rgba, k=key, o=objs: self._preview_done(rgba, k, o),
             on_failed=self._preview_failed,
             on_cancelled=lambda: self._preview_ended(),
         )
@@ -959,10 +1008,12 @@ class FiguresController(QObject):
         if self._preview_again:
             self.schedule_preview()
 
-    def _preview_done(self, rgba: np.ndarray, key: tuple[Any, ...] | None = None) -> None:
+    def _preview_done(
+        self, rgba: np.ndarray, key: tuple[Any, ...] | None = None, objs: tuple[Any, ...] = ()
+    ) -> None:
         self._shown_key = key
         if key is not None:
-            self._drawn[key] = rgba
+            self._drawn[key] = (rgba, objs)
             while len(self._drawn) > PREVIEW_CACHE:
                 self._drawn.popitem(last=False)
         self.last_preview = rgba
