@@ -164,6 +164,7 @@ def _build(qtbot, w, g, key):
     # the region's spectrum normalised as the dock shows it
     (rid,) = w.state.regions
     curve = resolve(desc.panels[2], fig.sources()).curves[0]
+    qtbot.waitUntil(lambda: w.regions.spectra_panel.curve_data(key, rid) is not None, timeout=10000)
     shown_x, shown_y = w.regions.spectra_panel.curve_data(key, rid)
     np.testing.assert_allclose(curve.y, shown_y, rtol=1e-5, atol=1e-9 * np.abs(shown_y).max())
     return fig, slicer
