@@ -578,40 +578,42 @@ def test_a_session_touching_every_kind_of_view_comes_back_whole(qtbot, tmp_path,
     close_window(qtbot, a)
 
 
-def test_correlation_plot_adds_a_correlation_panel_of_the_two_slicer_maps(qtbot, tmp_path):
+def test_correlation_plot_adds_a_correlation_panel_of_the_two_slicer_maps(session, qtbot):
     from analysis.figures.resolve import resolve
 
-    w = open_window(qtbot, tmp_path, features=FEATURES)
-    g = make_grid(ny=12, nx=16)
-    k1 = w.state.add_dataset(g, "g1")
+    w, g, k1, fig, s1 = session
+    n_panels = len(fig.figure().panels)
     k2 = w.state.add_dataset(make_grid(ny=12, nx=16, name="second"), "g2")
     wait_slicers_idle(qtbot, w, n=2)
-    s1, s2 = w.exploration.slicers_for(k1)[0], w.exploration.slicers_for(k2)[0]
+    s2 = w.exploration.slicers_for(k2)[0]
     s2.set_value(-5e-3)
     wait_slicers_idle(qtbot, w)
-    w.regions.add_geometry(Rectangle((-10 * NM, 0.0), (12 * NM, 8 * NM)))
     w.regions.compute_correlation(f"panel:{id(s1.panel)}", f"panel:{id(s2.panel)}")
     dock = w.dock("correlation")
     dock.show()
     dock.raise_()
     pw = w.regions.corr_panel.plot
     qtbot.waitUntil(lambda: pw.isVisible() and pw.width() > 50, timeout=5000)
+    _preview_settled(qtbot, fig)
+    n = fig.previews
     menu = right_click_menu(qtbot, pw.viewport(), QPoint(pw.width() // 2, pw.height() // 2))
     click_menu_path(qtbot, menu, "Add to figure")
-    (panel,) = w.figures.figure().panels
+    assert len(fig.figure().panels) == n_panels + 1
+    panel = fig.figure().panels[-1]
     assert panel.kind == "correlation"
     assert (panel.x_dataset, panel.y_dataset) == (k1, k2)
     assert (panel.x_bias, panel.y_bias) == (pytest.approx(s1.sweep_value()), pytest.approx(-5e-3))
-    data = resolve(panel, w.figures.sources())
+    data = resolve(panel, fig.sources())
     # the panel's points are the two maps on screen, pixel by pixel, coloured by the region
     a = np.asarray(s1.panel.current_image(), float).ravel()
     b = np.asarray(s2.panel.current_image(), float).ravel()
     np.testing.assert_allclose(np.sort(data.x), np.sort(a), rtol=1e-6)
     np.testing.assert_allclose(np.sort(data.y), np.sort(b), rtol=1e-6)
     assert data.legend == [(r.name, r.colour) for r in w.state.regions.values()]
-    _preview_settled(qtbot, w.figures)
-    assert w.figures.last_preview is not None
-    close_window(qtbot, w)
+    _wait_preview(qtbot, fig, n)  # the figure with the scatter drawn
+    fig.remove_panel(n_panels)  # the shared window's figure and data as they were
+    w.state.remove_dataset(k2)
+    assert len(fig.figure().panels) == n_panels and k2 not in w.state.entries
 
 
 def test_fit_plot_adds_a_fit_panel_that_comes_back_with_the_project(qtbot, tmp_path):
