@@ -395,7 +395,12 @@ class FiguresController(QObject):
         if name == "letter":
             value = None if value in (None, "") else str(value)
         panels = list(desc.panels)
-        panels[index] = replace(panels[index], **{name: value})
+        changes = {name: value}
+        if name == "all_regions":
+            if not hasattr(panels[index], "all_regions") or bool(value) == panels[index].all_regions:
+                return
+            changes = {"all_regions": bool(value), "regions": self._regions_shown(panels[index])}
+        panels[index] = replace(panels[index], **changes)
         rows, cols = fitted_grid(panels)
         try:
             new = FigureDescription(
@@ -407,7 +412,19 @@ class FiguresController(QObject):
             self.composer.set_status(str(exc))
             self._refresh_view()
             return
-        self._commit(new, f"Change {name} of panel {index + 1}")
+        text = f"Change {name} of panel {index + 1}"
+        if name == "all_regions":
+            text = f"Panel {index + 1} " + ("follows every region" if value else "keeps its regions")
+        self._commit(new, text)
+
+    def _regions_shown(self, panel: Panel) -> tuple[str, ...]:
+        """The keys of the regions ``panel`` draws now (a panel that stops following the collection keeps
+        them): those over its dataset's frame when it follows every region."""
+        if not getattr(panel, "all_regions", False):
+            return tuple(getattr(panel, "regions", ()))
+        entry = self.state.entries.get(getattr(panel, "dataset", ""))
+        frame = getattr(entry.dataset, "frame", None) if entry is not None else None
+        return tuple(k for k, r in self.state.regions.items() if frame is None or r.mask_in(frame).any())
 
     def remove_panel(self, index: int) -> None:
         desc = self.figure()
@@ -874,7 +891,16 @@ class FiguresController(QObject):
         letters = desc.letters_in_order()
         self.composer.set_panels(
             [
-                PanelRow(letters[i], p.kind, panel_text(p), p.row, p.col, p.rowspan, p.colspan)
+                PanelRow(
+                    letters[i],
+                    p.kind,
+                    panel_text(p),
+                    p.row,
+                    p.col,
+                    p.rowspan,
+                    p.colspan,
+                    getattr(p, "all_regions", None),
+                )
                 for i, p in enumerate(desc.panels)
             ]
         )

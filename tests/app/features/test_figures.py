@@ -297,6 +297,15 @@ def test_a_region_drawn_after_the_panels_joins_them(session, qtbot):
     desc = fig.figure()
     assert desc.panels[0].all_regions and desc.panels[2].all_regions  # every region was shown
     assert "all regions" in fig.composer.cell_of(2, "source").text()
+    # the map panel's box unticked (click its cell, Space): it keeps the regions it draws now
+    box = fig.composer.cell_of(0, "all_regions")
+    assert box.checkState() == Qt.CheckState.Checked
+    table = fig.composer.table
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=table.visualItemRect(box).center())
+    qtbot.keyClick(table, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: not fig.figure().panels[0].all_regions, timeout=3000)
+    assert fig.figure().panels[0].regions == tuple(w.state.regions)
+    assert fig.composer.cell_of(0, "all_regions").checkState() == Qt.CheckState.Unchecked
     first = _preview_settled(qtbot, fig)
     n = fig.previews
     # a rectangle drawn on the slicer with the mouse, right of the first region
@@ -310,14 +319,16 @@ def test_a_region_drawn_after_the_panels_joins_them(session, qtbot):
     second = _preview_settled(qtbot, fig)
     names = [r.name for r in w.state.regions.values()]
     live, sources = fig.live(fig.figure()), fig.sources()
-    assert [o.name for o in resolve(live.panels[0], sources).outlines] == names
-    assert [c.label for c in resolve(live.panels[2], sources).curves] == names
+    assert [o.name for o in resolve(live.panels[0], sources).outlines] == names[:1]  # kept its one
+    assert [c.label for c in resolve(live.panels[2], sources).curves] == names  # follows them all
     # its colour appears in the preview: the outline on the map and its spectrum
     assert new.colour == (255, 127, 14)  # the second colour of the regions' cycle: orange
     assert _orange_pixels(second) > _orange_pixels(first) + 20
     w.state.undo.undo()  # the region goes again, and with it from the panels
     assert len(w.state.regions) == 1
     assert len(resolve(fig.live(fig.figure()).panels[2], fig.sources()).curves) == 1
+    w.state.undo.undo()  # the map panel follows every region again
+    assert fig.figure().panels[0].all_regions
 
 
 def test_restored_panels_follow_the_restored_slicers(session, qtbot, tmp_path):
