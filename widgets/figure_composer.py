@@ -52,8 +52,11 @@ COLUMNS = (
     ("Col", "col"),
     ("Row span", "rowspan"),
     ("Col span", "colspan"),
+    ("All regions", "all_regions"),
 )
 EDITABLE = ("letter", "row", "col", "rowspan", "colspan")
+#: Columns shown as a check box (None in the row: the panel draws no regions, no box).
+CHECKED = ("all_regions",)
 #: Export formats: (combo text, file suffix).
 FORMATS = (("PDF (vector)", "pdf"), ("SVG (vector)", "svg"), ("PNG", "png"), ("TIFF", "tif"))
 
@@ -61,7 +64,8 @@ FORMATS = (("PDF (vector)", "pdf"), ("SVG (vector)", "svg"), ("PNG", "png"), ("T
 @dataclass
 class PanelRow:
     """One row of the panel table: the panel's ``letter`` (as shown), ``kind``, a short text of what it
-    ``source`` shows and its place and span on the grid."""
+    ``source`` shows, its place and span on the grid and whether it draws every region of the session
+    (``all_regions``; None for a panel without regions)."""
 
     letter: str
     kind: str
@@ -70,6 +74,7 @@ class PanelRow:
     col: int
     rowspan: int
     colspan: int
+    all_regions: bool | None = None
 
 
 class FigureComposer(QWidget):
@@ -204,8 +209,16 @@ class FigureComposer(QWidget):
                 for j, (_h, name) in enumerate(COLUMNS):
                     item = QTableWidgetItem()
                     value = getattr(r, name)
-                    item.setData(Qt.ItemDataRole.EditRole, value + 1 if name in ("row", "col") else value)
                     flags = Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
+                    if name in CHECKED:
+                        if value is not None:
+                            flags |= Qt.ItemFlag.ItemIsUserCheckable
+                            item.setCheckState(Qt.CheckState.Checked if value else Qt.CheckState.Unchecked)
+                            item.setToolTip(
+                                "Follow the session's regions: a region drawn later joins the panel"
+                            )
+                    else:
+                        item.setData(Qt.ItemDataRole.EditRole, value + 1 if name in ("row", "col") else value)
                     if name in EDITABLE:
                         flags |= Qt.ItemFlag.ItemIsEditable
                     item.setFlags(flags)
@@ -227,7 +240,9 @@ class FigureComposer(QWidget):
     def _item_changed(self, item: QTableWidgetItem) -> None:
         name = COLUMNS[item.column()][1]
         value = item.data(Qt.ItemDataRole.EditRole)
-        if name != "letter":
+        if name in CHECKED:
+            value = item.checkState() == Qt.CheckState.Checked
+        elif name != "letter":
             try:
                 value = int(value) - (1 if name in ("row", "col") else 0)
             except (TypeError, ValueError):

@@ -55,7 +55,8 @@ class MapPanel(Panel):
     (x0, x1, y0, y1) in m shown instead of the whole frame. ``scale_bar_m``: length in m (None: a round
     length near a quarter of the width; 0: none). ``levelling``: one of
     :data:`analysis.processing.levelling.METHODS` applied to the map before drawing (as a height map is
-    shown levelled on screen).
+    shown levelled on screen). ``all_regions``: outline every region of the sources that covers a pixel
+    of the map (the live collection, ``regions`` ignored) instead of the regions named.
     """
 
     kind: ClassVar[str] = "map"
@@ -77,6 +78,7 @@ class MapPanel(Panel):
     cuts: tuple[str, ...] = ()
     zoom: tuple[float, float, float, float] | None = None
     levelling: str = "none"
+    all_regions: bool = False
 
 
 @dataclass
@@ -85,7 +87,9 @@ class RegionSpectraPanel(Panel):
     :data:`analysis.maps.normalisation.MODES`, with ``norm_at`` V or the high-bias window
     ``norm_window`` (lo, hi) V of |V|), offset by ``offset`` (None: a quarter of the largest
     peak-to-peak range), with a standard-deviation band and a legend (:data:`LEGENDS`; ``"inline"``: each
-    name at the right end of its curve). ``xlim`` (lo, hi) in V."""
+    name at the right end of its curve). ``xlim`` (lo, hi) in V. ``all_regions``: every region of the
+    sources that holds a valid pixel of the grid, in the collection's order (``regions`` ignored), so a
+    region drawn later joins the panel."""
 
     kind: ClassVar[str] = "region_spectra"
     dataset: str = ""
@@ -98,6 +102,7 @@ class RegionSpectraPanel(Panel):
     std_band: bool = True
     legend: str = "inline"
     xlim: tuple[float, float] | None = None
+    all_regions: bool = False
 
 
 @dataclass
@@ -189,6 +194,25 @@ class XYPanel(Panel):
 
 
 @dataclass
+class SeriesMapPanel(Panel):
+    """The 2D map of a series' quantity ``channel`` against ``x`` (a channel; ``""``: the swept one) and
+    the tag ``tag`` (dV/dI against I and H), as the Series dock's map shows it: dataset ``series`` by key,
+    a derivative named as the dock names it (``"dV/dI"``) computed when the figure is drawn. Colour limits
+    ``vmin``/``vmax`` in the quantity's SI unit (None: the ``clip_percent`` percentiles)."""
+
+    kind: ClassVar[str] = "series_map"
+    series: str = ""
+    channel: str = ""
+    x: str = ""
+    tag: str = ""
+    cmap: str = "viridis"
+    vmin: float | None = None
+    vmax: float | None = None
+    clip_percent: float = 0.5
+    colorbar: bool = True
+
+
+@dataclass
 class FitPanel(Panel):
     """A fit from the sources' ``fits`` (key ``fit``): the data as points, the model as a line, the
     residuals in a strip below (``residuals``), and the values of ``parameters`` (names) with their
@@ -215,6 +239,7 @@ PANEL_KINDS: dict[str, type[Panel]] = {
         CorrelationPanel,
         XYPanel,
         FitPanel,
+        SeriesMapPanel,
     )
 }
 

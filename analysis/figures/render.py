@@ -37,6 +37,7 @@ from analysis.figures.resolve import (
     MapData,
     Resolved,
     ScatterData,
+    TagMapData,
     resolve,
 )
 from analysis.figures.units import axis_label, nice_length, si_scale
@@ -297,6 +298,34 @@ def _draw_cut_image(fig: Any, ax: Any, d: CutImageData, style: FigureStyle, vect
         _colorbar(fig, ax, im, axis_label(d.label, zunit), style)
 
 
+def _draw_tag_map(fig: Any, ax: Any, d: TagMapData, style: FigureStyle, vector: bool) -> None:
+    """A series' map: x across, the tag up, one pixel per value (the rows and columns are evenly spaced)."""
+    xs, xunit = si_scale(d.x, d.x_unit)
+    ts, tunit = si_scale(d.tag, d.tag_unit)
+    zs, zunit = si_scale(np.array([d.vmin, d.vmax]), d.unit)
+    x, t = d.x / xs, d.tag / ts
+    dx = (x[-1] - x[0]) / (x.size - 1) if x.size > 1 else 1.0
+    dt = (t[-1] - t[0]) / (t.size - 1) if t.size > 1 else 1.0
+    im = ax.imshow(
+        d.values / zs,
+        origin="lower",
+        aspect="auto",
+        extent=(x[0] - dx / 2, x[-1] + dx / 2, t[0] - dt / 2, t[-1] + dt / 2),
+        interpolation="none" if vector else "nearest",
+        resample=False,
+        cmap=mpl_colormap(d.cmap),
+        vmin=d.vmin / zs,
+        vmax=d.vmax / zs,
+    )
+    ax.set_xlabel(axis_label(d.x_label, xunit))
+    ax.set_ylabel(axis_label(d.tag_label, tunit))
+    ax.locator_params(axis="x", nbins=5)
+    if d.title:
+        ax.set_title(d.title)
+    if d.colorbar:
+        _colorbar(fig, ax, im, axis_label(d.label, zunit), style)
+
+
 def _draw_surface(ax: Any, d: CutImageData, style: FigureStyle) -> None:
     """The cut as a 3D surface: bias along x, distance along y, the channel up, coloured by value."""
     xs, xunit = si_scale(d.sweep, d.sweep_unit)
@@ -457,6 +486,8 @@ def build_figure(
                 _draw_map(fig, ax, data, desc.style, vector)
             elif isinstance(data, CutImageData):
                 _draw_cut_image(fig, ax, data, desc.style, vector)
+            elif isinstance(data, TagMapData):
+                _draw_tag_map(fig, ax, data, desc.style, vector)
             elif isinstance(data, ScatterData):
                 _draw_scatter(ax, data, desc.style)
             else:
@@ -572,6 +603,14 @@ def write_panel_data(data: Resolved, stem: Path, map_format: str = "hdf5") -> Pa
             )
             fh.write(",".join(names) + "\n")
             np.savetxt(fh, table, delimiter=",", fmt="%.9g")
+        return path
+    if isinstance(data, TagMapData):
+        path = stem.with_suffix(".csv")
+        with open(path, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(_header([f"{data.label} [{data.unit}]; rows: {data.tag_label} [{data.tag_unit}]"]))
+            fh.write(_header([f"columns after the tag: {data.x_label} [{data.x_unit}]"]))
+            fh.write(",".join(["tag", *[f"{v:.9g}" for v in data.x]]) + "\n")
+            np.savetxt(fh, np.column_stack([data.tag, data.values]), delimiter=",", fmt="%.9g")
         return path
     if isinstance(data, ScatterData):
         path = stem.with_suffix(".csv")

@@ -28,6 +28,7 @@ from analysis.figures.description import (
     PointSpectraPanel,
     ProfilePanel,
     RegionSpectraPanel,
+    SeriesMapPanel,
     XYPanel,
 )
 from analysis.maps.averaging import region_average
@@ -193,7 +194,28 @@ class FitData:
     title: str = ""
 
 
-Resolved = MapData | CurvesData | CutImageData | ScatterData | FitData
+@dataclass
+class TagMapData:
+    """A series' quantity against x and a tag: ``values`` (n_tag, n_x) in ``unit``, ``x`` (n_x,) and
+    ``tag`` (n_tag,) evenly spaced pixel centres in ``x_unit`` and ``tag_unit``."""
+
+    values: np.ndarray
+    x: np.ndarray
+    tag: np.ndarray
+    x_label: str
+    x_unit: str
+    tag_label: str
+    tag_unit: str
+    label: str
+    unit: str
+    cmap: str
+    vmin: float
+    vmax: float
+    colorbar: bool = True
+    title: str = ""
+
+
+Resolved = MapData | CurvesData | CutImageData | ScatterData | FitData | TagMapData
 
 
 # -- helpers ------------------------------------------------------------------------------------------------
@@ -214,6 +236,14 @@ def _region(sources: FigureSources, key: str) -> Region:
     if key not in sources.regions:
         raise FigureError(f"no region {key!r} (have: {', '.join(sources.regions) or 'none'})")
     return sources.regions[key]
+
+
+def _panel_regions(panel: Any, sources: FigureSources, frame: Frame) -> list[Region]:
+    """The regions a panel draws: those it names, or with ``all_regions`` every region of the sources
+    that covers a pixel of ``frame`` (the live collection, in its order)."""
+    if getattr(panel, "all_regions", False):
+        return [r for r in sources.regions.values() if r.mask_in(frame).any()]
+    return [_region(sources, k) for k in panel.regions]
 
 
 def _cut(sources: FigureSources, key: str) -> CutPath:
@@ -327,10 +357,10 @@ def resolve_map(panel: MapPanel, sources: FigureSources) -> MapData:
             values, panel.levelling, valid if getattr(valid, "shape", None) == values.shape else None
         )
     vmin, vmax = colour_limits(values, panel.vmin, panel.vmax, panel.clip_percent)
-    outlines = []
-    for key in panel.regions:
-        reg = _region(sources, key)
-        outlines.append(Outline(reg.name, reg.colour, mask_outline(reg.mask_in(frame), frame)))
+    outlines = [
+        Outline(reg.name, reg.colour, mask_outline(reg.mask_in(frame), frame))
+        for reg in _panel_regions(panel, sources, frame)
+    ]
     cuts = []
     for key in panel.cuts:
         c = _cut(sources, key)
@@ -379,19 +409,23 @@ def _y_axis(ds: Grid, channel: str, norm: Normalisation, step: float) -> tuple[s
 def resolve_region_spectra(panel: RegionSpectraPanel, sources: FigureSources) -> CurvesData:
     grid = _grid(sources, panel.dataset)
     _channel(grid, panel.channel, panel.dataset)
-    regions = [_region(sources, k) for k in panel.regions]
+    regions = _panel_regions(panel, sources, grid.frame)
     cube = grid.channels[panel.channel]
     ys, stds, labels = [], [], []
+    used = []
     for reg in regions:
         avg = region_average(cube, reg.mask_in(grid.frame), grid.valid)
         if avg.n_used == 0:
+            if panel.all_regions:  # a region of the collection over no valid pixel of this grid
+                continue
             raise FigureError(f"region {reg.name!r} holds no valid pixel of {panel.dataset!r}")
+        used.append(reg)
         ys.append(avg.mean)
         stds.append(avg.std if panel.std_band else None)
         labels.append(reg.name)
     norm = _norm(panel.normalisation, panel.norm_at, panel.norm_window)
     y_off, s_norm, step = _stacked(grid.bias, ys, stds, norm, panel.offset)
-    curves = [Curve(y, lab, reg.colour, s) for y, lab, reg, s in zip(y_off, labels, regions, s_norm)]
+    curves = [Curve(y, lab, reg.colour, s) for y, lab, reg, s in zip(y_off, labels, used, s_norm)]
     y_label, y_unit = _y_axis(grid, panel.channel, norm, step)
     return CurvesData(
         x=np.asarray(grid.bias, dtype=np.float64),
@@ -635,6 +669,51 @@ def resolve_fit(panel: FitPanel, sources: FigureSources) -> FitData:
     )
 
 
+def resolve_series_map(panel: SeriesMapPanel, sources: FigureSources) -> TagMapData:
+    """The map of the Series dock: :func:`analysis.transport.maps.tag_map` of the series (or of its
+    derivative when ``channel`` is one, named as :func:`analysis.transport.grids.derivative_name` names
+    it)."""
+    from analysis.series import Series
+    from analysis.transport.grids import derivative, derivative_name
+    from analysis.transport.maps import tag_map
+
+    s = _dataset(sources, panel.series)
+    if not isinstance(s, Series):
+        raise FigureError(f"dataset {panel.series!r} is not a series")
+    x = panel.x or s.x_channel
+    holder = s
+    if panel.channel not in s.channel_names("all"):
+        names = s.channel_names("fwd")
+        pairs = [
+            (a, b) for a in names for b in names if a != b and derivative_name(s, a, b)[0] == panel.channel
+        ]
+        if not pairs:
+            raise FigureError(f"series {panel.series!r} has no quantity {panel.channel!r}")
+        holder = derivative(s, *pairs[0])
+    try:
+        tm = tag_map(holder, panel.channel, panel.tag, x=x)
+    except (KeyError, ValueError) as exc:
+        raise FigureError(f"no map of {panel.channel} against {panel.tag}: {exc}") from exc
+    values = np.asarray(tm.values, dtype=np.float64)
+    vmin, vmax = colour_limits(values, panel.vmin, panel.vmax, panel.clip_percent)
+    return TagMapData(
+        values=values,
+        x=np.asarray(tm.x, dtype=np.float64),
+        tag=np.asarray(tm.tag, dtype=np.float64),
+        x_label=tm.x_name,
+        x_unit=tm.x_unit,
+        tag_label=tm.tag_name,
+        tag_unit=tm.tag_unit,
+        label=tm.value_name,
+        unit=tm.value_unit,
+        cmap=panel.cmap,
+        vmin=vmin,
+        vmax=vmax,
+        colorbar=panel.colorbar,
+        title=panel.title,
+    )
+
+
 _RESOLVERS: dict[type, Any] = {
     MapPanel: resolve_map,
     RegionSpectraPanel: resolve_region_spectra,
@@ -644,6 +723,7 @@ _RESOLVERS: dict[type, Any] = {
     CorrelationPanel: resolve_correlation,
     XYPanel: resolve_xy,
     FitPanel: resolve_fit,
+    SeriesMapPanel: resolve_series_map,
 }
 
 

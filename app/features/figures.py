@@ -19,7 +19,9 @@ TIFF (with each panel's data beside it) in a worker too; the window keeps runnin
 
 from __future__ import annotations
 
+import json
 import weakref
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -40,6 +42,7 @@ from analysis.figures.description import (
     Panel,
     ProfilePanel,
     RegionSpectraPanel,
+    SeriesMapPanel,
     XYPanel,
 )
 from analysis.figures.resolve import FigureSources, XYSeries
@@ -55,6 +58,10 @@ from widgets.map_view import MapView
 ADD_TEXT = "Add to figure"
 #: Quiet time after the last change before the preview is drawn again (ms).
 PREVIEW_DELAY_MS = 150
+#: Previews kept by what they show (see ``FiguresController.preview_key``): undo and redo in the composer
+#: show a figure drawn before at once, and a change that leaves the figure as shown (an edit of data no
+#: panel draws) draws nothing.
+PREVIEW_CACHE = 6
 #: Most columns a figure gets when panels are added one by one (further panels start a new row).
 MAX_AUTO_COLUMNS = 3
 #: Figures the Figure from scenario menu offers beside the transport scenarios: (name, menu text).
@@ -100,7 +107,10 @@ def panel_text(panel: Panel) -> str:
         at = f" at {panel.bias * 1e3:.3g} mV" if panel.bias is not None and panel.source == "channel" else ""
         return f"{panel.dataset}: {what}{at}"
     if isinstance(panel, RegionSpectraPanel):
-        return f"{panel.dataset}: {panel.channel}, {len(panel.regions)} regions"
+        n = "all regions" if panel.all_regions else f"{len(panel.regions)} regions"
+        return f"{panel.dataset}: {panel.channel}, {n}"
+    if isinstance(panel, SeriesMapPanel):
+        return f"{panel.series}: {panel.channel} against {panel.x or 'x'} and {panel.tag}"
     if isinstance(panel, LineCutPanel):
         return f"{panel.dataset}: {panel.channel} along {panel.cut} ({panel.style})"
     ds = getattr(panel, "dataset", "")
@@ -268,6 +278,9 @@ class FiguresController(QObject):
         self.last_export: Any = None
         self._preview_job: Any = None
         self._preview_again = False
+        self._shown_key: tuple[Any, ...] | None = None  # what the preview on screen shows
+        #: previews kept: key -> (RGBA, the objects drawn, held so their identities stay theirs)
+        self._drawn: OrderedDict[tuple[Any, ...], tuple[np.ndarray, tuple[Any, ...]]] = OrderedDict()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(PREVIEW_DELAY_MS)
@@ -300,7 +313,7 @@ class FiguresController(QObject):
         s.figures.edited.connect(self._figure_edited)
         s.view_edited.connect(self._view_edited)
         for sig in (s.regions.changed, s.linecuts.changed, s.datasets_changed):
-            sig.connect(self.schedule_preview)
+            sig.connect(self._data_changed)
         for panel in host.map_panels():
             self._attach_map(panel)
         host.map_panel_added.connect(self._attach_map)
@@ -312,7 +325,9 @@ class FiguresController(QObject):
         s.attachment_restorers[FIT_DATA] = self.restore_fit_data
         s.attachment_providers[CURVES] = self.curves_attachment
         s.attachment_restorers[CURVES] = self.restore_curves
-        s.fits.changed.connect(self.schedule_preview)
+        s.fits.changed.connect(self._data_changed)
+        self._kept_fit: Any = None  # the fit dock's last fit whose arrays are kept
+        s.fits.edited.connect(self._fit_edited)
         app = QApplication.instance()
         if app is not None:  # plots made later get the entry before their first right-click
             app.installEventFilter(self)
@@ -380,7 +395,12 @@ class FiguresController(QObject):
         if name == "letter":
             value = None if value in (None, "") else str(value)
         panels = list(desc.panels)
-        panels[index] = replace(panels[index], **{name: value})
+        changes = {name: value}
+        if name == "all_regions":
+            if not hasattr(panels[index], "all_regions") or bool(value) == panels[index].all_regions:
+                return
+            changes = {"all_regions": bool(value), "regions": self._regions_shown(panels[index])}
+        panels[index] = replace(panels[index], **changes)
         rows, cols = fitted_grid(panels)
         try:
             new = FigureDescription(
@@ -392,7 +412,19 @@ class FiguresController(QObject):
             self.composer.set_status(str(exc))
             self._refresh_view()
             return
-        self._commit(new, f"Change {name} of panel {index + 1}")
+        text = f"Change {name} of panel {index + 1}"
+        if name == "all_regions":
+            text = f"Panel {index + 1} " + ("follows every region" if value else "keeps its regions")
+        self._commit(new, text)
+
+    def _regions_shown(self, panel: Panel) -> tuple[str, ...]:
+        """The keys of the regions ``panel`` draws now (a panel that stops following the collection keeps
+        them): those over its dataset's frame when it follows every region."""
+        if not getattr(panel, "all_regions", False):
+            return tuple(getattr(panel, "regions", ()))
+        entry = self.state.entries.get(getattr(panel, "dataset", ""))
+        frame = getattr(entry.dataset, "frame", None) if entry is not None else None
+        return tuple(k for k, r in self.state.regions.items() if frame is None or r.mask_in(frame).any())
 
     def remove_panel(self, index: int) -> None:
         desc = self.figure()
@@ -430,7 +462,7 @@ class FiguresController(QObject):
         vkey = self._view_key_of(view)
         vs = self.state.views.get(vkey) if vkey else None
         if vs is not None and vs.kind in ("slicer", "map") and vs.dataset == key:
-            panel = MapPanel(dataset=key, regions=regions, view=vkey or "")
+            panel = MapPanel(dataset=key, regions=regions, view=vkey or "", all_regions=True)
             return self._follow(panel, vs) if isinstance(ds, Grid | Image) else None
         # the topography: its channel from the panel, its levelling from its view state
         channel = view.current_channel() if hasattr(view, "current_channel") else ""
@@ -440,7 +472,7 @@ class FiguresController(QObject):
         if (source == "param") or (isinstance(ds, Image) and channel in ds.channels):
             return MapPanel(
                 dataset=key, source=source, channel=channel, cmap=cmap, regions=regions, levelling=levelling,
-                view=vkey if vs is not None else "",
+                view=vkey if vs is not None else "", all_regions=True,
             )  # fmt: skip
         return None
 
@@ -517,7 +549,10 @@ class FiguresController(QObject):
     def _stop_filter(self) -> None:
         app = QApplication.instance()
         if app is not None:
-            app.removeEventFilter(self)
+            try:
+                app.removeEventFilter(self)
+            except RuntimeError:  # the controller went first (the application is closing)
+                pass
 
     def attach_plot_menus(self) -> None:
         """Give the region spectra plots and the line cut's plots an "Add to figure" entry (once each)."""
@@ -555,7 +590,7 @@ class FiguresController(QObject):
             self._add_plot_entry(fp.plot.getViewBox(), self._add_fit)
         series = getattr(self.host, "series", None)
         sp2 = getattr(series, "panel", None)
-        for name in ("overlay", "waterfall"):
+        for name in ("overlay", "waterfall", "map"):
             view = getattr(sp2, name, None)
             box = getattr(getattr(view, "overlay", view), "view_box", None)
             if box is not None and box not in self._plots and hasattr(box, "menu_hooks"):
@@ -594,6 +629,7 @@ class FiguresController(QObject):
             norm_window=window,
             offset=None if s.auto_offset else float(s.offset),
             std_band=bool(s.show_std),
+            all_regions=True,  # every region is shown: the panel follows the collection
         )
         self.add_panel(panel)
 
@@ -654,29 +690,40 @@ class FiguresController(QObject):
             )
         )  # fmt: skip
 
-    def _add_fit(self) -> None:
-        fit = getattr(self.host, "fit_controller", None)
-        res = getattr(fit, "last_fit", None)
-        singles = [k for k, f in self.state.fits.items() if getattr(f, "kind", None) == "single"]
-        if res is None or not singles:
-            self.host.log("warning", "Figure: fit a spectrum first")
+    def _fit_edited(self, key: str, _old: Any, new: Any) -> None:
+        """Keep the arrays of a single fit the fit dock just made (saved with the project, so a fit
+        reopened later can still become a panel)."""
+        if getattr(new, "kind", None) != "single" or key in self.fit_data:
             return
-        key = singles[-1]
-        rec = res.record.to_dict()
+        res = getattr(getattr(self.host, "fit_controller", None), "last_fit", None)
+        if res is None or res is self._kept_fit:
+            return  # a fit from elsewhere (a project being opened brings its arrays itself)
+        self._kept_fit = res
         self.fit_data[key] = {
             "x": np.asarray(res.x, float),
             "y": np.asarray(res.y, float),
             "residual": np.asarray(res.residual, float),
             "x_all": np.asarray(res.x_all, float),
             "model_all": np.asarray(res.model_all, float),
-            "record": rec,
+            "record": res.record.to_dict(),
         }
+
+    def _add_fit(self) -> None:
+        """A fit panel of the newest single fit (one made in this session or one opened with a project)."""
+        singles = [k for k, f in self.state.fits.items() if getattr(f, "kind", None) == "single"]
+        key = singles[-1] if singles else None
+        if key is None or key not in self.fit_data:
+            self.host.log("warning", "Figure: fit a spectrum first")
+            return
+        rec = self.fit_data[key]["record"]
         names = tuple(p["name"] for p in rec.get("params", []) if p.get("vary", True))
         self.add_panel(FitPanel(fit=key, parameters=names[:4], title=str(rec.get("model", ""))))
 
     def _series_menu(self, menu: QMenu, view: str) -> None:
         series = getattr(self.host, "series", None)
         ok = series is not None and series.series() is not None
+        if view == "map":
+            ok = ok and series.tag is not None
         act = menu.addAction(ADD_TEXT)
         act.setEnabled(ok)
         act.triggered.connect(lambda _=False, v=view: self._add_series(v))
@@ -686,6 +733,9 @@ class FiguresController(QObject):
         ctl = getattr(self.host, "series", None)
         s = ctl.series() if ctl is not None else None
         if s is None or ctl.x is None or ctl.y is None:
+            return
+        if view == "map":
+            self._add_series_map()
             return
         panel_view = getattr(ctl.panel, view)
         overlay = getattr(panel_view, "overlay", panel_view)
@@ -711,6 +761,23 @@ class FiguresController(QObject):
             )
         )
 
+    def _add_series_map(self) -> None:
+        """A panel of the Series dock's 2D map: the series by key, its quantity against x and the tag."""
+        ctl = self.host.series  # type: ignore[attr-defined]
+        s = ctl.series()
+        if ctl.tag is None or ctl.x not in s.channel_names("all"):
+            self.host.log("warning", "Figure: the series map needs a tag and a measured x quantity")
+            return
+        self.add_panel(
+            SeriesMapPanel(
+                series=ctl.key,
+                channel=ctl.y,
+                x="" if ctl.x == s.x_channel else ctl.x,
+                tag=ctl.tag,
+                title=self.state.entries[ctl.key].label,
+            )
+        )
+
     # -- fit arrays in the project ----------------------------------------------------------------------
     def fit_data_attachment(self) -> Attachment:
         items, arrays = [], {}
@@ -733,7 +800,7 @@ class FiguresController(QObject):
                 self.fit_data[keys.get(str(item["id"]), str(item["id"]))] = d
             except (KeyError, TypeError, ValueError) as exc:
                 problems.append(f"a fit drawn in a figure could not be restored: {exc}")
-        self.schedule_preview()
+        self._data_changed()
         return problems
 
     def curves_attachment(self) -> Attachment:
@@ -765,7 +832,7 @@ class FiguresController(QObject):
                 )
             except (KeyError, TypeError, ValueError) as exc:
                 problems.append(f"a curve drawn in a figure could not be restored: {exc}")
-        self.schedule_preview()
+        self._data_changed()
         return problems
 
     # -- figures from the scenarios ----------------------------------------------------------------------
@@ -816,6 +883,7 @@ class FiguresController(QObject):
     def _refresh_view(self) -> None:
         desc = self.figure()
         if desc is None:
+            self._shown_key = None
             self.composer.set_panels([])
             self.composer.set_preview(None, "No figure: add a view with its right-click menu (Add to figure)")
             return
@@ -823,7 +891,16 @@ class FiguresController(QObject):
         letters = desc.letters_in_order()
         self.composer.set_panels(
             [
-                PanelRow(letters[i], p.kind, panel_text(p), p.row, p.col, p.rowspan, p.colspan)
+                PanelRow(
+                    letters[i],
+                    p.kind,
+                    panel_text(p),
+                    p.row,
+                    p.col,
+                    p.rowspan,
+                    p.colspan,
+                    getattr(p, "all_regions", None),
+                )
                 for i, p in enumerate(desc.panels)
             ]
         )
@@ -854,6 +931,60 @@ class FiguresController(QObject):
         self._stale = False
         self._timer.start()
 
+    def _data_changed(self, *_a: Any) -> None:
+        # previews kept are let go once a dataset they drew has left the session
+        for key in [k for k, (_img, objs) in self._drawn.items() if not self._current(objs)]:
+            del self._drawn[key]
+        self.schedule_preview()
+
+    def _current(self, objs: tuple[Any, ...]) -> bool:
+        entries = self.state.entries
+        return all(
+            kind != "d" or (k in entries and entries[k].dataset is obj)
+            for kind, k, obj in objs
+            if obj is not None
+        )
+
+    def drawn_objects(self, live: FigureDescription) -> tuple[tuple[str, str, Any], ...]:
+        """(kind, key, object) of everything the panels of ``live`` draw: datasets ("d"), regions ("r";
+        every region for a panel that follows them all), line cuts ("c"), fit arrays ("f") and kept curves
+        ("s"); None for a key that is missing."""
+        s = self.state
+
+        def dataset(k: str) -> tuple[str, str, Any]:
+            return ("d", k, s.entries[k].dataset if k in s.entries else None)
+
+        out: list[tuple[str, str, Any]] = []
+        for p in live.panels:
+            for name in ("dataset", "x_dataset", "y_dataset"):
+                if getattr(p, name, ""):
+                    out.append(dataset(getattr(p, name)))
+            if isinstance(p, SeriesMapPanel):
+                out.append(dataset(p.series))
+            if getattr(p, "all_regions", False):
+                out.extend(("r", k, r) for k, r in s.regions.items())
+            else:
+                out.extend(("r", k, s.regions.get(k)) for k in getattr(p, "regions", ()))
+            cuts = ((p.cut,) if getattr(p, "cut", "") else ()) + tuple(getattr(p, "cuts", ()))
+            out.extend(("c", k, s.linecuts.get(k)) for k in cuts)
+            if isinstance(p, FitPanel):
+                out.append(("f", p.fit, self.fit_data.get(p.fit) if p.fit in s.fits else None))
+            if isinstance(p, XYPanel):
+                for k in p.series:
+                    out.append(
+                        ("s", k, self.frozen_series[k])
+                        if k in self.frozen_series
+                        else dataset(k.split(SEP)[0])
+                    )
+        return tuple(out)
+
+    def preview_key(self, live: FigureDescription, dpi: int, objs: tuple[Any, ...]) -> tuple[Any, ...]:
+        """What a preview shows: the figure brought up to date with its views, the dpi and which objects
+        it draws (datasets, regions, cuts and fit arrays are replaced, never changed, when edited; the
+        previews kept hold them, so an identity is never taken over by another object)."""
+        ids = tuple((kind, k, id(obj)) for kind, k, obj in objs)
+        return (json.dumps(live.to_dict(), sort_keys=True, default=repr), dpi, ids)
+
     def preview_dpi(self, desc: FigureDescription) -> int:
         w, h = self.composer.preview_size()
         win, hin = desc.size_inches
@@ -865,6 +996,7 @@ class FiguresController(QObject):
         if desc is None:
             return None
         if not desc.panels:
+            self._shown_key = None
             self.composer.set_preview(
                 None, "Empty figure: add a view with its right-click menu (Add to figure)"
             )
@@ -875,6 +1007,14 @@ class FiguresController(QObject):
         from analysis.figures.render import render_image
 
         live, sources, dpi = self.live(desc), self.sources(), self.preview_dpi(desc)
+        objs = self.drawn_objects(live)
+        key = self.preview_key(live, dpi, objs)
+        if key == self._shown_key:
+            return None  # the preview shows this figure already
+        if key in self._drawn:  # drawn before (an undone edit): shown again at once
+            self._drawn.move_to_end(key)
+            self._preview_done(self._drawn[key][0], key, objs)
+            return None
         self._preview_again = False
         self._preview_job = self.host.run_job(
             render_image,
@@ -883,7 +1023,7 @@ class FiguresController(QObject):
             dpi,
             name="Figure preview",
             pass_hooks=False,
-            on_finished=self._preview_done,
+            on_finished=lambda rgba, k=key, o=objs: self._preview_done(rgba, k, o),
             on_failed=self._preview_failed,
             on_cancelled=lambda: self._preview_ended(),
         )
@@ -894,7 +1034,14 @@ class FiguresController(QObject):
         if self._preview_again:
             self.schedule_preview()
 
-    def _preview_done(self, rgba: np.ndarray) -> None:
+    def _preview_done(
+        self, rgba: np.ndarray, key: tuple[Any, ...] | None = None, objs: tuple[Any, ...] = ()
+    ) -> None:
+        self._shown_key = key
+        if key is not None:
+            self._drawn[key] = (rgba, objs)
+            while len(self._drawn) > PREVIEW_CACHE:
+                self._drawn.popitem(last=False)
         self.last_preview = rgba
         self.previews += 1
         self.composer.set_preview(rgba)
@@ -903,6 +1050,7 @@ class FiguresController(QObject):
 
     def _preview_failed(self, message: str) -> None:
         reason = message.strip().splitlines()[-1] if message.strip() else "failed"
+        self._shown_key = None
         self.composer.set_preview(None, f"Cannot draw the figure: {reason}")
         self._preview_ended()
 

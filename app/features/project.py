@@ -44,7 +44,13 @@ from analysis.store.records import RecordError
 from analysis.store.seal import MAGIC as SEAL_MAGIC
 from app.features.host import Host
 from app.state.app_state import ViewState
-from app.state.project_io import KNOWN_ATTACHMENTS, RestoreResult, collect_project, restore_project
+from app.state.project_io import (
+    KNOWN_ATTACHMENTS,
+    RestoreResult,
+    collect_project,
+    relink_figure_views,
+    restore_project,
+)
 from app.workers import Job
 from app.workers.turns import NextTurns
 
@@ -196,7 +202,12 @@ class ProjectController:
             if v.kind != "slicer" or entry is None or not isinstance(entry.dataset, Grid):
                 continue
             bias = entry.dataset.bias
-            item: dict[str, Any] = {"grid": v.dataset, "channel": v.channel, "window": v.window}
+            item: dict[str, Any] = {
+                "grid": v.dataset,
+                "channel": v.channel,
+                "window": v.window,
+                "view": v.key,
+            }
             if v.index is not None and 0 <= v.index < len(bias):
                 item["value"] = float(bias[v.index])
             item["colormap"] = v.colormap
@@ -353,7 +364,9 @@ class ProjectController:
             self._restoring = False
         self.projects.append(project)
         self.last_restore = result
-        result.warnings += self._restore_slicers(result.view.get("slicers") or [])
+        views: dict[str, str] = {}  # saved view key -> the restored view's key
+        slicers: dict[str, str] = {}  # dataset key -> its restored slicer's view key
+        result.warnings += self._restore_slicers(result.view.get("slicers") or [], views, slicers)
         for name, restore in self.state.attachment_restorers.items():
             if name in result.other:
                 try:
@@ -362,7 +375,9 @@ class ProjectController:
                     result.warnings.append(f"{name} could not be restored: {exc}")
         # each saved map view opens in an event-loop turn of its own, and the dock layout after them all
         for m in result.view.get("maps") or []:
-            self.turns.call(lambda m=m, name=path.name: self._restore_map_later(name, m))
+            self.turns.call(lambda m=m, name=path.name: self._restore_map_later(name, m, views))
+        # the figures follow the restored views once they all exist
+        self.turns.call(lambda r=result: relink_figure_views(self.state, r.figures, views, slicers))
         if fresh:
             layout = result.view.get("layout")
             self.turns.call(lambda layout=layout: self._restore_layout(layout))
@@ -404,25 +419,28 @@ class ProjectController:
         self.restored_layout = data
         QTimer.singleShot(0, lambda: restore(QByteArray(data)))
 
-    def _restore_map_later(self, name: str, saved: dict[str, Any]) -> None:
-        for text in self._restore_maps([saved]):
+    def _restore_map_later(self, name: str, saved: dict[str, Any], views: dict[str, str]) -> None:
+        for text in self._restore_maps([saved], views):
             self.window.log("warning", f"{name}: {text}")
 
-    def _restore_maps(self, saved: list[dict[str, Any]]) -> list[str]:
+    def _restore_maps(self, saved: list[dict[str, Any]], views: dict[str, str] | None = None) -> list[str]:
         """Open the saved map views again (through the state: the map views' controller opens a dock for
-        each new map view) with their levelling, colour map and fixed levels; returns what could not be."""
+        each new map view) with their levelling, colour map and fixed levels; returns what could not be.
+        ``views`` receives saved view key -> restored view key."""
         problems: list[str] = []
         for m in saved:
             key, channel = m.get("dataset"), m.get("channel")
             if not isinstance(key, str) or key not in self.state.entries or not isinstance(channel, str):
                 continue
-            vkey = m.get("view")  # the saved key when free, so the dock layout finds its dock again
+            vkey = saved_key = m.get("view")  # the saved key when free: the dock layout finds its dock
             if not isinstance(vkey, str) or vkey in self.state.views or vkey in self.window.dock_keys():
                 vkey = self.state.new_key("map")
             levelling = m.get("levelling") if isinstance(m.get("levelling"), str) else "none"
             self.state.views[vkey] = ViewState(vkey, key, channel, "map", levelling=levelling)
             if vkey not in self.state.views:  # that map could not be shown
                 continue
+            if isinstance(saved_key, str) and views is not None:
+                views[saved_key] = vkey
             changes: dict[str, Any] = {}
             if isinstance(m.get("colormap"), str):
                 changes["colormap"] = m["colormap"]
@@ -435,9 +453,15 @@ class ProjectController:
                 problems.append(f"a map view of {key} could not be restored in full: {exc}")
         return problems
 
-    def _restore_slicers(self, saved: list[dict[str, Any]]) -> list[str]:
+    def _restore_slicers(
+        self,
+        saved: list[dict[str, Any]],
+        views: dict[str, str] | None = None,
+        slicers: dict[str, str] | None = None,
+    ) -> list[str]:
         """Show the saved slicers through the state: a slicer view of the grid that is not yet taken gets
         the saved channel, bias, window, colour map and levels; a missing one is added (and opens).
+        ``views`` receives saved view key -> restored view key, ``slicers`` grid key -> restored view key.
         Returns what could not be restored (the others still are)."""
         used: set[str] = set()
         problems: list[str] = []
@@ -463,6 +487,10 @@ class ProjectController:
                     if vkey not in self.state.views:  # the grid could not be sliced
                         continue
                 used.add(vkey)
+                if isinstance(s.get("view"), str) and views is not None:
+                    views[s["view"]] = vkey
+                if slicers is not None:
+                    slicers.setdefault(key, vkey)
                 changes: dict[str, Any] = {}
                 if channel:
                     changes["channel"] = channel

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from analysis.figures.description import FigureDescription
@@ -62,7 +62,8 @@ class RestoreResult:
     ``keys``: old key -> new key for datasets, regions, line cuts and fits; ``datasets``: the new dataset
     keys in the project's order; ``view``: the stored view state with references rewritten (the window
     applies its own parts, e.g. ``view["slicers"]``); ``other``: attachments this module does not know
-    (kept so that a later save writes them back); ``warnings``: what could not be restored, and why.
+    (kept so that a later save writes them back); ``warnings``: what could not be restored, and why;
+    ``figures``: the keys of the restored figures (see :func:`relink_figure_views`).
     """
 
     keys: dict[str, str] = field(default_factory=dict)
@@ -70,6 +71,7 @@ class RestoreResult:
     view: dict[str, Any] = field(default_factory=dict)
     other: dict[str, Attachment] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    figures: list[str] = field(default_factory=list)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -286,7 +288,35 @@ def _restore_figures(state: AppState, att: Attachment, result: RestoreResult) ->
             continue
         key = state.new_key("fig")
         result.keys[str(item.get("id", key))] = key
+        result.figures.append(key)
         state.figures[key] = desc
+
+
+def relink_figure_views(
+    state: AppState,
+    figure_keys: list[str],
+    views: Mapping[str, str],
+    slicers: Mapping[str, str] | None = None,
+) -> None:
+    """Point the panels of the restored figures ``figure_keys`` at the restored views: ``views`` maps the
+    saved view keys to the views that show them now; a map panel at a bias whose saved view is not known
+    (a project saved before view keys were kept) follows the restored slicer of its dataset
+    (``slicers``: dataset key -> view key). Not an undoable edit: part of opening the project."""
+    for fkey in figure_keys:
+        desc = state.figures.get(fkey)
+        if desc is None:
+            continue
+        panels, changed = [], False
+        for p in desc.panels:
+            new = p.view
+            if p.view in views:
+                new = views[p.view]
+            elif p.view and p.view not in state.views and getattr(p, "bias", None) is not None:
+                new = (slicers or {}).get(getattr(p, "dataset", ""), p.view)
+            changed = changed or new != p.view
+            panels.append(replace(p, view=new))
+        if changed:
+            state.figures[fkey] = FigureDescription(**{**desc.__dict__, "panels": panels})
 
 
 def restore_project(state: AppState, project: Project) -> RestoreResult:

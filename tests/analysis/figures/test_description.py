@@ -18,6 +18,7 @@ from analysis.figures.description import (
     PointSpectraPanel,
     ProfilePanel,
     RegionSpectraPanel,
+    SeriesMapPanel,
     XYPanel,
     panel_from_dict,
 )
@@ -48,7 +49,11 @@ def every_kind() -> FigureDescription:
 
 
 def test_round_trip_through_json() -> None:
-    desc = every_kind()
+    base = every_kind()
+    series_map = SeriesMapPanel(row=2, col=0, series="s", channel="dV/dI", tag="H", vmax=12.0)
+    desc = FigureDescription(
+        **{**base.__dict__, "panels": [*base.panels, series_map], "rows": 3, "row_ratios": (1.0, 1.3, 1.0)}
+    )
     d = json.loads(json.dumps(desc.to_dict()))
     back = FigureDescription.from_dict(d)
     assert back == desc

@@ -18,8 +18,9 @@ from analysis.figures.colormaps import mpl_colormap
 from analysis.figures.description import MapPanel, RegionSpectraPanel
 from analysis.maps.regions import Rectangle
 from tests.analysis.figures.test_render import pdf_streams, png_pixels
-from tests.app.gui_support import close_window, make_grid, open_window, wait_slicers_idle
+from tests.app.gui_support import close_window, make_grid, open_window, temp_settings, wait_slicers_idle
 from tests.app.real_input import click_menu_path, menu_action, right_click_menu
+from tests.widgets.region_mouse import drag
 
 NM = 1e-9
 FEATURES = ("app.features.regions", "app.features.project", "app.features.figures")
@@ -93,16 +94,39 @@ def _type_in_cell(qtbot, table, item, text: str) -> None:
     qtbot.keyClick(editor, Qt.Key.Key_Return)
 
 
-@pytest.fixture
-def session(qtbot, tmp_path):
-    w = open_window(qtbot, tmp_path, features=FEATURES)
+@pytest.fixture(scope="module")
+def built(qapp, request, tmp_path_factory):
+    """One window for the tests of the composer's figure: a grid with its slicer, the topography and
+    the region spectra added as panels by :func:`_build` (each test leaves the figure as it found it)."""
+    from pytestqt.qtbot import QtBot
+
+    from app.window.main_window import MainWindow
+
+    bot = QtBot(request)
+    w = MainWindow(
+        settings=temp_settings(tmp_path_factory.mktemp("figures")), features=FEATURES, restore_layout=False
+    )
+    w.resize(1400, 900)
+    w.show()
+    bot.waitExposed(w)
     g = make_grid(ny=12, nx=16)
     key = w.state.add_dataset(g, "g")
-    wait_slicers_idle(qtbot, w, n=1)
-    yield w, g, key
+    wait_slicers_idle(bot, w, n=1)
+    fig, slicer = _build(bot, w, g, key)
+    yield w, g, key, fig, slicer
+    close_window(bot, w)
+    w.deleteLater()
+
+
+@pytest.fixture
+def session(built, qtbot):
+    w = built[0]
+    w.activateWindow()  # the previous test's dialogs may have taken the focus with them
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=3000)
+    yield built
     if QApplication.activePopupWidget() is not None:
         QApplication.activePopupWidget().close()
-    close_window(qtbot, w)
+    qtbot.waitUntil(lambda: not w.active_jobs(), timeout=20000)
 
 
 def _build(qtbot, w, g, key):
@@ -140,14 +164,14 @@ def _build(qtbot, w, g, key):
     # the region's spectrum normalised as the dock shows it
     (rid,) = w.state.regions
     curve = resolve(desc.panels[2], fig.sources()).curves[0]
+    qtbot.waitUntil(lambda: w.regions.spectra_panel.curve_data(key, rid) is not None, timeout=10000)
     shown_x, shown_y = w.regions.spectra_panel.curve_data(key, rid)
     np.testing.assert_allclose(curve.y, shown_y, rtol=1e-5, atol=1e-9 * np.abs(shown_y).max())
     return fig, slicer
 
 
 def test_panels_from_three_views_stay_live_and_export(session, qtbot, tmp_path, monkeypatch):
-    w, g, key = session
-    fig, slicer = _build(qtbot, w, g, key)
+    w, g, key, fig, slicer = session
     first = _preview_settled(qtbot, fig)
     assert first is not None and first.shape[2] == 4
     assert fig.composer.table.rowCount() == 3
@@ -230,8 +254,8 @@ def test_panels_from_three_views_stay_live_and_export(session, qtbot, tmp_path, 
 
 
 def test_figure_edits_undo_and_the_composer_refuses_overlaps(session, qtbot):
-    w, g, key = session
-    fig, _slicer = _build(qtbot, w, g, key)
+    w, g, key, fig, _slicer = session
+    shown = _preview_settled(qtbot, fig)
     table = fig.composer.table
     # column of panel c typed as 1 would overlap panel a: refused, the figure unchanged
     before = fig.figure().to_dict()
@@ -249,9 +273,107 @@ def test_figure_edits_undo_and_the_composer_refuses_overlaps(session, qtbot):
 
     choose(qtbot, fig.composer.width_combo, "8.6 cm")
     assert fig.figure().width_cm == pytest.approx(8.6)
+    narrow = _wait_preview(qtbot, fig, fig.previews)
+    assert narrow.shape != shown.shape
+    # undone: the figure drawn before is shown again at once, nothing is drawn anew
+    w.state.undo.undo()
+    assert fig.figure().to_dict() == before
+    qtbot.waitUntil(lambda: fig.last_preview is shown, timeout=5000)
+    assert fig._preview_job is None
 
 
-def test_figure_from_scenario_builds_fig4_from_the_menu(qtbot, tmp_path):
+def _orange_pixels(rgba: np.ndarray) -> int:
+    """How many pixels of an RGBA image are orange, also when blended with white (thin lines at the
+    preview's resolution are): red well above green and far above blue (no colour of viridis, of the
+    first region's blue or of black text is)."""
+    r, g, b = (rgba[:, :, i].astype(int) for i in range(3))
+    return int(((r - g > 50) & (r - b > 90)).sum())
+
+
+def test_a_region_drawn_after_the_panels_joins_them(session, qtbot):
+    from analysis.figures.resolve import resolve
+
+    w, g, key, fig, slicer = session
+    desc = fig.figure()
+    assert desc.panels[0].all_regions and desc.panels[2].all_regions  # every region was shown
+    assert "all regions" in fig.composer.cell_of(2, "source").text()
+    # the map panel's box unticked (click its cell, Space): it keeps the regions it draws now
+    box = fig.composer.cell_of(0, "all_regions")
+    assert box.checkState() == Qt.CheckState.Checked
+    table = fig.composer.table
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=table.visualItemRect(box).center())
+    qtbot.keyClick(table, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: not fig.figure().panels[0].all_regions, timeout=3000)
+    assert fig.figure().panels[0].regions == tuple(w.state.regions)
+    assert fig.composer.cell_of(0, "all_regions").checkState() == Qt.CheckState.Unchecked
+    first = _preview_settled(qtbot, fig)
+    n = fig.previews
+    # a rectangle drawn on the slicer with the mouse, right of the first region
+    ctl = w.regions
+    qtbot.mouseClick(ctl.list_panel.tool_buttons["rectangle"], Qt.MouseButton.LeftButton)
+    pts = [(4 * NM + i * NM, -10 * NM + i * 1.5 * NM) for i in range(11)]  # to (14, 5) nm
+    drag(slicer.panel.graphics.viewport(), [slicer.panel.view_to_widget(x, y) for x, y in pts])
+    assert len(w.state.regions) == 2
+    new = list(w.state.regions.values())[-1]
+    _wait_preview(qtbot, fig, n)
+    second = _preview_settled(qtbot, fig)
+    names = [r.name for r in w.state.regions.values()]
+    live, sources = fig.live(fig.figure()), fig.sources()
+    assert [o.name for o in resolve(live.panels[0], sources).outlines] == names[:1]  # kept its one
+    assert [c.label for c in resolve(live.panels[2], sources).curves] == names  # follows them all
+    # its colour appears in the preview: the outline on the map and its spectrum
+    assert new.colour == (255, 127, 14)  # the second colour of the regions' cycle: orange
+    assert _orange_pixels(second) > _orange_pixels(first) + 20
+    w.state.undo.undo()  # the region goes again, and with it from the panels
+    assert len(w.state.regions) == 1
+    assert len(resolve(fig.live(fig.figure()).panels[2], fig.sources()).curves) == 1
+    w.state.undo.undo()  # the map panel follows every region again
+    assert fig.figure().panels[0].all_regions
+
+
+def test_restored_panels_follow_the_restored_slicers(session, qtbot, tmp_path):
+    """A panel of a second slicer: reopened, that slicer has a new key; the panel follows it again."""
+    w, g, key, fig, _slicer = session
+    n_panels = len(fig.figure().panels)
+    qtbot.keyClick(w, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: len(w.exploration.slicers_for(key)) == 2, timeout=5000)
+    second = w.exploration.slicers_for(key)[1]
+    wait_slicers_idle(qtbot, w)
+    qtbot.waitUntil(lambda: second.panel.isVisible() and second.panel.width() > 50, timeout=5000)
+    _add_from_map(qtbot, second.panel, g.frame.center)
+    panel = fig.figure().panels[-1]
+    assert panel.view == second.dock_key and len(fig.figure().panels) == n_panels + 1
+    path = tmp_path / "two_slicers.h5"
+    w.project.save_to(path)
+    qtbot.waitUntil(lambda: path.exists() and w.project.save_job is None, timeout=20000)
+    w.state.undo.undo()  # the shared window's figure as it was
+    w.exploration.close_slicer(second)
+
+    b = open_window(qtbot, tmp_path / "b", features=FEATURES)
+    b.project.open(path)
+    qtbot.waitUntil(lambda: b.loader.loading == 0 and len(b.state.figures) == 1, timeout=20000)
+    wait_slicers_idle(qtbot, b, n=2)
+    fb = b.figures
+    restored = fb.figure().panels[-1]
+    twin = next(s for s in b.exploration.slicers if s.dock_key == restored.view)
+    assert twin.dock_key != second.dock_key  # a new key, and the panel follows it
+    first = _preview_settled(qtbot, fb)
+    n = fb.previews
+    qtbot.mouseClick(twin.panel.slider, Qt.MouseButton.LeftButton)
+    qtbot.keyClick(twin.panel.slider, Qt.Key.Key_Home)
+    wait_slicers_idle(qtbot, b)
+    _wait_preview(qtbot, fb, n)
+    moved = _preview_settled(qtbot, fb)
+    assert fb.live(fb.figure()).panels[-1].bias == pytest.approx(g.bias[0])
+    assert np.abs(moved.astype(int) - first.astype(int)).max() > 30
+    close_window(qtbot, b)
+
+
+def test_figure_from_scenario_builds_fig4_from_the_menu(qtbot, tmp_path, monkeypatch):
+    import analysis.demo.grids as demo
+
+    monkeypatch.setattr(demo, "SHAPE", (64, 64))  # the demo at a quarter of its pixels, half its biases
+    monkeypatch.setattr(demo, "N_BIAS", 128)
     w = open_window(qtbot, tmp_path, features=FEATURES)
     w.open_demo()
     qtbot.waitUntil(lambda: w.loader.loading == 0 and len(w.state.entries) >= 2, timeout=30000)
@@ -307,7 +429,10 @@ def _session_state(w) -> dict:
         for p in d["panels"]:
             p["dataset"] = label.get(p.get("dataset"), p.get("dataset"))
             p["regions"] = sorted(s.regions[r].name for r in p.get("regions", []) if r in s.regions)
-            p["series"] = [label[c.split("|")[0]] + c[c.index("|") :] for c in p.get("series", [])]
+            if isinstance(p.get("series"), str):  # a series map names its series
+                p["series"] = label[p["series"]]
+            else:
+                p["series"] = [label[c.split("|")[0]] + c[c.index("|") :] for c in p.get("series", [])]
             if "cut" in p:
                 p["cut"] = str(s.linecuts.get(p["cut"]))
             p["cuts"] = [str(s.linecuts.get(c)) for c in p.get("cuts", [])]
@@ -404,6 +529,18 @@ def test_a_session_touching_every_kind_of_view_comes_back_whole(qtbot, tmp_path,
     np.testing.assert_allclose(c2.y, np.asarray(shown) + 2 * water.offset, rtol=1e-9, atol=1e-12)
     assert c2.colour == water.overlay.sweep_colour(2)
     assert np.nanmedian(curves[xy.series[0]].y) == pytest.approx(10.0, rel=0.05)  # dV/dI of the neck, Ohm
+    # the 2D map (dV/dI against I and H) as a panel that names the series by its key
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(panel.tabs.indexOf(panel.map)).center())
+    smap = panel.map
+    qtbot.waitUntil(lambda: smap.graphics.isVisible() and smap.z.size > 0, timeout=5000)
+    mvb = smap.view_box
+    centre = smap.graphics.mapFromScene(mvb.mapViewToScene(mvb.viewRect().center()))
+    click_menu_path(qtbot, right_click_menu(qtbot, smap.graphics.viewport(), centre), "Add to figure")
+    sm = fig.figure().panels[-1]
+    assert (sm.kind, sm.series, sm.channel, sm.tag) == ("series_map", a.series.key, "dV/dI", "H")
+    from analysis.figures.resolve import resolve
+
+    np.testing.assert_allclose(resolve(sm, fig.sources()).values, smap.z, rtol=1e-9, equal_nan=True)
     # the layout: the spectra dock closed, the figure dock in front
     a.dock("spectra").close()
     a.dock("figures").raise_()
@@ -444,44 +581,50 @@ def test_a_session_touching_every_kind_of_view_comes_back_whole(qtbot, tmp_path,
     shot_a, shot_b = a.figures.composer.preview.grab(), b.figures.composer.preview.grab()
     assert shot_a.size() == shot_b.size()
     assert _image_diff(shot_a.toImage(), shot_b.toImage()) <= 2
+    # the restored panels follow the restored slicer and map view
+    desc_b = b.figures.figure()
+    assert desc_b.panels[0].view == slicer_b.dock_key
+    assert b.state.views[desc_b.panels[3].view].kind == "map"
     close_window(qtbot, b)
     close_window(qtbot, a)
 
 
-def test_correlation_plot_adds_a_correlation_panel_of_the_two_slicer_maps(qtbot, tmp_path):
+def test_correlation_plot_adds_a_correlation_panel_of_the_two_slicer_maps(session, qtbot):
     from analysis.figures.resolve import resolve
 
-    w = open_window(qtbot, tmp_path, features=FEATURES)
-    g = make_grid(ny=12, nx=16)
-    k1 = w.state.add_dataset(g, "g1")
+    w, g, k1, fig, s1 = session
+    n_panels = len(fig.figure().panels)
     k2 = w.state.add_dataset(make_grid(ny=12, nx=16, name="second"), "g2")
     wait_slicers_idle(qtbot, w, n=2)
-    s1, s2 = w.exploration.slicers_for(k1)[0], w.exploration.slicers_for(k2)[0]
+    s2 = w.exploration.slicers_for(k2)[0]
     s2.set_value(-5e-3)
     wait_slicers_idle(qtbot, w)
-    w.regions.add_geometry(Rectangle((-10 * NM, 0.0), (12 * NM, 8 * NM)))
     w.regions.compute_correlation(f"panel:{id(s1.panel)}", f"panel:{id(s2.panel)}")
     dock = w.dock("correlation")
     dock.show()
     dock.raise_()
     pw = w.regions.corr_panel.plot
     qtbot.waitUntil(lambda: pw.isVisible() and pw.width() > 50, timeout=5000)
+    _preview_settled(qtbot, fig)
+    n = fig.previews
     menu = right_click_menu(qtbot, pw.viewport(), QPoint(pw.width() // 2, pw.height() // 2))
     click_menu_path(qtbot, menu, "Add to figure")
-    (panel,) = w.figures.figure().panels
+    assert len(fig.figure().panels) == n_panels + 1
+    panel = fig.figure().panels[-1]
     assert panel.kind == "correlation"
     assert (panel.x_dataset, panel.y_dataset) == (k1, k2)
     assert (panel.x_bias, panel.y_bias) == (pytest.approx(s1.sweep_value()), pytest.approx(-5e-3))
-    data = resolve(panel, w.figures.sources())
+    data = resolve(panel, fig.sources())
     # the panel's points are the two maps on screen, pixel by pixel, coloured by the region
     a = np.asarray(s1.panel.current_image(), float).ravel()
     b = np.asarray(s2.panel.current_image(), float).ravel()
     np.testing.assert_allclose(np.sort(data.x), np.sort(a), rtol=1e-6)
     np.testing.assert_allclose(np.sort(data.y), np.sort(b), rtol=1e-6)
     assert data.legend == [(r.name, r.colour) for r in w.state.regions.values()]
-    _preview_settled(qtbot, w.figures)
-    assert w.figures.last_preview is not None
-    close_window(qtbot, w)
+    _wait_preview(qtbot, fig, n)  # the figure with the scatter drawn
+    fig.remove_panel(n_panels)  # the shared window's figure and data as they were
+    w.state.remove_dataset(k2)
+    assert len(fig.figure().panels) == n_panels and k2 not in w.state.entries
 
 
 def test_fit_plot_adds_a_fit_panel_that_comes_back_with_the_project(qtbot, tmp_path):
@@ -524,6 +667,23 @@ def test_fit_plot_adds_a_fit_panel_that_comes_back_with_the_project(qtbot, tmp_p
     again = resolve(restored, b.figures.sources())
     np.testing.assert_array_equal(again.model, data.model)
     assert again.note == data.note
+    # the reopened fit is added from the fit plot's right-click menu like a fit made in this session
+    fb = b.fit_controller
+    assert fb.last_fit is None
+    dock = next(k for k in b.dock_keys() if b.dock(k).widget() is fb.panel)
+    b.dock(dock).show()
+    b.dock(dock).raise_()
+    gv, vb = fb.panel.plot_widget, fb.panel.plot.getViewBox()
+    qtbot.waitUntil(lambda: gv.isVisible() and vb.sceneBoundingRect().width() > 20, timeout=5000)
+    centre = gv.mapFromScene(vb.sceneBoundingRect().center())
+    click_menu_path(qtbot, right_click_menu(qtbot, gv.viewport(), centre), "Add to figure")
+    added = b.figures.figure().panels[-1]
+    assert len(b.figures.figure().panels) == 2 and added.kind == "fit" and added.fit == restored.fit
+    assert added.parameters == panel.parameters
+    third = resolve(added, b.figures.sources())
+    np.testing.assert_array_equal(third.y, fc.last_fit.y)
+    np.testing.assert_array_equal(third.residual, fc.last_fit.residual)
+    np.testing.assert_array_equal(third.model, data.model)
     close_window(qtbot, b)
     close_window(qtbot, a)
 

@@ -76,3 +76,29 @@ def test_a_damaged_figure_is_skipped_and_a_project_without_figures_opens(tmp_pat
         result = restore_project(u, project)
     assert not u.figures and not result.warnings and len(u.entries) == 1
     assert np.isfinite(next(iter(u.entries.values())).dataset.bias).all()
+
+
+def test_restored_panels_are_relinked_to_the_restored_views(tmp_path):
+    """Saved view keys map to the restored views; a map panel at a bias whose view is unknown (a project
+    saved before slicers kept their keys) follows its grid's restored slicer; other panels keep theirs."""
+    from dataclasses import replace
+
+    from app.state.app_state import ViewState
+    from app.state.project_io import relink_figure_views
+
+    s, kg, _rid, _kc = _session()
+    entries, atts = collect_project(s)
+    save_project(tmp_path / "p.h5", entries, atts)
+    t = AppState()
+    with open_project(tmp_path / "p.h5") as project:
+        result = restore_project(t, project)
+    new_g = result.keys[kg]
+    t.views["slicer9"] = ViewState("slicer9", new_g, "dI/dV", "slicer")
+    (fkey,) = result.figures
+    relink_figure_views(t, result.figures, {"slicer1": "slicer9"})
+    assert [p.view for p in t.figures[fkey].panels] == ["slicer9", "", ""]
+    # a project of before: the slicer's saved key unknown, the map panel found by its grid
+    old = t.figures[fkey]
+    t.figures[fkey] = replace(old, panels=[replace(old.panels[0], view="slicer1"), *old.panels[1:]])
+    relink_figure_views(t, [fkey], {}, {new_g: "slicer9"})
+    assert [p.view for p in t.figures[fkey].panels] == ["slicer9", "", ""]
