@@ -284,7 +284,9 @@ PAPER_FIGURES: dict[str, Callable[[FigureSources], tuple[FigureDescription, Figu
 #: The function takes ``(sources, seed)`` and returns ``(description, completed sources)``; with ``sources``
 #: None it builds the scenario's own synthetic series from the models (the series the window's scenario
 #: shows).
-SERIES_FIGURES: dict[str, str] = {}
+SERIES_FIGURES: dict[str, str] = {
+    "its": "analysis.figures.paper_its:its_figure",
+}
 
 
 def figure_names() -> list[str]:

@@ -117,6 +117,10 @@ class ITSHeatingSpectrum:
     resistance: SmoothResistance
 
 
+#: Samples at the top of R(T) within which a conductance maximum is taken as the spline's end effect.
+_END_SAMPLES = 20
+
+
 def its_heating_spectrum(
     T,
     R,
@@ -133,7 +137,8 @@ def its_heating_spectrum(
     heat conductance ``h_a`` W/K, on a T grid from T_B to the top of the data. ``contact`` = (dRc(0) Ohm,
     Tc K) adds the 3-point contact term (PHYSICS 9.3), evaluated piecewise at its kink. Peaks are the maxima
     of G along the upward sweep with a prominence of at least ``min_prominence`` of the range of G (the
-    spline leaves wiggles at the noise level, far below that)."""
+    spline leaves wiggles at the noise level, far below that); maxima within the top ``_END_SAMPLES``
+    samples of R(T), where the spline is held from one side only, are not counted."""
     sm = smooth_resistance(T, R, kinks=kinks, sigma=sigma)
     curve = sm.curve if contact is None else sm.curve.with_contact_term(*contact)
     if not sm.t_range[0] <= t_bath < sm.t_range[1]:
@@ -142,13 +147,18 @@ def its_heating_spectrum(
     grid = t_bath + (sm.t_range[1] - t_bath) * u * u
     grid = np.unique(grid)
     spec = ht.heating_spectrum(curve, t_bath, h_a, T=grid)
-    v, _, g = spec.swept()
+    keep = spec.V >= np.maximum.accumulate(spec.V)
+    keep &= np.concatenate(([True], np.diff(spec.V) > 0))  # the swept branch, as spec.swept()
+    v, tt, g = spec.V[keep], spec.T[keep], spec.G[keep]
     ok = np.isfinite(g)
-    v, g = v[ok], g[ok]
+    v, tt, g = v[ok], tt[ok], g[ok]
     peaks = np.zeros(0)
     if g.size >= 3:
         idx, _ = signal.find_peaks(g, prominence=min_prominence * float(np.ptp(g)))
-        peaks = v[idx]
+        # the spline is held on one side only over the last samples of R(T): its end wiggle is no peak
+        t_sorted = np.sort(np.asarray(T, dtype=float)[np.isfinite(np.asarray(T, dtype=float))])
+        t_edge = t_sorted[-min(_END_SAMPLES, t_sorted.size)]
+        peaks = v[idx[tt[idx] < t_edge]]
     return ITSHeatingSpectrum(spec, peaks, sm)
 
 

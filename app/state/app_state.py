@@ -141,6 +141,10 @@ class AppState:
         self.view_edited = Signal("view_edited", hub, coalesce=False)  # (view key, field, old, new)
         #: attachment name -> callable returning the project attachment a feature adds to a save
         self.attachment_providers: dict[str, Callable[[], Any]] = {}
+        #: attachment name -> callable(attachment, remap) that takes a feature's attachment back when a
+        #: project is opened (``remap(field, value)`` rewrites the project's keys to the session's); it
+        #: returns a list of warnings
+        self.attachment_restorers: dict[str, Callable[[Any, Callable[[str, Any], Any]], list[str]]] = {}
         #: grid key -> the channel the user last looked at in a slicer of that grid
         self.viewed: dict[str, str] = {}
         self.viewed_channel_changed = Signal("viewed_channel_changed", hub)  # (grid key, channel)

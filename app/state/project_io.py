@@ -248,5 +248,17 @@ def _restore(state: AppState, project: Project) -> RestoreResult:
         except Exception as exc:  # a damaged attachment (or what it leads to) must not stop the rest
             result.warnings.append(f"{name} could not be restored: {exc}")
             continue
-    result.other = {k: v for k, v in atts.items() if k not in KNOWN_ATTACHMENTS}
+    remap = key_remapper(result.keys)
+    for name, att in atts.items():
+        restorer = state.attachment_restorers.get(name)
+        if name in KNOWN_ATTACHMENTS or restorer is None:
+            continue
+        try:
+            result.warnings.extend(restorer(att, remap) or [])
+        except Exception as exc:  # a feature's damaged attachment must not stop the rest
+            result.warnings.append(f"{name} could not be restored: {exc}")
+    # unknown attachments are kept (a later save writes them back); restored ones are saved by their feature
+    result.other = {
+        k: v for k, v in atts.items() if k not in KNOWN_ATTACHMENTS and k not in state.attachment_restorers
+    }
     return result

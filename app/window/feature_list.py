@@ -11,5 +11,6 @@ FEATURES: list[str] = [
     "app.features.linecuts",
     "app.features.project",
     "app.features.series",
+    "app.features.paper_its",
     "app.window.scenarios",
 ]

@@ -23,7 +23,10 @@ SCENARIO_NAMES = (
     "fig5",
     "fig6",
     "fit",
+    "its",
 )  # app.window.scenarios.SCENARIOS, without importing Qt
+#: Scenarios that build their own synthetic series and need no demo grids.
+SERIES_SCENARIO_NAMES = ("its",)
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -126,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         window = MainWindow()
     window.resize(*args.size)
     window.show()
-    if args.demo or args.screenshot or args.scenario:
+    own_data = args.scenario in SERIES_SCENARIO_NAMES and not args.demo
+    if (args.demo or args.screenshot or args.scenario) and not own_data:
         window.open_demo()
     if args.files:
         window.open_files(args.files)

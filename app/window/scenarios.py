@@ -62,6 +62,8 @@ class Scenario:
     title: str
     description: str
     steps: tuple[Step, ...]
+    #: False for scenarios that load their own data (the transport papers' synthetic series)
+    needs_demo: bool = True
 
 
 # -- the demo grids and their geometry ------------------------------------------------------------------
@@ -347,6 +349,25 @@ def _fit_show_gap_map(window: MainWindow) -> None:
     window.fit_controller.show_panel()  # type: ignore[attr-defined]
 
 
+# -- ITS (paper 003) --------------------------------------------------------------------------------------
+def _its_load(window: MainWindow) -> None:
+    """Add the synthetic R(T), I-V-vs-field and brush series to the state, as an import would."""
+    from analysis.papers.scenario_its import make_its_series
+
+    for s in make_its_series(0).values():
+        key = window.state.add_dataset(s, s.name)
+    window.state.set_current(key)
+
+
+def _its_analyse(window: MainWindow) -> None:
+    ctl = getattr(window, "paper_its", None)
+    if ctl is None:
+        raise ScenarioError("the intrinsic-tunnelling panel is not installed")
+    ctl.show_panel()
+    if ctl.analyse() is None:
+        raise ScenarioError("the intrinsic-tunnelling analysis did not start")
+
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -380,6 +401,14 @@ SCENARIOS: dict[str, Scenario] = {
             "Fit a spectrum and map a gap",
             "A two-band SIS fit of a pinned spectrum with its report, and a batch-fit gap map of a region",
             (_maps_at_paper_biases, _fit_pin, _fit_run, _fit_region_batch, _fit_show_gap_map),
+        ),
+        Scenario(
+            "its",
+            "Paper 003: intrinsic tunnelling",
+            "A synthetic mesa: hA by superposition on R(T), the heating spectrum, P_c at three fields "
+            "with their collapse, and the branch resistances and I* of the I-V brush",
+            (_its_load, _its_analyse),
+            needs_demo=False,
         ),
     )
 }
@@ -441,7 +470,11 @@ class ScenarioRunner(QObject):
     def start(self) -> None:
         self._size = self.window.size()
         self._resized = False
-        if not any(True for _ in _demo_entries(self.window)) and not self.window.loader.loading:
+        if (
+            self.scenario.needs_demo
+            and not any(True for _ in _demo_entries(self.window))
+            and not self.window.loader.loading
+        ):
             self.window.open_demo()
         self._timer.start()
         self._deadline.start()

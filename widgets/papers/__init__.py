@@ -1,0 +1,1 @@
+"""Panels of the transport papers: one per paper, numbers, plots and its buttons, no physics."""
