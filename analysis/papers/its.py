@@ -28,7 +28,7 @@ from scipy import optimize, signal
 from scipy.interpolate import UnivariateSpline
 
 from analysis.models import heating as ht
-from analysis.papers._common import AnalysisError, as_pair, line_fit
+from analysis.papers._common import AnalysisError, as_pair, line_fit, noise_sigma
 
 # ---------------------------------------------------------------------------------------------------
 # Smoothed R(T) and heating spectra
@@ -298,7 +298,11 @@ class CriticalLoadResult:
 
 
 def critical_load(V, I, *, area: float | None = None, eps: float = 0.02) -> CriticalLoadResult:
-    """R = V/I against P = IV (or IV/A) and P_c = min{P : |R/R0 - 1| > eps} (PHYSICS 9.4)."""
+    """R = V/I against P = IV (or IV/A) and P_c = min{P : |R/R0 - 1| > eps} (PHYSICS 9.4).
+
+    The error combines half the gap to the previous load sample with the noise of R/R0 (from its
+    differences) carried through the local slope of R/R0 against P: where R(P) bends slowly, a noise of
+    sigma moves the crossing by sigma / |d(R/R0)/dP|."""
     v, i = as_pair(V, I, "V and I", 5)
     p, r = ht.resistance_vs_load(v, i, area)
     cl = ht.critical_load(p, r, eps=eps)
@@ -306,6 +310,13 @@ def critical_load(V, I, *, area: float | None = None, eps: float = 0.02) -> Crit
     if math.isfinite(cl.p_c):
         j = int(np.searchsorted(p, cl.p_c))
         err = 0.5 * (p[j] - p[j - 1]) if j > 0 else 0.0
+        near = (p >= 0.7 * cl.p_c) & (p <= 1.3 * cl.p_c) & np.isfinite(r)
+        if np.count_nonzero(near) >= 5:
+            rel = r[near] / cl.r0
+            slope = float(np.polyfit(p[near], rel, 1)[0])
+            sigma = noise_sigma(rel)
+            if slope != 0 and math.isfinite(sigma):
+                err = math.hypot(err, sigma / abs(slope))
     return CriticalLoadResult(cl.p_c, err, cl.r0, eps, p, r)
 
 
