@@ -286,6 +286,7 @@ PAPER_FIGURES: dict[str, Callable[[FigureSources], tuple[FigureDescription, Figu
 #: shows).
 SERIES_FIGURES: dict[str, str] = {
     "its": "analysis.figures.paper_its:its_figure",
+    "microwave": "analysis.figures.paper_microwave:microwave_figure",
 }
 
 

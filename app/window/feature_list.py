@@ -12,5 +12,6 @@ FEATURES: list[str] = [
     "app.features.project",
     "app.features.series",
     "app.features.paper_its",
+    "app.features.paper_microwave",
     "app.window.scenarios",
 ]

@@ -24,9 +24,10 @@ SCENARIO_NAMES = (
     "fig6",
     "fit",
     "its",
+    "microwave",
 )  # app.window.scenarios.SCENARIOS, without importing Qt
 #: Scenarios that build their own synthetic series and need no demo grids.
-SERIES_SCENARIO_NAMES = ("its",)
+SERIES_SCENARIO_NAMES = ("its", "microwave")
 
 
 def _size(text: str) -> tuple[int, int]:

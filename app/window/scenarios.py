@@ -368,6 +368,28 @@ def _its_analyse(window: MainWindow) -> None:
         raise ScenarioError("the intrinsic-tunnelling analysis did not start")
 
 
+# -- Microwave (paper 004) ------------------------------------------------------------------------------
+def _microwave_load(window: MainWindow) -> None:
+    """Add the synthetic series of I(V)s under rf to the state, as an import would."""
+    from analysis.papers.scenario_microwave import make_microwave_series
+
+    s = make_microwave_series(0)
+    window.state.set_current(window.state.add_dataset(s, s.name))
+
+
+def _microwave_analyse(window: MainWindow) -> None:
+    from analysis.papers.scenario_microwave import TRUTH
+
+    ctl = getattr(window, "paper_microwave", None)
+    if ctl is None:
+        raise ScenarioError("the microwave panel is not installed")
+    panel = ctl.show_panel()
+    panel.f_ghz.setValue(TRUTH["f"] * 1e-9)  # the frequency of the run and the gap of its I_0(V) edge
+    panel.delta_mev.setValue(TRUTH["delta"] * 1e3)
+    if ctl.analyse() is None:
+        raise ScenarioError("the microwave analysis did not start")
+
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -408,6 +430,14 @@ SCENARIOS: dict[str, Scenario] = {
             "A synthetic mesa: hA by superposition on R(T), the heating spectrum, P_c at three fields "
             "with their collapse, and the branch resistances and I* of the I-V brush",
             (_its_load, _its_analyse),
+            needs_demo=False,
+        ),
+        Scenario(
+            "microwave",
+            "Paper 004: microwave steps",
+            "A synthetic junction under rf: Josephson and quasiparticle step amplitudes against attenuation, "
+            "one attenuator constant from both, the Eq. 6 overlays and the gap from a global scan",
+            (_microwave_load, _microwave_analyse),
             needs_demo=False,
         ),
     )

@@ -1,0 +1,88 @@
+"""The microwave figure ([HAM], paper 004) from a series of I(V) sweeps under rf: a the Josephson and
+quasiparticle step amplitudes against the attenuator reading, b the Josephson amplitudes against
+2 alpha (from the jointly calibrated C) with the Werthamer (Eq. 6) curves, c the cost of the global gap
+scan (log10).
+
+``microwave_figure(sources, seed)`` takes the series from ``sources.datasets["iv"]`` or, when it is not
+there, builds the synthetic scenario (:func:`analysis.papers.scenario_microwave.make_microwave_series`,
+with its frequency and gap); the numbers come from
+:func:`analysis.papers.microwave_workflow.analyse_microwave`, as in the window's panel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analysis.figures.description import DOUBLE_COLUMN_CM, FigureDescription, XYPanel
+from analysis.figures.resolve import FigureSources, XYSeries
+from analysis.papers.microwave_workflow import MicrowaveSettings, analyse_microwave
+from analysis.series import Series
+
+
+def microwave_figure(
+    sources: FigureSources | None = None, seed: int = 0, settings: MicrowaveSettings | None = None
+) -> tuple[FigureDescription, FigureSources]:
+    """(description, sources with the curves) of the microwave figure (module docstring)."""
+    given = dict(sources.datasets) if sources is not None else {}
+    series = given.get("iv")
+    if not isinstance(series, Series):
+        from analysis.papers.scenario_microwave import TRUTH, make_microwave_series
+
+        series = make_microwave_series(seed)
+        settings = settings or MicrowaveSettings(f=TRUTH["f"], delta=TRUTH["delta"])
+    res = analyse_microwave(series, settings)
+    curves: dict[str, XYSeries] = {}
+    steps, overlay = [], []
+    for k, n in enumerate(res.josephson_orders):
+        key = f"j{k}"
+        curves[key] = XYSeries(res.attenuation, res.josephson_amp[k], f"Josephson N = {int(n)}")
+        steps.append(key)
+        curves[f"w{k}"] = XYSeries(res.overlay_two_alpha, res.overlay_werthamer[k], f"Eq. 6, N = {int(n)}")
+        curves[f"p{k}"] = XYSeries(res.two_alpha, res.josephson_amp[k], f"measured N = {int(n)}")
+        overlay += [f"w{k}", f"p{k}"]
+    for k, n in enumerate(res.qp_orders):
+        key = f"q{k}"
+        curves[key] = XYSeries(res.attenuation, res.qp_amp[k], f"QP n = {int(n)}")
+        steps.append(key)
+    if res.gap_grid.size:
+        curves["gap"] = XYSeries(res.gap_grid, np.log10(np.maximum(res.gap_profile, 1e-300)), "cost")
+    panels = [
+        XYPanel(
+            row=0,
+            col=0,
+            series=tuple(steps),
+            x_label="attenuation",
+            x_unit="dB",
+            y_label="step amplitude",
+            y_unit="A",
+            title="Steps vs attenuation",
+            markers=True,
+            legend="none",
+        ),
+        XYPanel(
+            row=0,
+            col=1,
+            series=tuple(overlay[:4]),
+            x_label="2 alpha",
+            y_label="Josephson amplitude",
+            y_unit="A",
+            title="Josephson steps vs 2 alpha",
+            legend="none",
+        ),
+        XYPanel(
+            row=1,
+            col=0,
+            colspan=2,
+            series=("gap",) if "gap" in curves else (),
+            x_label="Delta",
+            x_unit="eV",
+            y_label="log10 cost",
+            title="Global gap scan",
+            legend="none",
+        ),
+    ]
+    desc = FigureDescription(panels=panels, rows=2, cols=2, width_cm=DOUBLE_COLUMN_CM, name="microwave")
+    return desc, FigureSources(series=curves)
+
+
+__all__ = ["microwave_figure"]

@@ -1,0 +1,190 @@
+"""The microwave panel's analysis in one call: from a series of I(V) sweeps under rf (one per attenuator
+reading) to the step amplitudes, the joint attenuator constant C, the Bessel and Werthamer overlays with
+their 2 alpha = N + M markers, and the gap from a global scan.
+
+:func:`analyse_microwave` is what the window runs as a job (with progress and cancel) and what the paper
+figure uses. Channels by unit: the V channel against the A channel; the attenuator reading is the tag
+``attenuation`` (dB). Units: V, A, Hz, dB; gaps in eV.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from analysis.models import microwave as mw
+from analysis.papers import microwave as pm
+from analysis.papers._common import AnalysisError
+from analysis.series import Series
+
+
+class MicrowaveCancelled(AnalysisError):
+    """The analysis was cancelled between its stages."""
+
+
+@dataclass
+class MicrowaveSettings:
+    """The panel's inputs: rf frequency ``f`` (Hz), the gap ``delta`` (eV) that places the quasiparticle
+    edges and the Eq. 6 law, the Josephson orders 0..``n_josephson`` - 1, the ``law`` ("werthamer" or
+    "bessel"), the attenuation tag, and the range of the global gap scan (eV)."""
+
+    f: float = 25.7e9
+    delta: float = 0.55e-3
+    n_josephson: int = 5
+    law: str = "werthamer"
+    attenuation_tag: str = "attenuation"
+    gap_min: float = 0.3e-3
+    gap_max: float = 1.2e-3
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> MicrowaveSettings:
+        names = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass
+class MicrowaveResult:
+    """Numbers with one-sigma errors and the plot arrays.
+
+    ``attenuation`` (m,) dB; ``josephson_amp`` (nj, m) and ``qp_amp`` (nq, m) A with orders
+    ``josephson_orders`` (nj,), ``qp_orders`` (nq,); ``c``, ``c_err`` (V); ``josephson_scale``,
+    ``qp_scale`` (A) with errors; ``two_alpha`` (m,) the drive of each sweep from C; the overlay curves
+    ``overlay_two_alpha`` (g,), ``overlay_bessel`` and ``overlay_werthamer`` (nj, g) A and the markers
+    ``markers`` (nj,) (2 alpha = N + M); ``delta_fit``, ``delta_fit_err`` (eV) from the global scan with
+    its ``gap_grid`` and ``gap_profile``."""
+
+    attenuation: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    josephson_orders: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    josephson_amp: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    qp_orders: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    qp_amp: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    c: float = math.nan
+    c_err: float = math.nan
+    josephson_scale: float = math.nan
+    josephson_scale_err: float = math.nan
+    qp_scale: float = math.nan
+    qp_scale_err: float = math.nan
+    two_alpha: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    overlay_two_alpha: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    overlay_bessel: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    overlay_werthamer: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    markers: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    delta_fit: float = math.nan
+    delta_fit_err: float = math.nan
+    gap_grid: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    gap_profile: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
+def _channel(series: Series, unit: str) -> str:
+    if series.unit(series.x_channel) == unit:
+        return series.x_channel
+    for n in series.units:
+        if series.unit(n) == unit:
+            return n
+    raise AnalysisError(f"series {series.name!r} has no channel in {unit}")
+
+
+def analyse_microwave(
+    series: Series,
+    settings: MicrowaveSettings | None = None,
+    progress: Any = None,
+    cancel: threading.Event | None = None,
+) -> MicrowaveResult:
+    """Step amplitudes of every sweep, the joint calibration of C from the Josephson and quasiparticle
+    steps, the overlays, and Delta from a global scan of the Josephson amplitudes against the calibrated
+    V_rf (module docstring). ``progress(done, total)``; ``cancel`` is checked between stages."""
+    st = settings or MicrowaveSettings()
+    if st.attenuation_tag not in series.tags:
+        raise AnalysisError(f"the series has no tag {st.attenuation_tag!r} (the attenuator reading in dB)")
+
+    def stage(k: int) -> None:
+        if cancel is not None and cancel.is_set():
+            raise MicrowaveCancelled("the microwave analysis was cancelled")
+        if progress is not None:
+            progress(k, 4)
+
+    cv, ci = _channel(series, "V"), _channel(series, "A")
+    att = np.asarray(series.tags[st.attenuation_tag], dtype=float)
+    orders = list(range(int(st.n_josephson)))
+    steps = [
+        pm.step_amplitudes(s.channel(cv), s.channel(ci), st.f, orders=orders, delta=st.delta)
+        for s in series.sweeps
+    ]
+    out = MicrowaveResult(attenuation=att, josephson_orders=np.array(orders, float))
+    out.josephson_amp = np.array([[s.josephson_amplitude[k] for s in steps] for k in range(len(orders))])
+    qo = sorted({int(n) for s in steps for n in s.qp_orders})
+    out.qp_orders = np.array(qo, float)
+    out.qp_amp = np.array(
+        [
+            [
+                float(s.qp_amplitude[list(s.qp_orders).index(n)]) if n in list(s.qp_orders) else math.nan
+                for s in steps
+            ]
+            for n in qo
+        ]
+    ).reshape(len(qo), len(steps))
+    stage(1)
+    data = [mw.StepData("josephson", n, att, out.josephson_amp[k]) for k, n in enumerate(orders)]
+    for k, n in enumerate(qo):
+        ok = np.isfinite(out.qp_amp[k])
+        if np.count_nonzero(ok) >= 3:
+            data.append(mw.StepData("qp", n, att[ok], out.qp_amp[k][ok]))
+    cal = pm.joint_attenuator_calibration(data, st.f, law=st.law, delta=st.delta)
+    out.c, out.c_err = cal.c, cal.c_err
+    out.josephson_scale = cal.scales.get("josephson", math.nan)
+    out.josephson_scale_err = cal.scales_err.get("josephson", math.nan)
+    out.qp_scale = cal.scales.get("qp", math.nan)
+    out.qp_scale_err = cal.scales_err.get("qp", math.nan)
+    v_rf = mw.rf_voltage_from_attenuation(att, cal.c)
+    out.two_alpha = 2.0 * mw.photon_ratio(v_rf, st.f)
+    stage(2)
+    grid = np.linspace(0.0, 1.05 * float(out.two_alpha.max()), 400)
+    ovs = [pm.step_overlay(n, grid, st.f, st.delta, out.josephson_scale) for n in orders]
+    out.overlay_two_alpha = grid
+    out.overlay_bessel = np.array([o.bessel for o in ovs])
+    out.overlay_werthamer = np.array([o.werthamer for o in ovs])
+    out.markers = np.array([o.marker for o in ovs])
+    stage(3)
+    gap = pm.fit_gap_global(
+        [(n, v_rf, out.josephson_amp[k]) for k, n in enumerate(orders)],
+        st.f,
+        delta_range=(st.gap_min, st.gap_max),
+    )
+    out.delta_fit, out.delta_fit_err = gap.delta, gap.delta_err
+    out.gap_grid, out.gap_profile = gap.delta_grid, gap.profile
+    stage(4)
+    return out
+
+
+def result_to_dict(res: MicrowaveResult) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    scalars, arrays = {}, {}
+    for k, v in asdict(res).items():
+        if isinstance(v, np.ndarray):
+            arrays[k] = np.asarray(v, dtype=np.float64)
+        else:
+            scalars[k] = float(v)
+    return scalars, arrays
+
+
+def result_from_dict(scalars: dict[str, Any], arrays: dict[str, Any]) -> MicrowaveResult:
+    names = set(MicrowaveResult.__dataclass_fields__)
+    kw: dict[str, Any] = {k: float(v) for k, v in scalars.items() if k in names}
+    kw.update({k: np.asarray(v, dtype=np.float64) for k, v in arrays.items() if k in names})
+    return MicrowaveResult(**kw)
+
+
+__all__ = [
+    "MicrowaveCancelled",
+    "MicrowaveResult",
+    "MicrowaveSettings",
+    "analyse_microwave",
+    "result_from_dict",
+    "result_to_dict",
+]
