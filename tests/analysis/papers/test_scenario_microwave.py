@@ -1,0 +1,62 @@
+"""The synthetic microwave scenario: the panel's analysis recovers C, the amplitude scales and the gap
+headlessly, a set cancel event stops it, and the figure command writes the figure with its three panels."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from analysis.papers.microwave_workflow import (
+    MicrowaveCancelled,
+    MicrowaveSettings,
+    analyse_microwave,
+    result_from_dict,
+    result_to_dict,
+)
+from analysis.papers.scenario_microwave import TRUTH, make_microwave_series
+
+
+@pytest.fixture(scope="module")
+def series():
+    return make_microwave_series(0)
+
+
+@pytest.fixture(scope="module")
+def result(series):
+    return analyse_microwave(series, MicrowaveSettings(f=TRUTH["f"], delta=TRUTH["delta"]))
+
+
+def test_analysis_recovers_the_truth(result):
+    r = result
+    assert r.c == pytest.approx(TRUTH["c"], rel=2e-3)
+    assert abs(r.c - TRUTH["c"]) < 4 * r.c_err
+    assert r.josephson_scale == pytest.approx(TRUTH["josephson_scale"], rel=0.03)
+    assert abs(r.josephson_scale - TRUTH["josephson_scale"]) < 4 * r.josephson_scale_err
+    assert r.qp_scale == pytest.approx(TRUTH["qp_scale"], rel=0.05)
+    assert abs(r.qp_scale - TRUTH["qp_scale"]) < 4 * r.qp_scale_err
+    # the global scan lands in the right basin (its curvature error leaves out the error of C)
+    assert r.delta_fit == pytest.approx(TRUTH["delta"], rel=0.01)
+    m = 4 * TRUTH["delta"] / (4.135667696e-15 * TRUTH["f"])
+    np.testing.assert_allclose(r.markers, np.arange(5) + m, rtol=1e-6)
+    scalars, arrays = result_to_dict(r)
+    assert result_from_dict(scalars, arrays).c == r.c
+
+
+def test_cancel_stops_between_stages(series):
+    ev = threading.Event()
+    ev.set()
+    with pytest.raises(MicrowaveCancelled):
+        analyse_microwave(series, MicrowaveSettings(f=TRUTH["f"], delta=TRUTH["delta"]), cancel=ev)
+
+
+def test_figure_command_writes_the_microwave_figure(tmp_path, capsys):
+    from app.commands.figure import main_export_figure
+
+    out = tmp_path / "mw.svg"
+    assert main_export_figure(["--scenario", "microwave", "--export-figure", str(out)]) == 0
+    text = out.read_text()
+    for title in ("Steps vs attenuation", "Josephson steps vs 2 alpha", "Global gap scan"):
+        assert title in text
+    assert "3 panels" in capsys.readouterr().out

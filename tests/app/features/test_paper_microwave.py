@@ -1,0 +1,95 @@
+"""Papers > Microwave from the menu bar on the synthetic series under rf: the gap typed in, Analyse and
+Cancel clicked (the job stops and says so), Analyse again; C, the amplitude scales and the gap against the
+truth; the panel's settings and numbers back after File > Save Project and opening it in a fresh window."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QFileDialog
+
+from analysis.papers.scenario_microwave import TRUTH, make_microwave_series
+from tests.app.features.test_series import _menu_path
+
+FEATURES = ["app.features.project", "app.features.series", "app.features.paper_microwave"]
+
+
+@pytest.fixture
+def windows(qtbot, tmp_path):
+    from app.window.main_window import MainWindow
+
+    made = []
+
+    def make(name: str):
+        settings = QSettings(str(tmp_path / f"{name}.ini"), QSettings.Format.IniFormat)
+        w = MainWindow(settings=settings, features=FEATURES, restore_layout=False)
+        qtbot.addWidget(w)
+        assert "app.features.paper_microwave" in w.features_installed, w.features_failed
+        w.resize(1400, 900)
+        w.show()
+        qtbot.waitExposed(w)
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        w.shutdown()
+
+
+def _type(qtbot, spin, text: str) -> None:
+    edit = spin.lineEdit()
+    qtbot.mouseDClick(edit, Qt.MouseButton.LeftButton)
+    qtbot.keyClick(edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(edit, text)
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+
+
+def test_microwave_panel_from_the_papers_menu_recovers_the_truth_and_comes_back_from_a_project(
+    qtbot, windows, tmp_path, monkeypatch
+):
+    a = windows("a")
+    s = make_microwave_series(0)
+    a.state.add_dataset(s, s.name)
+    _menu_path(qtbot, a, "Papers", "Microwave (paper 004)...")
+    ctl = a.paper_microwave
+    qtbot.waitUntil(ctl.dock.isVisible, timeout=3000)
+    panel = ctl.panel
+    assert panel.series_combo.currentText() == "I-V under rf"
+    _type(qtbot, panel.delta_mev, "0.5875")
+    assert panel.delta_mev.value() == pytest.approx(0.5875)
+    assert panel.f_ghz.value() == pytest.approx(TRUTH["f"] * 1e-9)
+
+    qtbot.mouseClick(panel.analyse_button, Qt.MouseButton.LeftButton)
+    assert panel.cancel_button.isEnabled() and not panel.analyse_button.isEnabled()
+    qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: ctl.job is None, timeout=30000)
+    assert ctl.result is None and panel.report.toPlainText() == "Cancelled."
+
+    qtbot.mouseClick(panel.analyse_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: ctl.result is not None and ctl.job is None, timeout=60000)
+    r = ctl.result
+    assert r.c == pytest.approx(TRUTH["c"], rel=2e-3) and abs(r.c - TRUTH["c"]) < 4 * r.c_err
+    assert r.josephson_scale == pytest.approx(TRUTH["josephson_scale"], rel=0.03)
+    assert r.qp_scale == pytest.approx(TRUTH["qp_scale"], rel=0.05)
+    assert r.delta_fit == pytest.approx(TRUTH["delta"], rel=0.01)
+    text = panel.report.toPlainText()
+    assert "attenuator constant C = 8.4" in text
+    assert panel.progress.value() == panel.progress.maximum()
+    assert len(panel.plot_steps.listDataItems()) == 8  # 5 Josephson and 3 quasiparticle steps
+    img = panel.plots.grab().toImage()
+    colours = {img.pixel(x, y) for x in range(0, img.width(), 7) for y in range(0, img.height(), 7)}
+    assert len(colours) > 10
+
+    path = tmp_path / "rf session.h5"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a_, **k: (str(path), ""))
+    _menu_path(qtbot, a, "File", "Save Project")
+    qtbot.waitUntil(lambda: a.project.save_job is None and path.is_file(), timeout=20000)
+
+    b = windows("b")
+    b.open_files([path])
+    qtbot.waitUntil(lambda: b.loader.loading == 0 and b.paper_microwave.result is not None, timeout=20000)
+    back = b.paper_microwave
+    assert back.result.c == r.c and back.result.delta_fit == r.delta_fit
+    assert back.panel.delta_mev.value() == pytest.approx(0.5875)
+    assert back.panel.series_combo.currentText() == "I-V under rf"
+    assert back.panel.report.toPlainText() == text
