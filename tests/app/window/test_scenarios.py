@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from analysis.dataset import Grid
 from app.window.scenarios import (
@@ -59,7 +60,7 @@ def test_scenarios_menu_and_unknown_name(qtbot, win):
     assert titles == [s.title for s in SCENARIOS.values()]
     exports = next(a.menu() for a in actions if a.menu() is not None)
     assert [a.text() for a in exports.actions()] == [f"Fig. {n} (PDF, SVG, PNG)..." for n in (4, 5, 6)]
-    assert set(SCENARIOS) == {"explore", "fig4", "fig5", "fig6", "fit"}
+    assert set(SCENARIOS) == {"explore", "fig4", "fig5", "fig6", "fit", "its", "microwave"}
     with pytest.raises(ScenarioError, match="unknown scenario"):
         ScenarioRunner(win, "fig7")
     with pytest.raises(ScenarioError, match="demo"):
@@ -244,6 +245,32 @@ def test_fit_scenario_maps_the_gap_of_a_region(qtbot, win):
     # exactly one map view shows the gap map
     views = [p for p in win.map_panels() if p.dataset_key == batch[0].maps]
     assert len(views) == 1 and views[0].value_label == "Delta_pi_s"
+
+
+def test_its_scenario_loads_its_own_series_and_fills_the_panel(qtbot, win):
+    """Scenarios > Paper 003 needs no demo grids: it adds the synthetic series and runs the panel."""
+    from analysis.papers.scenario_its import TRUTH
+    from analysis.series import Series
+    from tests.app.real_input import click_menu_path
+
+    bar = win.menuBar()
+    action = next(a for a in bar.actions() if a.text().replace("&", "") == "Scenarios")
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.actionGeometry(action).center())
+    qtbot.waitUntil(action.menu().isVisible, timeout=3000)
+    click_menu_path(qtbot, action.menu(), SCENARIOS["its"].title)
+    runner = win.scenario_runner
+    qtbot.waitUntil(lambda: runner.done, timeout=TIMEOUT_MS)
+    assert runner.ok, runner.message
+    assert not any(isinstance(e.dataset, Grid) for e in win.state.entries.values())  # no demo opened
+    assert sorted(e.label for e in win.state.entries.values() if isinstance(e.dataset, Series)) == [
+        "I-V brush",
+        "I-V vs field",
+        "R(T)",
+    ]
+    ctl = win.paper_its
+    assert ctl.dock.isVisible()
+    assert ctl.result.h_a == pytest.approx(TRUTH["h_a"], rel=0.01)
+    assert "hA = " in ctl.panel.report.toPlainText()
 
 
 def test_command_line_names_every_scenario():
