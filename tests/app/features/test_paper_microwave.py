@@ -80,6 +80,13 @@ def test_microwave_panel_from_the_papers_menu_recovers_the_truth_and_comes_back_
     colours = {img.pixel(x, y) for x in range(0, img.width(), 7) for y in range(0, img.height(), 7)}
     assert len(colours) > 10
 
+    # Export figure... writes the paper figure of the window's series off the GUI thread
+    fig = tmp_path / "mw.svg"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a_, **k: (str(fig), ""))
+    qtbot.mouseClick(panel.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: fig.is_file() and not a.active_jobs(), timeout=60000)
+    assert fig.read_text().count("<g id=\"axes_") >= 3
+
     path = tmp_path / "rf session.h5"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a_, **k: (str(path), ""))
     _menu_path(qtbot, a, "File", "Save Project")
