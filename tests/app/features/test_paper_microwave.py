@@ -85,7 +85,7 @@ def test_microwave_panel_from_the_papers_menu_recovers_the_truth_and_comes_back_
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a_, **k: (str(fig), ""))
     qtbot.mouseClick(panel.export_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: fig.is_file() and not a.active_jobs(), timeout=60000)
-    assert fig.read_text().count("<g id=\"axes_") >= 3
+    assert fig.read_text().count('<g id="axes_') >= 3
 
     path = tmp_path / "rf session.h5"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a_, **k: (str(path), ""))
