@@ -197,12 +197,14 @@ def joint_attenuator_calibration(
     damping: float = 1e-3,
     c_range: tuple[float, float] | None = None,
     alpha_max: float = 30.0,
+    table: WerthamerTable | None = None,
 ) -> AttenuatorCalibration:
     """One attenuator constant C fitted jointly to Josephson and quasiparticle step amplitudes (Eq. 9).
 
     ``law`` "bessel" (Eq. 4, |J_N(2 alpha)|) or "werthamer" (Eq. 6 with the Riedel peak; needs ``delta``
     in eV): the Eq. 6 law comes from a :class:`WerthamerTable`, so the whole calibration costs about a
     second. The C search covers alpha at the weakest attenuation up to ``alpha_max`` (or ``c_range``, V).
+    ``table`` reuses a :class:`WerthamerTable` of the same f, Delta and damping (its rows are built once).
     """
     if law not in ("bessel", "werthamer"):
         raise AnalysisError("law must be 'bessel' or 'werthamer'")
@@ -212,7 +214,8 @@ def joint_attenuator_calibration(
     if law == "werthamer":
         if delta is None:
             raise AnalysisError("the Werthamer law needs the gap delta (eV)")
-        table = WerthamerTable(f, delta, damping, alpha_max)
+        if table is None or table.alpha[-1] < alpha_max:
+            table = WerthamerTable(f, delta, damping, alpha_max)
         josephson_law = table
     a_min = min(float(np.min(s.attenuation)) for s in steps)
     if c_range is None:
@@ -248,11 +251,20 @@ class StepOverlay:
 
 
 def step_overlay(
-    order: int, two_alpha, f: float, delta: float, i_j0: float, *, damping: float = 1e-3
+    order: int,
+    two_alpha,
+    f: float,
+    delta: float,
+    i_j0: float,
+    *,
+    damping: float = 1e-3,
+    table: WerthamerTable | None = None,
 ) -> StepOverlay:
-    """Curves for the amplitude-vs-drive plot: ``two_alpha`` (m,) ascending, ``i_j0`` the I_J(0) scale (A)."""
+    """Curves for the amplitude-vs-drive plot: ``two_alpha`` (m,) ascending, ``i_j0`` the I_J(0) scale (A);
+    ``table`` reuses a :class:`WerthamerTable` of the same f, Delta and damping when it reaches far enough."""
     ta = np.asarray(two_alpha, dtype=float)
-    table = WerthamerTable(f, delta, damping, float(ta.max()) / 2.0 + 1.0)
+    if table is None or table.alpha[-1] < float(ta.max()) / 2.0:
+        table = WerthamerTable(f, delta, damping, float(ta.max()) / 2.0 + 1.0)
     w = i_j0 * table(order, ta / 2.0)
     b = mw.bessel_step_amplitude(order, ta / 2.0, i_j0)
     m = mw.gap_step_index(delta, f)

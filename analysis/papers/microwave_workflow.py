@@ -136,7 +136,9 @@ def analyse_microwave(
         ok = np.isfinite(out.qp_amp[k])
         if np.count_nonzero(ok) >= 3:
             data.append(mw.StepData("qp", n, att[ok], out.qp_amp[k][ok]))
-    cal = pm.joint_attenuator_calibration(data, st.f, law=st.law, delta=st.delta)
+    # one Eq. 6 table (rows built on first use) for the calibration and the overlays
+    table = pm.WerthamerTable(st.f, st.delta, 1e-3, 30.0)
+    cal = pm.joint_attenuator_calibration(data, st.f, law=st.law, delta=st.delta, table=table)
     out.c, out.c_err = cal.c, cal.c_err
     out.josephson_scale = cal.scales.get("josephson", math.nan)
     out.josephson_scale_err = cal.scales_err.get("josephson", math.nan)
@@ -146,7 +148,7 @@ def analyse_microwave(
     out.two_alpha = 2.0 * mw.photon_ratio(v_rf, st.f)
     stage(2)
     grid = np.linspace(0.0, 1.05 * float(out.two_alpha.max()), 400)
-    ovs = [pm.step_overlay(n, grid, st.f, st.delta, out.josephson_scale) for n in orders]
+    ovs = [pm.step_overlay(n, grid, st.f, st.delta, out.josephson_scale, table=table) for n in orders]
     out.overlay_two_alpha = grid
     out.overlay_bessel = np.array([o.bessel for o in ovs])
     out.overlay_werthamer = np.array([o.werthamer for o in ovs])
