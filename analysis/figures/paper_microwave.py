@@ -1,9 +1,10 @@
 """The microwave figure ([HAM], paper 004) from a series of I(V) sweeps under rf: a the Josephson and
 quasiparticle step amplitudes against the attenuator reading, b the Josephson amplitudes against
 2 alpha (from the jointly calibrated C) with the Werthamer (Eq. 6) curves, c the cost of the global gap
-scan (log10).
+scan (log10), d the most strongly driven I(V) beside its Tien-Gordon prediction (Eq. 8) from I_0(V).
 
-``microwave_figure(sources, seed)`` takes the series from ``sources.datasets["iv"]`` or, when it is not
+``microwave_figure(sources, seed)`` takes the series from ``sources.datasets["iv"]`` (and I_0(V) from
+``"i0"``) or, when it is not
 there, builds the synthetic scenario (:func:`analysis.papers.scenario_microwave.make_microwave_series`,
 with its frequency and gap); the numbers come from
 :func:`analysis.papers.microwave_workflow.analyse_microwave`, as in the window's panel.
@@ -24,13 +25,13 @@ def microwave_figure(
 ) -> tuple[FigureDescription, FigureSources]:
     """(description, sources with the curves) of the microwave figure (module docstring)."""
     given = dict(sources.datasets) if sources is not None else {}
-    series = given.get("iv")
+    series, i0 = given.get("iv"), given.get("i0")
     if not isinstance(series, Series):
-        from analysis.papers.scenario_microwave import TRUTH, make_microwave_series
+        from analysis.papers.scenario_microwave import TRUTH, make_i0_series, make_microwave_series
 
-        series = make_microwave_series(seed)
+        series, i0 = make_microwave_series(seed), make_i0_series()
         settings = settings or MicrowaveSettings(f=TRUTH["f"], delta=TRUTH["delta"])
-    res = analyse_microwave(series, settings)
+    res = analyse_microwave(series, settings, i0=i0 if isinstance(i0, Series) else None)
     curves: dict[str, XYSeries] = {}
     steps, overlay = [], []
     for k, n in enumerate(res.josephson_orders):
@@ -44,6 +45,9 @@ def microwave_figure(
         key = f"q{k}"
         curves[key] = XYSeries(res.attenuation, res.qp_amp[k], f"QP n = {int(n)}")
         steps.append(key)
+    if res.tg_V.size:
+        curves["tg_measured"] = XYSeries(res.tg_V, res.tg_measured, f"measured, {res.tg_attenuation:g} dB")
+        curves["tg_model"] = XYSeries(res.tg_V, res.tg_model, "Tien-Gordon, Eq. 8")
     if res.gap_grid.size:
         curves["gap"] = XYSeries(res.gap_grid, np.log10(np.maximum(res.gap_profile, 1e-300)), "cost")
     panels = [
@@ -71,8 +75,18 @@ def microwave_figure(
         ),
         XYPanel(
             row=1,
+            col=1,
+            series=tuple(k for k in ("tg_measured", "tg_model") if k in curves),
+            x_label="V",
+            x_unit="V",
+            y_label="I",
+            y_unit="A",
+            title="Tien-Gordon I(V)",
+            legend="inside",
+        ),
+        XYPanel(
+            row=1,
             col=0,
-            colspan=2,
             series=("gap",) if "gap" in curves else (),
             x_label="Delta",
             x_unit="eV",

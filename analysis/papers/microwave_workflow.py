@@ -58,7 +58,10 @@ class MicrowaveResult:
     ``qp_scale`` (A) with errors; ``two_alpha`` (m,) the drive of each sweep from C; the overlay curves
     ``overlay_two_alpha`` (g,), ``overlay_bessel`` and ``overlay_werthamer`` (nj, g) A and the markers
     ``markers`` (nj,) (2 alpha = N + M); ``delta_fit``, ``delta_fit_err`` (eV) from the global scan with
-    its ``gap_grid`` and ``gap_profile``."""
+    its ``gap_grid`` and ``gap_profile``; with an I_0(V) without rf, the Tien-Gordon (Eq. 8) current
+    ``tg_model`` at the calibrated V_rf of the most strongly driven sweep (reading ``tg_attenuation`` dB)
+    beside the ``tg_measured`` quasiparticle branch at ``tg_V`` (V), and their rms difference ``tg_rms``
+    relative to the largest measured current."""
 
     attenuation: np.ndarray = field(default_factory=lambda: np.zeros(0))
     josephson_orders: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -80,6 +83,11 @@ class MicrowaveResult:
     delta_fit_err: float = math.nan
     gap_grid: np.ndarray = field(default_factory=lambda: np.zeros(0))
     gap_profile: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    tg_attenuation: float = math.nan
+    tg_V: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    tg_measured: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    tg_model: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    tg_rms: float = math.nan
 
 
 def _channel(series: Series, unit: str) -> str:
@@ -94,12 +102,15 @@ def _channel(series: Series, unit: str) -> str:
 def analyse_microwave(
     series: Series,
     settings: MicrowaveSettings | None = None,
+    i0: Series | None = None,
     progress: Any = None,
     cancel: threading.Event | None = None,
 ) -> MicrowaveResult:
     """Step amplitudes of every sweep, the joint calibration of C from the Josephson and quasiparticle
     steps, the overlays, and Delta from a global scan of the Josephson amplitudes against the calibrated
-    V_rf (module docstring). ``progress(done, total)``; ``cancel`` is checked between stages."""
+    V_rf (module docstring); with ``i0`` (a series whose first sweep is I_0(V) without rf) the Tien-Gordon
+    I(V) of the most strongly driven sweep. ``progress(done, total)``; ``cancel`` is checked between
+    stages."""
     st = settings or MicrowaveSettings()
     if st.attenuation_tag not in series.tags:
         raise AnalysisError(f"the series has no tag {st.attenuation_tag!r} (the attenuator reading in dB)")
@@ -161,6 +172,20 @@ def analyse_microwave(
     )
     out.delta_fit, out.delta_fit_err = gap.delta, gap.delta_err
     out.gap_grid, out.gap_profile = gap.delta_grid, gap.profile
+    if i0 is not None and len(i0):
+        k = int(np.argmin(att))
+        sw = series.sweeps[k]
+        v, i = sw.channel(cv), sw.channel(ci)
+        # the quasiparticle branch: away from the Josephson plateaus, up to the end of the sweep
+        hj = mw.H_OVER_2E * st.f
+        branch = (v > (len(orders) - 0.5) * hj) & np.isfinite(i)
+        v0, c0 = _channel(i0, "V"), _channel(i0, "A")
+        s0 = i0.sweeps[0]
+        model = pm.photon_assisted_iv(v[branch], s0.channel(v0), s0.channel(c0), float(v_rf[k]), st.f)
+        out.tg_attenuation = float(att[k])
+        out.tg_V, out.tg_measured, out.tg_model = v[branch], i[branch], model
+        top = float(np.max(np.abs(i[branch]))) if np.any(branch) else math.nan
+        out.tg_rms = float(np.sqrt(np.mean((model - i[branch]) ** 2))) / top
     stage(4)
     return out
 

@@ -11,6 +11,8 @@ tunnel junction (Delta = 0.5875 meV, R_N = 5.4 Ohm) under rf at f = 25.7 GHz, at
   leakage of R_N/50 below), whose steps at 2 Delta/e + n h f/e have heights (2 Delta/e R_N) J_n(alpha)^2;
 * 0.2 uA of current noise.
 
+:func:`make_i0_series` gives I_0(V) without rf, the input of the Tien-Gordon prediction.
+
 ``TRUTH``: C (V), Delta (eV), the Josephson amplitude scale 0.8 I_J(0) (A), the quasiparticle scale
 2 Delta/(e R_N) (A), f (Hz).
 """
@@ -81,4 +83,17 @@ def make_microwave_series(seed: int = 0) -> Series:
     )
 
 
-__all__ = ["TRUTH", "make_microwave_series"]
+def make_i0_series() -> Series:
+    """The junction's I_0(V) without rf (one sweep, -3..3 mV, 1 uV steps, no noise): the input of the
+    Tien-Gordon prediction."""
+    v0, i0 = _i0()
+    sel = np.abs(v0) <= 3e-3
+    return make_series(
+        [{"Voltage": v0[sel], "Current": i0[sel]}],
+        name="I-V without rf",
+        x_channel="Voltage",
+        units={"Voltage": "V", "Current": "A"},
+    )
+
+
+__all__ = ["TRUTH", "make_i0_series", "make_microwave_series"]

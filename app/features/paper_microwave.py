@@ -1,7 +1,8 @@
 """Papers > Microwave (paper 004): the microwave panel on a series of I(V) sweeps under rf.
 
 The panel picks the series (by default the newest series with V and A channels and an ``attenuation``
-tag), the frequency, the gap and the calibration law. Analyse runs
+tag), the I_0(V) without rf for the Tien-Gordon prediction (the newest V/A series without that tag), the
+frequency, the gap and the calibration law. Analyse runs
 :func:`analysis.papers.microwave_workflow.analyse_microwave` as a job with progress and Cancel (the joint
 calibration and the global gap scan take seconds). Settings, the chosen series and the result are saved
 in the project (attachment ``"paper_microwave"``) and come back when it is opened. Export figure... writes
@@ -54,6 +55,11 @@ def report(res: MicrowaveResult, settings: MicrowaveSettings) -> str:
         f"2 alpha at the weakest attenuation = {top:.3g}; M = 4 Delta/hf = {m:.3g}",
         f"Delta from the global scan = {_fmt(res.delta_fit, res.delta_fit_err, 'meV', 1e3)}",
     ]
+    if math.isfinite(res.tg_rms):
+        lines.append(
+            f"Tien-Gordon I(V) at {res.tg_attenuation:g} dB: rms difference {res.tg_rms:.2%}"
+            " of the largest current"
+        )
     return "\n".join(lines)
 
 
@@ -68,6 +74,7 @@ class MicrowaveController:
             DOCK, "Microwave", self.panel, Qt.DockWidgetArea.RightDockWidgetArea, visible=False
         )
         self.chosen: str | None = None
+        self.chosen_i0: str | None = None
         self.settings = MicrowaveSettings()
         self.result: MicrowaveResult | None = None
         self.job: Any = None
@@ -89,17 +96,20 @@ class MicrowaveController:
         e = self.state.entries.get(key or "")
         return e.dataset if e is not None and isinstance(e.dataset, Series) else None
 
-    def _guess(self) -> str | None:
+    def _guess(self, with_rf: bool = True) -> str | None:
         for key, _label in reversed(self.series_items()):
             s = self._series(key)
-            if s is not None and {"A", "V"} <= set(s.units.values()) and "attenuation" in s.tags:
+            if s is not None and {"A", "V"} <= set(s.units.values()) and ("attenuation" in s.tags) == with_rf:
                 return key
         return None
 
     def _refresh_choices(self) -> None:
-        if self.chosen not in {k for k, _ in self.series_items()}:
+        keys = {k for k, _ in self.series_items()}
+        if self.chosen not in keys:
             self.chosen = self._guess()
-        self.panel.set_series_choices(self.series_items(), self.chosen)
+        if self.chosen_i0 not in keys:
+            self.chosen_i0 = self._guess(with_rf=False)
+        self.panel.set_series_choices(self.series_items(), self.chosen, self.chosen_i0)
 
     def show_panel(self) -> MicrowavePanel:
         self._refresh_choices()
@@ -115,8 +125,10 @@ class MicrowaveController:
         if self.job is not None:
             return None
         self.chosen = self.panel.chosen()
+        self.chosen_i0 = self.panel.chosen_i0()
         self.settings = MicrowaveSettings(**{**self.settings.to_dict(), **self.panel.settings()})
         series = self._series(self.chosen)
+        i0 = self._series(self.chosen_i0)
         if series is None:
             self.panel.report.setPlainText("Choose the series of I(V) sweeps under rf first.")
             return None
@@ -136,7 +148,7 @@ class MicrowaveController:
             self.panel.set_busy(False, message)
 
         def work(progress: Any = None, cancel: Any = None) -> MicrowaveResult:
-            return analyse_microwave(series, settings, progress=progress, cancel=cancel)
+            return analyse_microwave(series, settings, i0=i0, progress=progress, cancel=cancel)
 
         self.job = self.host.run_job(
             work,
@@ -159,7 +171,11 @@ class MicrowaveController:
         self.panel.show_result(report(self.result, self.settings), arrays)
 
     def project_attachment(self) -> Attachment:
-        data: dict[str, Any] = {"settings": self.settings.to_dict(), "dataset": self.chosen}
+        data: dict[str, Any] = {
+            "settings": self.settings.to_dict(),
+            "dataset": self.chosen,
+            "datasets": [self.chosen_i0] if self.chosen_i0 else [],
+        }
         arrays: dict[str, Any] = {}
         if self.result is not None:
             scalars, arrays = result_to_dict(self.result)
@@ -172,7 +188,9 @@ class MicrowaveController:
         self.panel.set_settings(self.settings.to_dict())
         key = data.get("dataset")
         self.chosen = remap("dataset", key) if key else None
-        self.panel.set_series_choices(self.series_items(), self.chosen)
+        others = remap("datasets", list(data.get("datasets") or []))
+        self.chosen_i0 = others[0] if others else None
+        self.panel.set_series_choices(self.series_items(), self.chosen, self.chosen_i0)
         if "scalars" in data:
             self.result = result_from_dict(dict(data["scalars"]), dict(att.arrays))
             self._show()
@@ -193,8 +211,8 @@ class MicrowaveController:
         from analysis.figures.render import export_figure
         from analysis.figures.resolve import FigureSources
 
-        series = self._series(self.chosen)
-        datasets = {"iv": series} if series is not None else {}
+        series, i0 = self._series(self.chosen), self._series(self.chosen_i0)
+        datasets = {k: v for k, v in (("iv", series), ("i0", i0)) if v is not None}
         settings = self.settings
 
         def build_and_write(progress: Any = None, cancel: Any = None) -> Any:

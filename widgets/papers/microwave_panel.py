@@ -59,6 +59,10 @@ class MicrowavePanel(QWidget):
         self.series_combo.setObjectName("microwave-series")
         self.series_combo.setMinimumContentsLength(14)
         form.addRow("I(V) series under rf", self.series_combo)
+        self.i0_combo = QComboBox()
+        self.i0_combo.setObjectName("microwave-i0")
+        self.i0_combo.setMinimumContentsLength(14)
+        form.addRow("I_0(V) without rf (Eq. 8)", self.i0_combo)
         self.f_ghz = _spin(0.1, 1000.0, 25.7, 3, " GHz")
         self.delta_mev = _spin(0.01, 50.0, 0.55, 4, " meV")
         self.orders = QSpinBox()
@@ -101,7 +105,10 @@ class MicrowavePanel(QWidget):
         self.plots.setMinimumHeight(360)
         self.plot_steps = self.plots.addPlot(0, 0, title="Step amplitudes vs attenuation")
         self.plot_overlay = self.plots.addPlot(0, 1, title="Josephson steps vs 2 alpha")
-        self.plot_gap = self.plots.addPlot(1, 0, 1, 2, title="Global gap scan")
+        self.plot_gap = self.plots.addPlot(1, 0, title="Global gap scan")
+        self.plot_tg = self.plots.addPlot(1, 1, title="Tien-Gordon I(V) (Eq. 8)")
+        self.plot_tg.setLabel("bottom", "V", units="V")
+        self.plot_tg.setLabel("left", "I", units="A")
         self.plot_steps.setLabel("bottom", "attenuation", units="dB")
         self.plot_steps.setLabel("left", "amplitude", units="A")
         self.plot_overlay.setLabel("bottom", "2 alpha")
@@ -112,18 +119,25 @@ class MicrowavePanel(QWidget):
         outer.addWidget(self.plots, 1)
 
     # -- inputs ---------------------------------------------------------------------------------------------
-    def set_series_choices(self, items: Sequence[tuple[str, str]], chosen: str | None) -> None:
-        c = self.series_combo
-        c.blockSignals(True)
-        c.clear()
-        c.addItem("(none)", "")
-        for key, label in items:
-            c.addItem(label, key)
-        c.setCurrentIndex(max(c.findData(chosen or ""), 0))
-        c.blockSignals(False)
+    def set_series_choices(
+        self, items: Sequence[tuple[str, str]], chosen: str | None, chosen_i0: str | None = None
+    ) -> None:
+        """``items`` [(key, label)] for both combos; ``chosen`` the series under rf, ``chosen_i0`` the
+        I_0(V) without rf (None: none)."""
+        for c, key in ((self.series_combo, chosen), (self.i0_combo, chosen_i0)):
+            c.blockSignals(True)
+            c.clear()
+            c.addItem("(none)", "")
+            for k, label in items:
+                c.addItem(label, k)
+            c.setCurrentIndex(max(c.findData(key or ""), 0))
+            c.blockSignals(False)
 
     def chosen(self) -> str | None:
         return str(self.series_combo.currentData() or "") or None
+
+    def chosen_i0(self) -> str | None:
+        return str(self.i0_combo.currentData() or "") or None
 
     def settings(self) -> dict[str, Any]:
         """The inputs in SI units (Hz, eV)."""
@@ -166,7 +180,7 @@ class MicrowavePanel(QWidget):
     def show_result(self, text: str, arrays: Mapping[str, Any]) -> None:
         self.report.setPlainText(text)
         a = {k: np.asarray(v, dtype=float) for k, v in arrays.items() if isinstance(v, np.ndarray)}
-        for p in (self.plot_steps, self.plot_overlay, self.plot_gap):
+        for p in (self.plot_steps, self.plot_overlay, self.plot_gap, self.plot_tg):
             p.clear()
         att = a.get("attenuation", np.zeros(0))
         ja = a.get("josephson_amp", np.zeros((0, 0)))
@@ -209,6 +223,12 @@ class MicrowavePanel(QWidget):
         gg, gp = a.get("gap_grid", np.zeros(0)), a.get("gap_profile", np.zeros(0))
         if gg.size and gp.size == gg.size:
             self.plot_gap.plot(gg, np.maximum(gp, 1e-300), pen=pg.mkPen(_PENS[0], width=1))
+        tv = a.get("tg_V", np.zeros(0))
+        if tv.size:
+            self.plot_tg.plot(
+                tv, a["tg_measured"], pen=None, symbol="o", symbolSize=2, symbolBrush=_PENS[0], symbolPen=None
+            )
+            self.plot_tg.plot(tv, a["tg_model"], pen=pg.mkPen(_PENS[1], width=2))
         self.export_button.setEnabled(True)
 
 

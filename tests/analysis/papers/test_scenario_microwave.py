@@ -1,5 +1,6 @@
 """The synthetic microwave scenario: the panel's analysis recovers C, the amplitude scales and the gap
-headlessly, a set cancel event stops it, and the figure command writes the figure with its three panels."""
+and the Tien-Gordon I(V) headlessly, a set cancel event stops it, and the figure command writes the figure
+with its four panels."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from analysis.papers.microwave_workflow import (
     result_from_dict,
     result_to_dict,
 )
-from analysis.papers.scenario_microwave import TRUTH, make_microwave_series
+from analysis.papers.scenario_microwave import TRUTH, make_i0_series, make_microwave_series
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +26,9 @@ def series():
 
 @pytest.fixture(scope="module")
 def result(series):
-    return analyse_microwave(series, MicrowaveSettings(f=TRUTH["f"], delta=TRUTH["delta"]))
+    return analyse_microwave(
+        series, MicrowaveSettings(f=TRUTH["f"], delta=TRUTH["delta"]), i0=make_i0_series()
+    )
 
 
 def test_analysis_recovers_the_truth(result):
@@ -40,6 +43,9 @@ def test_analysis_recovers_the_truth(result):
     assert r.delta_fit == pytest.approx(TRUTH["delta"], rel=0.01)
     m = 4 * TRUTH["delta"] / (4.135667696e-15 * TRUTH["f"])
     np.testing.assert_allclose(r.markers, np.arange(5) + m, rtol=1e-6)
+    # Eq. 8 from I_0(V) at the calibrated V_rf reproduces the most strongly driven sweep to its noise
+    assert r.tg_attenuation == 10.0 and r.tg_V.size > 1000
+    assert r.tg_rms < 2e-3
     scalars, arrays = result_to_dict(r)
     assert result_from_dict(scalars, arrays).c == r.c
 
@@ -57,6 +63,11 @@ def test_figure_command_writes_the_microwave_figure(tmp_path, capsys):
     out = tmp_path / "mw.svg"
     assert main_export_figure(["--scenario", "microwave", "--export-figure", str(out)]) == 0
     text = out.read_text()
-    for title in ("Steps vs attenuation", "Josephson steps vs 2 alpha", "Global gap scan"):
+    for title in (
+        "Steps vs attenuation",
+        "Josephson steps vs 2 alpha",
+        "Global gap scan",
+        "Tien-Gordon I(V)",
+    ):
         assert title in text
-    assert "3 panels" in capsys.readouterr().out
+    assert "4 panels" in capsys.readouterr().out

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QFileDialog
 
-from analysis.papers.scenario_microwave import TRUTH, make_microwave_series
+from analysis.papers.scenario_microwave import TRUTH, make_i0_series, make_microwave_series
 from tests.app.features.test_series import _menu_path
 
 FEATURES = ["app.features.project", "app.features.series", "app.features.paper_microwave"]
@@ -48,6 +48,8 @@ def test_microwave_panel_from_the_papers_menu_recovers_the_truth_and_comes_back_
     qtbot, windows, tmp_path, monkeypatch
 ):
     a = windows("a")
+    i0 = make_i0_series()
+    a.state.add_dataset(i0, i0.name)
     s = make_microwave_series(0)
     a.state.add_dataset(s, s.name)
     _menu_path(qtbot, a, "Papers", "Microwave (paper 004)...")
@@ -55,6 +57,7 @@ def test_microwave_panel_from_the_papers_menu_recovers_the_truth_and_comes_back_
     qtbot.waitUntil(ctl.dock.isVisible, timeout=3000)
     panel = ctl.panel
     assert panel.series_combo.currentText() == "I-V under rf"
+    assert panel.i0_combo.currentText() == "I-V without rf"
     _type(qtbot, panel.delta_mev, "0.5875")
     assert panel.delta_mev.value() == pytest.approx(0.5875)
     assert panel.f_ghz.value() == pytest.approx(TRUTH["f"] * 1e-9)
@@ -72,6 +75,7 @@ def test_microwave_panel_from_the_papers_menu_recovers_the_truth_and_comes_back_
     assert r.josephson_scale == pytest.approx(TRUTH["josephson_scale"], rel=0.03)
     assert r.qp_scale == pytest.approx(TRUTH["qp_scale"], rel=0.05)
     assert r.delta_fit == pytest.approx(TRUTH["delta"], rel=0.01)
+    assert r.tg_rms < 2e-3 and len(panel.plot_tg.listDataItems()) == 2
     text = panel.report.toPlainText()
     assert "attenuator constant C = 8.4" in text
     assert panel.progress.value() == panel.progress.maximum()
@@ -85,7 +89,7 @@ def test_microwave_panel_from_the_papers_menu_recovers_the_truth_and_comes_back_
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a_, **k: (str(fig), ""))
     qtbot.mouseClick(panel.export_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: fig.is_file() and not a.active_jobs(), timeout=60000)
-    assert fig.read_text().count('<g id="axes_') >= 3
+    assert fig.read_text().count('<g id="axes_') >= 4
 
     path = tmp_path / "rf session.h5"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a_, **k: (str(path), ""))
@@ -99,4 +103,5 @@ def test_microwave_panel_from_the_papers_menu_recovers_the_truth_and_comes_back_
     assert back.result.c == r.c and back.result.delta_fit == r.delta_fit
     assert back.panel.delta_mev.value() == pytest.approx(0.5875)
     assert back.panel.series_combo.currentText() == "I-V under rf"
+    assert back.panel.i0_combo.currentText() == "I-V without rf"
     assert back.panel.report.toPlainText() == text
