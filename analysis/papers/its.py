@@ -6,9 +6,9 @@ Units: K, Ohm, V, A, W (or W/m^2 for loads per area), hA in W/K, fields in T.
 
 Heating spectra need dR/dT of a measured, noisy R(T). Interpolating the samples (or a fixed smoothing)
 turns the noise into dR/dT spikes and each spike into a conductance peak (0.1 % noise gives about a
-hundred). Here R(T) is a cubic smoothing spline per segment between kinks, with its smoothness set by the
-noise: a cubic smoothing spline whose weighted residual sum of squares is n (the discrepancy principle), with
-the point-wise noise sigma_i measured from the data's fourth differences in a moving window unless given.
+hundred). Here ln R(ln T) is a cubic smoothing spline per segment between kinks, with its smoothness set
+by the noise: the smoothest spline whose chi-square is within two standard deviations of n, with the
+noise of ln R measured from the data's fourth differences in a wide moving window unless given.
 The spectrum then has only the peaks of the underlying curve.
 
 hA by superposition ([ITS] Fig. 1B): the points (T_B + IV/hA, V/I) of an I-V at bath temperature T_B must
@@ -24,8 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, signal
-from scipy.interpolate import UnivariateSpline
+from scipy import interpolate, optimize, signal
 
 from analysis.models import heating as ht
 from analysis.papers._common import AnalysisError, as_pair, line_fit, noise_sigma
@@ -35,26 +34,34 @@ from analysis.papers._common import AnalysisError, as_pair, line_fit, noise_sigm
 # ---------------------------------------------------------------------------------------------------
 
 
-def _local_noise(r: np.ndarray, window: int = 41) -> np.ndarray:
-    """Point-wise noise (n,) from the fourth differences in a moving window (median, robust).
+def _local_noise(y: np.ndarray, window: int | None = None) -> np.ndarray:
+    """Point-wise noise (n,) of ``y`` from its fourth differences: the median in a moving window of
+    ``window`` differences (default a quarter of the samples, at least 41), robust against outliers.
 
     Fourth differences of white noise have variance 70 sigma^2 and are nearly blind to the curvature of a
-    steep R(T); relative noise on such a curve makes sigma vary by orders of magnitude along it."""
-    n = r.size
-    d4 = np.abs(np.diff(r, 4)) / math.sqrt(70.0)
-    d2 = np.concatenate([[d4[0]] * 2, d4, [d4[-1]] * 2])
-    half = max(min(window, n) // 2, 2)
-    pad = np.pad(d2, half, mode="edge")
-    win = np.lib.stride_tricks.sliding_window_view(pad, 2 * half + 1)[:n]
-    sig = 1.4826 * np.median(win, axis=1)
-    floor = max(float(np.median(sig)) * 1e-3, 1e-12 * float(np.max(np.abs(r))))
+    smooth curve. Near the ends the window is shifted inwards (never padded with copies of the end value:
+    one end sample would then set the noise there and the spline would chase it). The window is wide
+    because the noise level is a slowly varying property of the measurement and the spline's smoothness
+    depends on its scale: a 20 % local error turns into the wrong smoothness everywhere."""
+    n = y.size
+    d4 = np.abs(np.diff(y, 4)) / math.sqrt(70.0)
+    m = d4.size
+    w = max(41, n // 4) if window is None else int(window)
+    half = max(min(w, m) // 2, 1)
+    if m <= 2 * half + 1:
+        return np.full(n, max(1.4826 * float(np.median(d4)), 1e-15))
+    win = np.lib.stride_tricks.sliding_window_view(d4, 2 * half + 1)  # (m - 2 half, 2 half + 1)
+    med = 1.4826 * np.median(win, axis=1)
+    centre = np.clip(np.arange(n) - 2 - half, 0, med.size - 1)  # d4[j] is centred on sample j + 2
+    sig = med[centre]
+    floor = max(float(np.median(sig)) * 1e-3, 1e-15)
     return np.maximum(sig, floor)
 
 
 @dataclass
 class SmoothResistance:
     """R(T) smoothed by noise-matched splines: ``curve`` (a :class:`ResistanceCurve` with the kinks),
-    ``sigma`` the noise used (Ohm), ``residual_rms`` (Ohm), ``t_range`` (K)."""
+    ``sigma`` the mean noise used (Ohm), ``residual_rms`` (Ohm), ``t_range`` (K)."""
 
     curve: ht.ResistanceCurve
     sigma: float
@@ -62,12 +69,39 @@ class SmoothResistance:
     t_range: tuple[float, float]
 
 
-def smooth_resistance(T, R, *, kinks: Sequence[float] = (), sigma: float | None = None) -> SmoothResistance:
-    """Noise-matched cubic smoothing splines of R(T) between ``kinks`` (K).
+def _noise_matched_spline(x: np.ndarray, y: np.ndarray, sig: np.ndarray):
+    """The smoothest cubic smoothing spline of y(x) (penalty on the second derivative) whose chi-square
+    Sum ((y_i - s(x_i))/sig_i)^2 is n + 2 sqrt(2n): the upper edge of what the noise allows (chi-square of
+    n points at two standard deviations). The plain discrepancy principle (chi-square = n) hinges on the
+    noise scale being right to a few percent; one slightly low estimate then lets the spline follow the
+    noise, and the derivative, which the heating spectrum needs, turns the noise into peaks."""
+    n = x.size
+    w = 1.0 / sig**2
+    target = n + 2.0 * math.sqrt(2.0 * n)
 
-    ``T`` (n,) K, ``R`` (n,) Ohm (any order). ``sigma`` (Ohm) defaults to the point-wise noise estimated
-    from the fourth differences in a moving window; the spline's weighted residual sum of squares
-    Sum ((R_i - s(T_i))/sigma_i)^2 is n (the discrepancy principle).
+    def excess(log_lam: float) -> float:
+        spl = interpolate.make_smoothing_spline(x, y, w=w, lam=math.exp(log_lam))
+        return float(np.sum(w * (spl(x) - y) ** 2)) - target
+
+    lo, hi = -40.0, 40.0
+    if excess(lo) >= 0:
+        log_lam = lo
+    elif excess(hi) <= 0:
+        log_lam = hi
+    else:
+        log_lam = optimize.brentq(excess, lo, hi, xtol=1e-3)
+    return interpolate.make_smoothing_spline(x, y, w=w, lam=math.exp(log_lam))
+
+
+def smooth_resistance(T, R, *, kinks: Sequence[float] = (), sigma: float | None = None) -> SmoothResistance:
+    """Noise-matched cubic smoothing splines of ln R against ln T between ``kinks`` (K).
+
+    ``T`` (n,) K (positive), ``R`` (n,) Ohm (any order). The spline runs in (ln T, ln R), where a
+    semiconducting or metallic R(T) has nearly uniform curvature from a few K to room temperature, so one
+    smoothness fits the whole segment (in (T, R) the steep low-T end forces a small smoothness that leaves
+    the flat high-T part noisy). ``sigma`` (Ohm) defaults to the noise of ln R estimated from its fourth
+    differences (:func:`_local_noise`); the smoothness is the largest one the noise allows
+    (:func:`_noise_matched_spline`). dR/dT = R d(ln R)/d(ln T) / T.
     """
     t, r = as_pair(T, R, "T and R", 8)
     order = np.argsort(t)
@@ -76,6 +110,8 @@ def smooth_resistance(T, R, *, kinks: Sequence[float] = (), sigma: float | None 
     t, r = t[keep], r[keep]
     if np.any(r <= 0):
         raise AnalysisError("R(T) must be positive")
+    if t[0] <= 0:
+        raise AnalysisError("R(T) needs positive temperatures (K)")
     edges = [t[0], *[float(k) for k in sorted(kinks) if t[0] < k < t[-1]], t[-1]]
     pieces = []
     sig_all = []
@@ -85,11 +121,12 @@ def smooth_resistance(T, R, *, kinks: Sequence[float] = (), sigma: float | None 
         ts, rs = t[m], r[m]
         if ts.size < 6:
             raise AnalysisError(f"R(T) segment [{lo:g}, {hi:g}] K needs at least 6 samples")
-        sig = _local_noise(rs) if sigma is None else np.full(ts.size, float(sigma))
-        sig_all.append(float(np.mean(sig)))
-        # weights 1/sigma_i: the weighted residual sum of squares is n (chi-square of 1 per point)
-        spl = UnivariateSpline(ts, rs, w=1.0 / sig, k=3, s=float(ts.size))
-        res2 += float(np.sum((spl(ts) - rs) ** 2))
+        x, y = np.log(ts), np.log(rs)
+        sig = _local_noise(y) if sigma is None else float(sigma) / rs
+        spl = _noise_matched_spline(x, y, sig)
+        fit = np.exp(spl(x))
+        sig_all.append(float(np.mean(sig * rs)))
+        res2 += float(np.sum((fit - rs) ** 2))
         pieces.append((lo, spl, spl.derivative()))
 
     def seg(Tq, deriv: bool):
@@ -98,7 +135,10 @@ def smooth_resistance(T, R, *, kinks: Sequence[float] = (), sigma: float | None 
         for i, (lo, spl, dspl) in enumerate(pieces):
             upper = pieces[i + 1][0] if i + 1 < len(pieces) else math.inf
             m = (Tq < upper) if i == 0 else (Tq >= lo) & (Tq < upper)
-            out[m] = dspl(Tq[m]) if deriv else spl(Tq[m])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lt = np.log(Tq[m])
+                rr = np.exp(spl(lt))
+                out[m] = rr * dspl(lt) / Tq[m] if deriv else rr
         return out
 
     curve = ht.ResistanceCurve(lambda x: seg(x, False), lambda x: seg(x, True), edges[1:-1], (t[0], t[-1]))
