@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import interpolate, optimize, signal
@@ -67,6 +67,29 @@ class SmoothResistance:
     sigma: float
     residual_rms: float
     t_range: tuple[float, float]
+    #: per segment (lower edge K, ln T samples (n,), weights 1/sigma^2 (n,), smoothing parameter)
+    segments: list[tuple[float, np.ndarray, np.ndarray, float]] = field(default_factory=list)
+
+    def functional_variance(self, Tq, c) -> float:
+        """Variance (Ohm^2 c^2) of Sum_i c_i R_s(Tq_i) from the noise of the R(T) samples.
+
+        The smoothing spline is linear in the data, ln R_s(x) = Sum_k S(x, k) ln R_k, so the functional's
+        gradient with respect to ln R_k is a_k = Sum_i c_i R_s(Tq_i) S(ln Tq_i, k) and its variance
+        Sum_k a_k^2 sigma_k^2 (the errors of R_s at different temperatures are strongly correlated: they
+        share the samples; treating them as independent would shrink the error by orders of magnitude).
+        ``Tq`` (m,) K, ``c`` (m,)."""
+        tq = np.asarray(Tq, dtype=float)
+        cc = np.asarray(c, dtype=float) * self.curve(tq)
+        var = 0.0
+        for i, (lo, x, w, lam) in enumerate(self.segments):
+            upper = self.segments[i + 1][0] if i + 1 < len(self.segments) else math.inf
+            m = (tq < upper) if i == 0 else (tq >= lo) & (tq < upper)
+            if not np.any(m):
+                continue
+            basis = interpolate.make_smoothing_spline(x, np.eye(x.size), w=w, lam=lam)
+            a = cc[m] @ basis(np.log(tq[m]))  # (n,)
+            var += float(np.sum(a * a / w))
+        return var
 
 
 def _noise_matched_spline(x: np.ndarray, y: np.ndarray, sig: np.ndarray):
@@ -90,7 +113,8 @@ def _noise_matched_spline(x: np.ndarray, y: np.ndarray, sig: np.ndarray):
         log_lam = hi
     else:
         log_lam = optimize.brentq(excess, lo, hi, xtol=1e-3)
-    return interpolate.make_smoothing_spline(x, y, w=w, lam=math.exp(log_lam))
+    lam = math.exp(log_lam)
+    return interpolate.make_smoothing_spline(x, y, w=w, lam=lam), lam
 
 
 def smooth_resistance(T, R, *, kinks: Sequence[float] = (), sigma: float | None = None) -> SmoothResistance:
@@ -114,6 +138,7 @@ def smooth_resistance(T, R, *, kinks: Sequence[float] = (), sigma: float | None 
         raise AnalysisError("R(T) needs positive temperatures (K)")
     edges = [t[0], *[float(k) for k in sorted(kinks) if t[0] < k < t[-1]], t[-1]]
     pieces = []
+    segments = []
     sig_all = []
     res2 = 0.0
     for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
@@ -123,7 +148,8 @@ def smooth_resistance(T, R, *, kinks: Sequence[float] = (), sigma: float | None 
             raise AnalysisError(f"R(T) segment [{lo:g}, {hi:g}] K needs at least 6 samples")
         x, y = np.log(ts), np.log(rs)
         sig = _local_noise(y) if sigma is None else float(sigma) / rs
-        spl = _noise_matched_spline(x, y, sig)
+        spl, lam = _noise_matched_spline(x, y, sig)
+        segments.append((lo, x, 1.0 / sig**2, lam))
         fit = np.exp(spl(x))
         sig_all.append(float(np.mean(sig * rs)))
         res2 += float(np.sum((fit - rs) ** 2))
@@ -143,7 +169,7 @@ def smooth_resistance(T, R, *, kinks: Sequence[float] = (), sigma: float | None 
 
     curve = ht.ResistanceCurve(lambda x: seg(x, False), lambda x: seg(x, True), edges[1:-1], (t[0], t[-1]))
     return SmoothResistance(
-        curve, float(np.mean(sig_all)), math.sqrt(res2 / t.size), (float(t[0]), float(t[-1]))
+        curve, float(np.mean(sig_all)), math.sqrt(res2 / t.size), (float(t[0]), float(t[-1])), segments
     )
 
 
@@ -268,7 +294,13 @@ def fit_h_a(
     s2 = float(np.sum(r[inside] ** 2)) / dof
     jac = sol.jac[inside, 0] if sol.jac.ndim == 2 else sol.jac[inside]
     jj = float(jac @ jac)
-    err = h * math.sqrt(s2 / jj) if jj > 0 else math.nan
+    # two sources: the scatter of the I-V points (residual-scaled) and the error of the smoothed R(T)
+    # they are compared with, which is common to all points (a Gauss-Newton step d ln h = -J.dr/J.J
+    # with dr_i = dR_s(T_i)/scale, its variance from the spline's linear dependence on the samples)
+    var_iv = s2 / jj if jj > 0 else math.nan
+    t_in = (t_bath + p / h)[inside]
+    var_rt = sm.functional_variance(t_in, jac / scale) / jj**2 if jj > 0 else math.nan
+    err = h * math.sqrt(var_iv + var_rt)
     return HeatConductanceFit(
         h, err, 1.0 / h, int(np.count_nonzero(inside)), math.sqrt(s2) * scale, hs, costs
     )

@@ -30,7 +30,8 @@ class MicrowaveCancelled(AnalysisError):
 class MicrowaveSettings:
     """The panel's inputs: rf frequency ``f`` (Hz), the gap ``delta`` (eV) that places the quasiparticle
     edges and the Eq. 6 law, the Josephson orders 0..``n_josephson`` - 1, the ``law`` ("werthamer" or
-    "bessel"), the attenuation tag, and the range of the global gap scan (eV)."""
+    "bessel"), the attenuation tag, the range of the global gap scan (eV) and the number ``n_boot`` of
+    bootstrap refits over the sweeps behind the error of Delta (0: the curvature error alone)."""
 
     f: float = 25.7e9
     delta: float = 0.55e-3
@@ -39,6 +40,7 @@ class MicrowaveSettings:
     attenuation_tag: str = "attenuation"
     gap_min: float = 0.3e-3
     gap_max: float = 1.2e-3
+    n_boot: int = 30
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -169,6 +171,8 @@ def analyse_microwave(
         [(n, v_rf, out.josephson_amp[k]) for k, n in enumerate(orders)],
         st.f,
         delta_range=(st.gap_min, st.gap_max),
+        n_boot=st.n_boot,
+        v_rf_rel_err=cal.c_err / cal.c if cal.c > 0 and math.isfinite(cal.c_err) else 0.0,
     )
     out.delta_fit, out.delta_fit_err = gap.delta, gap.delta_err
     out.gap_grid, out.gap_profile = gap.delta_grid, gap.profile

@@ -50,3 +50,19 @@ def test_figure_command_writes_the_its_figure(tmp_path, capsys):
     pdf = tmp_path / "its.pdf"
     assert main_export_figure(["--scenario", "its", "--export-figure", str(pdf)]) == 0
     assert pdf.read_bytes()[:5] == b"%PDF-"
+
+
+def test_h_a_error_covers_the_truth_over_noise_draws():
+    """hA by superposition on four noise draws of R(T) and the I-Vs: the truth lies within three reported
+    standard errors (the error of the smoothed R(T), common to all points, is carried through), and the
+    error stays below 0.2 %."""
+    from analysis.papers import its
+    from analysis.papers.its_workflow import iv_curves, rt_curve
+    from analysis.papers.scenario_its import make_field_series, make_rt_series
+
+    for seed in (1, 2, 3, 4):
+        T, R = rt_curve(make_rt_series(seed))
+        v, i = iv_curves(make_field_series(seed))[0]
+        fit = its.fit_h_a(v, i, TRUTH["t_bath"], T, R)
+        assert abs(fit.h_a - TRUTH["h_a"]) < 3 * fit.h_a_err
+        assert fit.h_a_err < 0.002 * TRUTH["h_a"]
