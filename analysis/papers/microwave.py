@@ -54,6 +54,28 @@ class StepAmplitudes:
     qp_err: np.ndarray
 
 
+def _plateau_core(d: np.ndarray, sel: np.ndarray, floor: float) -> np.ndarray:
+    """The points of the window ``sel`` that lie on the plateau itself: within three robust standard
+    deviations (at least ``floor``, V) of the median voltage offset ``d`` of the window's points.
+
+    A plateau is a vertical line in I(V): its points share one voltage (up to the voltmeter's noise),
+    while the branch passes through the window at every voltage. Taking the whole window's current range
+    adds the branch's own current change across the window, which is large where a photon-assisted
+    quasiparticle step (at 2 Delta/e - n h f/e) falls inside it."""
+    idx = np.flatnonzero(sel)
+    if idx.size < 4:
+        return sel
+    dd = d[idx]
+    med = float(np.median(dd))
+    spread = 1.4826 * float(np.median(np.abs(dd - med)))
+    core = np.abs(dd - med) <= max(3.0 * spread, floor)
+    if np.count_nonzero(core) < 2:
+        return sel
+    out = np.zeros_like(sel)
+    out[idx[core]] = True
+    return out
+
+
 def step_amplitudes(
     V,
     I,
@@ -68,8 +90,9 @@ def step_amplitudes(
     """Josephson plateaus at N h f/2e and quasiparticle step edges at 2 Delta/e + n h f/e from one I(V).
 
     ``V``, ``I`` (nb,) the sweep (current or voltage biased, any order). A Josephson plateau N is the set
-    of points with |V - N h f/2e| < ``v_tol`` h f/2e; its amplitude is the current range they span (the
-    zero step N = 0 is measured on V > 0 and V < 0 together). A quasiparticle step n (needs ``delta``, eV)
+    of points with |V - N h f/2e| < ``v_tol`` h f/2e that share the plateau's voltage
+    (:func:`_plateau_core`); its amplitude is the current range they span (the zero step N = 0 is measured
+    on V > 0 and V < 0 together). A quasiparticle step n (needs ``delta``, eV)
     is the jump of the current across 2 Delta/e + n h f/e, between straight lines fitted on each side
     over +-``qp_window`` h f/e, at the edge.
     """
@@ -83,6 +106,7 @@ def step_amplitudes(
         vn = n * hj
         sel = np.abs(np.abs(V) - vn) < v_tol * hj
         sel &= (V >= 0) if n > 0 else np.ones_like(sel)
+        sel = _plateau_core(np.abs(V) - vn, sel, 1e-3 * hj)
         amp = float(np.ptp(I[sel])) if np.count_nonzero(sel) >= 2 else 0.0
         jo.append(n)
         jv.append(vn)

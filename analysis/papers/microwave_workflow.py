@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy import special
 
 from analysis.models import microwave as mw
 from analysis.papers import microwave as pm
@@ -31,7 +32,8 @@ class MicrowaveSettings:
     """The panel's inputs: rf frequency ``f`` (Hz), the gap ``delta`` (eV) that places the quasiparticle
     edges and the Eq. 6 law, the Josephson orders 0..``n_josephson`` - 1, the ``law`` ("werthamer" or
     "bessel"), the attenuation tag, the range of the global gap scan (eV) and the number ``n_boot`` of
-    bootstrap refits over the sweeps behind the error of Delta (0: the curvature error alone)."""
+    bootstrap refits over the sweeps behind the error of Delta (0: the curvature error alone), and the
+    frequency slice: step ``slice_order`` at 2 alpha = ``slice_two_alpha``."""
 
     f: float = 25.7e9
     delta: float = 0.55e-3
@@ -41,6 +43,8 @@ class MicrowaveSettings:
     gap_min: float = 0.3e-3
     gap_max: float = 1.2e-3
     n_boot: int = 30
+    slice_order: int = 0
+    slice_two_alpha: float = 25.9
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,7 +67,15 @@ class MicrowaveResult:
     its ``gap_grid`` and ``gap_profile``; with an I_0(V) without rf, the Tien-Gordon (Eq. 8) current
     ``tg_model`` at the calibrated V_rf of the most strongly driven sweep (reading ``tg_attenuation`` dB)
     beside the ``tg_measured`` quasiparticle branch at ``tg_V`` (V), and their rms difference ``tg_rms``
-    relative to the largest measured current."""
+    relative to the largest measured current.
+
+    With a frequency scan (a series of sweeps at several ``f`` tags), the frequency slice ([HAM] Fig. 8)
+    of step ``slice_order`` at 2 alpha = ``slice_two_alpha``: the measured amplitudes ``slice_amp`` (k,) A
+    at ``slice_f`` (k,) Hz (interpolated in 2 alpha between the sweeps of each frequency, V_rf from C),
+    the signed Eq. 6 curve ``slice_theory`` (g,) A at ``slice_theory_f`` (g,) Hz and the Bessel level
+    ``slice_bessel`` (A); and the Eq. 11 inversion of each slice point: I_J ``riedel_i_j`` (k,) A at the
+    resonant Josephson frequency ``riedel_f_j`` (k,) Hz beside the Riedel theory ``riedel_i_j_theory``,
+    and the theory curve ``riedel_curve_f``, ``riedel_curve_i`` (g,)."""
 
     attenuation: np.ndarray = field(default_factory=lambda: np.zeros(0))
     josephson_orders: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -90,6 +102,18 @@ class MicrowaveResult:
     tg_measured: np.ndarray = field(default_factory=lambda: np.zeros(0))
     tg_model: np.ndarray = field(default_factory=lambda: np.zeros(0))
     tg_rms: float = math.nan
+    slice_order: float = math.nan
+    slice_two_alpha: float = math.nan
+    slice_f: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    slice_amp: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    slice_theory_f: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    slice_theory: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    slice_bessel: float = math.nan
+    riedel_f_j: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    riedel_i_j: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    riedel_i_j_theory: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    riedel_curve_f: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    riedel_curve_i: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def _channel(series: Series, unit: str) -> str:
@@ -101,17 +125,87 @@ def _channel(series: Series, unit: str) -> str:
     raise AnalysisError(f"series {series.name!r} has no channel in {unit}")
 
 
+def frequency_slice(
+    fscan: Series, settings: MicrowaveSettings, c: float, josephson_scale: float, out: MicrowaveResult
+) -> None:
+    """Fill ``out``'s slice and Eq. 11 fields (class docstring) from a frequency scan ``fscan`` (sweeps
+    tagged ``f`` Hz and with the attenuation tag, dB), the attenuator constant ``c`` (V) and the Josephson
+    scale I_J(0) (A). The sign of each measured amplitude is that of the Eq. 6 branch (the measurement
+    gives its magnitude); the Riedel theory is scaled to I_J(0)."""
+    st = settings
+    if "f" not in fscan.tags or st.attenuation_tag not in fscan.tags:
+        raise AnalysisError(f"the frequency scan needs the tags 'f' (Hz) and {st.attenuation_tag!r} (dB)")
+    cv, ci = _channel(fscan, "V"), _channel(fscan, "A")
+    fs = np.asarray(fscan.tags["f"], dtype=float)
+    att = np.asarray(fscan.tags[st.attenuation_tag], dtype=float)
+    n, target = int(st.slice_order), float(st.slice_two_alpha)
+    f_pts, amp_pts = [], []
+    for fr in np.unique(fs):
+        idx = np.flatnonzero(fs == fr)
+        if idx.size < 2:
+            continue
+        ta = 2.0 * mw.photon_ratio(mw.rf_voltage_from_attenuation(att[idx], c), fr)
+        if not float(ta.min()) <= target <= float(ta.max()):
+            continue
+        amps = np.array(
+            [
+                pm.step_amplitudes(
+                    fscan.sweeps[j].channel(cv), fscan.sweeps[j].channel(ci), fr, orders=[n]
+                ).josephson_amplitude[0]
+                for j in idx
+            ]
+        )
+        order = np.argsort(ta)
+        f_pts.append(float(fr))
+        amp_pts.append(float(np.interp(target, ta[order], amps[order])))
+    if not f_pts:
+        raise AnalysisError(f"no frequency of the scan brackets 2 alpha = {target:g} with two sweeps")
+    out.slice_order, out.slice_two_alpha = float(n), target
+    out.slice_f, out.slice_amp = np.array(f_pts), np.array(amp_pts)
+    alpha = target / 2.0
+    scale = josephson_scale / mw.riedel_zero_voltage(st.delta, 1.0)
+    lo, hi = float(out.slice_f.min()), float(out.slice_f.max())
+    out.slice_theory_f = np.linspace(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo), 240)
+
+    def signed_eq6(fr: float) -> float:
+        return scale * float(
+            mw.werthamer_riedel_step_amplitude(n, alpha, fr, st.delta, 1.0, damping=1e-3, signed=True)
+        )
+
+    out.slice_theory = np.array([signed_eq6(float(fr)) for fr in out.slice_theory_f])
+    out.slice_bessel = float(josephson_scale * special.jv(n, target))
+    signs = np.array([math.copysign(1.0, signed_eq6(fr)) for fr in f_pts])
+    pts = pm.riedel_from_steps(
+        signs * out.slice_amp,
+        [n] * len(f_pts),
+        [alpha] * len(f_pts),
+        f_pts,
+        st.delta,
+        1.0,
+        damping=1e-3,
+        scale=scale,
+    )
+    out.riedel_f_j, out.riedel_i_j, out.riedel_i_j_theory = pts.f_j, pts.i_j, pts.i_j_theory
+    f_peak = 4.0 * st.delta / mw.H_OVER_E
+    out.riedel_curve_f = np.linspace(0.8 * f_peak, 1.2 * f_peak, 400)
+    out.riedel_curve_i = scale * mw.riedel_current_at_frequency(
+        out.riedel_curve_f, st.delta, 1.0, damping=1e-3
+    )
+
+
 def analyse_microwave(
     series: Series,
     settings: MicrowaveSettings | None = None,
     i0: Series | None = None,
     progress: Any = None,
     cancel: threading.Event | None = None,
+    fscan: Series | None = None,
 ) -> MicrowaveResult:
     """Step amplitudes of every sweep, the joint calibration of C from the Josephson and quasiparticle
     steps, the overlays, and Delta from a global scan of the Josephson amplitudes against the calibrated
     V_rf (module docstring); with ``i0`` (a series whose first sweep is I_0(V) without rf) the Tien-Gordon
-    I(V) of the most strongly driven sweep. ``progress(done, total)``; ``cancel`` is checked between
+    I(V) of the most strongly driven sweep; with ``fscan`` (a frequency scan) the frequency slice and its
+    Eq. 11 inversion (:func:`frequency_slice`). ``progress(done, total)``; ``cancel`` is checked between
     stages."""
     st = settings or MicrowaveSettings()
     if st.attenuation_tag not in series.tags:
@@ -190,6 +284,8 @@ def analyse_microwave(
         out.tg_V, out.tg_measured, out.tg_model = v[branch], i[branch], model
         top = float(np.max(np.abs(i[branch]))) if np.any(branch) else math.nan
         out.tg_rms = float(np.sqrt(np.mean((model - i[branch]) ** 2))) / top
+    if fscan is not None and len(fscan):
+        frequency_slice(fscan, st, cal.c, out.josephson_scale, out)
     stage(4)
     return out
 
@@ -216,6 +312,7 @@ __all__ = [
     "MicrowaveResult",
     "MicrowaveSettings",
     "analyse_microwave",
+    "frequency_slice",
     "result_from_dict",
     "result_to_dict",
 ]
