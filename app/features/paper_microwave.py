@@ -1,8 +1,10 @@
 """Papers > Microwave (paper 004): the microwave panel on a series of I(V) sweeps under rf.
 
 The panel picks the series (by default the newest series with V and A channels and an ``attenuation``
-tag), the I_0(V) without rf for the Tien-Gordon prediction (the newest V/A series without that tag), the
-frequency, the gap and the calibration law. Analyse runs
+tag at one frequency), the I_0(V) without rf for the Tien-Gordon prediction (the newest V/A series
+without that tag), the frequency scan for the frequency slice and its Eq. 11 inversion (the newest V/A
+series with the attenuation tag and several values of its ``f`` tag), the frequency, the gap, the
+calibration law and the slice's step N and 2 alpha. Analyse runs
 :func:`analysis.papers.microwave_workflow.analyse_microwave` as a job with progress and Cancel (the joint
 calibration and the global gap scan take seconds). Settings, the chosen series and the result are saved
 in the project (attachment ``"paper_microwave"``) and come back when it is opened. Export figure... writes
@@ -14,6 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
@@ -55,6 +58,18 @@ def report(res: MicrowaveResult, settings: MicrowaveSettings) -> str:
         f"2 alpha at the weakest attenuation = {top:.3g}; M = 4 Delta/hf = {m:.3g}",
         f"Delta from the global scan = {_fmt(res.delta_fit, res.delta_fit_err, 'meV', 1e3)}",
     ]
+    if res.slice_f.size:
+        dev = np.abs(res.riedel_i_j - res.riedel_i_j_theory) / np.abs(res.riedel_i_j_theory)
+        lines.append(
+            f"frequency slice N = {res.slice_order:.0f} at 2 alpha = {res.slice_two_alpha:g}: "
+            f"{res.slice_f.size} frequencies "
+            f"{res.slice_f.min() * 1e-9:.4g}-{res.slice_f.max() * 1e-9:.4g} GHz"
+        )
+        lines.append(
+            f"Eq. 11: I_J at f_J = {res.riedel_f_j.min() * 1e-9:.4g}-{res.riedel_f_j.max() * 1e-9:.4g} GHz "
+            f"(4 Delta/h = {4 * settings.delta / 4.135667696e-15 * 1e-9:.4g} GHz), "
+            f"median |I_J/Riedel - 1| = {float(np.median(dev)):.1%}"
+        )
     if math.isfinite(res.tg_rms):
         lines.append(
             f"Tien-Gordon I(V) at {res.tg_attenuation:g} dB: rms difference {res.tg_rms:.2%}"
@@ -75,6 +90,7 @@ class MicrowaveController:
         )
         self.chosen: str | None = None
         self.chosen_i0: str | None = None
+        self.chosen_fscan: str | None = None
         self.settings = MicrowaveSettings()
         self.result: MicrowaveResult | None = None
         self.job: Any = None
@@ -96,10 +112,13 @@ class MicrowaveController:
         e = self.state.entries.get(key or "")
         return e.dataset if e is not None and isinstance(e.dataset, Series) else None
 
-    def _guess(self, with_rf: bool = True) -> str | None:
+    def _guess(self, with_rf: bool = True, scan: bool = False) -> str | None:
         for key, _label in reversed(self.series_items()):
             s = self._series(key)
-            if s is not None and {"A", "V"} <= set(s.units.values()) and ("attenuation" in s.tags) == with_rf:
+            if s is None or not {"A", "V"} <= set(s.units.values()) or ("attenuation" in s.tags) != with_rf:
+                continue
+            several = "f" in s.tags and len(set(np.asarray(s.tags["f"], float).tolist())) > 1
+            if not with_rf or several == scan:
                 return key
         return None
 
@@ -109,7 +128,9 @@ class MicrowaveController:
             self.chosen = self._guess()
         if self.chosen_i0 not in keys:
             self.chosen_i0 = self._guess(with_rf=False)
-        self.panel.set_series_choices(self.series_items(), self.chosen, self.chosen_i0)
+        if self.chosen_fscan not in keys:
+            self.chosen_fscan = self._guess(scan=True)
+        self.panel.set_series_choices(self.series_items(), self.chosen, self.chosen_i0, self.chosen_fscan)
 
     def show_panel(self) -> MicrowavePanel:
         self._refresh_choices()
@@ -126,9 +147,11 @@ class MicrowaveController:
             return None
         self.chosen = self.panel.chosen()
         self.chosen_i0 = self.panel.chosen_i0()
+        self.chosen_fscan = self.panel.chosen_fscan()
         self.settings = MicrowaveSettings(**{**self.settings.to_dict(), **self.panel.settings()})
         series = self._series(self.chosen)
         i0 = self._series(self.chosen_i0)
+        fscan = self._series(self.chosen_fscan)
         if series is None:
             self.panel.report.setPlainText("Choose the series of I(V) sweeps under rf first.")
             return None
@@ -148,7 +171,7 @@ class MicrowaveController:
             self.panel.set_busy(False, message)
 
         def work(progress: Any = None, cancel: Any = None) -> MicrowaveResult:
-            return analyse_microwave(series, settings, i0=i0, progress=progress, cancel=cancel)
+            return analyse_microwave(series, settings, i0=i0, progress=progress, cancel=cancel, fscan=fscan)
 
         self.job = self.host.run_job(
             work,
@@ -168,6 +191,7 @@ class MicrowaveController:
         if self.result is None:
             return
         _scalars, arrays = result_to_dict(self.result)
+        arrays = {**arrays, "slice_bessel": np.asarray(self.result.slice_bessel)}
         self.panel.show_result(report(self.result, self.settings), arrays)
 
     def project_attachment(self) -> Attachment:
@@ -176,6 +200,8 @@ class MicrowaveController:
             "dataset": self.chosen,
             "datasets": [self.chosen_i0] if self.chosen_i0 else [],
         }
+        if self.chosen_fscan:
+            data["fscan_dataset"] = self.chosen_fscan
         arrays: dict[str, Any] = {}
         if self.result is not None:
             scalars, arrays = result_to_dict(self.result)
@@ -190,7 +216,9 @@ class MicrowaveController:
         self.chosen = remap("dataset", key) if key else None
         others = remap("datasets", list(data.get("datasets") or []))
         self.chosen_i0 = others[0] if others else None
-        self.panel.set_series_choices(self.series_items(), self.chosen, self.chosen_i0)
+        fkey = data.get("fscan_dataset")
+        self.chosen_fscan = remap("dataset", fkey) if fkey else None
+        self.panel.set_series_choices(self.series_items(), self.chosen, self.chosen_i0, self.chosen_fscan)
         if "scalars" in data:
             self.result = result_from_dict(dict(data["scalars"]), dict(att.arrays))
             self._show()

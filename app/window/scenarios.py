@@ -370,11 +370,18 @@ def _its_analyse(window: MainWindow) -> None:
 
 # -- Microwave (paper 004) ------------------------------------------------------------------------------
 def _microwave_load(window: MainWindow) -> None:
-    """Add the synthetic series of I(V)s under rf to the state, as an import would."""
-    from analysis.papers.scenario_microwave import make_i0_series, make_microwave_series
+    """Add the synthetic series of I(V)s under rf (and the I_0(V) and the frequency scan) to the state, as
+    an import would."""
+    from analysis.papers.scenario_microwave import (
+        make_frequency_scan_series,
+        make_i0_series,
+        make_microwave_series,
+    )
 
     i0 = make_i0_series()
     window.state.add_dataset(i0, i0.name)
+    fs = make_frequency_scan_series(0)
+    window.state.add_dataset(fs, fs.name)
     s = make_microwave_series(0)
     window.state.set_current(window.state.add_dataset(s, s.name))
 

@@ -2,7 +2,9 @@
 that places the quasiparticle edges, the Josephson orders and the law; Analyse (a job with a Cancel
 button) and Export figure...; the numbers with their uncertainties and three plots: step amplitudes against
 the attenuator reading, the Josephson amplitudes against 2 alpha with the Bessel (Eq. 4) and Werthamer
-(Eq. 6) curves and the 2 alpha = N + M markers, and the cost of the global gap scan.
+(Eq. 6) curves and the 2 alpha = N + M markers, the cost of the global gap scan, the Tien-Gordon I(V), the
+frequency slice (step N at fixed 2 alpha against f, with the signed Eq. 6 curve and the Bessel level) and
+the Eq. 11 inversion of the slice to I_J near the Riedel peak.
 
 No physics here: the owner answers ``analyse_requested``, ``cancel_requested`` and ``export_requested``
 and calls ``show_result`` with plain arrays.
@@ -63,6 +65,10 @@ class MicrowavePanel(QWidget):
         self.i0_combo.setObjectName("microwave-i0")
         self.i0_combo.setMinimumContentsLength(14)
         form.addRow("I_0(V) without rf (Eq. 8)", self.i0_combo)
+        self.fscan_combo = QComboBox()
+        self.fscan_combo.setObjectName("microwave-fscan")
+        self.fscan_combo.setMinimumContentsLength(14)
+        form.addRow("Frequency scan (slices)", self.fscan_combo)
         self.f_ghz = _spin(0.1, 1000.0, 25.7, 3, " GHz")
         self.delta_mev = _spin(0.01, 50.0, 0.55, 4, " meV")
         self.orders = QSpinBox()
@@ -79,6 +85,12 @@ class MicrowavePanel(QWidget):
         form.addRow("Calibration law", self.law)
         form.addRow("Gap scan from", self.gap_min)
         form.addRow("Gap scan to", self.gap_max)
+        self.slice_order = QSpinBox()
+        self.slice_order.setRange(0, 12)
+        self.slice_order.setValue(0)
+        self.slice_two_alpha = _spin(0.1, 200.0, 25.9, 2, "")
+        form.addRow("Slice: step N", self.slice_order)
+        form.addRow("Slice: at 2 alpha", self.slice_two_alpha)
         row = QHBoxLayout()
         self.analyse_button = QPushButton("Analyse")
         self.analyse_button.clicked.connect(self.analyse_requested)
@@ -102,11 +114,17 @@ class MicrowavePanel(QWidget):
         top.addWidget(self.report, 1)
         outer.addLayout(top, 0)
         self.plots = pg.GraphicsLayoutWidget()
-        self.plots.setMinimumHeight(360)
+        self.plots.setMinimumHeight(520)
         self.plot_steps = self.plots.addPlot(0, 0, title="Step amplitudes vs attenuation")
         self.plot_overlay = self.plots.addPlot(0, 1, title="Josephson steps vs 2 alpha")
         self.plot_gap = self.plots.addPlot(1, 0, title="Global gap scan")
         self.plot_tg = self.plots.addPlot(1, 1, title="Tien-Gordon I(V) (Eq. 8)")
+        self.plot_slice = self.plots.addPlot(2, 0, title="Frequency slice")
+        self.plot_riedel = self.plots.addPlot(2, 1, title="Eq. 11: I_J near the Riedel peak")
+        self.plot_slice.setLabel("bottom", "f", units="Hz")
+        self.plot_slice.setLabel("left", "amplitude", units="A")
+        self.plot_riedel.setLabel("bottom", "f_J", units="Hz")
+        self.plot_riedel.setLabel("left", "I_J", units="A")
         self.plot_tg.setLabel("bottom", "V", units="V")
         self.plot_tg.setLabel("left", "I", units="A")
         self.plot_steps.setLabel("bottom", "attenuation", units="dB")
@@ -120,11 +138,19 @@ class MicrowavePanel(QWidget):
 
     # -- inputs ---------------------------------------------------------------------------------------------
     def set_series_choices(
-        self, items: Sequence[tuple[str, str]], chosen: str | None, chosen_i0: str | None = None
+        self,
+        items: Sequence[tuple[str, str]],
+        chosen: str | None,
+        chosen_i0: str | None = None,
+        chosen_fscan: str | None = None,
     ) -> None:
-        """``items`` [(key, label)] for both combos; ``chosen`` the series under rf, ``chosen_i0`` the
-        I_0(V) without rf (None: none)."""
-        for c, key in ((self.series_combo, chosen), (self.i0_combo, chosen_i0)):
+        """``items`` [(key, label)] for the three combos; ``chosen`` the series under rf, ``chosen_i0`` the
+        I_0(V) without rf, ``chosen_fscan`` the frequency scan (None: none)."""
+        for c, key in (
+            (self.series_combo, chosen),
+            (self.i0_combo, chosen_i0),
+            (self.fscan_combo, chosen_fscan),
+        ):
             c.blockSignals(True)
             c.clear()
             c.addItem("(none)", "")
@@ -139,6 +165,9 @@ class MicrowavePanel(QWidget):
     def chosen_i0(self) -> str | None:
         return str(self.i0_combo.currentData() or "") or None
 
+    def chosen_fscan(self) -> str | None:
+        return str(self.fscan_combo.currentData() or "") or None
+
     def settings(self) -> dict[str, Any]:
         """The inputs in SI units (Hz, eV)."""
         return {
@@ -148,6 +177,8 @@ class MicrowavePanel(QWidget):
             "law": str(self.law.currentData()),
             "gap_min": self.gap_min.value() * 1e-3,
             "gap_max": self.gap_max.value() * 1e-3,
+            "slice_order": self.slice_order.value(),
+            "slice_two_alpha": self.slice_two_alpha.value(),
         }
 
     def set_settings(self, s: Mapping[str, Any]) -> None:
@@ -159,6 +190,10 @@ class MicrowavePanel(QWidget):
         ):
             if name in s:
                 spin.setValue(float(s[name]) * scale)
+        if "slice_two_alpha" in s:
+            self.slice_two_alpha.setValue(float(s["slice_two_alpha"]))
+        if "slice_order" in s:
+            self.slice_order.setValue(int(s["slice_order"]))
         if "n_josephson" in s:
             self.orders.setValue(int(s["n_josephson"]))
         if "law" in s:
@@ -180,7 +215,14 @@ class MicrowavePanel(QWidget):
     def show_result(self, text: str, arrays: Mapping[str, Any]) -> None:
         self.report.setPlainText(text)
         a = {k: np.asarray(v, dtype=float) for k, v in arrays.items() if isinstance(v, np.ndarray)}
-        for p in (self.plot_steps, self.plot_overlay, self.plot_gap, self.plot_tg):
+        for p in (
+            self.plot_steps,
+            self.plot_overlay,
+            self.plot_gap,
+            self.plot_tg,
+            self.plot_slice,
+            self.plot_riedel,
+        ):
             p.clear()
         att = a.get("attenuation", np.zeros(0))
         ja = a.get("josephson_amp", np.zeros((0, 0)))
@@ -229,6 +271,30 @@ class MicrowavePanel(QWidget):
                 tv, a["tg_measured"], pen=None, symbol="o", symbolSize=2, symbolBrush=_PENS[0], symbolPen=None
             )
             self.plot_tg.plot(tv, a["tg_model"], pen=pg.mkPen(_PENS[1], width=2))
+        sf = a.get("slice_f", np.zeros(0))
+        if sf.size:
+            tf = a.get("slice_theory_f", np.zeros(0))
+            self.plot_slice.plot(tf, np.abs(a["slice_theory"]), pen=pg.mkPen(_PENS[1], width=2))
+            self.plot_slice.addItem(
+                pg.InfiniteLine(
+                    pos=abs(float(a.get("slice_bessel", np.nan))),
+                    angle=0,
+                    pen=pg.mkPen(_PENS[2], width=1, style=Qt.PenStyle.DashLine),
+                )
+            )
+            self.plot_slice.plot(
+                sf, a["slice_amp"], pen=None, symbol="o", symbolSize=6, symbolBrush=_PENS[0], symbolPen=None
+            )
+            self.plot_riedel.plot(a["riedel_curve_f"], a["riedel_curve_i"], pen=pg.mkPen(_PENS[1], width=2))
+            self.plot_riedel.plot(
+                a["riedel_f_j"],
+                a["riedel_i_j"],
+                pen=None,
+                symbol="o",
+                symbolSize=6,
+                symbolBrush=_PENS[0],
+                symbolPen=None,
+            )
         self.export_button.setEnabled(True)
 
 

@@ -4,11 +4,18 @@ truth; the panel's settings and numbers back after File > Save Project and openi
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QFileDialog
 
-from analysis.papers.scenario_microwave import TRUTH, make_i0_series, make_microwave_series
+from analysis.papers.scenario_microwave import (
+    TRUTH,
+    make_frequency_scan_series,
+    make_i0_series,
+    make_microwave_series,
+    slice_truth,
+)
 from tests.app.features.test_series import _menu_path
 
 FEATURES = ["app.features.project", "app.features.series", "app.features.paper_microwave"]
@@ -50,6 +57,8 @@ def test_microwave_panel_from_the_papers_menu_recovers_the_truth_and_comes_back_
     a = windows("a")
     i0 = make_i0_series()
     a.state.add_dataset(i0, i0.name)
+    fs = make_frequency_scan_series(0)
+    a.state.add_dataset(fs, fs.name)
     s = make_microwave_series(0)
     a.state.add_dataset(s, s.name)
     _menu_path(qtbot, a, "Papers", "Microwave (paper 004)...")
@@ -58,7 +67,10 @@ def test_microwave_panel_from_the_papers_menu_recovers_the_truth_and_comes_back_
     panel = ctl.panel
     assert panel.series_combo.currentText() == "I-V under rf"
     assert panel.i0_combo.currentText() == "I-V without rf"
+    assert panel.fscan_combo.currentText() == "I-V under rf vs f"
     _type(qtbot, panel.delta_mev, "0.5875")
+    _type(qtbot, panel.slice_two_alpha, "25.9")
+    _type(qtbot, panel.slice_order, "0")
     assert panel.delta_mev.value() == pytest.approx(0.5875)
     assert panel.f_ghz.value() == pytest.approx(TRUTH["f"] * 1e-9)
 
@@ -80,6 +92,14 @@ def test_microwave_panel_from_the_papers_menu_recovers_the_truth_and_comes_back_
     assert "attenuator constant C = 8.4" in text
     assert panel.progress.value() == panel.progress.maximum()
     assert len(panel.plot_steps.listDataItems()) == 8  # 5 Josephson and 3 quasiparticle steps
+    # the frequency slice and its Eq. 11 inversion to I_J near the Riedel peak at 4 Delta/h
+    assert r.slice_f.size == 15
+    np.testing.assert_allclose(r.slice_amp, np.abs(slice_truth(r.slice_f)), rtol=0.03, atol=0.3e-6)
+    f_peak = 4 * TRUTH["delta"] / 4.135667696e-15
+    assert np.all(np.abs(r.riedel_f_j - f_peak) <= r.slice_f.max())
+    assert np.median(np.abs(r.riedel_i_j / r.riedel_i_j_theory - 1)) < 0.02
+    assert len(panel.plot_slice.listDataItems()) == 2 and len(panel.plot_riedel.listDataItems()) == 2
+    assert "Eq. 11: I_J at f_J" in text and "frequency slice N = 0 at 2 alpha = 25.9" in text
     img = panel.plots.grab().toImage()
     colours = {img.pixel(x, y) for x in range(0, img.width(), 7) for y in range(0, img.height(), 7)}
     assert len(colours) > 10
@@ -104,4 +124,6 @@ def test_microwave_panel_from_the_papers_menu_recovers_the_truth_and_comes_back_
     assert back.panel.delta_mev.value() == pytest.approx(0.5875)
     assert back.panel.series_combo.currentText() == "I-V under rf"
     assert back.panel.i0_combo.currentText() == "I-V without rf"
+    assert back.panel.fscan_combo.currentText() == "I-V under rf vs f"
+    assert back.panel.slice_two_alpha.value() == pytest.approx(25.9)
     assert back.panel.report.toPlainText() == text
