@@ -33,13 +33,17 @@ def its_figure(
     if res.rt_T.size:
         curves["rt"] = XYSeries(res.rt_T, res.rt_R, "R(T), smoothed")
     if res.sup_T.size:
-        curves["superposed"] = XYSeries(res.sup_T, res.sup_R, f"I-V at hA = {res.h_a * 1e6:.3g} uW/K")
+        curves["superposed"] = XYSeries(
+            res.sup_T, res.sup_R, f"I-V at hA = {res.h_a * 1e6:.3g} uW/K", style="markers"
+        )
     if res.spec_V.size:
         curves["spectrum"] = XYSeries(res.spec_V, res.spec_G, "heating spectrum")
         if res.peak_V.size:
-            curves["peaks"] = XYSeries(res.peak_V, np.interp(res.peak_V, res.spec_V, res.spec_G), "peaks")
+            curves["peaks"] = XYSeries(
+                res.peak_V, np.interp(res.peak_V, res.spec_V, res.spec_G), "peaks", style="markers"
+            )
     for k, b in enumerate(res.fields):
-        curves[f"collapse{k}"] = XYSeries(np.log10(res.collapse_P), res.collapse_R[k], f"B = {b:g} T")
+        curves[f"collapse{k}"] = XYSeries(res.collapse_P, res.collapse_R[k], f"B = {b:g} T")
     brush_keys = []
     if res.branch_R.size:
         top = 6.0 * float(np.nanmax(np.abs(res.branch_I_star)))
@@ -73,7 +77,9 @@ def its_figure(
             row=1,
             col=0,
             series=tuple(f"collapse{k}" for k in range(len(res.fields))),
-            x_label="log10 P/(W/m^2)" if (settings is None or settings.area > 0) else "log10 P/W",
+            x_label="P",
+            x_unit="W/m^2" if (settings is None or settings.area > 0) else "W",
+            log_x=True,
             y_label="R/R_N",
             title="Field collapse",
         ),

@@ -1,12 +1,13 @@
 """The microwave figure ([HAM], paper 004) from a series of I(V) sweeps under rf: a the Josephson and
-quasiparticle step amplitudes against the attenuator reading, b the Josephson amplitudes against
+quasiparticle step amplitudes against the attenuator reading, b the Josephson amplitudes (points) against
 2 alpha (from the jointly calibrated C) with the Werthamer (Eq. 6) curves, c the cost of the global gap
-scan (log10), d the most strongly driven I(V) beside its Tien-Gordon prediction (Eq. 8) from I_0(V).
+scan (log scale), d the most strongly driven I(V) beside its Tien-Gordon prediction (Eq. 8) from I_0(V),
+and with a frequency scan e the frequency slice (points) with the signed Eq. 6 curve and f its Eq. 11
+inversion (points) against the Riedel curve.
 
-``microwave_figure(sources, seed)`` takes the series from ``sources.datasets["iv"]`` (and I_0(V) from
-``"i0"``) or, when it is not
-there, builds the synthetic scenario (:func:`analysis.papers.scenario_microwave.make_microwave_series`,
-with its frequency and gap); the numbers come from
+``microwave_figure(sources, seed)`` takes the series from ``sources.datasets["iv"]`` (I_0(V) from
+``"i0"``, the frequency scan from ``"fscan"``) or, when it is not there, builds the synthetic scenario
+(:mod:`analysis.papers.scenario_microwave`, with its frequency and gap); the numbers come from
 :func:`analysis.papers.microwave_workflow.analyse_microwave`, as in the window's panel.
 """
 
@@ -25,13 +26,23 @@ def microwave_figure(
 ) -> tuple[FigureDescription, FigureSources]:
     """(description, sources with the curves) of the microwave figure (module docstring)."""
     given = dict(sources.datasets) if sources is not None else {}
-    series, i0 = given.get("iv"), given.get("i0")
+    series, i0, fscan = given.get("iv"), given.get("i0"), given.get("fscan")
     if not isinstance(series, Series):
-        from analysis.papers.scenario_microwave import TRUTH, make_i0_series, make_microwave_series
+        from analysis.papers.scenario_microwave import (
+            TRUTH,
+            make_frequency_scan_series,
+            make_i0_series,
+            make_microwave_series,
+        )
 
-        series, i0 = make_microwave_series(seed), make_i0_series()
+        series, i0, fscan = make_microwave_series(seed), make_i0_series(), make_frequency_scan_series(seed)
         settings = settings or MicrowaveSettings(f=TRUTH["f"], delta=TRUTH["delta"])
-    res = analyse_microwave(series, settings, i0=i0 if isinstance(i0, Series) else None)
+    res = analyse_microwave(
+        series,
+        settings,
+        i0=i0 if isinstance(i0, Series) else None,
+        fscan=fscan if isinstance(fscan, Series) else None,
+    )
     curves: dict[str, XYSeries] = {}
     steps, overlay = [], []
     for k, n in enumerate(res.josephson_orders):
@@ -39,7 +50,9 @@ def microwave_figure(
         curves[key] = XYSeries(res.attenuation, res.josephson_amp[k], f"Josephson N = {int(n)}")
         steps.append(key)
         curves[f"w{k}"] = XYSeries(res.overlay_two_alpha, res.overlay_werthamer[k], f"Eq. 6, N = {int(n)}")
-        curves[f"p{k}"] = XYSeries(res.two_alpha, res.josephson_amp[k], f"measured N = {int(n)}")
+        curves[f"p{k}"] = XYSeries(
+            res.two_alpha, res.josephson_amp[k], f"measured N = {int(n)}", style="markers"
+        )
         overlay += [f"w{k}", f"p{k}"]
     for k, n in enumerate(res.qp_orders):
         key = f"q{k}"
@@ -49,7 +62,13 @@ def microwave_figure(
         curves["tg_measured"] = XYSeries(res.tg_V, res.tg_measured, f"measured, {res.tg_attenuation:g} dB")
         curves["tg_model"] = XYSeries(res.tg_V, res.tg_model, "Tien-Gordon, Eq. 8")
     if res.gap_grid.size:
-        curves["gap"] = XYSeries(res.gap_grid, np.log10(np.maximum(res.gap_profile, 1e-300)), "cost")
+        curves["gap"] = XYSeries(res.gap_grid, np.maximum(res.gap_profile, 1e-300), "cost")
+    if res.slice_f.size:
+        n = int(res.slice_order)
+        curves["slice_eq6"] = XYSeries(res.slice_theory_f, np.abs(res.slice_theory), "Eq. 6")
+        curves["slice"] = XYSeries(res.slice_f, res.slice_amp, f"measured N = {n}", style="markers")
+        curves["riedel_theory"] = XYSeries(res.riedel_curve_f, res.riedel_curve_i, "Riedel")
+        curves["riedel"] = XYSeries(res.riedel_f_j, res.riedel_i_j, "Eq. 11", style="markers")
     panels = [
         XYPanel(
             row=0,
@@ -90,12 +109,40 @@ def microwave_figure(
             series=("gap",) if "gap" in curves else (),
             x_label="Delta",
             x_unit="eV",
-            y_label="log10 cost",
+            y_label="cost",
+            y_unit="A^2",
+            log_y=True,
             title="Global gap scan",
             legend="none",
         ),
     ]
-    desc = FigureDescription(panels=panels, rows=2, cols=2, width_cm=DOUBLE_COLUMN_CM, name="microwave")
+    if "slice" in curves:
+        panels += [
+            XYPanel(
+                row=2,
+                col=0,
+                series=("slice_eq6", "slice"),
+                x_label="f",
+                x_unit="Hz",
+                y_label="step amplitude",
+                y_unit="A",
+                title=f"Frequency slice, 2 alpha = {res.slice_two_alpha:g}",
+                legend="inside",
+            ),
+            XYPanel(
+                row=2,
+                col=1,
+                series=("riedel_theory", "riedel"),
+                x_label="f_J",
+                x_unit="Hz",
+                y_label="I_J",
+                y_unit="A",
+                title="Eq. 11: the Riedel peak",
+                legend="inside",
+            ),
+        ]
+    rows = 3 if "slice" in curves else 2
+    desc = FigureDescription(panels=panels, rows=rows, cols=2, width_cm=DOUBLE_COLUMN_CM, name="microwave")
     return desc, FigureSources(series=curves)
 
 

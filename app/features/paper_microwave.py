@@ -240,7 +240,8 @@ class MicrowaveController:
         from analysis.figures.resolve import FigureSources
 
         series, i0 = self._series(self.chosen), self._series(self.chosen_i0)
-        datasets = {k: v for k, v in (("iv", series), ("i0", i0)) if v is not None}
+        fscan = self._series(self.chosen_fscan)
+        datasets = {k: v for k, v in (("iv", series), ("i0", i0), ("fscan", fscan)) if v is not None}
         settings = self.settings
 
         def build_and_write(progress: Any = None, cancel: Any = None) -> Any:

@@ -1,6 +1,6 @@
 """The synthetic microwave scenario: the panel's analysis recovers C, the amplitude scales and the gap
 and the Tien-Gordon I(V) headlessly, a set cancel event stops it, and the figure command writes the figure
-with its four panels."""
+with its six panels."""
 
 from __future__ import annotations
 
@@ -69,9 +69,11 @@ def test_figure_command_writes_the_microwave_figure(tmp_path, capsys):
         "Josephson steps vs 2 alpha",
         "Global gap scan",
         "Tien-Gordon I(V)",
+        "Frequency slice, 2 alpha = 25.9",
+        "Eq. 11: the Riedel peak",
     ):
         assert title in text
-    assert "4 panels" in capsys.readouterr().out
+    assert "6 panels" in capsys.readouterr().out
 
 
 def test_gap_error_covers_the_truth_over_noise_draws(result):
