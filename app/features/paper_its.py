@@ -199,15 +199,20 @@ class ITSController:
         )
         return self.export_figure(path) if path else None
 
+    def figure_inputs(self) -> tuple[dict[str, Series], ITSSettings]:
+        """(series by role "rt", "iv", "brush", settings) of the paper figure: the chosen series (the
+        newest fitting ones when none was chosen) and the panel's settings."""
+        self._refresh_choices()
+        roles = {r: self._series(k) for r, k in self.chosen.items()}
+        return {r: s for r, s in roles.items() if s is not None}, self.settings
+
     def export_figure(self, path: str) -> Any:
         """Write the paper figure of the chosen series to ``path`` off the GUI thread; returns the job."""
         from analysis.figures.paper_its import its_figure
         from analysis.figures.render import export_figure
         from analysis.figures.resolve import FigureSources
 
-        roles = {r: self._series(k) for r, k in self.chosen.items()}
-        datasets = {r: s for r, s in roles.items() if s is not None}
-        settings = self.settings
+        datasets, settings = self.figure_inputs()
 
         def build_and_write(progress: Any = None, cancel: Any = None) -> Any:
             desc, sources = its_figure(FigureSources(datasets=datasets), 0, settings=settings)  # type: ignore[arg-type]

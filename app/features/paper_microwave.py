@@ -233,16 +233,24 @@ class MicrowaveController:
         )
         return self.export_figure(path) if path else None
 
+    def figure_inputs(self) -> tuple[dict[str, Series], MicrowaveSettings]:
+        """(series by role "iv", "i0", "fscan", settings) of the paper figure: the chosen series (the
+        newest fitting ones when none was chosen; no "iv": nothing to draw) and the panel's settings."""
+        self._refresh_choices()
+        series, i0 = self._series(self.chosen), self._series(self.chosen_i0)
+        fscan = self._series(self.chosen_fscan)
+        if series is None:
+            return {}, self.settings
+        datasets = {k: v for k, v in (("iv", series), ("i0", i0), ("fscan", fscan)) if v is not None}
+        return datasets, MicrowaveSettings(**{**self.settings.to_dict(), **self.panel.settings()})
+
     def export_figure(self, path: str) -> Any:
         """Write the paper figure of the chosen series to ``path`` off the GUI thread; returns the job."""
         from analysis.figures.paper_microwave import microwave_figure
         from analysis.figures.render import export_figure
         from analysis.figures.resolve import FigureSources
 
-        series, i0 = self._series(self.chosen), self._series(self.chosen_i0)
-        fscan = self._series(self.chosen_fscan)
-        datasets = {k: v for k, v in (("iv", series), ("i0", i0), ("fscan", fscan)) if v is not None}
-        settings = self.settings
+        datasets, settings = self.figure_inputs()
 
         def build_and_write(progress: Any = None, cancel: Any = None) -> Any:
             sources = FigureSources(datasets=datasets)  # type: ignore[arg-type]
