@@ -287,6 +287,8 @@ PAPER_FIGURES: dict[str, Callable[[FigureSources], tuple[FigureDescription, Figu
 SERIES_FIGURES: dict[str, str] = {
     "neck": "analysis.figures.paper_neck:neck_figure",
     "mesa": "analysis.figures.paper_mesa:mesa_figure",
+    "its": "analysis.figures.paper_its:its_figure",
+    "microwave": "analysis.figures.paper_microwave:microwave_figure",
 }
 
 
@@ -296,16 +298,17 @@ def figure_names() -> list[str]:
 
 
 def paper_figure(
-    name: str, sources: FigureSources | None = None, seed: int = 0
+    name: str, sources: FigureSources | None = None, seed: int = 0, **options: Any
 ) -> tuple[FigureDescription, Any]:
     """(description, completed sources) of paper figure ``name`` (``"fig4"``, ``"fig5"``, ``"fig6"`` or a
     transport scenario of :data:`SERIES_FIGURES`) on ``sources`` (default: the demo grids made with ``seed``,
-    or the scenario's own synthetic series)."""
+    or the scenario's own synthetic series). ``options`` (e.g. ``settings``) go to a transport figure's
+    function."""
     if name in SERIES_FIGURES:
         import importlib
 
         module, func = SERIES_FIGURES[name].split(":")
-        return getattr(importlib.import_module(module), func)(sources, seed)
+        return getattr(importlib.import_module(module), func)(sources, seed, **options)
     if name not in PAPER_FIGURES:
         raise FigureError(f"no paper figure {name!r}; choose one of {', '.join(figure_names())}")
     return PAPER_FIGURES[name](sources if sources is not None else demo_sources(seed))

@@ -220,7 +220,8 @@ def _draw_curves(ax: Any, d: CurvesData, style: FigureStyle) -> None:
         ax.set_xlim(float(np.nanmin(d.x)) / xs, float(np.nanmax(d.x)) / xs)
     ax.set_xlabel(axis_label(d.x_label, xunit))
     ax.set_ylabel(axis_label(d.y_label, yunit))
-    ax.locator_params(axis="x", nbins=5)
+    if not d.log_x:  # a log axis keeps its decade locator (LogLocator takes no nbins)
+        ax.locator_params(axis="x", nbins=5)
     legend = {True: "inside", False: "none"}.get(d.legend, d.legend)  # type: ignore[call-overload]
     if legend == "inline":
         _inline_labels(ax, d, xs, ys, style)

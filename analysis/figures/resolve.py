@@ -49,13 +49,15 @@ class FigureError(WorkbenchError):
 @dataclass
 class XYSeries:
     """One curve for an :class:`~analysis.figures.description.XYPanel`: ``x``, ``y`` (n,) in the panel's
-    units, optional ``yerr`` (n,), a ``label`` and an RGB ``colour`` (None: the default cycle)."""
+    units, optional ``yerr`` (n,), a ``label``, an RGB ``colour`` (None: the default cycle) and a
+    ``style`` ("line", "dashed" or "markers"; empty: the panel's, markers when its ``markers`` is set)."""
 
     x: np.ndarray
     y: np.ndarray
     label: str = ""
     yerr: np.ndarray | None = None
     colour: Colour | None = None
+    style: str = ""
 
 
 @dataclass
@@ -587,6 +589,14 @@ def resolve_correlation(panel: CorrelationPanel, sources: FigureSources) -> Scat
     )
 
 
+def _curve_style(style: str, panel_markers: bool) -> str:
+    if not style:
+        return "markers" if panel_markers else "line"
+    if style not in ("line", "dashed", "markers"):
+        raise FigureError(f"unknown curve style {style!r}; expected 'line', 'dashed' or 'markers'")
+    return style
+
+
 def resolve_xy(panel: XYPanel, sources: FigureSources) -> CurvesData:
     curves = []
     for key in panel.series:
@@ -599,7 +609,7 @@ def resolve_xy(panel: XYPanel, sources: FigureSources) -> CurvesData:
                 s.label or key,
                 s.colour,
                 None if s.yerr is None else np.asarray(s.yerr, dtype=np.float64),
-                "markers" if panel.markers else "line",
+                _curve_style(s.style, panel.markers),
                 np.asarray(s.x, dtype=np.float64),
             )
         )

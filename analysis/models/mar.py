@@ -141,55 +141,70 @@ def _solve_flux(
     rca = -np.conj(r) * a  # diagonal block entry (y row, x column)
     ta = -t * a  # off-diagonal couplings
     i0 = k_dn
-    cx = np.zeros((nm, nc), complex)
-    cy = np.zeros((nm, nc), complex)
+    odd = (m_all % 2) != 0
+    # Forward elimination leaves, per level j, x_j = bx_j - cx_j n_{j+1} and y_j = by_j - cy_j n_{j+1}
+    # with n_{j+1} = x_{j+1} (j odd) or y_{j+1} (j even). One coupling is up_j = ta_{j+1}/det_j, the other
+    # -q_j with q_j = D_j up_j (D = d01 on odd levels, d10 on even ones); the next level's diagonal entry
+    # takes + ta_j q_j. The right-hand side vanishes below the source level i0, so b starts there.
+    up = np.zeros((nm, nc), complex)
+    q = np.zeros((nm, nc), complex)
     bx = np.zeros((nm, nc), complex)
     by = np.zeros((nm, nc), complex)
-    zero = np.zeros(nc, complex)
-    pcx = pcy = pbx = pby = zero
-    one = np.ones(nc, complex)
-    gsrc = {i0: r * s, i0 + 1: t * s}
+    det = np.empty(nc, complex)
+    tmp = np.empty(nc, complex)
+    d01 = np.empty(nc, complex)
+    d10 = np.empty(nc, complex)
     for j in range(nm):
-        odd = m_all[j] % 2 != 0
-        gx = gsrc.get(j, zero)
-        d01 = ra[j]
-        d10 = rca[j]
+        oj = bool(odd[j])
         if j > 0:
-            low = ta[j - 1]
-            if odd:  # x_m row couples to y_{m-1}; C_{m-1} (even level) acts on y_m
-                d01 = d01 - low * pcy
-                gx = gx - low * pby
-                gy = zero
-            else:  # y_m row couples to x_{m-1}; C_{m-1} (odd level) acts on x_m
-                d10 = d10 - low * pcx
-                gy = -low * pbx
+            np.multiply(ta[j - 1], q[j - 1], out=tmp)
+            if oj:
+                np.add(ra[j], tmp, out=d01)
+                d10[:] = rca[j]
+            else:
+                d01[:] = ra[j]
+                np.add(rca[j], tmp, out=d10)
         else:
-            gy = zero
-        inv_det = one / (one - d01 * d10)
-        bxj = (gx - d01 * gy) * inv_det
-        byj = (gy - d10 * gx) * inv_det
-        bx[j] = bxj
-        by[j] = byj
+            d01[:] = ra[j]
+            d10[:] = rca[j]
+        np.multiply(d01, d10, out=det)
+        np.subtract(1.0, det, out=det)
+        np.reciprocal(det, out=det)  # det now holds 1/det
         if j + 1 < nm:
-            up = ta[j + 1] * inv_det
-            if odd:  # U: (y row, x column)
-                cxj = -d01 * up
-                cyj = up
-            else:  # U: (x row, y column)
-                cxj = up
-                cyj = -d10 * up
-            cx[j] = cxj
-            cy[j] = cyj
-            pcx, pcy = cxj, cyj
-        pbx, pby = bxj, byj
-    x = np.empty((nm, nc), complex)
-    y = np.empty((nm, nc), complex)
-    x[-1] = bx[-1]
-    y[-1] = by[-1]
+            np.multiply(ta[j + 1], det, out=up[j])
+            np.multiply(d01 if oj else d10, up[j], out=q[j])
+        if j < i0:
+            continue
+        if oj:  # gy = 0: bx = gx/det, by = -d10 bx
+            gx = t * s if j == i0 + 1 else 0.0
+            if j > i0:
+                np.multiply(ta[j - 1], by[j - 1], out=tmp)
+                gx = gx - tmp
+            np.multiply(gx, det, out=bx[j])
+            np.multiply(d10, bx[j], out=by[j])
+            np.negative(by[j], out=by[j])
+        else:  # gy = -ta_{j-1} bx_{j-1}; gx = r s at the source level only
+            if j > i0:
+                np.multiply(ta[j - 1], bx[j - 1], out=tmp)
+                np.negative(tmp, out=tmp)
+                np.multiply(tmp, det, out=by[j])  # gy/det
+                np.multiply(d01, by[j], out=bx[j])
+                np.negative(bx[j], out=bx[j])  # -d01 gy/det
+            else:  # j == i0: gx = r s, gy = 0
+                np.multiply(r * s, det, out=bx[j])
+                np.multiply(d10, bx[j], out=by[j])
+                np.negative(by[j], out=by[j])
+    x = bx
+    y = by
     for j in range(nm - 2, -1, -1):
-        nxt = x[j + 1] if m_all[j] % 2 != 0 else y[j + 1]
-        x[j] = bx[j] - cx[j] * nxt
-        y[j] = by[j] - cy[j] * nxt
+        if odd[j]:  # n = x_{j+1}; cx = -q, cy = up
+            nxt = x[j + 1]
+            x[j] += q[j] * nxt
+            y[j] -= up[j] * nxt
+        else:  # n = y_{j+1}; cx = up, cy = -q
+            nxt = y[j + 1]
+            x[j] -= up[j] * nxt
+            y[j] += q[j] * nxt
     ev = slice((k_dn % 2), nm, 2)  # rows with even m
     ae, xe, ye = a[ev], x[ev], y[ev]
     e_in = ae * ye
@@ -359,7 +374,7 @@ def mar_reduced_current(v, tau, kt: float = 0.0, *, eta: float = ETA_DEFAULT) ->
         J = _solve_flux(ce[sel], cv[sel], tt, eta, ku, kd, nt).reshape(nt, sel.size)
         contrib = J * cw[sel][None, :]
         for it in range(nt):
-            np.add.at(total[it], civ[sel], contrib[it])
+            total[it] += np.bincount(civ[sel], contrib[it], minlength=uv.size)
         lsel = clast[sel]
         if np.any(lsel):
             idx = civ[sel][lsel]
@@ -671,6 +686,11 @@ class MARCurrent(Model):
     """MAR I(V) of a contact of up to three channels (tau1, tau2, tau3) between identical BCS electrodes.
 
     I = Sum_i I_1(V; tau_i, Delta, T) by the Averin-Bardas recursion (module docstring); G_N = G_0 Sum tau.
+    At T = 0 (kT/Delta below 5e-4) the biases inside the cached :class:`MARTable` (|eV| <= ``TABLE_V_MAX``
+    Delta) are interpolated from it (within about 1e-3 of the largest current of the direct ladder), so a
+    fit costs interpolations only; other biases and temperatures use the direct recursion. The start
+    (:meth:`guess`) is the multi-start channel fit :func:`fit_mar` from a few gaps spread over the data's
+    bias range, so it does not hinge on one starting point.
     """
 
     name: ClassVar[str] = "mar_current"
@@ -691,13 +711,29 @@ class MARCurrent(Model):
     )
     contract_recover: ClassVar[tuple[str, ...] | None] = ("tau1",)
     contract_rtol: ClassVar[float] = 0.03
+    #: Reduced bias range of the table used at T = 0.
+    TABLE_V_MAX: ClassVar[float] = 6.0
 
     def example_x(self) -> np.ndarray:
         return np.linspace(-4e-3, 4e-3, 81)
 
+    def _current(self, x: np.ndarray, taus: list[float], d: float, T: float) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        d = _check_delta(d)
+        if K_B_EV * T / d >= 5e-4:
+            return mar_current(x, taus, d, T)
+        tab = mar_table(0.0, v_max=self.TABLE_V_MAX)
+        v = x / d
+        out = np.full(x.shape, np.nan)
+        inside = np.abs(v) <= tab.v_max
+        out[inside] = G0 * d * tab.reduced(v[inside], np.clip(taus, 0.0, 1.0))
+        if np.any(~inside):
+            out[~inside] = mar_current(x[~inside], taus, d, T)
+        return out
+
     def evaluate(self, x: np.ndarray, **p: float) -> np.ndarray:
         taus = [p["tau1"], p["tau2"], p["tau3"]]
-        out = mar_current(x, taus, p["Delta"], p["T"])
+        out = self._current(x, taus, p["Delta"], p["T"])
         # below the lowest computed bias the dc current of the contact is taken as linear to zero
         bad = ~np.isfinite(out)
         if np.any(bad):
@@ -710,11 +746,29 @@ class MARCurrent(Model):
     def guess(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
         x = np.asarray(x, dtype=float)
         y = np.asarray(y, dtype=float)
-        hi = np.abs(x) >= 0.7 * np.max(np.abs(x))
+        ok = np.isfinite(x) & np.isfinite(y)
+        x, y = x[ok], y[ok]
+        hi = np.abs(x) >= 0.7 * np.max(np.abs(x)) if x.size else np.zeros(0, bool)
         slope = float(np.polyfit(x[hi], y[hi], 1)[0]) if np.count_nonzero(hi) >= 3 else 0.0
         total = float(np.clip(slope / G0, 0.0, 3.0))
         t = _start_sets(3, max(total, 0.05))[1]
-        return self.clip_to_bounds({**self.defaults(), "tau1": t[0], "tau2": t[1], "tau3": t[2]})
+        out = {**self.defaults(), "tau1": t[0], "tau2": t[1], "tau3": t[2]}
+        v_top = float(np.max(np.abs(x))) if x.size else 0.0
+        if x.size >= 12 and v_top > 0:
+            # the channel fit from gaps spread over the bias range (each start may move by +-50 %)
+            lo, hi_d = self.params[0].min, self.params[0].max
+            best = None
+            for k in (2.0, 3.5, 6.0):
+                d0 = float(np.clip(v_top / k, lo, hi_d))
+                try:
+                    f = fit_mar(x, y, 3, d0, v_fit_max=min(4.0, 0.95 * self.TABLE_V_MAX))
+                except (ModelError, ValueError, np.linalg.LinAlgError):
+                    continue
+                if np.isfinite(f.chi2_red) and (best is None or f.chi2_red < best.chi2_red):
+                    best = f
+            if best is not None:
+                out.update(Delta=best.delta, tau1=best.taus[0], tau2=best.taus[1], tau3=best.taus[2])
+        return self.clip_to_bounds(out)
 
 
 MODELS = [MARCurrent]

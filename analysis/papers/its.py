@@ -6,9 +6,9 @@ Units: K, Ohm, V, A, W (or W/m^2 for loads per area), hA in W/K, fields in T.
 
 Heating spectra need dR/dT of a measured, noisy R(T). Interpolating the samples (or a fixed smoothing)
 turns the noise into dR/dT spikes and each spike into a conductance peak (0.1 % noise gives about a
-hundred). Here R(T) is a cubic smoothing spline per segment between kinks, with its smoothness set by the
-noise: a cubic smoothing spline whose weighted residual sum of squares is n (the discrepancy principle), with
-the point-wise noise sigma_i measured from the data's fourth differences in a moving window unless given.
+hundred). Here ln R(ln T) is a cubic smoothing spline per segment between kinks, with its smoothness set
+by the noise: the smoothest spline whose chi-square is within two standard deviations of n, with the
+noise of ln R measured from the data's fourth differences in a wide moving window unless given.
 The spectrum then has only the peaks of the underlying curve.
 
 hA by superposition ([ITS] Fig. 1B): the points (T_B + IV/hA, V/I) of an I-V at bath temperature T_B must
@@ -21,53 +21,111 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import optimize, signal
-from scipy.interpolate import UnivariateSpline
+from scipy import interpolate, optimize, signal
 
 from analysis.models import heating as ht
-from analysis.papers._common import AnalysisError, as_pair, line_fit
+from analysis.papers._common import AnalysisError, as_pair, line_fit, noise_sigma
 
 # ---------------------------------------------------------------------------------------------------
 # Smoothed R(T) and heating spectra
 # ---------------------------------------------------------------------------------------------------
 
 
-def _local_noise(r: np.ndarray, window: int = 41) -> np.ndarray:
-    """Point-wise noise (n,) from the fourth differences in a moving window (median, robust).
+def _local_noise(y: np.ndarray, window: int | None = None) -> np.ndarray:
+    """Point-wise noise (n,) of ``y`` from its fourth differences: the median in a moving window of
+    ``window`` differences (default a quarter of the samples, at least 41), robust against outliers.
 
     Fourth differences of white noise have variance 70 sigma^2 and are nearly blind to the curvature of a
-    steep R(T); relative noise on such a curve makes sigma vary by orders of magnitude along it."""
-    n = r.size
-    d4 = np.abs(np.diff(r, 4)) / math.sqrt(70.0)
-    d2 = np.concatenate([[d4[0]] * 2, d4, [d4[-1]] * 2])
-    half = max(min(window, n) // 2, 2)
-    pad = np.pad(d2, half, mode="edge")
-    win = np.lib.stride_tricks.sliding_window_view(pad, 2 * half + 1)[:n]
-    sig = 1.4826 * np.median(win, axis=1)
-    floor = max(float(np.median(sig)) * 1e-3, 1e-12 * float(np.max(np.abs(r))))
+    smooth curve. Near the ends the window is shifted inwards (never padded with copies of the end value:
+    one end sample would then set the noise there and the spline would chase it). The window is wide
+    because the noise level is a slowly varying property of the measurement and the spline's smoothness
+    depends on its scale: a 20 % local error turns into the wrong smoothness everywhere."""
+    n = y.size
+    d4 = np.abs(np.diff(y, 4)) / math.sqrt(70.0)
+    m = d4.size
+    w = max(41, n // 4) if window is None else int(window)
+    half = max(min(w, m) // 2, 1)
+    if m <= 2 * half + 1:
+        return np.full(n, max(1.4826 * float(np.median(d4)), 1e-15))
+    win = np.lib.stride_tricks.sliding_window_view(d4, 2 * half + 1)  # (m - 2 half, 2 half + 1)
+    med = 1.4826 * np.median(win, axis=1)
+    centre = np.clip(np.arange(n) - 2 - half, 0, med.size - 1)  # d4[j] is centred on sample j + 2
+    sig = med[centre]
+    floor = max(float(np.median(sig)) * 1e-3, 1e-15)
     return np.maximum(sig, floor)
 
 
 @dataclass
 class SmoothResistance:
     """R(T) smoothed by noise-matched splines: ``curve`` (a :class:`ResistanceCurve` with the kinks),
-    ``sigma`` the noise used (Ohm), ``residual_rms`` (Ohm), ``t_range`` (K)."""
+    ``sigma`` the mean noise used (Ohm), ``residual_rms`` (Ohm), ``t_range`` (K)."""
 
     curve: ht.ResistanceCurve
     sigma: float
     residual_rms: float
     t_range: tuple[float, float]
+    #: per segment (lower edge K, ln T samples (n,), weights 1/sigma^2 (n,), smoothing parameter)
+    segments: list[tuple[float, np.ndarray, np.ndarray, float]] = field(default_factory=list)
+
+    def functional_variance(self, Tq, c) -> float:
+        """Variance (Ohm^2 c^2) of Sum_i c_i R_s(Tq_i) from the noise of the R(T) samples.
+
+        The smoothing spline is linear in the data, ln R_s(x) = Sum_k S(x, k) ln R_k, so the functional's
+        gradient with respect to ln R_k is a_k = Sum_i c_i R_s(Tq_i) S(ln Tq_i, k) and its variance
+        Sum_k a_k^2 sigma_k^2 (the errors of R_s at different temperatures are strongly correlated: they
+        share the samples; treating them as independent would shrink the error by orders of magnitude).
+        ``Tq`` (m,) K, ``c`` (m,)."""
+        tq = np.asarray(Tq, dtype=float)
+        cc = np.asarray(c, dtype=float) * self.curve(tq)
+        var = 0.0
+        for i, (lo, x, w, lam) in enumerate(self.segments):
+            upper = self.segments[i + 1][0] if i + 1 < len(self.segments) else math.inf
+            m = (tq < upper) if i == 0 else (tq >= lo) & (tq < upper)
+            if not np.any(m):
+                continue
+            basis = interpolate.make_smoothing_spline(x, np.eye(x.size), w=w, lam=lam)
+            a = cc[m] @ basis(np.log(tq[m]))  # (n,)
+            var += float(np.sum(a * a / w))
+        return var
+
+
+def _noise_matched_spline(x: np.ndarray, y: np.ndarray, sig: np.ndarray):
+    """The smoothest cubic smoothing spline of y(x) (penalty on the second derivative) whose chi-square
+    Sum ((y_i - s(x_i))/sig_i)^2 is n + 2 sqrt(2n): the upper edge of what the noise allows (chi-square of
+    n points at two standard deviations). The plain discrepancy principle (chi-square = n) hinges on the
+    noise scale being right to a few percent; one slightly low estimate then lets the spline follow the
+    noise, and the derivative, which the heating spectrum needs, turns the noise into peaks."""
+    n = x.size
+    w = 1.0 / sig**2
+    target = n + 2.0 * math.sqrt(2.0 * n)
+
+    def excess(log_lam: float) -> float:
+        spl = interpolate.make_smoothing_spline(x, y, w=w, lam=math.exp(log_lam))
+        return float(np.sum(w * (spl(x) - y) ** 2)) - target
+
+    lo, hi = -40.0, 40.0
+    if excess(lo) >= 0:
+        log_lam = lo
+    elif excess(hi) <= 0:
+        log_lam = hi
+    else:
+        log_lam = optimize.brentq(excess, lo, hi, xtol=1e-3)
+    lam = math.exp(log_lam)
+    return interpolate.make_smoothing_spline(x, y, w=w, lam=lam), lam
 
 
 def smooth_resistance(T, R, *, kinks: Sequence[float] = (), sigma: float | None = None) -> SmoothResistance:
-    """Noise-matched cubic smoothing splines of R(T) between ``kinks`` (K).
+    """Noise-matched cubic smoothing splines of ln R against ln T between ``kinks`` (K).
 
-    ``T`` (n,) K, ``R`` (n,) Ohm (any order). ``sigma`` (Ohm) defaults to the point-wise noise estimated
-    from the fourth differences in a moving window; the spline's weighted residual sum of squares
-    Sum ((R_i - s(T_i))/sigma_i)^2 is n (the discrepancy principle).
+    ``T`` (n,) K (positive), ``R`` (n,) Ohm (any order). The spline runs in (ln T, ln R), where a
+    semiconducting or metallic R(T) has nearly uniform curvature from a few K to room temperature, so one
+    smoothness fits the whole segment (in (T, R) the steep low-T end forces a small smoothness that leaves
+    the flat high-T part noisy). ``sigma`` (Ohm) defaults to the noise of ln R estimated from its fourth
+    differences (:func:`_local_noise`); the smoothness is the largest one the noise allows
+    (:func:`_noise_matched_spline`). dR/dT = R d(ln R)/d(ln T) / T.
     """
     t, r = as_pair(T, R, "T and R", 8)
     order = np.argsort(t)
@@ -76,8 +134,11 @@ def smooth_resistance(T, R, *, kinks: Sequence[float] = (), sigma: float | None 
     t, r = t[keep], r[keep]
     if np.any(r <= 0):
         raise AnalysisError("R(T) must be positive")
+    if t[0] <= 0:
+        raise AnalysisError("R(T) needs positive temperatures (K)")
     edges = [t[0], *[float(k) for k in sorted(kinks) if t[0] < k < t[-1]], t[-1]]
     pieces = []
+    segments = []
     sig_all = []
     res2 = 0.0
     for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
@@ -85,11 +146,13 @@ def smooth_resistance(T, R, *, kinks: Sequence[float] = (), sigma: float | None 
         ts, rs = t[m], r[m]
         if ts.size < 6:
             raise AnalysisError(f"R(T) segment [{lo:g}, {hi:g}] K needs at least 6 samples")
-        sig = _local_noise(rs) if sigma is None else np.full(ts.size, float(sigma))
-        sig_all.append(float(np.mean(sig)))
-        # weights 1/sigma_i: the weighted residual sum of squares is n (chi-square of 1 per point)
-        spl = UnivariateSpline(ts, rs, w=1.0 / sig, k=3, s=float(ts.size))
-        res2 += float(np.sum((spl(ts) - rs) ** 2))
+        x, y = np.log(ts), np.log(rs)
+        sig = _local_noise(y) if sigma is None else float(sigma) / rs
+        spl, lam = _noise_matched_spline(x, y, sig)
+        segments.append((lo, x, 1.0 / sig**2, lam))
+        fit = np.exp(spl(x))
+        sig_all.append(float(np.mean(sig * rs)))
+        res2 += float(np.sum((fit - rs) ** 2))
         pieces.append((lo, spl, spl.derivative()))
 
     def seg(Tq, deriv: bool):
@@ -98,12 +161,15 @@ def smooth_resistance(T, R, *, kinks: Sequence[float] = (), sigma: float | None 
         for i, (lo, spl, dspl) in enumerate(pieces):
             upper = pieces[i + 1][0] if i + 1 < len(pieces) else math.inf
             m = (Tq < upper) if i == 0 else (Tq >= lo) & (Tq < upper)
-            out[m] = dspl(Tq[m]) if deriv else spl(Tq[m])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lt = np.log(Tq[m])
+                rr = np.exp(spl(lt))
+                out[m] = rr * dspl(lt) / Tq[m] if deriv else rr
         return out
 
     curve = ht.ResistanceCurve(lambda x: seg(x, False), lambda x: seg(x, True), edges[1:-1], (t[0], t[-1]))
     return SmoothResistance(
-        curve, float(np.mean(sig_all)), math.sqrt(res2 / t.size), (float(t[0]), float(t[-1]))
+        curve, float(np.mean(sig_all)), math.sqrt(res2 / t.size), (float(t[0]), float(t[-1])), segments
     )
 
 
@@ -115,6 +181,10 @@ class ITSHeatingSpectrum:
     spectrum: ht.HeatingSpectrum
     peak_V: np.ndarray
     resistance: SmoothResistance
+
+
+#: Samples at the top of R(T) within which a conductance maximum is taken as the spline's end effect.
+_END_SAMPLES = 20
 
 
 def its_heating_spectrum(
@@ -133,7 +203,8 @@ def its_heating_spectrum(
     heat conductance ``h_a`` W/K, on a T grid from T_B to the top of the data. ``contact`` = (dRc(0) Ohm,
     Tc K) adds the 3-point contact term (PHYSICS 9.3), evaluated piecewise at its kink. Peaks are the maxima
     of G along the upward sweep with a prominence of at least ``min_prominence`` of the range of G (the
-    spline leaves wiggles at the noise level, far below that)."""
+    spline leaves wiggles at the noise level, far below that); maxima within the top ``_END_SAMPLES``
+    samples of R(T), where the spline is held from one side only, are not counted."""
     sm = smooth_resistance(T, R, kinks=kinks, sigma=sigma)
     curve = sm.curve if contact is None else sm.curve.with_contact_term(*contact)
     if not sm.t_range[0] <= t_bath < sm.t_range[1]:
@@ -142,13 +213,18 @@ def its_heating_spectrum(
     grid = t_bath + (sm.t_range[1] - t_bath) * u * u
     grid = np.unique(grid)
     spec = ht.heating_spectrum(curve, t_bath, h_a, T=grid)
-    v, _, g = spec.swept()
+    keep = spec.V >= np.maximum.accumulate(spec.V)
+    keep &= np.concatenate(([True], np.diff(spec.V) > 0))  # the swept branch, as spec.swept()
+    v, tt, g = spec.V[keep], spec.T[keep], spec.G[keep]
     ok = np.isfinite(g)
-    v, g = v[ok], g[ok]
+    v, tt, g = v[ok], tt[ok], g[ok]
     peaks = np.zeros(0)
     if g.size >= 3:
         idx, _ = signal.find_peaks(g, prominence=min_prominence * float(np.ptp(g)))
-        peaks = v[idx]
+        # the spline is held on one side only over the last samples of R(T): its end wiggle is no peak
+        t_sorted = np.sort(np.asarray(T, dtype=float)[np.isfinite(np.asarray(T, dtype=float))])
+        t_edge = t_sorted[-min(_END_SAMPLES, t_sorted.size)]
+        peaks = v[idx[tt[idx] < t_edge]]
     return ITSHeatingSpectrum(spec, peaks, sm)
 
 
@@ -218,7 +294,13 @@ def fit_h_a(
     s2 = float(np.sum(r[inside] ** 2)) / dof
     jac = sol.jac[inside, 0] if sol.jac.ndim == 2 else sol.jac[inside]
     jj = float(jac @ jac)
-    err = h * math.sqrt(s2 / jj) if jj > 0 else math.nan
+    # two sources: the scatter of the I-V points (residual-scaled) and the error of the smoothed R(T)
+    # they are compared with, which is common to all points (a Gauss-Newton step d ln h = -J.dr/J.J
+    # with dr_i = dR_s(T_i)/scale, its variance from the spline's linear dependence on the samples)
+    var_iv = s2 / jj if jj > 0 else math.nan
+    t_in = (t_bath + p / h)[inside]
+    var_rt = sm.functional_variance(t_in, jac / scale) / jj**2 if jj > 0 else math.nan
+    err = h * math.sqrt(var_iv + var_rt)
     return HeatConductanceFit(
         h, err, 1.0 / h, int(np.count_nonzero(inside)), math.sqrt(s2) * scale, hs, costs
     )
@@ -288,7 +370,11 @@ class CriticalLoadResult:
 
 
 def critical_load(V, I, *, area: float | None = None, eps: float = 0.02) -> CriticalLoadResult:
-    """R = V/I against P = IV (or IV/A) and P_c = min{P : |R/R0 - 1| > eps} (PHYSICS 9.4)."""
+    """R = V/I against P = IV (or IV/A) and P_c = min{P : |R/R0 - 1| > eps} (PHYSICS 9.4).
+
+    The error combines half the gap to the previous load sample with the noise of R/R0 (from its
+    differences) carried through the local slope of R/R0 against P: where R(P) bends slowly, a noise of
+    sigma moves the crossing by sigma / |d(R/R0)/dP|."""
     v, i = as_pair(V, I, "V and I", 5)
     p, r = ht.resistance_vs_load(v, i, area)
     cl = ht.critical_load(p, r, eps=eps)
@@ -296,6 +382,13 @@ def critical_load(V, I, *, area: float | None = None, eps: float = 0.02) -> Crit
     if math.isfinite(cl.p_c):
         j = int(np.searchsorted(p, cl.p_c))
         err = 0.5 * (p[j] - p[j - 1]) if j > 0 else 0.0
+        near = (p >= 0.7 * cl.p_c) & (p <= 1.3 * cl.p_c) & np.isfinite(r)
+        if np.count_nonzero(near) >= 5:
+            rel = r[near] / cl.r0
+            slope = float(np.polyfit(p[near], rel, 1)[0])
+            sigma = noise_sigma(rel)
+            if slope != 0 and math.isfinite(sigma):
+                err = math.hypot(err, sigma / abs(slope))
     return CriticalLoadResult(cl.p_c, err, cl.r0, eps, p, r)
 
 

@@ -54,6 +54,28 @@ class StepAmplitudes:
     qp_err: np.ndarray
 
 
+def _plateau_core(d: np.ndarray, sel: np.ndarray, floor: float) -> np.ndarray:
+    """The points of the window ``sel`` that lie on the plateau itself: within three robust standard
+    deviations (at least ``floor``, V) of the median voltage offset ``d`` of the window's points.
+
+    A plateau is a vertical line in I(V): its points share one voltage (up to the voltmeter's noise),
+    while the branch passes through the window at every voltage. Taking the whole window's current range
+    adds the branch's own current change across the window, which is large where a photon-assisted
+    quasiparticle step (at 2 Delta/e - n h f/e) falls inside it."""
+    idx = np.flatnonzero(sel)
+    if idx.size < 4:
+        return sel
+    dd = d[idx]
+    med = float(np.median(dd))
+    spread = 1.4826 * float(np.median(np.abs(dd - med)))
+    core = np.abs(dd - med) <= max(3.0 * spread, floor)
+    if np.count_nonzero(core) < 2:
+        return sel
+    out = np.zeros_like(sel)
+    out[idx[core]] = True
+    return out
+
+
 def step_amplitudes(
     V,
     I,
@@ -68,8 +90,9 @@ def step_amplitudes(
     """Josephson plateaus at N h f/2e and quasiparticle step edges at 2 Delta/e + n h f/e from one I(V).
 
     ``V``, ``I`` (nb,) the sweep (current or voltage biased, any order). A Josephson plateau N is the set
-    of points with |V - N h f/2e| < ``v_tol`` h f/2e; its amplitude is the current range they span (the
-    zero step N = 0 is measured on V > 0 and V < 0 together). A quasiparticle step n (needs ``delta``, eV)
+    of points with |V - N h f/2e| < ``v_tol`` h f/2e that share the plateau's voltage
+    (:func:`_plateau_core`); its amplitude is the current range they span (the zero step N = 0 is measured
+    on V > 0 and V < 0 together). A quasiparticle step n (needs ``delta``, eV)
     is the jump of the current across 2 Delta/e + n h f/e, between straight lines fitted on each side
     over +-``qp_window`` h f/e, at the edge.
     """
@@ -83,6 +106,7 @@ def step_amplitudes(
         vn = n * hj
         sel = np.abs(np.abs(V) - vn) < v_tol * hj
         sel &= (V >= 0) if n > 0 else np.ones_like(sel)
+        sel = _plateau_core(np.abs(V) - vn, sel, 1e-3 * hj)
         amp = float(np.ptp(I[sel])) if np.count_nonzero(sel) >= 2 else 0.0
         jo.append(n)
         jv.append(vn)
@@ -197,12 +221,14 @@ def joint_attenuator_calibration(
     damping: float = 1e-3,
     c_range: tuple[float, float] | None = None,
     alpha_max: float = 30.0,
+    table: WerthamerTable | None = None,
 ) -> AttenuatorCalibration:
     """One attenuator constant C fitted jointly to Josephson and quasiparticle step amplitudes (Eq. 9).
 
     ``law`` "bessel" (Eq. 4, |J_N(2 alpha)|) or "werthamer" (Eq. 6 with the Riedel peak; needs ``delta``
     in eV): the Eq. 6 law comes from a :class:`WerthamerTable`, so the whole calibration costs about a
     second. The C search covers alpha at the weakest attenuation up to ``alpha_max`` (or ``c_range``, V).
+    ``table`` reuses a :class:`WerthamerTable` of the same f, Delta and damping (its rows are built once).
     """
     if law not in ("bessel", "werthamer"):
         raise AnalysisError("law must be 'bessel' or 'werthamer'")
@@ -212,7 +238,8 @@ def joint_attenuator_calibration(
     if law == "werthamer":
         if delta is None:
             raise AnalysisError("the Werthamer law needs the gap delta (eV)")
-        table = WerthamerTable(f, delta, damping, alpha_max)
+        if table is None or table.alpha[-1] < alpha_max:
+            table = WerthamerTable(f, delta, damping, alpha_max)
         josephson_law = table
     a_min = min(float(np.min(s.attenuation)) for s in steps)
     if c_range is None:
@@ -248,11 +275,20 @@ class StepOverlay:
 
 
 def step_overlay(
-    order: int, two_alpha, f: float, delta: float, i_j0: float, *, damping: float = 1e-3
+    order: int,
+    two_alpha,
+    f: float,
+    delta: float,
+    i_j0: float,
+    *,
+    damping: float = 1e-3,
+    table: WerthamerTable | None = None,
 ) -> StepOverlay:
-    """Curves for the amplitude-vs-drive plot: ``two_alpha`` (m,) ascending, ``i_j0`` the I_J(0) scale (A)."""
+    """Curves for the amplitude-vs-drive plot: ``two_alpha`` (m,) ascending, ``i_j0`` the I_J(0) scale (A);
+    ``table`` reuses a :class:`WerthamerTable` of the same f, Delta and damping when it reaches far enough."""
     ta = np.asarray(two_alpha, dtype=float)
-    table = WerthamerTable(f, delta, damping, float(ta.max()) / 2.0 + 1.0)
+    if table is None or table.alpha[-1] < float(ta.max()) / 2.0:
+        table = WerthamerTable(f, delta, damping, float(ta.max()) / 2.0 + 1.0)
     w = i_j0 * table(order, ta / 2.0)
     b = mw.bessel_step_amplitude(order, ta / 2.0, i_j0)
     m = mw.gap_step_index(delta, f)
@@ -339,6 +375,9 @@ def fit_gap_global(
     damping: float = 1e-3,
     n_grid: int | None = None,
     sigma: float | None = None,
+    n_boot: int = 0,
+    v_rf_rel_err: float = 0.0,
+    seed: int = 0,
 ) -> GapFit:
     """Fit Delta and the amplitude scale I_J(0) to step amplitudes against rf voltage with Eq. 6.
 
@@ -346,7 +385,12 @@ def fit_gap_global(
     ``delta_range`` (eV, geometric grid of 0.05 % steps unless ``n_grid`` is given; I_J(0) solved linearly at
     each; the Bessel products are computed once), the three best local minima refined by a bounded scalar
     search. No starting value is involved. The error of Delta is from the curvature of the cost at the
-    minimum.
+    minimum; with ``n_boot`` > 0 it is at least the standard deviation of ``n_boot`` refits (within +-3 %
+    of the minimum) on the sweeps resampled with replacement (the columns of equally long data, else each
+    step's points) with V_rf scaled by a draw of its relative error ``v_rf_rel_err`` (the calibration's
+    C). The cost has minima 0.1 % of Delta wide between lobes of the Bessel products, so its curvature
+    says how sharp the nearest minimum is, not how far the data's misfit and the calibration can move
+    Delta; the bootstrap does.
     """
     if not data:
         raise AnalysisError("no step amplitudes given")
@@ -413,7 +457,30 @@ def fit_gap_global(
     k_err = math.sqrt(s2 / float(s @ s)) if s @ s > 0 else math.nan
     minima = [float(grid[i]) for i in cand]
     minima[0] = d
+    if n_boot > 0:
+        d_err = max(d_err, _bootstrap_gap(data, f, d, damping, n_boot, v_rf_rel_err, seed))
     return GapFit(d, d_err, k, k_err, c0 / dof / (1.0 if sigma is None else s2), grid, prof, minima)
+
+
+def _bootstrap_gap(data, f: float, d: float, damping: float, n_boot: int, rel: float, seed: int) -> float:
+    """Standard deviation (eV) of Delta refitted within +-3 % of ``d`` over ``n_boot`` resamplings of the
+    sweeps with V_rf scaled by 1 + ``rel`` z (z standard normal); see :func:`fit_gap_global`."""
+    rng = np.random.default_rng(seed)
+    rows = [(int(n), np.asarray(v, float), np.asarray(a, float)) for n, v, a in data]
+    sizes = {v.size for _, v, _ in rows}
+    common = len(sizes) == 1
+    m0 = sizes.pop() if common else 0
+    draws = []
+    for _ in range(int(n_boot)):
+        scale = 1.0 + rel * float(rng.normal())
+        idx = rng.integers(0, m0, m0) if common else None
+        sample = []
+        for n, v, a in rows:
+            j = idx if common else rng.integers(0, v.size, v.size)
+            sample.append((n, v[j] * scale, a[j]))
+        g = fit_gap_global(sample, f, delta_range=(0.97 * d, 1.03 * d), damping=damping, n_grid=61)
+        draws.append(g.delta)
+    return float(np.std(draws, ddof=1)) if len(draws) > 1 else math.nan
 
 
 __all__ = [

@@ -16,5 +16,7 @@ FEATURES: list[str] = [
     "app.features.paper_neck",
     "app.features.paper_mesa",
     "app.features.figures",
+    "app.features.paper_its",
+    "app.features.paper_microwave",
     "app.window.scenarios",
 ]

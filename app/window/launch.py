@@ -27,6 +27,8 @@ SCENARIO_NAMES = (
     "fit",
     "neck",
     "mesa",
+    "its",
+    "microwave",
 )  # app.window.scenarios.SCENARIOS, without importing Qt
 
 

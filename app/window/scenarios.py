@@ -386,6 +386,56 @@ def _mesa_show_n(n: int) -> Step:
     return step
 
 
+# -- ITS (paper 003) --------------------------------------------------------------------------------------
+def _its_load(window: MainWindow) -> None:
+    """Add the synthetic R(T), I-V-vs-field and brush series to the state, as an import would."""
+    from analysis.papers.scenario_its import make_its_series
+
+    for s in make_its_series(0).values():
+        key = window.state.add_dataset(s, s.name)
+    window.state.set_current(key)
+
+
+def _its_analyse(window: MainWindow) -> None:
+    ctl = getattr(window, "paper_its", None)
+    if ctl is None:
+        raise ScenarioError("the intrinsic-tunnelling panel is not installed")
+    ctl.show_panel()
+    if ctl.analyse() is None:
+        raise ScenarioError("the intrinsic-tunnelling analysis did not start")
+
+
+# -- Microwave (paper 004) ------------------------------------------------------------------------------
+def _microwave_load(window: MainWindow) -> None:
+    """Add the synthetic series of I(V)s under rf (and the I_0(V) and the frequency scan) to the state, as
+    an import would."""
+    from analysis.papers.scenario_microwave import (
+        make_frequency_scan_series,
+        make_i0_series,
+        make_microwave_series,
+    )
+
+    i0 = make_i0_series()
+    window.state.add_dataset(i0, i0.name)
+    fs = make_frequency_scan_series(0)
+    window.state.add_dataset(fs, fs.name)
+    s = make_microwave_series(0)
+    window.state.set_current(window.state.add_dataset(s, s.name))
+
+
+def _microwave_analyse(window: MainWindow) -> None:
+    from analysis.papers.scenario_microwave import TRUTH
+
+    ctl = getattr(window, "paper_microwave", None)
+    if ctl is None:
+        raise ScenarioError("the microwave panel is not installed")
+    panel = ctl.show_panel()
+    panel.f_ghz.setValue(TRUTH["f"] * 1e-9)  # the frequency of the run and the gap of its I_0(V) edge
+    panel.delta_mev.setValue(TRUTH["delta"] * 1e3)
+    if ctl.analyse() is None:
+        raise ScenarioError("the microwave analysis did not start")
+
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -442,6 +492,22 @@ SCENARIOS: dict[str, Scenario] = {
                 _mesa_analyse,
                 _mesa_show_n(12),
             ),
+            demo=False,
+        ),
+        Scenario(
+            "its",
+            "Paper 003: intrinsic tunnelling",
+            "A synthetic mesa: hA by superposition on R(T), the heating spectrum, P_c at three fields "
+            "with their collapse, and the branch resistances and I* of the I-V brush",
+            (_its_load, _its_analyse),
+            demo=False,
+        ),
+        Scenario(
+            "microwave",
+            "Paper 004: microwave steps",
+            "A synthetic junction under rf: Josephson and quasiparticle step amplitudes against attenuation, "
+            "one attenuator constant from both, the Eq. 6 overlays and the gap from a global scan",
+            (_microwave_load, _microwave_analyse),
             demo=False,
         ),
     )
@@ -581,14 +647,25 @@ def install(window: MainWindow) -> None:
     menu.setToolTipsVisible(True)
     menu.addSeparator()
     export = menu.addMenu("Export paper figure")
-    for name, title in (("fig4", "Fig. 4"), ("fig5", "Fig. 5"), ("fig6", "Fig. 6")):
-        export.addAction(f"{title} (PDF, SVG, PNG)...").triggered.connect(
+    from analysis.figures.paper import figure_names
+
+    for name in figure_names():
+        export.addAction(f"{_figure_title(name)} (PDF, SVG, PNG)...").triggered.connect(
             lambda _=False, n=name: export_paper_figure_dialog(window, n)
         )
 
 
+def _figure_title(name: str) -> str:
+    """ "Fig. 4" for fig4; a transport paper's figure by its scenario's title."""
+    if name.startswith("fig") and name[3:].isdigit():
+        return f"Fig. {name[3:]}"
+    s = SCENARIOS.get(name)
+    return s.title if s is not None else name
+
+
 def export_paper_figure_dialog(window: MainWindow, name: str) -> Any:
-    """Ask for a file and write the paper's figure ``name`` made from the open demo grids."""
+    """Ask for a file and write the paper's figure ``name`` made from the open demo grids or, for a
+    transport paper, from the window's series."""
     from PySide6.QtWidgets import QFileDialog
 
     path, _ = QFileDialog.getSaveFileName(
@@ -598,11 +675,15 @@ def export_paper_figure_dialog(window: MainWindow, name: str) -> Any:
 
 
 def export_paper_figure(window: MainWindow, name: str, path: str) -> Any:
-    """Write the paper's figure ``name`` (fig4, fig5, fig6) of the session's demo grids to ``path`` (the
-    format by extension) off the GUI thread, with matplotlib; returns the job."""
-    from analysis.figures.paper import paper_figure
+    """Write the paper's figure ``name`` (fig4, fig5, fig6 of the session's demo grids, or a transport
+    paper's figure of :data:`analysis.figures.paper.SERIES_FIGURES`) to ``path`` (the format by extension)
+    off the GUI thread, with matplotlib; returns the job."""
+    from analysis.figures.paper import SERIES_FIGURES, paper_figure
     from analysis.figures.render import export_figure
     from analysis.figures.resolve import FigureSources
+
+    if name in SERIES_FIGURES:
+        return _export_series_figure(window, name, path)
 
     try:
         kq, kj = demo_keys(window)
@@ -619,5 +700,37 @@ def export_paper_figure(window: MainWindow, name: str, path: str) -> Any:
         build_and_write,
         name=f"Export {name}",
         on_finished=lambda r: window.log("info", f"Wrote {name} to {r.path} ({r.seconds:.1f} s)"),
+        on_failed=lambda m: window.log("error", f"Could not write {path}: {m.strip().splitlines()[-1]}"),
+    )
+
+
+def _export_series_figure(window: MainWindow, name: str, path: str) -> Any:
+    """A transport paper's figure from the window's series: the paper's panel (``window.paper_<name>``)
+    names the series it uses and its settings (``figure_inputs()``); when the window holds none of the
+    paper's data the figure is made from the scenario's own synthetic series, and the log says so."""
+    from analysis.figures.paper import paper_figure
+    from analysis.figures.render import export_figure
+    from analysis.figures.resolve import FigureSources
+
+    ctl = getattr(window, f"paper_{name}", None)
+    datasets, settings = ctl.figure_inputs() if hasattr(ctl, "figure_inputs") else ({}, None)
+    title = _figure_title(name)
+    if datasets:
+        sources = FigureSources(datasets=datasets)
+        origin = "the window's series " + ", ".join(repr(s.name) for s in datasets.values())
+    else:
+        sources, origin = None, "the scenario's synthetic series (the window has none of its data)"
+    options = {"settings": settings} if settings is not None else {}
+
+    def build_and_write(progress: Any = None, cancel: Any = None) -> Any:
+        desc, out = paper_figure(name, sources, **options)
+        return export_figure(desc, out, path)
+
+    return window.run_job(
+        build_and_write,
+        name=f"Export {title}",
+        on_finished=lambda r: window.log(
+            "info", f"Wrote {title} from {origin} to {r.path} ({r.seconds:.1f} s)"
+        ),
         on_failed=lambda m: window.log("error", f"Could not write {path}: {m.strip().splitlines()[-1]}"),
     )

@@ -276,3 +276,33 @@ def test_preview_image_has_the_export_size(sources: FigureSources) -> None:
     desc = FigureDescription(panels=[MapPanel(dataset="g", bias=0.0)], width_cm=8.6, height_cm=6.0)
     rgba = render_image(desc, sources, dpi=50)
     assert rgba.dtype == np.uint8 and rgba.shape == (round(6.0 / 2.54 * 50), round(8.6 / 2.54 * 50), 4)
+
+
+def test_xy_panel_on_a_log_axis_with_points_per_curve(tmp_path):
+    """A log-x XY panel renders with its decade ticks, and a curve marked as points is drawn as markers
+    beside a line in the same panel."""
+    from matplotlib.figure import Figure
+
+    from analysis.figures.description import DOUBLE_COLUMN_CM, FigureDescription, FigureStyle, XYPanel
+    from analysis.figures.render import _draw_curves, export_figure
+    from analysis.figures.resolve import FigureSources, XYSeries, resolve_xy
+
+    x = np.geomspace(1e2, 1e6, 40)
+    sources = FigureSources(
+        series={
+            "line": XYSeries(x, 1.0 / np.log10(x), "model"),
+            "points": XYSeries(x[::5], 1.0 / np.log10(x[::5]), "measured", style="markers"),
+        }
+    )
+    panel = XYPanel(series=("line", "points"), x_label="P", x_unit="W", y_label="R", log_x=True)
+    data = resolve_xy(panel, sources)
+    assert [c.style for c in data.curves] == ["line", "markers"]
+    desc = FigureDescription(panels=[panel], rows=1, cols=1, width_cm=DOUBLE_COLUMN_CM, name="log")
+    export_figure(desc, sources, tmp_path / "log.pdf")
+    assert (tmp_path / "log.pdf").stat().st_size > 1000
+    ax = Figure().add_subplot()
+    _draw_curves(ax, data, FigureStyle())
+    assert ax.get_xscale() == "log"
+    line, points = ax.get_lines()
+    assert line.get_marker() in ("None", "", None) and line.get_linestyle() == "-"
+    assert points.get_marker() == "o" and points.get_linestyle() == "None"

@@ -106,3 +106,18 @@ def test_brush_branch_resistances_and_excess_current():
     assert res.R1 == pytest.approx(r1, abs=4 * res.R1_err)
     assert res.I_star_mean == pytest.approx(istar, abs=4 * res.I_star_mean_err)
     assert res.I_star_mean_err < 0.1e-6
+
+
+def test_no_noise_seed_makes_a_spurious_heating_peak():
+    """0.1 % noise in R(T): every one of twenty noise draws gives the one true peak, within 1.5 %."""
+    clean = ht.heating_spectrum(CURVE, T_B, H_A, T=np.linspace(T_B, 300.0, 3000)).peak_voltages()
+    assert clean.size == 1
+    counts, worst = [], 0.0
+    for seed in range(20):
+        T, R = noisy_rt(seed=seed)
+        res = its.its_heating_spectrum(T, R, T_B, H_A)
+        counts.append(res.peak_V.size)
+        if res.peak_V.size == clean.size:
+            worst = max(worst, float(np.max(np.abs(res.peak_V / clean - 1))))
+    assert counts == [clean.size] * 20
+    assert worst < 0.015

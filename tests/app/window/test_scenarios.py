@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from analysis.dataset import Grid
 from app.window.scenarios import (
@@ -60,6 +61,7 @@ def test_scenarios_menu_and_unknown_name(qtbot, win):
     exports = next(a.menu() for a in actions if a.menu() is not None)
     assert [a.text() for a in exports.actions()] == [f"Fig. {n} (PDF, SVG, PNG)..." for n in (4, 5, 6)]
     assert set(SCENARIOS) == {"explore", "fig4", "fig5", "fig6", "fit", "neck", "mesa"}
+    assert set(SCENARIOS) == {"explore", "fig4", "fig5", "fig6", "fit", "its", "microwave"}
     with pytest.raises(ScenarioError, match="unknown scenario"):
         ScenarioRunner(win, "fig7")
     with pytest.raises(ScenarioError, match="demo"):
@@ -267,6 +269,32 @@ def test_transport_scenarios_load_their_own_series_without_the_demo(qtbot, win, 
     assert ctl.panel.rows() and ctl.panel.export_button.isEnabled()
     if name == "mesa":
         assert ctl.simulation is not None and ctl.panel.n() == 12
+
+
+def test_its_scenario_loads_its_own_series_and_fills_the_panel(qtbot, win):
+    """Scenarios > Paper 003 needs no demo grids: it adds the synthetic series and runs the panel."""
+    from analysis.papers.scenario_its import TRUTH
+    from analysis.series import Series
+    from tests.app.real_input import click_menu_path
+
+    bar = win.menuBar()
+    action = next(a for a in bar.actions() if a.text().replace("&", "") == "Scenarios")
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.actionGeometry(action).center())
+    qtbot.waitUntil(action.menu().isVisible, timeout=3000)
+    click_menu_path(qtbot, action.menu(), SCENARIOS["its"].title)
+    runner = win.scenario_runner
+    qtbot.waitUntil(lambda: runner.done, timeout=TIMEOUT_MS)
+    assert runner.ok, runner.message
+    assert not any(isinstance(e.dataset, Grid) for e in win.state.entries.values())  # no demo opened
+    assert sorted(e.label for e in win.state.entries.values() if isinstance(e.dataset, Series)) == [
+        "I-V brush",
+        "I-V vs field",
+        "R(T)",
+    ]
+    ctl = win.paper_its
+    assert ctl.dock.isVisible()
+    assert ctl.result.h_a == pytest.approx(TRUTH["h_a"], rel=0.01)
+    assert "hA = " in ctl.panel.report.toPlainText()
 
 
 def test_command_line_names_every_scenario():
