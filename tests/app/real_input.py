@@ -18,6 +18,8 @@ def menu_action(qtbot, window, menu_title: str, action_text: str) -> None:
     menu: QMenu = top.menu()
     qtbot.waitUntil(menu.isVisible, timeout=3000)
     act = next(a for a in menu.actions() if _plain(a.text()) == action_text)
+    qtbot.wait(QApplication.doubleClickInterval() + 50)  # a menu may ignore a release sooner than this
+    qtbot.mouseMove(menu, menu.actionGeometry(act).center())
     qtbot.mouseClick(menu, Qt.MouseButton.LeftButton, pos=menu.actionGeometry(act).center())
     qtbot.waitUntil(lambda: not menu.isVisible(), timeout=3000)
 
@@ -54,6 +56,7 @@ def click_menu_path(qtbot, menu: QMenu, *texts: str) -> None:
         act = next((a for a in menu.actions() if _plain(a.text()) == text), None)
         assert act is not None, f"{text!r} not in {[_plain(a.text()) for a in menu.actions()]}"
         assert act.isEnabled(), f"{text!r} is disabled"
+        qtbot.wait(QApplication.doubleClickInterval() + 50)  # a menu may ignore a release sooner than this
         qtbot.mouseMove(menu, menu.actionGeometry(act).center())
         qtbot.mouseClick(menu, Qt.MouseButton.LeftButton, pos=menu.actionGeometry(act).center())
         if i < len(texts) - 1:
