@@ -67,7 +67,7 @@ V_MIN_FRACTION = 0.04
 #: Default Dynes-like regularisation eta/Delta.
 ETA_DEFAULT = 1e-4
 
-_TOL_LOG = math.log(1e-5)  # amplitude at which the ladder is cut
+_TOL_LOG = math.log(1e-3)  # amplitude at which the ladder is cut (the flux beyond is below 1e-6)
 _GRADE = 4.0  # geometric grading factor of the panels towards a break point
 _PANEL = 1.0  # longest Gauss panel near the gap (reduced energy)
 _N_FAR = 5  # nodes per logarithmic panel far from the gap
@@ -78,7 +78,10 @@ _N_GAUSS = 6  # Gauss-Legendre nodes per interval between break points
 def andreev_amplitude(z: np.ndarray) -> np.ndarray:
     """Andreev reflection amplitude a(z) for complex z = (E + i eta)/Delta (reduced units), any shape."""
     z = np.asarray(z, dtype=complex)
-    return z - np.sqrt(z - 1.0) * np.sqrt(z + 1.0)
+    # the product root sqrt(z - 1) sqrt(z + 1) equals sign(Re z) sqrt(z^2 - 1) (principal root) for
+    # Im z > 0, with +1 at Re z = 0: one complex square root instead of two
+    root = np.sqrt(z * z - 1.0)
+    return z - np.where(z.real >= 0.0, root, -root)
 
 
 def _h_odd(E: np.ndarray) -> np.ndarray:
@@ -130,16 +133,20 @@ def _solve_flux(
     nm = m_all.size
     t = np.sqrt(tau)
     r = 1j * np.sqrt(1.0 - tau)
-    a = andreev_amplitude(e[None, :] + m_all[:, None] * v[None, :] + 1j * eta)  # (nm, nc0)
+    a1 = andreev_amplitude(e[None, :] + m_all[:, None] * v[None, :] + 1j * eta)  # (nm, nc0)
     a0 = andreev_amplitude(e + 1e-14j)
     s = np.sqrt(np.clip(1.0 - np.abs(a0) ** 2, 0.0, None)) * (np.abs(e) > 1.0)
     if n_rep > 1:
-        a = np.tile(a, (1, n_rep))
         s = np.tile(s, n_rep)
-    nc = a.shape[1]
-    ra = -r * a  # diagonal block entry (x row, y column)
-    rca = -np.conj(r) * a  # diagonal block entry (y row, x column)
-    ta = -t * a  # off-diagonal couplings
+    nc = s.size
+    # the diagonal block entries -r a (x row, y column) and -r* a (y row, x column) and the couplings
+    # -t a of a level are formed when the elimination reaches it (three fewer levels x columns arrays)
+    neg_r, neg_rc = -r, -np.conj(r)
+    ta_rows = np.empty((nm, nc), complex)  # -t a_j: needed again by the right-hand side
+    for j in range(nm):
+        aj = a1[j] if n_rep == 1 else np.tile(a1[j], n_rep)
+        np.multiply(-t, aj, out=ta_rows[j])
+    ta = ta_rows
     i0 = k_dn
     odd = (m_all % 2) != 0
     # Forward elimination leaves, per level j, x_j = bx_j - cx_j n_{j+1} and y_j = by_j - cy_j n_{j+1}
@@ -154,19 +161,26 @@ def _solve_flux(
     tmp = np.empty(nc, complex)
     d01 = np.empty(nc, complex)
     d10 = np.empty(nc, complex)
+    # -r a_j = (r/t) ta_j and -r* a_j = (r*/t) ta_j; at t = 0 the ladder decouples (ta = 0) and the
+    # diagonal entries are taken from a directly
+    zero_t = not np.all(t > 0)
+    r_t = r / t if not zero_t else r
+    rc_t = np.conj(r_t)
     for j in range(nm):
         oj = bool(odd[j])
+        if zero_t:
+            aj = a1[j] if n_rep == 1 else np.tile(a1[j], n_rep)
+            np.multiply(neg_r, aj, out=d01)
+            np.multiply(neg_rc, aj, out=d10)
+        else:
+            np.multiply(r_t, ta[j], out=d01)
+            np.multiply(rc_t, ta[j], out=d10)
         if j > 0:
             np.multiply(ta[j - 1], q[j - 1], out=tmp)
             if oj:
-                np.add(ra[j], tmp, out=d01)
-                d10[:] = rca[j]
+                np.add(d01, tmp, out=d01)
             else:
-                d01[:] = ra[j]
-                np.add(rca[j], tmp, out=d10)
-        else:
-            d01[:] = ra[j]
-            d10[:] = rca[j]
+                np.add(d10, tmp, out=d10)
         np.multiply(d01, d10, out=det)
         np.subtract(1.0, det, out=det)
         np.reciprocal(det, out=det)  # det now holds 1/det
@@ -206,7 +220,8 @@ def _solve_flux(
             x[j] -= up[j] * nxt
             y[j] += q[j] * nxt
     ev = slice((k_dn % 2), nm, 2)  # rows with even m
-    ae, xe, ye = a[ev], x[ev], y[ev]
+    ae = a1[ev] if n_rep == 1 else np.tile(a1[ev], (1, n_rep))
+    xe, ye = x[ev], y[ev]
     e_in = ae * ye
     e_in[(i0 - (k_dn % 2)) // 2] += s
     flux = np.abs(e_in) ** 2 - np.abs(xe) ** 2 - np.abs(ae * xe) ** 2 + np.abs(ye) ** 2
