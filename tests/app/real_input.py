@@ -19,7 +19,6 @@ def menu_action(qtbot, window, menu_title: str, action_text: str) -> None:
     qtbot.waitUntil(menu.isVisible, timeout=3000)
     act = next(a for a in menu.actions() if _plain(a.text()) == action_text)
     qtbot.wait(QApplication.doubleClickInterval() + 50)  # a menu may ignore a release sooner than this
-    qtbot.mouseMove(menu, menu.actionGeometry(act).center())
     qtbot.mouseClick(menu, Qt.MouseButton.LeftButton, pos=menu.actionGeometry(act).center())
     qtbot.waitUntil(lambda: not menu.isVisible(), timeout=3000)
 
