@@ -13,9 +13,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog
-
 from analysis.papers.its_workflow import (
     ITSResult,
     ITSSettings,
@@ -27,6 +24,7 @@ from analysis.series import Series
 from analysis.store import Attachment
 from analysis.store.records import key_remapper
 from app.features.host import Host
+from app.features.paper_base import PaperController, last_line
 from widgets.papers.its_panel import ITSPanel
 
 ATTACHMENT = "paper_its"
@@ -67,29 +65,21 @@ def report(res: ITSResult, settings: ITSSettings) -> str:
     return "\n".join(lines)
 
 
-class ITSController:
+class ITSController(PaperController):
     """Binds the ITS panel to the state's series."""
 
+    DOCK = DOCK
+    TITLE = "Intrinsic tunnelling"
+    MENU_TEXT = "&Intrinsic tunnelling (paper 003)..."
+    STATUS_TIP = "R(T), hA, heating spectra, critical loads and the I-V brush of a mesa"
+    WIDTH = PANEL_WIDTH
+    FIGURE = "ITS"
+
     def __init__(self, host: Host) -> None:
-        self.host = host
-        self.state = host.state
-        self.panel = ITSPanel()
-        self.dock = host.add_dock(
-            DOCK,
-            "Intrinsic tunnelling",
-            self.panel,
-            Qt.DockWidgetArea.RightDockWidgetArea,
-            visible=False,
-            scroll=True,
-        )
+        super().__init__(host, ITSPanel())
         self.chosen: dict[str, str | None] = {"rt": None, "iv": None, "brush": None}
         self.settings = ITSSettings()
         self.result: ITSResult | None = None
-        self.job: Any = None
-        self.export_job: Any = None
-        act = host.menu("Papers").addAction("&Intrinsic tunnelling (paper 003)...")
-        act.setStatusTip("R(T), hA, heating spectra, critical loads and the I-V brush of a mesa")
-        act.triggered.connect(self.show_panel)
         self.panel.analyse_requested.connect(self.analyse)
         self.panel.export_requested.connect(self.export_dialog)
         self.state.datasets_changed.connect(self._refresh_choices)
@@ -97,12 +87,8 @@ class ITSController:
         self.state.attachment_restorers[ATTACHMENT] = self.restore_attachment
 
     # -- series ---------------------------------------------------------------------------------------------
-    def series_items(self) -> list[tuple[str, str]]:
-        return [(k, e.label) for k, e in self.state.entries.items() if isinstance(e.dataset, Series)]
-
     def _series(self, key: str | None) -> Series | None:
-        e = self.state.entries.get(key or "")
-        return e.dataset if e is not None and isinstance(e.dataset, Series) else None
+        return self.series_at(key)
 
     def _guess(self, role: str) -> str | None:
         for key, _label in reversed(self.series_items()):
@@ -127,12 +113,7 @@ class ITSController:
 
     def show_panel(self) -> ITSPanel:
         self._refresh_choices()
-        self.dock.show()
-        self.dock.raise_()
-        main = self.dock.window()
-        if hasattr(main, "resizeDocks") and not self.dock.isFloating() and self.dock.width() < PANEL_WIDTH:
-            main.resizeDocks([self.dock], [PANEL_WIDTH], Qt.Orientation.Horizontal)  # room for the plots
-        return self.panel
+        return super().show_panel()
 
     # -- analysis -------------------------------------------------------------------------------------------
     def analyse(self) -> Any:
@@ -157,7 +138,7 @@ class ITSController:
 
         def failed(message: str) -> None:
             self.job = None
-            self.panel.set_busy(False, f"Failed: {message.strip().splitlines()[-1]}")
+            self.panel.set_busy(False, f"Failed: {last_line(message)}")
 
         def work(progress: Any = None, cancel: Any = None) -> ITSResult:
             return analyse_its(rt, iv, brush, settings, progress=progress)
@@ -200,12 +181,6 @@ class ITSController:
         return []
 
     # -- figure ---------------------------------------------------------------------------------------------
-    def export_dialog(self) -> Any:
-        path, _ = QFileDialog.getSaveFileName(
-            self.panel, "Export the ITS figure", "its.pdf", "PDF (*.pdf);;SVG (*.svg);;PNG (*.png)"
-        )
-        return self.export_figure(path) if path else None
-
     def figure_inputs(self) -> tuple[dict[str, Series], ITSSettings]:
         """(series by role "rt", "iv", "brush", settings) of the paper figure: the chosen series (the
         newest fitting ones when none was chosen) and the panel's settings."""
@@ -213,8 +188,8 @@ class ITSController:
         roles = {r: self._series(k) for r, k in self.chosen.items()}
         return {r: s for r, s in roles.items() if s is not None}, self.settings
 
-    def export_figure(self, path: str) -> Any:
-        """Write the paper figure of the chosen series to ``path`` off the GUI thread; returns the job."""
+    def figure_writer(self, path: str) -> Any:
+        """Builds and writes the paper figure of the chosen series."""
         from analysis.figures.paper_its import its_figure
         from analysis.figures.render import export_figure
         from analysis.figures.resolve import FigureSources
@@ -225,15 +200,7 @@ class ITSController:
             desc, sources = its_figure(FigureSources(datasets=datasets), 0, settings=settings)  # type: ignore[arg-type]
             return export_figure(desc, sources, path)
 
-        self.export_job = self.host.run_job(
-            build_and_write,
-            name="Export the ITS figure",
-            on_finished=lambda r: self.host.log("info", f"Wrote the ITS figure to {r.path}"),
-            on_failed=lambda m: self.host.log(
-                "error", f"Could not write {path}: {m.strip().splitlines()[-1]}"
-            ),
-        )
-        return self.export_job
+        return build_and_write
 
 
 def install(host: Host) -> None:

@@ -31,39 +31,31 @@ from analysis.papers.mesa_series import (
 )
 from analysis.series import Series
 from app.features.host import Host
+from app.features.paper_base import FitRecord, PaperController, last_line
 from widgets.papers.mesa_panel import MesaPanel
 
 KIND = "paper_mesa"
 DOCK = "paper_mesa"
 
 
-class MesaController:
+class MesaController(PaperController):
     """Binds the Mesas panel to the current series; keeps the simulation cached for the N slider."""
 
+    DOCK = "paper_mesa"
+    TITLE = "Mesas (paper 002)"
+    MENU_TEXT = "&Mesas: beta(N) and the stack simulator (002)"
+    AREA = Qt.DockWidgetArea.BottomDockWidgetArea
+    FIGURE = "mesa"
+
     def __init__(self, host: Host) -> None:
-        self.host = host
-        self.state = host.state
-        self.panel = MesaPanel()
-        host.add_dock(
-            DOCK,
-            "Mesas (paper 002)",
-            self.panel,
-            Qt.DockWidgetArea.BottomDockWidgetArea,
-            visible=False,
-            scroll=True,
-        )
-        self.action = host.menu("Papers").addAction("&Mesas: beta(N) and the stack simulator (002)")
-        self.action.triggered.connect(self.show_panel)
+        super().__init__(host, MesaPanel())
         self.key: str | None = None
         self.summary: MesaSummary | None = None
         self.simulation: SimulationSummary | None = None
         self.tables: tuple[Any, Any] | None = None
-        self.record_key: str | None = None
-        self.job: Any = None
+        self.record = FitRecord(self.state, KIND, self._restore)
         self.sim_job: Any = None
-        self.export_job: Any = None
         self.redraws = 0  # N-slider redraws (each from the cache, never a job)
-        self._writing = False
         self._dicts: list[Any] = [None, None, None, None]  # (summary, its dict, simulation, its dict)
         self.panel.analyse_requested.connect(self.analyse)
         self.panel.simulate_requested.connect(self.simulate)
@@ -71,22 +63,15 @@ class MesaController:
         self.panel.n_changed.connect(lambda _n: self._n_chosen())
         self.panel.n_view_changed.connect(lambda _k: self._record())
         self.panel.export_requested.connect(self.export_dialog)
-        self.state.fits.edited.connect(self._fit_edited)
         self.state.datasets_changed.connect(self._datasets_changed)
         self.state.current_changed.connect(lambda _k: self._datasets_changed())
 
     # -- which series -----------------------------------------------------------------------------------
     def series_key(self) -> str | None:
-        cur = self.state.current
-        entry = self.state.entries.get(cur or "")
-        if entry is not None and isinstance(entry.dataset, Series):
-            return cur
-        keys = [k for k, e in self.state.entries.items() if isinstance(e.dataset, Series)]
-        return keys[-1] if keys else None
+        return self.current_series_key()
 
     def series(self) -> Series | None:
-        entry = self.state.entries.get(self.key or "")
-        return entry.dataset if entry is not None and isinstance(entry.dataset, Series) else None
+        return self.series_at(self.key)
 
     def _datasets_changed(self) -> None:
         key = self.series_key()
@@ -96,13 +81,12 @@ class MesaController:
         self.summary = None
         self._show_series()
 
-    def show_panel(self) -> None:
-        dock = self.host.dock(DOCK)
-        dock.show()
-        dock.raise_()
+    def show_panel(self) -> MesaPanel:
+        super().show_panel()
         if self.summary is None:
             self.key = self.series_key()
             self._show_series()
+        return self.panel
 
     def _show_series(self) -> None:
         s = self.series()
@@ -155,7 +139,7 @@ class MesaController:
 
         def failed(message: str) -> None:
             self.job = None
-            self.panel.set_busy("analyse", False, f"Analysis failed: {message.strip().splitlines()[-1]}")
+            self.panel.set_busy("analyse", False, f"Analysis failed: {last_line(message)}")
 
         self.job = self.host.run_job(
             _analyse,
@@ -188,7 +172,7 @@ class MesaController:
 
         def failed(message: str) -> None:
             self.sim_job = None
-            self.panel.set_busy("simulate", False, f"Simulation failed: {message.strip().splitlines()[-1]}")
+            self.panel.set_busy("simulate", False, f"Simulation failed: {last_line(message)}")
 
         self.sim_job = self.host.run_job(
             simulate_summary,
@@ -217,7 +201,7 @@ class MesaController:
             self.panel.set_status(f"Gap tables from {Path(path).name}: {tables[0][0].size} temperatures.")
 
         def failed(message: str) -> None:
-            self.panel.set_status(f"Tables not read: {message.strip().splitlines()[-1]}")
+            self.panel.set_status(f"Tables not read: {last_line(message)}")
 
         return self.host.run_job(
             _read_tables, path, name="Read gap tables", on_finished=done, on_failed=failed
@@ -225,10 +209,8 @@ class MesaController:
 
     # -- state record -----------------------------------------------------------------------------------
     def _record(self) -> None:
-        if self._writing or (self.summary is None and self.simulation is None):
+        if self.record.writing or (self.summary is None and self.simulation is None):
             return
-        if self.record_key is None or self.record_key not in self.state.fits:
-            self.record_key = self.state.new_key("fit")
         # the results' dicts are made once per result (a slider move only changes the view)
         if self._dicts[0] is not self.summary:
             self._dicts[:2] = [self.summary, self.summary.to_dict() if self.summary is not None else None]
@@ -237,29 +219,27 @@ class MesaController:
                 self.simulation,
                 self.simulation.to_dict() if self.simulation is not None else None,
             ]
-        rec = {
-            "kind": KIND,
-            "dataset": self.key,
-            "summary": self._dicts[1],
-            "simulation": self._dicts[3],
-            "view": {"n": self.panel.n(), "n_view": self.panel.n_view()},
-        }
-        self._writing = True
-        try:
-            self.state.fits[self.record_key] = rec
-        finally:
-            self._writing = False
+        self.record.write(
+            {
+                "dataset": self.key,
+                "summary": self._dicts[1],
+                "simulation": self._dicts[3],
+                "view": {"n": self.panel.n(), "n_view": self.panel.n_view()},
+            }
+        )
 
-    def _fit_edited(self, key: str, _old: Any, new: Any) -> None:
-        if self._writing or not isinstance(new, dict) or new.get("kind") != KIND:
-            return
+    @property
+    def record_key(self) -> str | None:
+        """The key of the results' record in ``state.fits`` (None before the first result)."""
+        return self.record.key
+
+    def _restore(self, _key: str, new: dict) -> None:
         try:
             summary = MesaSummary.from_dict(dict(new["summary"])) if new.get("summary") else None
             sim = SimulationSummary.from_dict(dict(new["simulation"])) if new.get("simulation") else None
         except (KeyError, TypeError, ValueError) as exc:
             self.host.log("warning", f"the mesa results of the project could not be read: {exc}")
             return
-        self.record_key = key
         self.key = new.get("dataset") if new.get("dataset") in self.state.entries else self.series_key()
         self.summary, self.simulation = summary, sim
         self._show_series()
@@ -333,14 +313,8 @@ class MesaController:
         self.panel.set_stack(data, sim_curve, marks, fit, sim_t)
 
     # -- figure -----------------------------------------------------------------------------------------
-    def export_dialog(self) -> Any:
-        path, _ = QFileDialog.getSaveFileName(
-            self.panel, "Export the mesa figure", "mesa.pdf", "PDF (*.pdf);;SVG (*.svg);;PNG (*.png)"
-        )
-        return self.export_figure(path) if path else None
-
-    def export_figure(self, path: str) -> Any:
-        """Write the mesa figure of the shown results (and simulation) to ``path`` off the GUI thread."""
+    def figure_writer(self, path: str) -> Any:
+        """Builds and writes the mesa figure of the shown results (and simulation)."""
         r, sim = self.summary, self.simulation
         if r is None:
             self.host.log("warning", "Analyse a series of stacks first: the figure shows its results")
@@ -353,18 +327,7 @@ class MesaController:
             sources = mesa_sources(r, sim)
             return export_figure(mesa_description(sources), sources, path)
 
-        def done(result: Any) -> None:
-            self.export_job = None
-            self.host.log("info", f"Wrote the mesa figure to {result.path} ({result.seconds:.1f} s)")
-
-        def failed(message: str) -> None:
-            self.export_job = None
-            self.host.log("error", f"Could not write {path}: {message.strip().splitlines()[-1]}")
-
-        self.export_job = self.host.run_job(
-            build_and_write, name="Export the mesa figure", on_finished=done, on_failed=failed
-        )
-        return self.export_job
+        return build_and_write
 
 
 def _analyse(series: Series, settings: MesaSettings, progress: Any = None, cancel: Any = None) -> MesaSummary:

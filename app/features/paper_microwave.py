@@ -17,8 +17,6 @@ import math
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog
 
 from analysis.papers.microwave_workflow import (
     MicrowaveResult,
@@ -31,6 +29,7 @@ from analysis.series import Series
 from analysis.store import Attachment
 from analysis.store.records import key_remapper
 from app.features.host import Host
+from app.features.paper_base import PaperController, last_line
 from widgets.papers.microwave_panel import MicrowavePanel
 
 ATTACHMENT = "paper_microwave"
@@ -79,31 +78,23 @@ def report(res: MicrowaveResult, settings: MicrowaveSettings) -> str:
     return "\n".join(lines)
 
 
-class MicrowaveController:
+class MicrowaveController(PaperController):
     """Binds the microwave panel to the state's series."""
 
+    DOCK = DOCK
+    TITLE = "Microwave"
+    MENU_TEXT = "&Microwave (paper 004)..."
+    STATUS_TIP = "Step amplitudes under rf, the attenuator calibration and the gap"
+    WIDTH = PANEL_WIDTH
+    FIGURE = "microwave"
+
     def __init__(self, host: Host) -> None:
-        self.host = host
-        self.state = host.state
-        self.panel = MicrowavePanel()
-        self.dock = host.add_dock(
-            DOCK,
-            "Microwave",
-            self.panel,
-            Qt.DockWidgetArea.RightDockWidgetArea,
-            visible=False,
-            scroll=True,
-        )
+        super().__init__(host, MicrowavePanel())
         self.chosen: str | None = None
         self.chosen_i0: str | None = None
         self.chosen_fscan: str | None = None
         self.settings = MicrowaveSettings()
         self.result: MicrowaveResult | None = None
-        self.job: Any = None
-        self.export_job: Any = None
-        act = host.menu("Papers").addAction("&Microwave (paper 004)...")
-        act.setStatusTip("Step amplitudes under rf, the attenuator calibration and the gap")
-        act.triggered.connect(self.show_panel)
         self.panel.analyse_requested.connect(self.analyse)
         self.panel.cancel_requested.connect(self.cancel)
         self.panel.export_requested.connect(self.export_dialog)
@@ -111,12 +102,8 @@ class MicrowaveController:
         self.state.attachment_providers[ATTACHMENT] = self.project_attachment
         self.state.attachment_restorers[ATTACHMENT] = self.restore_attachment
 
-    def series_items(self) -> list[tuple[str, str]]:
-        return [(k, e.label) for k, e in self.state.entries.items() if isinstance(e.dataset, Series)]
-
     def _series(self, key: str | None) -> Series | None:
-        e = self.state.entries.get(key or "")
-        return e.dataset if e is not None and isinstance(e.dataset, Series) else None
+        return self.series_at(key)
 
     def _guess(self, with_rf: bool = True, scan: bool = False) -> str | None:
         for key, _label in reversed(self.series_items()):
@@ -140,12 +127,7 @@ class MicrowaveController:
 
     def show_panel(self) -> MicrowavePanel:
         self._refresh_choices()
-        self.dock.show()
-        self.dock.raise_()
-        main = self.dock.window()
-        if hasattr(main, "resizeDocks") and not self.dock.isFloating() and self.dock.width() < PANEL_WIDTH:
-            main.resizeDocks([self.dock], [PANEL_WIDTH], Qt.Orientation.Horizontal)
-        return self.panel
+        return super().show_panel()
 
     def analyse(self) -> Any:
         """Run the analysis on the chosen series as a job; returns it (None when busy or nothing chosen)."""
@@ -183,7 +165,7 @@ class MicrowaveController:
             work,
             name="Microwave analysis",
             on_finished=done,
-            on_failed=lambda m: ended(f"Failed: {m.strip().splitlines()[-1]}"),
+            on_failed=lambda m: ended(f"Failed: {last_line(m)}"),
             on_cancelled=lambda: ended("Cancelled."),
         )
         self.job.progress.connect(self.panel.set_progress)
@@ -231,15 +213,6 @@ class MicrowaveController:
             self._show()
         return []
 
-    def export_dialog(self) -> Any:
-        path, _ = QFileDialog.getSaveFileName(
-            self.panel,
-            "Export the microwave figure",
-            "microwave.pdf",
-            "PDF (*.pdf);;SVG (*.svg);;PNG (*.png)",
-        )
-        return self.export_figure(path) if path else None
-
     def figure_inputs(self) -> tuple[dict[str, Series], MicrowaveSettings]:
         """(series by role "iv", "i0", "fscan", settings) of the paper figure: the chosen series (the
         newest fitting ones when none was chosen; no "iv": nothing to draw) and the panel's settings."""
@@ -251,8 +224,8 @@ class MicrowaveController:
         datasets = {k: v for k, v in (("iv", series), ("i0", i0), ("fscan", fscan)) if v is not None}
         return datasets, MicrowaveSettings(**{**self.settings.to_dict(), **self.panel.settings()})
 
-    def export_figure(self, path: str) -> Any:
-        """Write the paper figure of the chosen series to ``path`` off the GUI thread; returns the job."""
+    def figure_writer(self, path: str) -> Any:
+        """Builds and writes the paper figure of the chosen series."""
         from analysis.figures.paper_microwave import microwave_figure
         from analysis.figures.render import export_figure
         from analysis.figures.resolve import FigureSources
@@ -264,15 +237,7 @@ class MicrowaveController:
             desc, out = microwave_figure(sources, 0, settings=settings)
             return export_figure(desc, out, path)
 
-        self.export_job = self.host.run_job(
-            build_and_write,
-            name="Export the microwave figure",
-            on_finished=lambda r: self.host.log("info", f"Wrote the microwave figure to {r.path}"),
-            on_failed=lambda m: self.host.log(
-                "error", f"Could not write {path}: {m.strip().splitlines()[-1]}"
-            ),
-        )
-        return self.export_job
+        return build_and_write
 
 
 def install(host: Host) -> None:

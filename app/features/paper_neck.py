@@ -16,62 +16,46 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog
 
 from analysis.papers.neck_series import NeckSettings, NeckSummary, analyse_neck_series, sweep_rows
 from analysis.series import Series
 from app.features.host import Host
+from app.features.paper_base import FitRecord, PaperController, last_line
 from widgets.papers.neck_panel import FieldCurve, NeckPanel
 
 KIND = "paper_neck"
-DOCK = "paper_neck"
+DOCK = "paper_neck"  # the dock key
 
 
-class NeckController:
+class NeckController(PaperController):
     """Binds the Necks panel to the current series and records its results in the state."""
 
+    DOCK = "paper_neck"
+    TITLE = "Necks (paper 001)"
+    MENU_TEXT = "&Necks and point contacts (001)"
+    AREA = Qt.DockWidgetArea.BottomDockWidgetArea
+    FIGURE = "neck"
+
     def __init__(self, host: Host) -> None:
-        self.host = host
-        self.state = host.state
-        self.panel = NeckPanel()
-        host.add_dock(
-            DOCK,
-            "Necks (paper 001)",
-            self.panel,
-            Qt.DockWidgetArea.BottomDockWidgetArea,
-            visible=False,
-            scroll=True,
-        )
-        self.action = host.menu("Papers").addAction("&Necks and point contacts (001)")
-        self.action.triggered.connect(self.show_panel)
+        super().__init__(host, NeckPanel())
         self.key: str | None = None  # the series analysed
         self.summary: NeckSummary | None = None
-        self.record_key: str | None = None
-        self.job: Any = None
-        self.export_job: Any = None
-        self._writing = False
+        self.record = FitRecord(self.state, KIND, self._restore)
         self._dict: tuple[Any, Any] = (None, None)  # (summary, its dict)
         self.panel.analyse_requested.connect(self.analyse)
         self.panel.sweep_changed.connect(lambda _i: self._sweep_chosen())
         self.panel.field_view_changed.connect(lambda _k: self._save_view())
         self.panel.export_requested.connect(self.export_dialog)
-        self.state.fits.edited.connect(self._fit_edited)
         self.state.datasets_changed.connect(self._datasets_changed)
         self.state.current_changed.connect(lambda _k: self._datasets_changed())
 
     # -- which series -----------------------------------------------------------------------------------
     def series_key(self) -> str | None:
         """The current dataset when it is a series, else the newest series of the session."""
-        cur = self.state.current
-        entry = self.state.entries.get(cur or "")
-        if entry is not None and isinstance(entry.dataset, Series):
-            return cur
-        keys = [k for k, e in self.state.entries.items() if isinstance(e.dataset, Series)]
-        return keys[-1] if keys else None
+        return self.current_series_key()
 
     def series(self) -> Series | None:
-        entry = self.state.entries.get(self.key or "")
-        return entry.dataset if entry is not None and isinstance(entry.dataset, Series) else None
+        return self.series_at(self.key)
 
     def _datasets_changed(self) -> None:
         key = self.series_key()
@@ -83,13 +67,12 @@ class NeckController:
         self.summary = None
         self._show_series()
 
-    def show_panel(self) -> None:
-        dock = self.host.dock(DOCK)
-        dock.show()
-        dock.raise_()
+    def show_panel(self) -> NeckPanel:
+        super().show_panel()
         if self.summary is None:
             self.key = self.series_key()
             self._show_series()
+        return self.panel
 
     # -- analysis ---------------------------------------------------------------------------------------
     def settings(self) -> NeckSettings:
@@ -122,7 +105,7 @@ class NeckController:
 
         def failed(message: str) -> None:
             self.job = None
-            self.panel.set_busy(False, f"Analysis failed: {message.strip().splitlines()[-1]}")
+            self.panel.set_busy(False, f"Analysis failed: {last_line(message)}")
 
         self.job = self.host.run_job(
             analyse_neck_series,
@@ -142,30 +125,25 @@ class NeckController:
     def _record(self) -> None:
         if self.summary is None or self.key is None:
             return
-        if self.record_key is None or self.record_key not in self.state.fits:
-            self.record_key = self.state.new_key("fit")
         if self._dict[0] is not self.summary:  # made once per result: a view change only changes the view
             self._dict = (self.summary, self.summary.to_dict())
-        rec = {"kind": KIND, "dataset": self.key, "summary": self._dict[1], "view": self._view()}
-        self._writing = True
-        try:
-            self.state.fits[self.record_key] = rec
-        finally:
-            self._writing = False
+        self.record.write({"dataset": self.key, "summary": self._dict[1], "view": self._view()})
+
+    @property
+    def record_key(self) -> str | None:
+        """The key of the results' record in ``state.fits`` (None before the first result)."""
+        return self.record.key
 
     def _save_view(self) -> None:
-        if self.summary is not None and not self._writing:
+        if self.summary is not None and not self.record.writing:
             self._record()
 
-    def _fit_edited(self, key: str, _old: Any, new: Any) -> None:
-        if self._writing or not isinstance(new, dict) or new.get("kind") != KIND:
-            return
+    def _restore(self, _key: str, new: dict) -> None:
         try:
             summary = NeckSummary.from_dict(dict(new["summary"]))
         except (KeyError, TypeError, ValueError) as exc:
             self.host.log("warning", f"the neck results of the project could not be read: {exc}")
             return
-        self.record_key = key
         self.key = new.get("dataset") if new.get("dataset") in self.state.entries else self.series_key()
         self.summary = summary
         view = new.get("view") or {}
@@ -262,14 +240,8 @@ class NeckController:
         self._draw_sweep()
 
     # -- figure -----------------------------------------------------------------------------------------
-    def export_dialog(self) -> Any:
-        path, _ = QFileDialog.getSaveFileName(
-            self.panel, "Export the neck figure", "neck.pdf", "PDF (*.pdf);;SVG (*.svg);;PNG (*.png)"
-        )
-        return self.export_figure(path) if path else None
-
-    def export_figure(self, path: str) -> Any:
-        """Write the neck figure of the shown series and results to ``path`` off the GUI thread."""
+    def figure_writer(self, path: str) -> Any:
+        """Builds and writes the neck figure of the shown series, results and sweep."""
         s, r = self.series(), self.summary
         if s is None or r is None:
             self.host.log("warning", "Analyse a series first: the figure shows its results")
@@ -282,18 +254,7 @@ class NeckController:
 
             return export_figure(neck_description(), neck_sources(s, r, sweep), path)
 
-        def done(result: Any) -> None:
-            self.export_job = None
-            self.host.log("info", f"Wrote the neck figure to {result.path} ({result.seconds:.1f} s)")
-
-        def failed(message: str) -> None:
-            self.export_job = None
-            self.host.log("error", f"Could not write {path}: {message.strip().splitlines()[-1]}")
-
-        self.export_job = self.host.run_job(
-            build_and_write, name="Export the neck figure", on_finished=done, on_failed=failed
-        )
-        return self.export_job
+        return build_and_write
 
 
 def install(host: Host) -> None:

@@ -17,7 +17,6 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QPlainTextEdit,
@@ -27,18 +26,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from widgets.papers.common import number_field
+
 ROLES = (("rt", "R(T) series"), ("iv", "I-V series (fields)"), ("brush", "I-V brush series"))
 _PENS = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14)]
-
-
-def _spin(lo: float, hi: float, value: float, decimals: int, suffix: str) -> QDoubleSpinBox:
-    s = QDoubleSpinBox()
-    s.setRange(lo, hi)
-    s.setDecimals(decimals)
-    s.setValue(value)
-    s.setSuffix(suffix)
-    s.setKeyboardTracking(False)
-    return s
 
 
 class ITSPanel(QWidget):
@@ -60,11 +51,11 @@ class ITSPanel(QWidget):
             c.setMinimumContentsLength(14)
             self.combos[role] = c
             form.addRow(text, c)
-        self.t_bath = _spin(0.01, 400.0, 4.2, 2, " K")
-        self.area = _spin(0.0, 1e6, 100.0, 2, " um^2")
-        self.eps = _spin(0.001, 0.5, 0.02, 3, "")
-        self.contact_r0 = _spin(0.0, 1e6, 0.0, 2, " Ohm")
-        self.contact_tc = _spin(0.1, 400.0, 60.0, 1, " K")
+        self.t_bath = number_field(0.01, 400.0, 4.2, 2, " K")
+        self.area = number_field(0.0, 1e6, 100.0, 2, " um^2")
+        self.eps = number_field(0.001, 0.5, 0.02, 3, "")
+        self.contact_r0 = number_field(0.0, 1e6, 0.0, 2, " Ohm")
+        self.contact_tc = number_field(0.1, 400.0, 60.0, 1, " K")
         form.addRow("Bath temperature", self.t_bath)
         form.addRow("Junction area (0: loads in W)", self.area)
         form.addRow("Critical-load threshold eps", self.eps)

@@ -15,18 +15,24 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QSlider,
-    QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from widgets.series.common import axis_label, setup_plot
+from widgets.papers.common import (
+    chooser_above,
+    combo_of,
+    number_field,
+    plots_over_table,
+    result_plot,
+    results_table,
+    set_table_rows,
+    table_rows,
+)
+from widgets.series.common import axis_label
 
 DATA_COLOUR = (40, 40, 40)
 SIM_COLOUR = (213, 94, 0)
@@ -35,13 +41,8 @@ MARK_COLOUR = (0, 114, 178)
 N_VIEWS = (("v_peak", "V_peak(N) per junction"), ("beta", "beta(N)"), ("t_peak", "T_m at the peak (N)"))
 
 
-def _spin(lo: float, hi: float, value: float, decimals: int, tip: str) -> QDoubleSpinBox:
-    s = QDoubleSpinBox()
-    s.setRange(lo, hi)
-    s.setDecimals(decimals)
-    s.setValue(value)
-    s.setToolTip(tip)
-    return s
+def _mesa_spin(lo: float, hi: float, value: float, decimals: int, tip: str) -> QDoubleSpinBox:
+    return number_field(lo, hi, value, decimals, tip=tip, tracking=True)
 
 
 class MesaPanel(QWidget):
@@ -69,7 +70,7 @@ class MesaPanel(QWidget):
         self.sin_combo.setToolTip("The top contact measured alone, subtracted in series from every stack")
         row.addWidget(self.sin_combo)
         row.addWidget(QLabel("Fit up to (mV)"))
-        self.fit_spin = _spin(
+        self.fit_spin = _mesa_spin(
             1.0, 1000.0, 60.0, 1, "d-wave fit of the smallest stack per junction up to this bias"
         )
         row.addWidget(self.fit_spin)
@@ -84,13 +85,13 @@ class MesaPanel(QWidget):
 
         sim = QHBoxLayout()
         sim.addWidget(QLabel("alpha (K/mW)"))
-        self.alpha_spin = _spin(0.01, 10000.0, 110.0, 2, "Thermal resistance of the mesa")
+        self.alpha_spin = _mesa_spin(0.01, 10000.0, 110.0, 2, "Thermal resistance of the mesa")
         sim.addWidget(self.alpha_spin)
         sim.addWidget(QLabel("R_N/junction (Ohm)"))
-        self.rn_spin = _spin(0.01, 1e6, 24.2, 2, "Normal-state resistance per junction")
+        self.rn_spin = _mesa_spin(0.01, 1e6, 24.2, 2, "Normal-state resistance per junction")
         sim.addWidget(self.rn_spin)
         sim.addWidget(QLabel("T_bath (K)"))
-        self.tb_spin = _spin(0.1, 300.0, 4.2, 2, "Bath temperature")
+        self.tb_spin = _mesa_spin(0.1, 300.0, 4.2, 2, "Bath temperature")
         sim.addWidget(self.tb_spin)
         sim.addStretch(1)
         lay.addLayout(sim)
@@ -124,46 +125,18 @@ class MesaPanel(QWidget):
         self.status.setWordWrap(True)
         lay.addWidget(self.status)
 
-        split = QSplitter(Qt.Orientation.Horizontal)
-        left = QWidget()
-        ll = QVBoxLayout(left)
-        ll.setContentsMargins(0, 0, 0, 0)
-        self.stack_combo = QComboBox()
-        self.stack_combo.addItem("Current I(V) per junction", "iv")
-        self.stack_combo.addItem("Mesa temperature T_m(V) of the simulation", "tm")
-        ll.addWidget(self.stack_combo)
-        self.stack_plot = pg.PlotWidget(background="w")
-        setup_plot(self.stack_plot.getPlotItem())
-        self.stack_plot.getPlotItem().addLegend(offset=(10, 10))
-        ll.addWidget(self.stack_plot)
-        split.addWidget(left)
-        right = QWidget()
-        rl = QVBoxLayout(right)
-        rl.setContentsMargins(0, 0, 0, 0)
-        self.n_combo = QComboBox()
-        for key, text in N_VIEWS:
-            self.n_combo.addItem(text, key)
-        rl.addWidget(self.n_combo)
-        self.n_plot = pg.PlotWidget(background="w")
-        setup_plot(self.n_plot.getPlotItem())
-        self.n_plot.getPlotItem().addLegend(offset=(-10, 10))
-        rl.addWidget(self.n_plot)
-        split.addWidget(right)
-        split.setSizes([520, 400])
-        self.table = QTableWidget(0, 3)
-        self.table.setHorizontalHeaderLabels(["Quantity", "Value", "Note"])
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(22)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        vsplit = QSplitter(Qt.Orientation.Vertical)
-        vsplit.addWidget(split)
-        vsplit.addWidget(self.table)
-        vsplit.setSizes([560, 260])
-        lay.addWidget(vsplit, 1)
+        self.stack_combo = combo_of(
+            (("iv", "Current I(V) per junction"), ("tm", "Mesa temperature T_m(V) of the simulation"))
+        )
+        self.stack_plot = result_plot((10, 10))
+        self.n_combo = combo_of(N_VIEWS)
+        self.n_plot = result_plot()
+        self.table = results_table()
+        left, right = (
+            chooser_above(self.stack_combo, self.stack_plot),
+            chooser_above(self.n_combo, self.n_plot),
+        )
+        lay.addWidget(plots_over_table(left, right, self.table, (520, 400), (560, 260)), 1)
         self._n_curves: dict[str, dict[str, Any]] = {}
         self.mark_lines: list[pg.InfiniteLine] = []
         self._stack: tuple[Any, Any, list[tuple[float, str]], Any, Any] = (None, None, [], None, None)
@@ -343,14 +316,7 @@ class MesaPanel(QWidget):
 
     # -- table ------------------------------------------------------------------------------------------
     def set_rows(self, rows: Sequence[tuple[str, str, str]]) -> None:
-        self.table.setRowCount(len(rows))
-        for i, r in enumerate(rows):
-            for j, text in enumerate(r):
-                self.table.setItem(i, j, QTableWidgetItem(str(text)))
+        set_table_rows(self.table, rows)
 
     def rows(self) -> list[tuple[str, str, str]]:
-        out = []
-        for i in range(self.table.rowCount()):
-            cells = [self.table.item(i, j) for j in range(3)]
-            out.append(tuple(c.text() if c is not None else "" for c in cells))
-        return out  # type: ignore[return-value]
+        return table_rows(self.table)

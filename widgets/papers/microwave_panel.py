@@ -20,7 +20,6 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QPlainTextEdit,
@@ -31,17 +30,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from widgets.papers.common import number_field
+
 _PENS = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14), (140, 86, 75)]
-
-
-def _spin(lo: float, hi: float, value: float, decimals: int, suffix: str) -> QDoubleSpinBox:
-    s = QDoubleSpinBox()
-    s.setRange(lo, hi)
-    s.setDecimals(decimals)
-    s.setValue(value)
-    s.setSuffix(suffix)
-    s.setKeyboardTracking(False)
-    return s
 
 
 class MicrowavePanel(QWidget):
@@ -69,16 +60,16 @@ class MicrowavePanel(QWidget):
         self.fscan_combo.setObjectName("microwave-fscan")
         self.fscan_combo.setMinimumContentsLength(14)
         form.addRow("Frequency scan (slices)", self.fscan_combo)
-        self.f_ghz = _spin(0.1, 1000.0, 25.7, 3, " GHz")
-        self.delta_mev = _spin(0.01, 50.0, 0.55, 4, " meV")
+        self.f_ghz = number_field(0.1, 1000.0, 25.7, 3, " GHz")
+        self.delta_mev = number_field(0.01, 50.0, 0.55, 4, " meV")
         self.orders = QSpinBox()
         self.orders.setRange(1, 12)
         self.orders.setValue(5)
         self.law = QComboBox()
         self.law.addItem("Werthamer (Eq. 6)", "werthamer")
         self.law.addItem("Bessel (Eq. 4)", "bessel")
-        self.gap_min = _spin(0.01, 50.0, 0.3, 3, " meV")
-        self.gap_max = _spin(0.01, 50.0, 1.2, 3, " meV")
+        self.gap_min = number_field(0.01, 50.0, 0.3, 3, " meV")
+        self.gap_max = number_field(0.01, 50.0, 1.2, 3, " meV")
         form.addRow("rf frequency", self.f_ghz)
         form.addRow("Gap Delta (QP edges, Eq. 6)", self.delta_mev)
         form.addRow("Josephson orders 0..N-1, N =", self.orders)
@@ -88,7 +79,7 @@ class MicrowavePanel(QWidget):
         self.slice_order = QSpinBox()
         self.slice_order.setRange(0, 12)
         self.slice_order.setValue(0)
-        self.slice_two_alpha = _spin(0.1, 200.0, 25.9, 2, "")
+        self.slice_two_alpha = number_field(0.1, 200.0, 25.9, 2, "")
         form.addRow("Slice: step N", self.slice_order)
         form.addRow("Slice: at 2 alpha", self.slice_two_alpha)
         row = QHBoxLayout()

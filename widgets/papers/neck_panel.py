@@ -13,17 +13,22 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
-    QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from widgets.series.common import axis_label, setup_plot
+from widgets.papers.common import (
+    chooser_above,
+    combo_of,
+    plots_over_table,
+    result_plot,
+    results_table,
+    set_table_rows,
+    table_rows,
+)
+from widgets.series.common import axis_label
 from widgets.series.result_plot import RESULT_COLOURS
 
 #: Results against field offered by the field plot: (key, menu text).
@@ -98,37 +103,12 @@ class NeckPanel(QWidget):
         self.status.setWordWrap(True)
         lay.addWidget(self.status)
 
-        split = QSplitter(Qt.Orientation.Horizontal)
-        self.sweep_plot = pg.PlotWidget(background="w")
-        setup_plot(self.sweep_plot.getPlotItem())
-        self.sweep_plot.getPlotItem().addLegend(offset=(-10, 10))
-        split.addWidget(self.sweep_plot)
-        right = QWidget()
-        rl = QVBoxLayout(right)
-        rl.setContentsMargins(0, 0, 0, 0)
-        self.field_combo = QComboBox()
-        for key, text in FIELD_VIEWS:
-            self.field_combo.addItem(text, key)
-        rl.addWidget(self.field_combo)
-        self.field_plot = pg.PlotWidget(background="w")
-        setup_plot(self.field_plot.getPlotItem())
-        self.field_plot.getPlotItem().addLegend(offset=(-10, 10))
-        rl.addWidget(self.field_plot)
-        split.addWidget(right)
-        split.setSizes([500, 400])
-        self.table = QTableWidget(0, 3)
-        self.table.setHorizontalHeaderLabels(["Quantity", "Value", "Note"])
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        vsplit = QSplitter(Qt.Orientation.Vertical)
-        vsplit.addWidget(split)
-        vsplit.addWidget(self.table)
-        vsplit.setSizes([560, 300])
-        lay.addWidget(vsplit, 1)
+        self.sweep_plot = result_plot()
+        self.field_combo = combo_of(FIELD_VIEWS)
+        self.field_plot = result_plot()
+        self.table = results_table()
+        right = chooser_above(self.field_combo, self.field_plot)
+        lay.addWidget(plots_over_table(self.sweep_plot, right, self.table, (500, 400), (560, 300)), 1)
         self.ladder_lines: list[pg.InfiniteLine] = []
         self._field: dict[str, list[FieldCurve]] = {}
         self._field_x: tuple[str, str] = ("Field", "T")
@@ -210,20 +190,10 @@ class NeckPanel(QWidget):
 
     # -- table ------------------------------------------------------------------------------------------
     def set_rows(self, rows: Sequence[tuple[str, str, str]]) -> None:
-        self.table.setRowCount(len(rows))
-        for i, r in enumerate(rows):
-            for j, text in enumerate(r):
-                item = QTableWidgetItem(str(text))
-                if j == 0 and text.startswith("  "):
-                    item.setForeground(pg.mkColor(90, 90, 90))
-                self.table.setItem(i, j, item)
+        set_table_rows(self.table, rows)
 
     def rows(self) -> list[tuple[str, str, str]]:
-        out = []
-        for i in range(self.table.rowCount()):
-            cells = [self.table.item(i, j) for j in range(3)]
-            out.append(tuple(c.text() if c is not None else "" for c in cells))
-        return out  # type: ignore[return-value]
+        return table_rows(self.table)
 
     # -- field plot -------------------------------------------------------------------------------------
     def set_field_results(
