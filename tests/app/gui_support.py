@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +52,35 @@ def open_window(
     w.show()
     qtbot.waitExposed(w)
     return w
+
+
+@contextmanager
+def window_maker(
+    qtbot, tmp_path: Path, features: Sequence[str], size: tuple[int, int] = (1400, 900)
+) -> Iterator:
+    """Yields ``make(name="w")``: a shown main window with ``features`` (each must install) and its own
+    settings file ``tmp_path / name.ini``; every window made is shut down on leaving."""
+    from app.window.main_window import MainWindow
+
+    made = []
+
+    def make(name: str = "w"):
+        settings = QSettings(str(tmp_path / f"{name}.ini"), QSettings.Format.IniFormat)
+        w = MainWindow(settings=settings, features=list(features), restore_layout=False)
+        qtbot.addWidget(w)
+        missing = [f for f in features if f not in w.features_installed]
+        assert not missing, (missing, w.features_failed)
+        w.resize(*size)
+        w.show()
+        qtbot.waitExposed(w)
+        made.append(w)
+        return w
+
+    try:
+        yield make
+    finally:
+        for w in made:
+            w.shutdown()
 
 
 def close_window(qtbot, w) -> None:

@@ -14,11 +14,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings
 
 from analysis.maps.regions import Rectangle
 from analysis.store import atomic
-from tests.app.gui_support import make_grid, wait_slicers_idle
+from tests.app.gui_support import make_grid, wait_slicers_idle, window_maker
 
 NM = 1e-9
 FEATURES = ["app.features.regions", "app.features.project"]
@@ -26,23 +25,8 @@ FEATURES = ["app.features.regions", "app.features.project"]
 
 @pytest.fixture
 def windows(qtbot, tmp_path):
-    from app.window.main_window import MainWindow
-
-    made = []
-
-    def make(name: str = "w"):
-        settings = QSettings(str(tmp_path / f"{name}.ini"), QSettings.Format.IniFormat)
-        w = MainWindow(settings=settings, features=FEATURES, restore_layout=False)
-        qtbot.addWidget(w)
-        w.resize(1200, 800)
-        w.show()
-        qtbot.waitExposed(w)
-        made.append(w)
-        return w
-
-    yield make
-    for w in made:
-        w.shutdown()
+    with window_maker(qtbot, tmp_path, FEATURES, size=(1200, 800)) as make:
+        yield make
 
 
 def _log(w) -> str:

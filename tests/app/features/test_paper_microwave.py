@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
 from analysis.papers.scenario_microwave import (
@@ -17,30 +17,15 @@ from analysis.papers.scenario_microwave import (
     slice_truth,
 )
 from tests.app.features.test_series import _menu_path
+from tests.app.gui_support import window_maker
 
 FEATURES = ["app.features.project", "app.features.series", "app.features.paper_microwave"]
 
 
 @pytest.fixture
 def windows(qtbot, tmp_path):
-    from app.window.main_window import MainWindow
-
-    made = []
-
-    def make(name: str):
-        settings = QSettings(str(tmp_path / f"{name}.ini"), QSettings.Format.IniFormat)
-        w = MainWindow(settings=settings, features=FEATURES, restore_layout=False)
-        qtbot.addWidget(w)
-        assert "app.features.paper_microwave" in w.features_installed, w.features_failed
-        w.resize(1400, 900)
-        w.show()
-        qtbot.waitExposed(w)
-        made.append(w)
-        return w
-
-    yield make
-    for w in made:
-        w.shutdown()
+    with window_maker(qtbot, tmp_path, FEATURES) as make:
+        yield make
 
 
 def _type(qtbot, spin, text: str) -> None:

@@ -3,44 +3,22 @@ its numbers match the truth, the figure is written, and the results come back wi
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
 from analysis.papers.scenario_neck import STEP_COUNTS, TRUTH, make_neck_series
+from tests.app.gui_support import window_maker
 from tests.app.real_input import choose, menu_action
 
 FEATURES = ["app.features.series", "app.features.project", "app.features.paper_neck"]
 
 
-def _window(qtbot, tmp_path: Path, name: str):
-    from app.window.main_window import MainWindow
-
-    settings = QSettings(str(tmp_path / f"{name}.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings, features=FEATURES, restore_layout=False)
-    qtbot.addWidget(w)
-    assert "app.features.paper_neck" in w.features_installed, w.features_failed
-    w.resize(1500, 950)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
-
-
 @pytest.fixture
 def windows(qtbot, tmp_path):
-    made = []
-
-    def make(name: str = "w"):
-        w = _window(qtbot, tmp_path, name)
-        made.append(w)
-        return w
-
-    yield make
-    for w in made:
-        w.shutdown()
+    with window_maker(qtbot, tmp_path, FEATURES, size=(1500, 950)) as make:
+        yield make
 
 
 def _colour_pixels(widget, rgb: tuple[int, int, int], tol: int = 40) -> int:

@@ -12,43 +12,22 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QFileDialog
 
 from analysis.maps.linecut import CutPath
 from analysis.maps.regions import Rectangle
-from tests.app.gui_support import make_grid, wait_slicers_idle
+from tests.app.gui_support import make_grid, wait_slicers_idle, window_maker
 
 NM = 1e-9
 FEATURES = ["app.features.regions", "app.features.project"]
 
 
-def _window(qtbot, tmp_path: Path, name: str):
-    from app.window.main_window import MainWindow
-
-    settings = QSettings(str(tmp_path / f"{name}.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings=settings, features=FEATURES, restore_layout=False)
-    qtbot.addWidget(w)
-    assert "app.features.project" in w.features_installed, w.features_failed
-    w.resize(1400, 900)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
-
-
 @pytest.fixture
 def windows(qtbot, tmp_path):
-    made = []
-
-    def make(name: str = "w"):
-        w = _window(qtbot, tmp_path, name)
-        made.append(w)
-        return w
-
-    yield make
-    for w in made:
-        w.shutdown()
+    with window_maker(qtbot, tmp_path, FEATURES) as make:
+        yield make
 
 
 def _digest(path: Path) -> str:
