@@ -245,6 +245,7 @@ class MainWindow(QMainWindow):
         return list(self._jobs)
 
     def _job_progress(self, job: workers.Job, done: int, total: int) -> None:
+        job.last_progress = (done, total)  # type: ignore[attr-defined]  # what a watcher sees move
         if self._jobs and job is self._jobs[-1]:
             self.job_status.set_progress(done, total)
 

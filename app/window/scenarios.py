@@ -533,6 +533,9 @@ def is_settled(window: MainWindow) -> bool:
 class ScenarioRunner(QObject):
     """Runs a scenario's steps, each once the window has settled; ``finished(ok, message)`` at the end.
 
+    ``timeout_ms`` bounds the time without progress (a step started, a job started, ended or reported
+    progress), not the whole run: a whole-grid fit on a busy machine may take minutes and still finish.
+
     The window is checked on a timer from the event loop (no processEvents); the window counts as settled
     after two checks in a row found it idle, so work a step queues has started before the next check.
     """
@@ -565,7 +568,10 @@ class ScenarioRunner(QObject):
         self._deadline = QTimer(self)
         self._deadline.setSingleShot(True)
         self._deadline.setInterval(timeout_ms)
-        self._deadline.timeout.connect(lambda: self._finish(False, "timed out waiting for the window"))
+        self._deadline.timeout.connect(
+            lambda: self._finish(False, f"timed out: the window made no progress for {timeout_ms / 1000:g} s")
+        )
+        self._progress: tuple = ()
 
     def start(self) -> None:
         self._size = self.window.size()
@@ -576,9 +582,17 @@ class ScenarioRunner(QObject):
         self._timer.start()
         self._deadline.start()
 
+    def _jobs_moved(self) -> bool:
+        """Whether the window's jobs changed or reported progress since the last check."""
+        now = tuple((id(j), getattr(j, "last_progress", None)) for j in self.window.active_jobs())
+        moved, self._progress = now != self._progress, now
+        return moved
+
     def _tick(self) -> None:
         if self.done:
             return
+        if self._jobs_moved():
+            self._deadline.start()  # the deadline counts time without progress: a long fit that moves is fine
         if not is_settled(self.window):
             self._quiet = 0
             return
@@ -595,6 +609,7 @@ class ScenarioRunner(QObject):
             self._finish(True, f"{self.scenario.title}: ready")
             return
         step = self.scenario.steps[self.next_step]
+        self._deadline.start()
         self.step_started.emit(self.next_step)
         self.next_step += 1
         try:
