@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 
 from analysis.errors import WorkbenchError
+
+T = TypeVar("T")
 
 
 class AnalysisError(WorkbenchError, ValueError):
@@ -63,3 +66,31 @@ def noise_sigma(y: np.ndarray) -> float:
     if d2.size < 3:
         return 0.0
     return 1.4826 * float(np.median(np.abs(d2 - np.median(d2)))) / math.sqrt(6.0)
+
+
+def result_parts(result: Any) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """(scalars, arrays) of a result dataclass whose fields are floats or arrays: the form a project
+    attachment stores (arrays as float64)."""
+    scalars: dict[str, float] = {}
+    arrays: dict[str, np.ndarray] = {}
+    for k, v in asdict(result).items():
+        if isinstance(v, np.ndarray):
+            arrays[k] = np.asarray(v, dtype=np.float64)
+        else:
+            scalars[k] = float(v)
+    return scalars, arrays
+
+
+def result_from_parts(cls: type[T], scalars: dict[str, Any], arrays: dict[str, Any]) -> T:
+    """The result dataclass ``cls`` from :func:`result_parts`' output; unknown names are ignored (a
+    project from a newer version), missing ones keep their defaults."""
+    names = set(cls.__dataclass_fields__)  # type: ignore[attr-defined]
+    kw: dict[str, Any] = {k: float(v) for k, v in scalars.items() if k in names}
+    kw.update({k: np.asarray(v, dtype=np.float64) for k, v in arrays.items() if k in names})
+    return cls(**kw)
+
+
+def known_fields(cls: type[T], values: dict[str, Any]) -> T:
+    """Settings dataclass ``cls`` from a dict, ignoring names it does not have."""
+    names = set(cls.__dataclass_fields__)  # type: ignore[attr-defined]
+    return cls(**{k: v for k, v in values.items() if k in names})

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from analysis.papers import its
-from analysis.papers._common import AnalysisError
+from analysis.papers._common import AnalysisError, known_fields, result_from_parts, result_parts
 from analysis.series import Series
 
 
@@ -37,8 +37,7 @@ class ITSSettings:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ITSSettings:
-        names = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in d.items() if k in names})
+        return known_fields(cls, d)
 
 
 @dataclass
@@ -172,20 +171,12 @@ def analyse_its(
 
 def result_to_dict(res: ITSResult) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """(scalars, arrays) of a result, for a project attachment."""
-    scalars, arrays = {}, {}
-    for k, v in asdict(res).items():
-        if isinstance(v, np.ndarray):
-            arrays[k] = np.asarray(v, dtype=np.float64)
-        else:
-            scalars[k] = float(v)
-    return scalars, arrays
+    return result_parts(res)
 
 
 def result_from_dict(scalars: dict[str, Any], arrays: dict[str, Any]) -> ITSResult:
-    names = set(ITSResult.__dataclass_fields__)
-    kw: dict[str, Any] = {k: float(v) for k, v in scalars.items() if k in names}
-    kw.update({k: np.asarray(v, dtype=np.float64) for k, v in arrays.items() if k in names})
-    return ITSResult(**kw)
+    """The result of :func:`result_to_dict`'s output."""
+    return result_from_parts(ITSResult, scalars, arrays)
 
 
 __all__ = [

@@ -19,7 +19,7 @@ from scipy import special
 
 from analysis.models import microwave as mw
 from analysis.papers import microwave as pm
-from analysis.papers._common import AnalysisError
+from analysis.papers._common import AnalysisError, known_fields, result_from_parts, result_parts
 from analysis.series import Series
 
 
@@ -51,8 +51,7 @@ class MicrowaveSettings:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> MicrowaveSettings:
-        names = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in d.items() if k in names})
+        return known_fields(cls, d)
 
 
 @dataclass
@@ -291,20 +290,13 @@ def analyse_microwave(
 
 
 def result_to_dict(res: MicrowaveResult) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    scalars, arrays = {}, {}
-    for k, v in asdict(res).items():
-        if isinstance(v, np.ndarray):
-            arrays[k] = np.asarray(v, dtype=np.float64)
-        else:
-            scalars[k] = float(v)
-    return scalars, arrays
+    """(scalars, arrays) of a result, for a project attachment."""
+    return result_parts(res)
 
 
 def result_from_dict(scalars: dict[str, Any], arrays: dict[str, Any]) -> MicrowaveResult:
-    names = set(MicrowaveResult.__dataclass_fields__)
-    kw: dict[str, Any] = {k: float(v) for k, v in scalars.items() if k in names}
-    kw.update({k: np.asarray(v, dtype=np.float64) for k, v in arrays.items() if k in names})
-    return MicrowaveResult(**kw)
+    """The result of :func:`result_to_dict`'s output."""
+    return result_from_parts(MicrowaveResult, scalars, arrays)
 
 
 __all__ = [
