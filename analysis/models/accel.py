@@ -164,19 +164,22 @@ if os.environ.get("STSWORKBENCH_NO_NUMBA", "") not in ("1", "true", "yes"):
                         g1 = -p
 
         @numba.njit(cache=True, fastmath=False)
-        def _cf_ratio(nu, x, K, order, r_out, rnu_out, rx_out, rnunu_out, rnux_out):  # pragma: no cover
+        def _cf_ratio(nu, x, K, order, zero, r_out, rnu_out, rx_out, rnunu_out, rnux_out):  # pragma: no cover
             n, nb = nu.shape
             for i in range(n):
                 xi = x[i]
                 for j in range(nb):
                     v = nu[i, j]
-                    mu = v + (K + 2.0)
-                    sq = np.sqrt(mu * mu + xi * xi)
-                    if sq.real < 0.0:
-                        sq = -sq
-                    r = xi / (mu + sq)
-                    r_nu = -r * (1.0 + mu / sq) / (mu + sq)
-                    r_x = r / xi - r * (xi / sq) / (mu + sq)
+                    if zero:
+                        r = r_nu = r_x = 0j
+                    else:
+                        mu = v + (K + 2.0)
+                        sq = np.sqrt(mu * mu + xi * xi)
+                        if sq.real < 0.0:
+                            sq = -sq
+                        r = xi / (mu + sq)
+                        r_nu = -r * (1.0 + mu / sq) / (mu + sq)
+                        r_x = r / xi - r * (xi / sq) / (mu + sq)
                     r_nunu = 0j
                     r_nux = 0j
                     for k in range(K, -1, -1):
@@ -282,11 +285,14 @@ def dwave_half_averages_compiled(
     return avg, da, dd, dg
 
 
-def bessel_ratio_rows_compiled(nu: np.ndarray, x: np.ndarray, levels: int, order: int) -> tuple:
+def bessel_ratio_rows_compiled(
+    nu: np.ndarray, x: np.ndarray, levels: int, order: int, zero_start: bool = False
+) -> tuple:
     """The continued fraction r = I_{nu+1}(x)/I_nu(x) and its derivatives for complex orders ``nu``
     (n, nb) and couplings ``x`` (n,) > 0, ``levels`` deep, as ``josephson._ratio_batch`` computes them
     (same start and recurrence, one element at a time): ``order`` 1 gives (r, r_nu), 2 adds r_x, 3 adds
-    r_nunu and r_nux, each (n, nb) complex. Needs numba."""
+    r_nunu and r_nux, each (n, nb) complex. ``zero_start``: the tail starts from r = 0 (with zero
+    derivatives) instead of the uniform estimate. Needs numba."""
     if _cf_kernel is None:
         raise RuntimeError("numba is not available")
     nu = np.ascontiguousarray(nu, dtype=complex)
@@ -294,7 +300,7 @@ def bessel_ratio_rows_compiled(nu: np.ndarray, x: np.ndarray, levels: int, order
     outs = [np.empty(nu.shape, complex) for _ in range(2)]
     outs += [np.empty(nu.shape if order >= 2 else (1, 1), complex)]
     outs += [np.empty(nu.shape if order >= 3 else (1, 1), complex) for _ in range(2)]
-    _cf_kernel(nu, x, int(levels), int(order), *outs)
+    _cf_kernel(nu, x, int(levels), int(order), bool(zero_start), *outs)
     return tuple(outs[: (2, 2, 3, 5)[order]])
 
 
