@@ -203,30 +203,32 @@ def iz_levels(x: float) -> int:
 
 #: Bound on the start error's contribution to the continued fraction, relative to x (see
 #: :func:`converged_levels`).
-CF_TOLERANCE = 1e-24
+CF_TOLERANCE = 1e-19
 
 
 def converged_levels(x: float, nu_max: float = 0.0) -> int:
     """Levels of the continued fraction that suffice for coupling ``x`` when every order has Re nu >= 0:
     at most :func:`iz_levels`, fewer where the fraction has converged.
 
-    For x <= 1 and Re nu >= 0 every level (computed or exact) obeys |r_k| <= b_k = x / (2(k+1) - x) <= 1, and
-    the backward step r_k = x / (2(nu+k+1) + x r_{k+1}) maps a difference e_{k+1} of its input to
+    For x <= 1/2 and Re nu >= -1/2 every level (computed or exact) obeys |r_k| <= b_k = x / (2k + 1 - x) <= 1,
+    and the backward step r_k = x / (2(nu+k+1) + x r_{k+1}) maps a difference e_{k+1} of its input to
     |e_k| = |r_k r'_k| |e_{k+1}| <= b_k^2 |e_{k+1}|. The start value's error (at most 2 b_{K+1}) thus reaches
-    r_0 damped by prod_{k<=K} b_k^2; the smallest K >= 2 that brings this below ``CF_TOLERANCE`` x / (1 +
-    ``nu_max``)^3 (|nu| <= nu_max: r_0 and its nu-derivatives fall off like x / |nu|^j) is used. For
-    x = 3.6e-4 and |nu| <= 7 that is 3 levels instead of 11. Larger x keeps :func:`iz_levels`. The bound
-    holds for any start value with |r_{K+1}| <= b_{K+1}, so a converged tail starts from r = 0.
+    r_0 damped by prod_{k<=K} b_k^2. The error is analytic in nu, so on Re nu >= 0 its first two
+    nu-derivatives are at most 8 times that (Cauchy, radius 1/2), while r_0 and its derivatives fall off no
+    faster than x / (1 + |nu|)^3. The smallest K >= 2 that brings the damped start error below
+    ``CF_TOLERANCE`` x / (1 + ``nu_max``)^3 (|nu| <= nu_max) is used: for x = 3.6e-4 and |nu| <= 7 that is 3
+    levels instead of 11. Larger x keeps :func:`iz_levels`. The bound holds for any start value with
+    |r_{K+1}| <= b_{K+1}, so a converged tail starts from r = 0.
     """
     full = iz_levels(x)
-    if not (0.0 < x <= 1.0):
+    if not (0.0 < x <= 0.5):
         return full
     target = CF_TOLERANCE * x / (1.0 + abs(nu_max)) ** 3
     damp = 1.0
     for k in range(full + 1):
-        b = x / (2.0 * (k + 1) - x)
+        b = x / (2.0 * k + 1.0 - x)
         damp *= b * b
-        start = 2.0 * x / (2.0 * (k + 2) - x)
+        start = 2.0 * x / (2.0 * k + 3.0 - x)
         if k >= 2 and damp * start <= target:
             return k
     return full
@@ -517,10 +519,13 @@ def _iz_rows(x_axis: np.ndarray, P: np.ndarray):
 
 
 _CHUNK = 4096  # complex elements per block: the recurrence then runs in cache
+#: Elements per block with the compiled kernel (one element at a time, so any block stays in cache): larger
+#: blocks spend less of the batch in per-block Python work.
+_CHUNK_COMPILED = 65536
 
 
 def _chunks(n: int, nb: int):
-    step = max(1, _CHUNK // max(nb, 1))
+    step = max(1, (_CHUNK_COMPILED if accel.AVAILABLE else _CHUNK) // max(nb, 1))
     for a in range(0, n, step):
         yield slice(a, min(a + step, n))
 

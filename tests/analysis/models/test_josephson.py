@@ -433,7 +433,7 @@ class TestPhaseDiffusionFit:
             fit_phase_diffusion_series([], DELTA, T_BATH)
 
 
-@pytest.mark.parametrize("x", [1e-6, 3.6e-4, 1e-2, 0.3, 1.0])
+@pytest.mark.parametrize("x", [1e-6, 3.6e-4, 1e-2, 0.3, 0.5, 1.0])
 @pytest.mark.parametrize("nu_max", [0.5, 7.0, 1e3])
 def test_batched_continued_fraction_with_fewer_levels_is_converged(monkeypatch, x, nu_max):
     """The batch's shortened fraction (converged_levels, started from 0) equals a deep one with the uniform
