@@ -530,7 +530,8 @@ def sis_batch(
 
     def transform(a: np.ndarray, weight: np.ndarray) -> np.ndarray:
         if single:
-            return _rfft(a.astype(np.float32) * weight.astype(np.float32), L)
+            # the product of the float32 roundings of both, in one pass (no float32 copies of the inputs)
+            return _rfft(np.multiply(a, weight, dtype=np.float32), L)
         return _rfft(a * weight, L)
 
     for name in columns:
