@@ -507,25 +507,35 @@ def sis_batch(
     f = grid.f
     mult = h * (_diff_multiplier(L, h) if not current else 1.0)
     cph = np.conj(_phase(grid))
+    # -2i Im(...) times the multiplier: purely imaginary for the current (mult = h), purely real for the
+    # conductance (mult = i h D with D real), so only that part is formed
+    fac = -2.0 * h if current else 2.0 * h * _diff_multiplier(L, h).imag
 
-    def spectrum(af: np.ndarray, bf: np.ndarray) -> np.ndarray:
+    def im_product(af: np.ndarray, bf: np.ndarray) -> np.ndarray:
         z = af * bf
         z *= cph
-        return -2j * z.imag
+        return z.imag
+
+    def finish(im: np.ndarray, dtype) -> np.ndarray:
+        out = np.zeros(im.shape, dtype)
+        np.multiply(im, fac, out=out.imag if current else out.real)
+        return out
 
     Af = _rfft(tip.N * f, L)
     Bf = _rfft(smp.N * f, L)
-    spec = spectrum(Af, Bf) * mult
+    spec = finish(im_product(Af, Bf), np.complex128)
     c = sfft.irfft(spec, n=L, axis=-1)
     value = ro(c)
     out: dict[str, np.ndarray] = {}
     if not columns:
         return value, out
+    cdt = np.complex128
     if single:
-        c64 = np.complex64
+        cdt = c64 = np.complex64
         Af, Bf, spec = Af.astype(c64), Bf.astype(c64), spec.astype(c64)
         cph = cph.astype(c64)
         mult = np.asarray(mult).astype(c64)
+        fac = np.asarray(fac, dtype=np.float32)
         f = f.astype(np.float32)
 
     def transform(a: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -548,12 +558,13 @@ def sis_batch(
             B = Bf + ph * np.conj(Bf)
             s = (np.conj(transform(tip.N, fT)) * B - np.conj(A) * transform(smp.N, fT)) * mult
         else:
-            s = np.zeros_like(spec)
+            im = None
             if name in tip.dN:
-                s += spectrum(transform(tip.dN[name], f), Bf)
+                im = im_product(transform(tip.dN[name], f), Bf)
             if name in smp.dN:
-                s += spectrum(Af, transform(smp.dN[name], f))
-            s *= mult
+                part = im_product(Af, transform(smp.dN[name], f))
+                im = part if im is None else im + part
+            s = finish(im, cdt) if im is not None else np.zeros_like(spec)
         out[name] = ro(sfft.irfft(s, n=L, axis=-1))
     return value, out
 
