@@ -3,11 +3,13 @@
     N_d(E) = < W(phi) Re[z / sqrt(z^2 - Delta(phi)^2)] >_phi / < W >_phi,   Delta(phi) = Delta0 cos(2 phi)
     W(phi) = 1 + a cos(4 phi),  |a| < 1 (a > 0 weights the antinodes),  z = E + i Gamma
 
-The phi average over [0, 2 pi) equals the average over [0, pi/4]; it is taken with the midpoint rule
-(spectrally convergent for Gamma > 0; n_phi = max(64, 8 Delta0/Gamma) by default, at most 4096).
-Gamma < 1e-4 Delta0 with a = 0 uses the Gamma = 0 closed form N_d = (2/pi) x K(x^2) for x = |E|/Delta0 < 1
-and (2/pi) K(1/x^2) above (scipy parameter convention). [FLAG] [MESA] says only that its fits "use the same
-momentum-averaging parameter"; the cos(4 phi) weight is this implementation's choice.
+The phi average over [0, 2 pi) equals the average over [0, pi/4]. For a = 0 it has the closed form
+N_d = Re[(2/pi) K(Delta0/z)] = Re[1/M(1, k')], k' = sqrt(1 - Delta0^2/z^2), evaluated by the complex
+arithmetic-geometric mean M (:func:`dwave_dos_agm`, with its Delta0 and Gamma derivatives); at Gamma = 0 by
+the real form N_d = (2/pi) x K(x^2) for x = |E|/Delta0 < 1 and (2/pi) K(1/x^2) above (scipy parameter
+convention). With a != 0 (or a given n_phi) it is taken with the midpoint rule (spectrally convergent for
+Gamma > 0; n_phi = max(64, 8 Delta0/Gamma) by default, at most 4096). [FLAG] [MESA] says only that its fits
+"use the same momentum-averaging parameter"; the cos(4 phi) weight is this implementation's choice.
 
 Zero bias for Gamma << Delta0: N_d(0) = (2 Gamma/(pi Delta0)) ln(4 Delta0/Gamma). The isotropic d-wave/d-wave
 SIS conductance peaks *below* 2 Delta0 (45.0 mV for Delta0 = 24 meV, Gamma = 0.55 meV, T = 4.2 K): fit,
@@ -15,8 +17,11 @@ do not read the gap off the peak.
 
 The SIN and SIS models evaluate on the shared grid of :mod:`analysis.models.sis_batch` (a normal tip for
 SIN): the DOS is the angle average of Dynes grid averages with ``grid_n_phi`` angles, batched over spectra,
-with exact derivatives in Delta0, Gamma and a. ``DWaveSIN.evaluate_reference`` keeps the FFT convolution
-route (:func:`sin_conductance` of :class:`DWaveDOS`) as a cross-check.
+with exact derivatives in Delta0, Gamma and a (rows of a map sharing Gamma interpolate one table of Dynes
+grid averages on gap nodes, :func:`analysis.models.sis_batch.gap_table_side`). The grid averages are hat-
+weighted means, second differences of the second antiderivative, which has no such elliptic closed form.
+``DWaveSIN.evaluate_reference`` keeps the FFT convolution route (:func:`sin_conductance` of
+:class:`DWaveDOS`) as a cross-check.
 
 Units: energies in eV, bias in V, T in K, G_N in S.
 """
@@ -51,9 +56,6 @@ N_PHI_MAX = 4096
 #: Cap for grid averages: hat averaging already smooths the angle dependence (SIS peak positions and heights
 #: agree with 4096 angles to 1e-4 down to Gamma = 1e-7 eV at Delta0 = 24 meV).
 N_PHI_GRID_MAX = 1024
-#: Below Gamma = GAMMA0_BELOW * Delta0 (W = 1) the Gamma = 0 closed form is closer to the exact DOS than the
-#: capped quadrature (absolute error < 7e-4 at the threshold, < 1e-4 ten times below it).
-GAMMA0_BELOW = 1e-4
 _ELEMENTS = 2_000_000
 
 
@@ -263,9 +265,11 @@ def dwave_side(
     groups: list[tuple[np.ndarray, bool]] = []
     for k in np.unique(nphi):
         r = np.flatnonzero(nphi == k)
-        rest = []
-        for g in np.unique(gamma[r]):
-            rg = r[gamma[r] == g]
+        vals, which, counts = np.unique(gamma[r], return_inverse=True, return_counts=True)
+        rest = [r[counts[which] == 1]]  # a Gamma of one row: the direct sum
+        for v in np.flatnonzero(counts > 1):
+            g = vals[v]
+            rg = r[which == v]
             step = gap_table_step(float(g), grid.h)
             nodes = gap_table_nodes(float(np.max(np.abs(delta0[rg]))), step)
             cached = gap_table_cached(grid, float(g), step, nodes)
@@ -273,8 +277,9 @@ def dwave_side(
                 groups.append((rg, True))
             else:
                 rest.append(rg)
-        if rest:
-            groups.append((np.sort(np.concatenate(rest)), False))
+        rest_rows = np.sort(np.concatenate(rest))
+        if rest_rows.size:
+            groups.append((rest_rows, False))
     if len(groups) == 1 and groups[0][0].size == n:
         r, table = groups[0]
         k = int(nphi[0])
