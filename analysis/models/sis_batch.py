@@ -443,12 +443,17 @@ class ReadOff:
 
     def __call__(self, c: np.ndarray) -> np.ndarray:
         """(n, nb) values of the lag arrays c (n, L)."""
+        if self.idx.shape[0] == 1 and c.shape[0] > 1:  # one set of biases for every row: one gather
+            return np.einsum("nbq,bq->nb", c[:, self.idx[0]], self.w[0])
         rows = np.arange(c.shape[0])[:, None, None]
         return np.einsum("nbq,nbq->nb", c[rows, self.idx], self.w)
 
 
 def read_off(grid: SISGrid, u: np.ndarray) -> ReadOff:
-    """Read-off of the lag arrays at biases u (n, nb) (V)."""
+    """Read-off of the lag arrays at biases u (n, nb) (V); rows with the same biases (a common V0) share
+    one set of indices and weights."""
+    if u.shape[0] > 1 and np.all(u == u[:1]):
+        u = u[:1]
     s = u / grid.h
     k = np.floor(s)
     t = s - k
@@ -521,8 +526,15 @@ def sis_batch(
         np.multiply(im, fac, out=out.imag if current else out.real)
         return out
 
-    Af = _rfft(tip.N * f, L)
-    Bf = _rfft(smp.N * f, L)
+    def transform(a: np.ndarray, weight: np.ndarray, dtype=np.float64) -> np.ndarray:
+        # the product written into the zero-padded transform buffer (float32: the product of the float32
+        # roundings of both, in one pass)
+        buf = np.zeros((a.shape[0], L), dtype)
+        np.multiply(a, weight, out=buf[:, : a.shape[1]], dtype=dtype)
+        return _rfft(buf, L)
+
+    Af = transform(tip.N, f)
+    Bf = transform(smp.N, f)
     spec = finish(im_product(Af, Bf), np.complex128)
     c = sfft.irfft(spec, n=L, axis=-1)
     value = ro(c)
@@ -530,19 +542,21 @@ def sis_batch(
     if not columns:
         return value, out
     cdt = np.complex128
+    wdt = np.float64
     if single:
         cdt = c64 = np.complex64
-        Af, Bf, spec = Af.astype(c64), Bf.astype(c64), spec.astype(c64)
+        wdt = np.float32
+        # float32 copies only of what the wanted columns use
+        if any(nm in smp.dN or nm == "T" for nm in columns):
+            Af = Af.astype(c64)
+        if any(nm in tip.dN or nm == "T" for nm in columns):
+            Bf = Bf.astype(c64)
+        if "u" in columns:
+            spec = spec.astype(c64)
         cph = cph.astype(c64)
         mult = np.asarray(mult).astype(c64)
         fac = np.asarray(fac, dtype=np.float32)
         f = f.astype(np.float32)
-
-    def transform(a: np.ndarray, weight: np.ndarray) -> np.ndarray:
-        if single:
-            # the product of the float32 roundings of both, in one pass (no float32 copies of the inputs)
-            return _rfft(np.multiply(a, weight, dtype=np.float32), L)
-        return _rfft(a * weight, L)
 
     for name in columns:
         if name == "u":
@@ -556,15 +570,15 @@ def sis_batch(
             ph = np.conj(cph)
             A = Af + ph * np.conj(Af)
             B = Bf + ph * np.conj(Bf)
-            s = (np.conj(transform(tip.N, fT)) * B - np.conj(A) * transform(smp.N, fT)) * mult
+            s = (np.conj(transform(tip.N, fT, wdt)) * B - np.conj(A) * transform(smp.N, fT, wdt)) * mult
         else:
             im = None
             if name in tip.dN:
-                im = im_product(transform(tip.dN[name], f), Bf)
+                im = im_product(transform(tip.dN[name], f, wdt), Bf)
             if name in smp.dN:
-                part = im_product(Af, transform(smp.dN[name], f))
+                part = im_product(Af, transform(smp.dN[name], f, wdt))
                 im = part if im is None else im + part
-            s = finish(im, cdt) if im is not None else np.zeros_like(spec)
+            s = finish(im, cdt) if im is not None else np.zeros(spec.shape, cdt)
         out[name] = ro(sfft.irfft(s, n=L, axis=-1))
     return value, out
 
