@@ -22,7 +22,8 @@ Gamma_min / 5 (a power of two of a step fixed by the data, so that small changes
 the grid), and at most ``MAX_POINTS`` nodes; |E| reaches
 max|V - V0| + 20 kT + 8 h (the Fermi window beyond the largest bias: the truncation is below 1e-8). The
 step does not depend on the gaps or Gammas, so a fit sees a smooth function of its parameters and every row
-gets the result it would get alone.
+gets the result it would get alone (the rows of a d-wave map sharing one Gamma to about 1e-11 of the values:
+they interpolate one table of Dynes grid averages on gap nodes, :func:`gap_table_side`).
 
 Shapes: V (nb,), per-row parameters (n,), DOS arrays (n, ne); results (n, nb). Units: eV, V, K.
 """
