@@ -538,9 +538,18 @@ def _lm_chunk(
     R = np.zeros((n, nb))
     cost = np.full(n, np.nan)
     run = np.flatnonzero(status == _RUNNING)
+    use_broyden = opt.broyden if opt.broyden is not None else not model.has_jacobian
+    # Trial points evaluated with their Jacobian in the same pass (a model whose derivatives come with its
+    # values): an accepted step then needs no second evaluation at the new point.
+    joint = model.has_jacobian and not use_broyden
+    J_start = None  # the start's Jacobian, from the same pass as its values
     if run.size:
         with np.errstate(all="ignore"):
-            F[run] = _safe_eval(model, x, P[run])
+            if joint:
+                F[run], J_start = _safe_joint(model, x, P[run], vary_idx)
+                joint = J_start is not None
+            else:
+                F[run] = _safe_eval(model, x, P[run])
             R[run] = W[run] * (F[run] - Y[run])
             cost[run] = 0.5 * np.sum(R[run] ** 2, axis=1)
     status[(status == _RUNNING) & ~np.isfinite(cost)] = MODEL_NOT_FINITE
@@ -554,10 +563,6 @@ def _lm_chunk(
     need = np.ones(n, bool)
     fresh = np.zeros(n, bool)  # A, g come from an exact Jacobian at the current parameters
     n_broyden = np.zeros(n, np.int32)
-    use_broyden = opt.broyden if opt.broyden is not None else not model.has_jacobian
-    # Trial points evaluated with their Jacobian in the same pass (a model whose derivatives come with its
-    # values): an accepted step then needs no second evaluation at the new point.
-    joint = model.has_jacobian and not use_broyden
     Jst = np.zeros((n, nb, m)) if use_broyden else None
     nfev = np.ones(n, np.int32)
     eye = np.eye(m)
@@ -574,7 +579,11 @@ def _lm_chunk(
         jn = act[need[act]]
         if jn.size:
             with np.errstate(all="ignore"):
-                J = _jacobian(model, x, P[jn], vary_idx, F[jn], scale, hi) * W[jn][:, :, None]
+                if J_start is not None and np.array_equal(jn, run):
+                    J = J_start * W[jn][:, :, None]
+                else:
+                    J = _jacobian(model, x, P[jn], vary_idx, F[jn], scale, hi) * W[jn][:, :, None]
+            J_start = None
             Jt = np.transpose(J, (0, 2, 1))
             A[jn] = Jt @ J
             g[jn] = (Jt @ R[jn][:, :, None])[..., 0]

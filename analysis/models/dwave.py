@@ -3,11 +3,13 @@
     N_d(E) = < W(phi) Re[z / sqrt(z^2 - Delta(phi)^2)] >_phi / < W >_phi,   Delta(phi) = Delta0 cos(2 phi)
     W(phi) = 1 + a cos(4 phi),  |a| < 1 (a > 0 weights the antinodes),  z = E + i Gamma
 
-The phi average over [0, 2 pi) equals the average over [0, pi/4]; it is taken with the midpoint rule
-(spectrally convergent for Gamma > 0; n_phi = max(64, 8 Delta0/Gamma) by default, at most 4096).
-Gamma < 1e-4 Delta0 with a = 0 uses the Gamma = 0 closed form N_d = (2/pi) x K(x^2) for x = |E|/Delta0 < 1
-and (2/pi) K(1/x^2) above (scipy parameter convention). [FLAG] [MESA] says only that its fits "use the same
-momentum-averaging parameter"; the cos(4 phi) weight is this implementation's choice.
+The phi average over [0, 2 pi) equals the average over [0, pi/4]. For a = 0 it has the closed form
+N_d = Re[(2/pi) K(Delta0/z)] = Re[1/M(1, k')], k' = sqrt(1 - Delta0^2/z^2), evaluated by the complex
+arithmetic-geometric mean M (:func:`dwave_dos_agm`, with its Delta0 and Gamma derivatives); at Gamma = 0 by
+the real form N_d = (2/pi) x K(x^2) for x = |E|/Delta0 < 1 and (2/pi) K(1/x^2) above (scipy parameter
+convention). With a != 0 (or a given n_phi) it is taken with the midpoint rule (spectrally convergent for
+Gamma > 0; n_phi = max(64, 8 Delta0/Gamma) by default, at most 4096). [FLAG] [MESA] says only that its fits
+"use the same momentum-averaging parameter"; the cos(4 phi) weight is this implementation's choice.
 
 Zero bias for Gamma << Delta0: N_d(0) = (2 Gamma/(pi Delta0)) ln(4 Delta0/Gamma). The isotropic d-wave/d-wave
 SIS conductance peaks *below* 2 Delta0 (45.0 mV for Delta0 = 24 meV, Gamma = 0.55 meV, T = 4.2 K): fit,
@@ -15,8 +17,11 @@ do not read the gap off the peak.
 
 The SIN and SIS models evaluate on the shared grid of :mod:`analysis.models.sis_batch` (a normal tip for
 SIN): the DOS is the angle average of Dynes grid averages with ``grid_n_phi`` angles, batched over spectra,
-with exact derivatives in Delta0, Gamma and a. ``DWaveSIN.evaluate_reference`` keeps the FFT convolution
-route (:func:`sin_conductance` of :class:`DWaveDOS`) as a cross-check.
+with exact derivatives in Delta0, Gamma and a (rows of a map sharing Gamma interpolate one table of Dynes
+grid averages on gap nodes, :func:`analysis.models.sis_batch.gap_table_side`). The grid averages are hat-
+weighted means, second differences of the second antiderivative, which has no such elliptic closed form.
+``DWaveSIN.evaluate_reference`` keeps the FFT convolution route (:func:`sin_conductance` of
+:class:`DWaveDOS`) as a cross-check.
 
 Units: energies in eV, bias in V, T in K, G_N in S.
 """
@@ -33,16 +38,24 @@ from scipy.special import ellipk
 from analysis.models.base import Model, Param
 from analysis.models.numerics import dynes_dos, dynes_dos_grid_average, sin_conductance, sis_iv
 from analysis.models.sis import SISConductanceModel, SISCurrentModel, conductance_peak_guess
-from analysis.models.sis_batch import GridSISModel, Side, SISGrid, angle_side, normal_side
+from analysis.models.sis_batch import (
+    TABLE_WORTH,
+    GridSISModel,
+    Side,
+    SISGrid,
+    angle_side,
+    gap_table_cached,
+    gap_table_nodes,
+    gap_table_side,
+    gap_table_step,
+    normal_side,
+)
 
 #: Cap on the number of angles of the phi quadrature.
 N_PHI_MAX = 4096
 #: Cap for grid averages: hat averaging already smooths the angle dependence (SIS peak positions and heights
 #: agree with 4096 angles to 1e-4 down to Gamma = 1e-7 eV at Delta0 = 24 meV).
 N_PHI_GRID_MAX = 1024
-#: Below Gamma = GAMMA0_BELOW * Delta0 (W = 1) the Gamma = 0 closed form is closer to the exact DOS than the
-#: capped quadrature (absolute error < 7e-4 at the threshold, < 1e-4 ten times below it).
-GAMMA0_BELOW = 1e-4
 _ELEMENTS = 2_000_000
 
 
@@ -88,14 +101,72 @@ def dwave_dos_closed_form(E: np.ndarray, delta0: float, gamma: float) -> np.ndar
     return out
 
 
+#: Largest number of arithmetic-geometric-mean steps (quadratic convergence: 5 to 8 steps reach 1e-16 for
+#: Gamma / Delta0 >= 1e-3; a large |k'| at Gamma << Delta0 near E = 0 adds about log2 log|k'| steps).
+AGM_MAX_STEPS = 64
+
+
+def dwave_dos_agm(
+    E, delta0: float, gamma: float, derivatives: bool = False
+) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Isotropic (a = 0) d-wave DOS by its closed form, for Gamma > 0 (eV):
+
+        N_d(E) = < Re[z / sqrt(z^2 - Delta0^2 cos^2 2phi)] >_phi = Re[(2/pi) K(k)] = Re[1 / M(1, k')],
+
+    z = E + i Gamma, k = Delta0 / z, k' = sqrt(1 - k^2) (principal root: Re k' >= 0, k' -> 1 as |E| -> inf),
+    M the complex arithmetic-geometric mean (a, b) -> ((a + b)/2, sqrt(a b)) with the "right" root at every
+    step (|a' - b'| <= |a' + b'|), which converges quadratically. With ``derivatives`` also returns
+    (dN/dDelta0, dN/dGamma), carried forward through the same iteration (da' = (da + db)/2,
+    db' = (a db + b da) / (2 sqrt(a b)))."""
+    E = np.asarray(E, dtype=float)
+    if not gamma > 0:
+        raise ValueError("the AGM form needs Gamma > 0")
+    d0 = abs(float(delta0))
+    z = E + 1j * float(gamma)
+    m = (d0 / z) ** 2
+    kp = np.sqrt(1.0 - m)
+    a = np.ones_like(kp)
+    b = kp.copy()
+    da = np.zeros_like(kp)  # d/dk' of a and b
+    db = np.ones_like(kp)
+    for _ in range(AGM_MAX_STEPS):
+        a1 = 0.5 * (a + b)
+        r = np.sqrt(a * b)
+        flip = np.abs(a1 - r) > np.abs(a1 + r)
+        r = np.where(flip, -r, r)
+        if derivatives:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                dr = np.where(r != 0, (a * db + b * da) / (2.0 * r), 0.0)
+            da = 0.5 * (da + db)
+            db = dr
+        done = np.all(np.abs(a1 - r) <= 1e-16 * np.abs(a1))
+        a, b = a1, r
+        if done:
+            break
+    M = 0.5 * (a + b)
+    N = np.real(1.0 / M)
+    if not derivatives:
+        return N
+    dM = 0.5 * (da + db)  # dM/dk'
+    # k' = sqrt(1 - Delta0^2 / z^2): dk'/dDelta0 = -Delta0 / (z^2 k'), dk'/dz = Delta0^2 / (z^3 k')
+    dN_dkp = -dM / (M * M)
+    dkp_dd = -d0 / (z * z * kp)
+    dkp_dz = d0 * d0 / (z * z * z * kp)
+    sign = 1.0 if delta0 >= 0 else -1.0
+    return N, np.real(dN_dkp * dkp_dd) * sign, np.real(dN_dkp * dkp_dz * 1j)
+
+
 def dwave_dos(E, delta0: float, gamma: float, a: float = 0.0, n_phi: int | None = None) -> np.ndarray:
     """d-wave DOS N_d(E) at energies E (eV) for gap maximum ``delta0`` (eV), Dynes ``gamma`` (eV) and
-    directional weight ``a`` (W = 1 + a cos 4 phi). With a = 0 and Gamma < 1e-4 Delta0 (and no ``n_phi``
-    given) the Gamma = 0 elliptic closed form is used."""
+    directional weight ``a`` (W = 1 + a cos 4 phi). With a = 0 (and no ``n_phi`` given) the closed form
+    of :func:`dwave_dos_agm` is used for Gamma > 0, the Gamma = 0 elliptic closed form at Gamma = 0; otherwise
+    the midpoint rule in phi."""
     E = np.asarray(E, dtype=float)
     if delta0 == 0:
         return np.ones_like(E)
-    if a == 0 and n_phi is None and gamma < GAMMA0_BELOW * abs(delta0):
+    if a == 0 and n_phi is None:
+        if gamma > 0:
+            return dwave_dos_agm(E, delta0, gamma)
         return dwave_dos_gamma0(E, delta0)
     n = default_n_phi(delta0, gamma) if n_phi is None else int(n_phi)
     phi, w = _angles(n, a)
@@ -182,15 +253,47 @@ def dwave_side(
     a: np.ndarray,
     names: tuple[str | None, str | None, str | None],
 ) -> Side:
-    """The d-wave DOS of rows (n,) on the shared grid (rows grouped by their number of angles)."""
+    """The d-wave DOS of rows (n,) on the shared grid (rows grouped by their number of angles).
+
+    Rows sharing a Gamma (a fixed or common broadening, as in gap maps) and numerous enough (rows x angles
+    at least ``TABLE_WORTH`` times the table's gap nodes, once when the table is already there) take the
+    gap-node table of :func:`analysis.models.sis_batch.gap_table_side`: one set of Dynes grid averages for
+    all of them instead of n_phi per row (the same angle rule, agreeing with the direct sum to about 1e-11
+    of the values); the others, and a single row, the direct angle sum."""
     nphi = grid_n_phi(delta0, gamma, grid.h)
-    if np.all(nphi == nphi[0]):
-        return angle_side(grid, delta0, gamma, a, int(nphi[0]), names)
-    N = np.empty((delta0.shape[0], grid.ne))
-    dN: dict[str, np.ndarray] = {}
+    n = delta0.shape[0]
+    groups: list[tuple[np.ndarray, bool]] = []
     for k in np.unique(nphi):
         r = np.flatnonzero(nphi == k)
-        part = angle_side(grid, delta0[r], gamma[r], a[r], int(k), names)
+        vals, which, counts = np.unique(gamma[r], return_inverse=True, return_counts=True)
+        rest = [r[counts[which] == 1]]  # a Gamma of one row: the direct sum
+        for v in np.flatnonzero(counts > 1):
+            g = vals[v]
+            rg = r[which == v]
+            step = gap_table_step(float(g), grid.h)
+            nodes = gap_table_nodes(float(np.max(np.abs(delta0[rg]))), step)
+            cached = gap_table_cached(grid, float(g), step, nodes)
+            if g > 0 and rg.size > 1 and rg.size * int(k) >= (1.0 if cached else TABLE_WORTH) * nodes:
+                groups.append((rg, True))
+            else:
+                rest.append(rg)
+        rest_rows = np.sort(np.concatenate(rest))
+        if rest_rows.size:
+            groups.append((rest_rows, False))
+    if len(groups) == 1 and groups[0][0].size == n:
+        r, table = groups[0]
+        k = int(nphi[0])
+        if table:
+            return gap_table_side(grid, delta0, float(gamma[0]), a, k, names)
+        return angle_side(grid, delta0, gamma, a, k, names)
+    N = np.empty((n, grid.ne))
+    dN: dict[str, np.ndarray] = {}
+    for r, table in groups:
+        k = int(nphi[r[0]])
+        if table:
+            part = gap_table_side(grid, delta0[r], float(gamma[r[0]]), a[r], k, names)
+        else:
+            part = angle_side(grid, delta0[r], gamma[r], a[r], k, names)
         N[r] = part.N
         for nm, arr in part.dN.items():
             dN.setdefault(nm, np.empty_like(N))[r] = arr
@@ -345,6 +448,7 @@ __all__ = [
     "DWaveSISCurrent",
     "default_n_phi",
     "dwave_dos",
+    "dwave_dos_agm",
     "dwave_dos_closed_form",
     "dwave_dos_gamma0",
 ]

@@ -75,3 +75,18 @@ def test_joint_values_and_columns_are_the_separate_ones(name):
     np.testing.assert_allclose(F, m.evaluate_batch(x, P), rtol=1e-12, atol=0)
     Js = m.fit_jacobian_columns(x, P, cols)
     np.testing.assert_allclose(J, Js, rtol=1e-12, atol=1e-12 * np.max(np.abs(Js)))
+
+
+@pytest.mark.parametrize("name", ["dwave_sin", "iz_conductance"])
+def test_the_start_takes_one_pass_for_values_and_jacobian(name):
+    """The start of a batch fit is one joint pass (values and Jacobian), not a value pass and a Jacobian
+    pass: the passes are one per row for the start and one per trial point."""
+    m, x, Y = _case(name)
+    free = m.contract_recover or tuple(p.name for p in m.params if p.vary)
+    t = {**m.defaults(), **(m.contract_values or {})}
+    opts = FitOptions(fixed={k: t[k] for k in m.param_names if k not in free and m.param(k).vary})
+    P0 = guess_starts(m, x, Y, opts)
+    joint = _Counting(m, True)
+    full = fit_batch(joint, x, Y, P0, opts)
+    # the passes are the start (one per row) and one per trial point
+    assert joint.passes == Y.shape[0] + int(np.sum(full.nfev - 1))

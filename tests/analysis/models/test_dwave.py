@@ -112,3 +112,34 @@ def test_small_gamma_is_accurate(ratio):
     E = np.array([0.0, 1e-3, 12e-3, 23.9e-3, 24.05e-3, 30e-3])
     g = ratio * D0
     np.testing.assert_allclose(dwave_dos(E, D0, g), dwave_dos_closed_form(E, D0, g), atol=1e-4)
+
+
+@pytest.mark.parametrize("ratio", [1e-3, 1e-2, 0.1, 0.5])
+def test_agm_closed_form_equals_the_angle_quadrature(ratio):
+    """Re[1 / M(1, k')] equals the direct angle average (converged midpoint rule) to 1e-10, over
+    E/Delta0 in [-5, 5] and at the gap edge, and mpmath's complete elliptic integral."""
+    from analysis.models.dwave import dwave_dos_agm
+
+    g = ratio * D0
+    E = D0 * np.concatenate([np.linspace(-5, 5, 81), [-1.0, -0.999, 0.0, 0.999, 1.0, 1.001]])
+    quad = dwave_dos(E, D0, g, n_phi=int(60 / ratio))
+    agm = dwave_dos_agm(E, D0, g)
+    np.testing.assert_allclose(agm, quad, rtol=1e-10, atol=0)
+    np.testing.assert_allclose(agm[::8], dwave_dos_closed_form(E[::8], D0, g), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(dwave_dos(E, D0, g), agm, rtol=0, atol=0)  # the default route
+
+
+@pytest.mark.parametrize("ratio", [1e-3, 0.05, 0.5])
+def test_agm_derivatives_match_finite_differences(ratio):
+    from analysis.models.dwave import dwave_dos_agm
+
+    g = ratio * D0
+    E = D0 * np.concatenate([np.linspace(-3, 3, 61), [-1.0, 1.0, 1.0 + ratio]])
+    for d0 in (D0, -D0):
+        N, dd, dg = dwave_dos_agm(E, d0, g, derivatives=True)
+        np.testing.assert_array_equal(N, dwave_dos_agm(E, d0, g))
+        s = 1e-4 * g
+        fd_d = (dwave_dos_agm(E, d0 + s, g) - dwave_dos_agm(E, d0 - s, g)) / (2 * s)
+        fd_g = (dwave_dos_agm(E, d0, g + s) - dwave_dos_agm(E, d0, g - s)) / (2 * s)
+        assert np.max(np.abs(dd - fd_d)) < 1e-6 * np.max(np.abs(fd_d))
+        assert np.max(np.abs(dg - fd_g)) < 1e-6 * np.max(np.abs(fd_g))

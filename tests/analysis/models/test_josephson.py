@@ -431,3 +431,35 @@ class TestPhaseDiffusionFit:
             fit_phase_diffusion(V_GRID, np.full_like(y, np.nan), DELTA, 20e3, T_BATH)
         with pytest.raises(ValueError, match="no spectra"):
             fit_phase_diffusion_series([], DELTA, T_BATH)
+
+
+@pytest.mark.parametrize("x", [1e-6, 3.6e-4, 1e-2, 0.3, 0.5, 1.0])
+@pytest.mark.parametrize("nu_max", [0.5, 7.0, 1e3])
+def test_batched_continued_fraction_with_fewer_levels_is_converged(monkeypatch, x, nu_max):
+    """The batch's shortened fraction (converged_levels, started from 0) equals a deep one with the uniform
+    start, for the value and every derivative, and it uses fewer levels than iz_levels for x < 1."""
+    from analysis.models import josephson
+
+    assert josephson.converged_levels(x, nu_max) <= iz_levels(x)
+    if x <= 1e-2:
+        assert josephson.converged_levels(x, nu_max) <= iz_levels(x) // 2
+    nu = -1j * np.linspace(-nu_max, nu_max, 201)[None, :]
+    xs = np.array([[x]])
+    short = josephson._ratio_batch(nu, xs, 3)
+    monkeypatch.setattr(josephson, "converged_levels", lambda x, n=0.0: 3 * iz_levels(x) + 20)
+    deep = josephson._ratio_batch(nu, xs, 3)
+    for a, b in zip(short, deep, strict=True):
+        assert np.max(np.abs(a - b)) <= 1e-14 * np.max(np.abs(b))
+
+
+def test_iz_batch_equals_the_single_spectrum_curves():
+    m = get_model("iz_conductance")
+    V = np.linspace(-2e-3, 2e-3, 256)
+    P = np.array([[1e-9, 108.0, 66.0], [3e-9, 80.0, 20.0], [5e-8, 100.0, 4.0], [1e-7, 1e3, 1.0]])
+    G = m.evaluate_batch(V, P)
+    I = get_model("iz_current").evaluate_batch(V, P)
+    for i, (ic, r, t) in enumerate(P):
+        g1 = iz_conductance(V, ic, r, t)
+        np.testing.assert_allclose(G[i], g1, rtol=0, atol=1e-13 * np.max(np.abs(g1)))
+        i1 = iz_current(V, ic, r, t)
+        np.testing.assert_allclose(I[i], i1, rtol=0, atol=1e-13 * np.max(np.abs(i1)))

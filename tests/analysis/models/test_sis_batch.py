@@ -199,3 +199,61 @@ def test_fits_stepping_with_the_single_precision_jacobian_reach_the_same_minimum
     v = exact.vary
     np.testing.assert_array_less(np.abs(fast.values - exact.values)[:, v], 1e-3 * exact.stderr[:, v])
     np.testing.assert_allclose(fast.stderr[:, v], exact.stderr[:, v], rtol=1e-4)
+
+
+@pytest.mark.parametrize(("gamma", "a", "T"), [(1e-3, 0.0, 20.0), (2e-4, 0.5, 4.2), (5e-3, -0.5, 20.0)])
+def test_dwave_gap_table_equals_the_direct_angle_sum(gamma, a, T):
+    """The shared gap-node table gives the direct angle sum's DOS and derivatives on the same angles."""
+    from analysis.models.dwave import grid_n_phi
+    from analysis.models.sis_batch import angle_side, gap_table_side, make_grid
+
+    x = np.linspace(-80e-3, 80e-3, 256)
+    grid = make_grid(x, T, 80e-3, 2)
+    d0 = np.array([24e-3, -21.7e-3, 26.3e-3, 0.0, 3e-3, 23.9e-3])
+    g = np.full(d0.size, gamma)
+    w = np.array([a, a, 0.3, a, -0.8, a])
+    n_phi = int(grid_n_phi(np.abs(d0), g, grid.h).max())
+    names = ("a", "D", "G")
+    direct = angle_side(grid, d0, g, w, n_phi, names)
+    table = gap_table_side(grid, d0, gamma, w, n_phi, names)
+    assert np.max(np.abs(table.N - direct.N)) < 1e-10 * np.max(direct.N)
+    for nm in names:
+        ref = direct.dN[nm]
+        assert np.max(np.abs(table.dN[nm] - ref)) < 1e-8 * np.max(np.abs(ref)), nm
+
+
+@pytest.mark.parametrize("name", ["dwave_sis_conductance", "dwave_sin"])
+def test_dwave_rows_of_a_map_sharing_gamma_equal_the_rows_alone(monkeypatch, name):
+    """A map's rows with one Gamma (the shared gap-node table) get what each row gets alone (the direct
+    angle sum), values and Jacobian, and the Jacobian of the map matches finite differences."""
+    import analysis.models.dwave as dw
+
+    m = get_model(name)
+    x = m.example_x()[::2]
+    names = m.param_names
+    n = 40
+    P = np.array([[_truth(m)[k] for k in names]] * n)
+    gap = names.index("Delta0_s" if "Delta0_s" in names else "Delta0")
+    P[:, gap] *= np.linspace(0.85, 1.15, n)
+    used = []
+    table = dw.gap_table_side
+    monkeypatch.setattr(dw, "gap_table_side", lambda *a, **k: used.append(a[1].size) or table(*a, **k))
+    cols = np.array([names.index(k) for k in ("G_N", names[gap], "Gamma", "a")])
+    val, J = m.fit_values_and_jacobian(x, P, cols)
+    J = m.jacobian_columns(x, P, cols)
+    assert used and max(used) == n
+    used.clear()
+    for i in range(0, n, 13):
+        alone = m.evaluate_batch(x, P[i : i + 1])[0]
+        np.testing.assert_allclose(val[i], alone, rtol=0, atol=1e-9 * np.max(np.abs(alone)))
+        Ja = m.jacobian_columns(x, P[i : i + 1], cols)[0]
+        scale = np.max(np.abs(Ja), axis=0)
+        assert np.all(np.max(np.abs(J[i] - Ja), axis=0) <= 1e-8 * scale)
+    assert not used  # single rows take the direct sum
+    for c, j in enumerate(cols[1:], start=1):
+        step = 1e-6 * max(abs(P[0, j]), 1e-3)
+        up, dn = P.copy(), P.copy()
+        up[:, j] += step
+        dn[:, j] -= step
+        fd = (m.evaluate_batch(x, up) - m.evaluate_batch(x, dn)) / (2 * step)
+        assert np.max(np.abs(fd - J[..., c])) <= 1e-5 * np.max(np.abs(fd)), names[j]
