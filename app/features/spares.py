@@ -1,0 +1,51 @@
+"""Views built ahead: :class:`Spare` keeps one widget ready, built in an event-loop turn of its own.
+
+A map view (a plot, its colour bar and their menus) takes tens of milliseconds to build. Built when a grid
+opens, a batch fit ends or a project comes back, that time adds to the turn that shows the new data; built
+ahead in an otherwise idle turn (and again after it is taken), the view is ready when it is needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QWidget
+
+W = TypeVar("W", bound=QWidget)
+
+
+class Spare(Generic[W]):
+    """``take()`` returns the widget built ahead by ``make`` (or builds one when none is ready yet); a new
+    one is built in a later turn of its own. Until taken, the spare is a hidden child of ``owner``."""
+
+    def __init__(self, owner: QWidget, make: Callable[[], W]) -> None:
+        self._owner = owner
+        self._make = make
+        self._spare: W | None = None
+        self.built = 0  # how many were built ahead (for tests and benchmarks)
+        self._timer = QTimer(owner)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._prepare)
+        self._timer.start()
+
+    def _prepare(self) -> None:
+        if self._spare is None:
+            widget = self._make()
+            widget.setParent(self._owner)  # deleted with the owner, hidden until taken
+            widget.hide()
+            self._spare = widget
+            self.built += 1
+
+    def ready(self) -> bool:
+        return self._spare is not None
+
+    def take(self) -> W:
+        widget, self._spare = self._spare, None
+        self._timer.start()
+        if widget is None:
+            return self._make()
+        widget.setParent(None)  # a top-level widget again, as if just built
+        return widget
