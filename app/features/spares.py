@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QWidget
+
+from app.workers.turns import NextTurns
 
 W = TypeVar("W", bound=QWidget)
 
@@ -25,11 +26,8 @@ class Spare(Generic[W]):
         self._make = make
         self._spare: W | None = None
         self.built = 0  # how many were built ahead (for tests and benchmarks)
-        self._timer = QTimer(owner)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(0)
-        self._timer.timeout.connect(self._prepare)
-        self._timer.start()
+        self._turns = NextTurns(owner)  # the application's queue of later turns: one call per turn
+        self._turns.call(self._prepare)
 
     def _prepare(self) -> None:
         if self._spare is None:
@@ -44,7 +42,7 @@ class Spare(Generic[W]):
 
     def take(self) -> W:
         widget, self._spare = self._spare, None
-        self._timer.start()
+        self._turns.call(self._prepare)
         if widget is None:
             return self._make()
         widget.setParent(None)  # a top-level widget again, as if just built
