@@ -378,6 +378,17 @@ class ProjectController:
             self._restore_ended(done)
             raise
         self.last_restore = result
+        # the project file, the title and the modified marker are there at once
+        recovered = path == self.restored_from
+        if fresh:
+            self.path = None if recovered else path
+            self.extra_attachments = dict(result.other)
+        else:
+            for k, v in result.other.items():
+                self.extra_attachments.setdefault(k, v)
+        self.set_modified(not fresh or recovered)
+        if not recovered:
+            self.window.add_recent_file(str(path))
         views: dict[str, str] = {}  # saved view key -> the restored view's key
         slicers: dict[str, str] = {}  # dataset key -> its restored slicer's view key
 
@@ -419,22 +430,14 @@ class ProjectController:
     def _restore_finished(
         self, path: Path, result: RestoreResult, fresh: bool, done: Callable[[], Any] | None
     ) -> None:
-        """The last step of a restore: warnings, the project file, the modified marker, the history."""
+        """The last step of a restore: warnings, the modified marker (again: the steps may have edited
+        the state), the history, the log."""
         self._restore_ended(done)
         for text in result.warnings:
             self.window.log("warning", f"{path.name}: {text}")
-        recovered = path == self.restored_from
-        if fresh:
-            self.path = None if recovered else path
-            self.extra_attachments = dict(result.other)
-        else:
-            for k, v in result.other.items():
-                self.extra_attachments.setdefault(k, v)
-        self.set_modified(not fresh or recovered)
+        self.set_modified(not fresh or path == self.restored_from)
         if fresh:  # the undo history is not saved: it starts here, and the History dock says so
             self.state.undo.clear(origin=path.name)
-        if not recovered:
-            self.window.add_recent_file(str(path))
         s = self.state
         self.window.log(
             "info",

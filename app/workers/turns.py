@@ -89,6 +89,10 @@ class NextTurns(QObject):
             return True
         return False
 
+    def cancel(self) -> None:
+        """Drop everything still queued (its window is closing)."""
+        self._queue.clear()
+
     def flush(self) -> None:
         while self._queue:
             fn = next(iter(self._queue))
