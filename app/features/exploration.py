@@ -70,7 +70,7 @@ class Exploration:
         self.curve_refreshes = 0
         self.hover_refreshes = 0
         self.last_slicer: SlicerController | None = None  # the slicer the user last clicked or changed
-        #: a slicer panel built ahead, in a turn of its own: a new slicer's turn does not build one
+        #: a slicer panel built ahead while the window starts: the first slicer's turn does not build one
         self.spare_slicer = Spare(window, lambda: SlicerPanel("Slicer"))
 
         area = Qt.DockWidgetArea

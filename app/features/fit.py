@@ -720,7 +720,7 @@ class FitController:
             )
         self.window.log("info", f"batch fit {gf.model.name}: {summary}")
         # gaps and other energies first: that is the map a spectroscopist looks at (its map view opens now,
-        # with a panel built ahead; the other views follow in their turns)
+        # with the panel built ahead when there is one; the other views follow in their turns)
         names = [p.name for p in gf.model.params if p.unit == "eV"]
         names += [n for n in gf.model.param_names if n not in names]
         self._show_first_fitted_map(key, image, names)

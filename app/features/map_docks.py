@@ -101,7 +101,8 @@ class MapDocks(QObject):
         self.docks: list[MapDock] = []
         self._numbers = 0
         self._opening = False
-        #: a map panel built ahead: opening a map view (a batch fit's maps, a project's) does not build one
+        #: a map panel built ahead while the window starts: the first map view (a batch fit's, a project's)
+        #: does not build one in its turn
         self.spare = Spare(self.window, lambda: TopographyPanel("Map"))
         # a map view added to the state by another controller (e.g. a finished batch fit) gets its dock
         self.state.views.edited.connect(self._view_edited)
@@ -159,7 +160,7 @@ class MapDocks(QObject):
             not view_key and f"map{self._numbers}" in self.window.dock_keys()
         ):  # a project's map kept its key
             self._numbers += 1
-        panel = self.spare.take()  # built ahead, in a turn of its own
+        panel = self.spare.take()  # the one built ahead, else a new one
         panel.title = f"Map {self._numbers}"
         panel.dataset_key = key
         panel.setObjectName(f"map-panel-{self._numbers}")

@@ -113,7 +113,7 @@ class RegionsController:
 
         self.list_panel = RegionListPanel()
         self.spectra_panel = RegionSpectraPanel()
-        # a grid's region spectra plot is built ahead, in a turn of its own, not in the turn a grid opens
+        # the first grid's region spectra plot is built ahead while the window starts, not in its turn
         self._spare_plot = Spare(window, grid_plot)
         self.spectra_panel.make_plot = self._new_plot
         self.corr_panel = CorrelationPanel()
