@@ -407,7 +407,8 @@ class ProjectController:
         if fresh:
             layout = result.view.get("layout")
             step(lambda: self._restore_layout(layout))
-        step(lambda: self._restore_finished(path, result, fresh, done))
+        # finished once the refreshes the steps queued have run too
+        self.turns.call_last(lambda: self._restore_finished(path, result, fresh, done))
 
     def _restore_attachment(self, result: RestoreResult, name: str, restore: Callable[..., Any]) -> None:
         try:

@@ -143,7 +143,8 @@ class Loader:
                 self.window.log("info", f"Loaded {label}: {_describe(ds)}")
                 for w in ds.warnings:
                     self.window.log("warning", f"{label}: {w}")
-        self.turns.call(lambda: self._done())  # a call of its own for each file (never merged)
+        # a call of its own for each file (never merged), once the refreshes the views queue have run too
+        self.turns.call_last(lambda: self._done())
         self.window.add_recent_file(path)
 
     def _failed(self, path: str, message: str) -> None:

@@ -37,6 +37,10 @@ class _Turns(QObject):
         if not self._timer.isActive():
             self._timer.start()
 
+    def pending(self) -> bool:
+        """Whether a call is queued other than those waiting to be last (see :meth:`NextTurns.call_last`)."""
+        return any(not getattr(fn, "waits_to_be_last", False) for _owner, fn in self._calls)
+
     def _run_one(self) -> None:
         while self._calls:
             owner, fn = self._calls.popleft()
@@ -73,6 +77,21 @@ class NextTurns(QObject):
 
     def pending(self) -> bool:
         return bool(self._queue)
+
+    def call_last(self, fn: Callable[[], Any], limit: int = 200) -> None:
+        """Queue ``fn`` to run once no other call is queued, from any queue of the application: after the
+        turns that the calls queued before it queue in their turn (at most ``limit`` turns later)."""
+
+        def last() -> None:
+            nonlocal limit
+            if _turns().pending() and limit > 0:
+                limit -= 1
+                self.call(last)
+            else:
+                fn()
+
+        last.waits_to_be_last = True  # type: ignore[attr-defined]
+        self.call(last)
 
     def queued(self, fn: Callable[[], Any]) -> bool:
         return fn in self._queue
