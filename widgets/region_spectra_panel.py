@@ -8,7 +8,7 @@ in the legend. The controls choose the normalisation and the vertical offset; th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,6 +92,9 @@ class _GridPlot(QWidget):
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.bands: dict[str, pg.FillBetweenItem] = {}
 
+    def set_title(self, title: str) -> None:
+        self.plot.setTitle(title, color="k")
+
     def show_curves(self, curves: Sequence[RegionCurve], y_label: str, show_std: bool) -> None:
         self.plot.clear()
         self.legend.clear()
@@ -124,6 +127,11 @@ class _GridPlot(QWidget):
         hi = max(float(y.max()) for y in ys)
         span = hi - lo if hi > lo else abs(hi) or 1.0
         self.plot.setYRange(lo - 0.03 * span, hi + headroom * span, padding=0)
+
+
+def grid_plot(title: str = "") -> _GridPlot:
+    """The plot of one grid's region spectra (a channel choice above a plot titled ``title``)."""
+    return _GridPlot(title)
 
 
 class RegionSpectraPanel(QWidget):
@@ -172,6 +180,8 @@ class RegionSpectraPanel(QWidget):
         self.empty_label = QLabel("Draw or create regions to see their averaged spectra.")
         self.plots_row.addWidget(self.empty_label)
         self._plots: dict[str, _GridPlot] = {}
+        #: builds a grid's plot given its title (the owner may hand out one built ahead, see grid_plot)
+        self.make_plot: Callable[[str], _GridPlot] = grid_plot
         self._order: list[str] = []
 
         self.mode_combo.setCurrentIndex(MODES.index("high_bias"))
@@ -255,7 +265,7 @@ class RegionSpectraPanel(QWidget):
         self._order = keys
         self.empty_label.setVisible(not grids)
         for key, title in grids:
-            p = _GridPlot(title)
+            p = self.make_plot(title)
             p.channel_combo.activated.connect(
                 lambda i, k=key, c=p.channel_combo: self.channel_chosen.emit(k, str(c.itemData(i)))
             )

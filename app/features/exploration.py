@@ -19,6 +19,7 @@ from analysis.processing.levelling import level
 from app.features.host import Host
 from app.features.map_docks import MapDocks, default_levelling
 from app.features.slicers import SlicerController
+from app.features.spares import Spare
 from app.state.app_state import ViewState
 from app.state.collections import MISSING
 from app.state.edits import AddPin, RemovePins, SetView
@@ -26,6 +27,7 @@ from app.workers.slicing import BiasMajorCache
 from app.workers.turns import NextTurns
 from widgets.data_browser import DataBrowser
 from widgets.map_view import MapView
+from widgets.slicer_panel import SlicerPanel
 from widgets.spectrum_panel import Curve, PlotSpec, SpectrumPanel
 from widgets.topography_panel import TopographyPanel
 
@@ -68,6 +70,8 @@ class Exploration:
         self.curve_refreshes = 0
         self.hover_refreshes = 0
         self.last_slicer: SlicerController | None = None  # the slicer the user last clicked or changed
+        #: a slicer panel built ahead while the window starts: the first slicer's turn does not build one
+        self.spare_slicer = Spare(window, lambda: SlicerPanel("Slicer"))
 
         area = Qt.DockWidgetArea
         # Left column: data + topography; top: slicers side by side; bottom: spectra; right: feature docks.
@@ -217,7 +221,9 @@ class Exploration:
         self._slicer_numbers += 1
         self._creating = True
         try:
-            ctl = SlicerController(self, self._slicer_numbers, key, channel, view_key)
+            ctl = SlicerController(
+                self, self._slicer_numbers, key, channel, view_key, panel=self.spare_slicer.take()
+            )
         finally:
             self._creating = False
         self._place_slicer_dock(ctl)

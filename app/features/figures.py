@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMenu
 
@@ -992,6 +993,8 @@ class FiguresController(QObject):
 
     def refresh_preview(self) -> Any:
         """Draw the composer's figure (brought up to date with its views) in a worker; one at a time."""
+        if not shiboken6.isValid(self.composer):  # the window closed after the preview was scheduled
+            return None
         desc = self.figure()
         if desc is None:
             return None

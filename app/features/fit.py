@@ -40,6 +40,7 @@ from analysis.models.registry import get_model, registry
 from app.features.host import Host
 from app.state.app_state import ViewState
 from app.state.undo import DictEdit
+from app.workers.turns import NextTurns
 from widgets.batch_fit_dialog import BatchFitDialog
 from widgets.fit_panel import FitPanel
 
@@ -90,6 +91,8 @@ class FitController:
         self.panel.setObjectName("fit-panel")
         self.dock = window.add_dock("fit", "Fit", self.panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.job = None
+        #: the views' refreshes after a batch fit ends (its maps added) run in event-loop turns of their own
+        self.turns = NextTurns(window)
         self.batch_job = None
         self.dialog: BatchFitDialog | None = None
         self.last_fit: SingleFit | None = None
@@ -702,19 +705,22 @@ class FitController:
             if self.dialog is not None:
                 self.dialog.set_finished("The grid was closed; maps discarded.")
             return
-        key = self.state.add_dataset(image, f"{gf.model.name} maps", parent=gkey)
-        fkey = self.state.new_key("fit")
-        self.state.fits[fkey] = BatchFitEntry(
-            model=gf.model.name,
-            grid=gkey,
-            maps=key,
-            channel=gf.channel,
-            start=gf.start,
-            summary=summary,
-            pixels=int(gf.index.size),
-        )
+        # the maps and the fit record go into the state now; each view hears of them in a turn of its own
+        with self.state.batch(spread=self.turns.call):
+            key = self.state.add_dataset(image, f"{gf.model.name} maps", parent=gkey)
+            fkey = self.state.new_key("fit")
+            self.state.fits[fkey] = BatchFitEntry(
+                model=gf.model.name,
+                grid=gkey,
+                maps=key,
+                channel=gf.channel,
+                start=gf.start,
+                summary=summary,
+                pixels=int(gf.index.size),
+            )
         self.window.log("info", f"batch fit {gf.model.name}: {summary}")
-        # gaps and other energies first: that is the map a spectroscopist looks at
+        # gaps and other energies first: that is the map a spectroscopist looks at (its map view opens now,
+        # with the panel built ahead when there is one; the other views follow in their turns)
         names = [p.name for p in gf.model.params if p.unit == "eV"]
         names += [n for n in gf.model.param_names if n not in names]
         self._show_first_fitted_map(key, image, names)

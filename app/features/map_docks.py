@@ -18,6 +18,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 
 from analysis.dataset import Frame, Grid, Image
 from analysis.processing.levelling import level
+from app.features.spares import Spare
 from app.state.app_state import ViewState
 from app.state.collections import MISSING
 from app.state.edits import SetView
@@ -100,6 +101,9 @@ class MapDocks(QObject):
         self.docks: list[MapDock] = []
         self._numbers = 0
         self._opening = False
+        #: a map panel built ahead while the window starts: the first map view (a batch fit's, a project's)
+        #: does not build one in its turn
+        self.spare = Spare(self.window, lambda: TopographyPanel("Map"))
         # a map view added to the state by another controller (e.g. a finished batch fit) gets its dock
         self.state.views.edited.connect(self._view_edited)
         self.state.view_edited.connect(self._field_edited)
@@ -156,7 +160,8 @@ class MapDocks(QObject):
             not view_key and f"map{self._numbers}" in self.window.dock_keys()
         ):  # a project's map kept its key
             self._numbers += 1
-        panel = TopographyPanel(f"Map {self._numbers}")
+        panel = self.spare.take()  # the one built ahead, else a new one
+        panel.title = f"Map {self._numbers}"
         panel.dataset_key = key
         panel.setObjectName(f"map-panel-{self._numbers}")
         levelling = default_levelling(content.units[channel], entry.dataset)

@@ -30,6 +30,7 @@ import base64
 import math
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ from analysis.store.records import RecordError
 from analysis.store.seal import MAGIC as SEAL_MAGIC
 from app.features.host import Host
 from app.state.app_state import ViewState
+from app.state.events import Signal
 from app.state.project_io import (
     KNOWN_ATTACHMENTS,
     RestoreResult,
@@ -124,6 +126,9 @@ class ProjectController:
         self.extra_attachments: dict[str, Attachment] = {}
         self._generation = 0
         self._restoring = False
+        self._restores = 0  # opened projects whose restore has not finished
+        #: ``restore_finished(path)``: the last step of restoring an opened project has run
+        self.restore_finished = Signal("restore_finished")
         #: the saved map views of an opened project open one per event-loop turn, after its slicers
         self.turns = NextTurns(window)
 
@@ -331,8 +336,8 @@ class ProjectController:
         loader.loading += 1
 
         def finished(project: Project) -> None:
-            loader.loading -= 1
-            self._opened(path, project)
+            # the loader stays busy until the restore, spread over event-loop turns, has finished
+            self._opened(path, project, lambda: setattr(loader, "loading", loader.loading - 1))
 
         def failed(message: str) -> None:
             loader.loading -= 1
@@ -355,34 +360,25 @@ class ProjectController:
         s = self.state
         return not (s.entries or s.regions or s.linecuts or s.fits or s.pinned or s.figures)
 
-    def _opened(self, path: Path, project: Project) -> None:
+    def _opened(self, path: Path, project: Project, done: Callable[[], Any] | None = None) -> None:
+        """Restore an opened project into the session in steps, each in an event-loop turn of its own
+        (input and painting are handled between them): the datasets and collections go into the state at
+        once and each view rebuilds in a turn of its own, then the saved slicers, each feature's
+        attachment, each saved map view, the figures' links and the dock layout. ``restoring`` is True
+        until the last step, which emits ``restore_finished(path)`` and calls ``done``."""
         fresh = self._session_empty()
         self._restoring = True
-        try:
-            result = restore_project(self.state, project)
-        finally:
-            self._restoring = False
+        self._restores += 1
         self.projects.append(project)
+        step = self.turns.call
+        try:
+            with self.state.batch(spread=step):  # the views hear of the new contents one per turn
+                result = restore_project(self.state, project)
+        except Exception:
+            self._restore_ended(done)
+            raise
         self.last_restore = result
-        views: dict[str, str] = {}  # saved view key -> the restored view's key
-        slicers: dict[str, str] = {}  # dataset key -> its restored slicer's view key
-        result.warnings += self._restore_slicers(result.view.get("slicers") or [], views, slicers)
-        for name, restore in self.state.attachment_restorers.items():
-            if name in result.other:
-                try:
-                    result.warnings += list(restore(result.other[name], dict(result.keys)) or [])
-                except Exception as exc:  # a damaged attachment must not stop the rest
-                    result.warnings.append(f"{name} could not be restored: {exc}")
-        # each saved map view opens in an event-loop turn of its own, and the dock layout after them all
-        for m in result.view.get("maps") or []:
-            self.turns.call(lambda m=m, name=path.name: self._restore_map_later(name, m, views))
-        # the figures follow the restored views once they all exist
-        self.turns.call(lambda r=result: relink_figure_views(self.state, r.figures, views, slicers))
-        if fresh:
-            layout = result.view.get("layout")
-            self.turns.call(lambda layout=layout: self._restore_layout(layout))
-        for text in result.warnings:
-            self.window.log("warning", f"{path.name}: {text}")
+        # the project file, the title and the modified marker are there at once
         recovered = path == self.restored_from
         if fresh:
             self.path = None if recovered else path
@@ -391,10 +387,58 @@ class ProjectController:
             for k, v in result.other.items():
                 self.extra_attachments.setdefault(k, v)
         self.set_modified(not fresh or recovered)
-        if fresh:  # the undo history is not saved: it starts here, and the History dock says so
-            self.state.undo.clear(origin=path.name)
         if not recovered:
             self.window.add_recent_file(str(path))
+        views: dict[str, str] = {}  # saved view key -> the restored view's key
+        slicers: dict[str, str] = {}  # dataset key -> its restored slicer's view key
+
+        def restore_slicers() -> None:
+            result.warnings += self._restore_slicers(result.view.get("slicers") or [], views, slicers)
+
+        step(restore_slicers)
+        for name, restore in self.state.attachment_restorers.items():
+            if name in result.other:
+                step(lambda name=name, restore=restore: self._restore_attachment(result, name, restore))
+        # each saved map view opens in an event-loop turn of its own, and the dock layout after them all
+        for m in result.view.get("maps") or []:
+            step(lambda m=m, name=path.name: self._restore_map_later(name, m, views))
+        # the figures follow the restored views once they all exist
+        step(lambda: relink_figure_views(self.state, result.figures, views, slicers))
+        if fresh:
+            layout = result.view.get("layout")
+            step(lambda: self._restore_layout(layout))
+        # finished once the refreshes the steps queued have run too
+        self.turns.call_last(lambda: self._restore_finished(path, result, fresh, done))
+
+    def _restore_attachment(self, result: RestoreResult, name: str, restore: Callable[..., Any]) -> None:
+        try:
+            result.warnings += list(restore(result.other[name], dict(result.keys)) or [])
+        except Exception as exc:  # a damaged attachment must not stop the rest
+            result.warnings.append(f"{name} could not be restored: {exc}")
+
+    @property
+    def restoring(self) -> bool:
+        """True while an opened project is being restored (its steps run in event-loop turns of their own;
+        ``restore_finished`` follows the last)."""
+        return self._restores > 0
+
+    def _restore_ended(self, done: Callable[[], Any] | None) -> None:
+        self._restores -= 1
+        self._restoring = self._restores > 0
+        if done is not None:
+            done()
+
+    def _restore_finished(
+        self, path: Path, result: RestoreResult, fresh: bool, done: Callable[[], Any] | None
+    ) -> None:
+        """The last step of a restore: warnings, the modified marker (again: the steps may have edited
+        the state), the history, the log."""
+        self._restore_ended(done)
+        for text in result.warnings:
+            self.window.log("warning", f"{path.name}: {text}")
+        self.set_modified(not fresh or path == self.restored_from)
+        if fresh:  # the undo history is not saved: it starts here, and the History dock says so
+            self.state.undo.clear(origin=path.name)
         s = self.state
         self.window.log(
             "info",
@@ -402,6 +446,7 @@ class ProjectController:
             f"{'' if fresh else ' added to the session'}, {len(s.regions)} regions, "
             f"{len(s.linecuts)} line cuts, {len(s.fits)} fits",
         )
+        self.restore_finished.emit(str(path))
 
     def _restore_layout(self, text: Any) -> None:
         """Put the saved dock layout back once the restored views have their docks (next event loop

@@ -45,13 +45,14 @@ from analysis.store.region_io import (
     write_spectra_csv,
 )
 from app.features.host import Host
+from app.features.spares import Spare
 from app.state.project_io import REGIONS
 from app.state.undo import DELETE, DictEdit, Macro
 from widgets.correlation_panel import CorrelationPanel
 from widgets.region_dialogs import BandsDialog, ClusterDialog
 from widgets.region_drawing import TOOLS, RegionDrawer, RegionShape
 from widgets.region_list_panel import RegionListPanel, RegionRow
-from widgets.region_spectra_panel import RegionCurve, RegionSpectraPanel, SpectraSettings
+from widgets.region_spectra_panel import RegionCurve, RegionSpectraPanel, SpectraSettings, grid_plot
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,9 @@ class RegionsController:
 
         self.list_panel = RegionListPanel()
         self.spectra_panel = RegionSpectraPanel()
+        # the first grid's region spectra plot is built ahead while the window starts, not in its turn
+        self._spare_plot = Spare(window, grid_plot)
+        self.spectra_panel.make_plot = self._new_plot
         self.corr_panel = CorrelationPanel()
         window.add_dock("regions", "Regions", self.list_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         window.add_dock(
@@ -159,6 +163,11 @@ class RegionsController:
         if removed is not None:
             removed.connect(self._detach)
         self._datasets_changed()
+
+    def _new_plot(self, title: str) -> Any:
+        plot = self._spare_plot.take()
+        plot.set_title(title)
+        return plot
 
     # -- menu ---------------------------------------------------------------------------------------
     def _build_menu(self) -> None:

@@ -29,7 +29,15 @@ def global_levels(cube: Any, lower: float = 1.0, max_values: int = 2_000_000) ->
 class SlicerController:
     """A slicer dock showing ``channel`` of grid ``key``; bias requests go through a newest-wins scheduler."""
 
-    def __init__(self, exploration: Any, number: int, key: str, channel: str, view_key: str = "") -> None:
+    def __init__(
+        self,
+        exploration: Any,
+        number: int,
+        key: str,
+        channel: str,
+        view_key: str = "",
+        panel: SlicerPanel | None = None,
+    ) -> None:
         self.ex = exploration
         self.window = exploration.window
         self.number = number
@@ -41,7 +49,8 @@ class SlicerController:
         self.colour = LINE_COLOURS[(number - 1) % len(LINE_COLOURS)]
         entry = self.window.state.entry(key)
         grid: Grid = entry.dataset  # type: ignore[assignment]
-        self.panel = SlicerPanel(f"Slicer {number}")
+        self.panel = panel if panel is not None else SlicerPanel(f"Slicer {number}")  # one built ahead
+        self.panel.title = f"Slicer {number}"
         self.panel.dataset_key = key
         self.panel.set_dataset_name(entry.label)
         self.panel.set_channels(list(grid.channels), channel)

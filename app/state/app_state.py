@@ -164,9 +164,10 @@ class AppState:
         self.fits_changed = self.fits.changed  # ()
         self.message = Signal("message")  # (level: str, text: str), never held
 
-    def batch(self) -> AbstractContextManager[None]:
-        """``with state.batch():`` holds the signals and delivers each once when the block ends."""
-        return self.hub.batch()
+    def batch(self, spread: Callable[[Callable[[], Any]], Any] | None = None) -> AbstractContextManager[None]:
+        """``with state.batch():`` holds the signals and delivers each once when the block ends; with
+        ``spread`` each view's delivery is handed to it to make later (see :mod:`app.state.events`)."""
+        return self.hub.batch(spread)
 
     # -- views --------------------------------------------------------------------------------------------
     def note_viewed(self, key: str, channel: str) -> None:

@@ -6,6 +6,11 @@ coalescing signal is delivered once with the arguments of its newest emission, a
 (``coalesce=False``, e.g. ``edited(key, old, new)``) delivers every emission in order, so no edit is lost
 and a view that only cares that *something* changed refreshes once. Deliveries keep the order of each
 signal's first emission in the batch.
+
+``with hub.batch(spread=queue):`` holds the same way, but when it ends each slot's delivery is handed to
+``queue`` (e.g. :meth:`app.workers.turns.NextTurns.call`) instead of being called: a burst that makes many
+views rebuild (a project opened) lets each view rebuild in an event-loop turn of its own, in the order the
+batch would have delivered them. The state itself is complete when the block ends.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ class EventHub:
         self._flushing = False
         self._pending: dict[Signal, list[tuple[Any, ...]]] = {}
         self._after: dict[Callable[[], Any], None] = {}
+        self._spread: Callable[[Callable[[], Any]], Any] | None = None
 
     @property
     def holding(self) -> bool:
@@ -46,15 +52,34 @@ class EventHub:
             queue.append(args)
 
     @contextmanager
-    def batch(self) -> Iterator[None]:
-        """Deliver the signals emitted inside the block once it ends (see the module docstring)."""
+    def batch(self, spread: Callable[[Callable[[], Any]], Any] | None = None) -> Iterator[None]:
+        """Deliver the signals emitted inside the block once it ends (see the module docstring). With
+        ``spread`` (outermost batch only) each slot's delivery is handed to it as a call to make later."""
+        if spread is not None and self._depth == 0:
+            self._spread = spread
         self._depth += 1
         try:
             yield
         finally:
             self._depth -= 1
             if self._depth == 0:
-                self._flush()
+                spread, self._spread = self._spread, None
+                if spread is None:
+                    self._flush()
+                else:
+                    self._queue(spread)
+
+    def _queue(self, spread: Callable[[Callable[[], Any]], Any]) -> None:
+        """Hand every held delivery to ``spread``, one call per slot, then the ``later`` calls."""
+        pending, self._pending = self._pending, {}
+        for signal, calls in pending.items():
+            for args in calls:
+                signal.deliveries += 1
+                for slot in list(signal._slots):
+                    spread(lambda signal=signal, slot=slot, args=args: signal.deliver_to(slot, args))
+        after, self._after = self._after, {}
+        for fn in after:
+            spread(fn)
 
     def _flush(self) -> None:
         # a slot may emit again while we deliver: those emissions are delivered at once (not held)
@@ -105,6 +130,11 @@ class Signal:
     def deliver(self, *args: Any) -> None:
         self.deliveries += 1
         for slot in list(self._slots):
+            slot(*args)
+
+    def deliver_to(self, slot: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        """Call one ``slot`` with ``args`` if it is still connected (a delivery spread over turns)."""
+        if slot in self._slots:
             slot(*args)
 
     def __len__(self) -> int:

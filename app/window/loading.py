@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from analysis.dataset import Grid
 from analysis.io import read_file, registry
 from app.features.host import Host
+from app.workers.turns import NextTurns
 
 DEMO_QP_BIAS = -5e-3  # V: the coherence-peak region of the QP grid
 DEMO_J_BIAS = 0.0  # V: the zero-bias Josephson peak
@@ -45,6 +46,9 @@ class Loader:
         self.last_error: str | None = None
         self.message_box: QMessageBox | None = None
         self.loading = 0
+        #: the views hear of a file's new datasets in event-loop turns of their own (``loading`` counts
+        #: the file until they all have)
+        self.turns = NextTurns(window)
         #: ``opener(path) -> bool``: called first for every file; True means it opened the file itself
         #: (``app.features.project`` uses it to restore a project's regions, fits and view state too).
         self.project_opener: Callable[[str], bool] | None = None
@@ -129,14 +133,18 @@ class Loader:
         self.loading -= 1
 
     def _loaded(self, path: str, datasets: list[Any]) -> None:
-        self._done()
         name = Path(path).name
-        for i, ds in enumerate(datasets):
-            label = name if len(datasets) == 1 else f"{name} [{ds.name or i}]"
-            self.window.state.add_dataset(ds, label)
-            self.window.log("info", f"Loaded {label}: {_describe(ds)}")
-            for w in ds.warnings:
-                self.window.log("warning", f"{label}: {w}")
+        # the datasets go into the state now; each view rebuilds in a turn of its own (a slicer, the region
+        # spectra, the fit sources, ...) and the file counts as loading until the last has
+        with self.window.state.batch(spread=self.turns.call):
+            for i, ds in enumerate(datasets):
+                label = name if len(datasets) == 1 else f"{name} [{ds.name or i}]"
+                self.window.state.add_dataset(ds, label)
+                self.window.log("info", f"Loaded {label}: {_describe(ds)}")
+                for w in ds.warnings:
+                    self.window.log("warning", f"{label}: {w}")
+        # a call of its own for each file (never merged), once the refreshes the views queue have run too
+        self.turns.call_last(lambda: self._done())
         self.window.add_recent_file(path)
 
     def _failed(self, path: str, message: str) -> None:

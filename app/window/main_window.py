@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QMenu, QScrollAr
 from app.state import AppState
 from app.workers import jobs as workers
 from app.workers.deferred_pool import DeferredPool
+from app.workers.turns import NextTurns
 from widgets.job_status import JobStatus
 from widgets.log_panel import LogPanel
 from widgets.map_view import MapView
@@ -423,6 +424,8 @@ class MainWindow(QMainWindow):
     def shutdown(self, timeout_ms: int = 5000) -> None:
         """Cancel running jobs and wait for the worker threads (no thread outlives the window)."""
         self._closing = True
+        for turns in self.findChildren(NextTurns):  # what the window queued for later turns is dropped
+            turns.cancel()
         for job in list(self._jobs):
             job.cancel()
         self.exploration.shutdown(timeout_ms)

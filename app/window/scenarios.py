@@ -519,6 +519,9 @@ def is_settled(window: MainWindow) -> bool:
     """True when nothing is loading, computing or waiting for a slice."""
     if window.loader.loading or window.active_jobs():
         return False
+    project = getattr(window, "project", None)
+    if project is not None and project.restoring:  # an opened project is still coming back, in turns
+        return False
     for s in window.exploration.slicers:
         if not s.scheduler.idle() or s.panel.shown_index != s.panel.index():
             return False
@@ -527,7 +530,7 @@ def is_settled(window: MainWindow) -> bool:
         if ctl is not None and ctl.is_busy():
             return False
     fc = getattr(window, "fit_controller", None)
-    return fc is None or (fc.job is None and fc.batch_job is None)
+    return fc is None or (fc.job is None and fc.batch_job is None and not fc.turns.pending())
 
 
 class ScenarioRunner(QObject):

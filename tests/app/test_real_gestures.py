@@ -371,7 +371,10 @@ def _drop_file(qtbot, window, path) -> str:
     QApplication.sendEvent(window, QDropEvent(QPointF(where), actions, mime, buttons, mods))
     qtbot.waitUntil(lambda: len(window.state.entries) > n or window.loader.loading is False, timeout=10000)
     qtbot.waitUntil(lambda: len(window.state.entries) > n, timeout=10000)
-    qtbot.waitUntil(lambda: not window.exploration.turns.pending(), timeout=10000)  # the views are shown
+    # the views are shown: the loader counts the file until every view has heard of it, in its own turn
+    qtbot.waitUntil(
+        lambda: not window.loader.loading and not window.exploration.turns.pending(), timeout=10000
+    )
     return list(window.state.entries)[-1]
 
 

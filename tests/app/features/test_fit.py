@@ -284,7 +284,10 @@ def test_the_fit_report_comes_back_with_the_project(qtbot, tmp_path):
     w2 = open_window(qtbot, tmp_path / "again", features=None)
     try:
         w2.project.open(path)
-        qtbot.waitUntil(lambda: len(w2.state.fits) == 1 and not w2.active_jobs(), timeout=20000)
+        qtbot.waitUntil(
+            lambda: len(w2.state.fits) == 1 and not w2.active_jobs() and not w2.project.restoring,
+            timeout=20000,
+        )
         restored = w2.fit_controller.panel.report()
         assert restored.startswith("Restored with the project:") and report.strip() in restored
     finally:

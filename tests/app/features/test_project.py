@@ -336,3 +336,59 @@ def test_opening_into_a_busy_session_adds_and_keeps_the_save_target(qtbot, windo
     assert k_b in b.state.entries
     assert b.project.path is None and b.isWindowModified()
     assert b.windowTitle().startswith("Untitled project")
+
+
+def test_a_reopened_project_comes_back_in_turns_and_says_when_it_is_done(
+    qtbot, windows, tmp_path, monkeypatch
+):
+    """File > Open Project... restores the project in event-loop turns of their own (the window's timers
+    run between them, so it keeps answering); ``restore_finished`` follows the last step, and by then
+    everything is back: the slicer's channel and bias, the map view, the region, the pins, the title."""
+    from PySide6.QtCore import QTimer
+
+    from tests.app.real_input import menu_action
+
+    a = windows("a")
+    g = make_grid(ny=24, nx=20, nb=31)
+    key = a.state.add_dataset(g, "synthetic grid")
+    wait_slicers_idle(qtbot, a, 1)
+    slicer = a.exploration.slicers[0]
+    slicer.set_channel("Current")
+    slicer.set_value(4e-3)
+    a.exploration.open_map(key, "Z")
+    region = a.regions.add_geometry(Rectangle((-10 * NM, -5 * NM), (12 * NM, 8 * NM)))
+    a.state.pin(5 * NM, 3 * NM)
+    wait_slicers_idle(qtbot, a)
+    saved_image = np.array(slicer.panel.current_image())
+    path = tmp_path / "turns.h5"
+    a.project.save_to(path)
+    _wait_saved(qtbot, a)
+
+    b = windows("b")
+    restoring_ticks: list[bool] = []
+    ticker = QTimer(b)
+    ticker.setInterval(0)
+    ticker.timeout.connect(lambda: restoring_ticks.append(b.project.restoring))
+    finished: list[tuple[str, int]] = []
+    b.project.restore_finished.connect(lambda p: finished.append((p, sum(restoring_ticks))))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    ticker.start()
+    menu_action(qtbot, b, "File", "Open Project...")
+    qtbot.waitUntil(lambda: bool(finished), timeout=20000)
+    ticker.stop()
+    # the restore took several turns and the timer ran between them
+    assert finished[0][0] == str(path) and finished[0][1] >= 3, finished
+    assert not b.project.restoring and b.loader.loading == 0
+    # everything is back once it says so
+    (entry,) = b.state.entries.values()
+    assert entry.label == "synthetic grid"
+    (restored,) = b.exploration.slicers
+    assert restored.channel == "Current" and restored.sweep_value() == pytest.approx(slicer.sweep_value())
+    (md,) = b.exploration.map_docks.docks
+    assert md.channel == "Z" and md.key == entry.key and b.dock(md.dock_key).isVisible()
+    (r,) = b.state.regions.values()
+    assert r.geometry == region.geometry
+    assert [(p.x, p.y) for p in b.state.pinned] == [(p.x, p.y) for p in a.state.pinned]
+    assert b.windowTitle() == "turns.h5[*] - STS Workbench" and not b.isWindowModified()
+    wait_slicers_idle(qtbot, b)
+    np.testing.assert_array_equal(restored.panel.current_image(), saved_image)

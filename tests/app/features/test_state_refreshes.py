@@ -220,8 +220,8 @@ def test_map_views_come_back_with_a_project(qtbot, tmp_path):
 
 
 def test_a_reopened_projects_map_views_open_after_the_restore_turn(qtbot, tmp_path):
-    """Opening a project shows its slicer in the restore turn and each saved map view in a later turn of
-    its own (the restore turn no longer builds every view at once); all come back as saved."""
+    """Opening a project puts its contents into the state in the restore turn and builds the views in later
+    turns (the slicer, then each saved map view in a turn of its own); all come back as saved."""
     w, g, key = _loaded(qtbot, tmp_path)
     path = tmp_path / "two_maps.h5"
     try:
@@ -239,13 +239,18 @@ def test_a_reopened_projects_map_views_open_after_the_restore_turn(qtbot, tmp_pa
 
         def opened(*args):
             restore(*args)
+            assert w2.project.restoring  # the views follow in later turns
             at_restore.append((len(w2.exploration.slicers), len(w2.exploration.map_docks.docks)))
 
         w2.project._opened = opened
         w2.project.open(path)
         docks = w2.exploration.map_docks.docks
-        qtbot.waitUntil(lambda: len(docks) == 2 and not w2.active_jobs(), timeout=20000)
-        assert at_restore == [(1, 0)]
+        finished: list[str] = []
+        w2.project.restore_finished.connect(finished.append)
+        qtbot.waitUntil(lambda: bool(finished) and not w2.active_jobs(), timeout=20000)
+        assert finished == [str(path)] and len(docks) == 2
+        assert at_restore == [(0, 0)] and len(w2.state.entries) == 1
+        assert len(w2.exploration.slicers) == 1 and not w2.project.restoring
         assert [d.channel for d in docks] == ["Z", "Z"]
         assert [d.panel.colormap_name for d in docks][1] == "magma"
         assert all(w2.dock(d.dock_key).isVisible() or d is not docks[-1] for d in docks)
