@@ -8,6 +8,8 @@ use :class:`FitRecord` to keep one ``{"kind": ..., "dataset": ..., ...}`` record
 
 from __future__ import annotations
 
+import math
+from abc import abstractmethod
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +21,14 @@ from app.features.host import Host
 
 #: File types offered by Export figure...
 FIGURE_FILTER = "PDF (*.pdf);;SVG (*.svg);;PNG (*.png)"
+
+
+def value_text(value: float, err: float, unit: str, scale: float = 1.0, digits: int = 4) -> str:
+    """``value +- err unit`` with both scaled by ``scale`` (the error to 2 digits); "n/a" when not finite."""
+    if not math.isfinite(value):
+        return "n/a"
+    e = f" +- {err * scale:.2g}" if math.isfinite(err) else ""
+    return f"{value * scale:.{digits}g}{e} {unit}".rstrip()
 
 
 def last_line(message: str) -> str:
@@ -99,10 +109,10 @@ class PaperController:
         )
         return self.export_figure(path) if path else None
 
+    @abstractmethod
     def figure_writer(self, path: str) -> Callable[..., Any] | None:
         """A function (progress, cancel) -> export result that builds and writes the figure to ``path``
         off the GUI thread, from data taken now; None (after saying why) when there is nothing to draw."""
-        raise NotImplementedError
 
     def export_figure(self, path: str) -> Any:
         """Write the figure to ``path`` off the GUI thread; returns the job (None: nothing to draw)."""
@@ -122,6 +132,45 @@ class PaperController:
             write, name=f"Export the {self.FIGURE} figure", on_finished=done, on_failed=failed
         )
         return self.export_job
+
+
+class CurrentSeriesController(PaperController):
+    """A Papers panel on one series: the current dataset when it is a series, else the newest one. Once
+    ``summary`` holds results it keeps showing the series analysed until that series is removed.
+    Subclasses draw the chosen series in ``_show_series()``."""
+
+    def __init__(self, host: Host, panel: QWidget) -> None:
+        super().__init__(host, panel)
+        self.key: str | None = None  # the series shown (and analysed, once summary is set)
+        self.summary: Any = None
+        self.state.datasets_changed.connect(self._datasets_changed)
+        self.state.current_changed.connect(lambda _k: self._datasets_changed())
+
+    def series_key(self) -> str | None:
+        """The current dataset when it is a series, else the newest series of the session."""
+        return self.current_series_key()
+
+    def series(self) -> Series | None:
+        return self.series_at(self.key)
+
+    def _datasets_changed(self) -> None:
+        key = self.series_key()
+        if key == self.key or (self.summary is not None and self.key in self.state.entries):
+            return  # keep showing the analysed series until the user analyses another
+        self.key = key
+        self.summary = None
+        self._show_series()
+
+    def show_panel(self) -> Any:
+        super().show_panel()
+        if self.summary is None:
+            self.key = self.series_key()
+            self._show_series()
+        return self.panel
+
+    @abstractmethod
+    def _show_series(self) -> None:
+        """Show the series under ``self.key`` (none: an empty panel)."""
 
 
 class FitRecord:

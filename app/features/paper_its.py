@@ -24,7 +24,7 @@ from analysis.series import Series
 from analysis.store import Attachment
 from analysis.store.records import key_remapper
 from app.features.host import Host
-from app.features.paper_base import PaperController, last_line
+from app.features.paper_base import PaperController, last_line, value_text
 from widgets.papers.its_panel import ITSPanel
 
 ATTACHMENT = "paper_its"
@@ -33,11 +33,8 @@ DOCK = "paper_its"
 PANEL_WIDTH = 820
 
 
-def _fmt(value: float, err: float, unit: str, scale: float = 1.0, digits: int = 4) -> str:
-    if not math.isfinite(value):
-        return "n/a"
-    e = f" +- {err * scale:.2g}" if math.isfinite(err) else ""
-    return f"{value * scale:.{digits}g}{e} {unit}".rstrip()
+def _fmt(value: float, err: float, unit: str, scale: float = 1.0) -> str:
+    return value_text(value, err, unit, scale, 4)
 
 
 def report(res: ITSResult, settings: ITSSettings) -> str:

@@ -31,14 +31,14 @@ from analysis.papers.mesa_series import (
 )
 from analysis.series import Series
 from app.features.host import Host
-from app.features.paper_base import FitRecord, PaperController, last_line
+from app.features.paper_base import CurrentSeriesController, FitRecord, last_line
 from widgets.papers.mesa_panel import MesaPanel
 
 KIND = "paper_mesa"
 DOCK = "paper_mesa"
 
 
-class MesaController(PaperController):
+class MesaController(CurrentSeriesController):
     """Binds the Mesas panel to the current series; keeps the simulation cached for the N slider."""
 
     DOCK = "paper_mesa"
@@ -49,8 +49,6 @@ class MesaController(PaperController):
 
     def __init__(self, host: Host) -> None:
         super().__init__(host, MesaPanel())
-        self.key: str | None = None
-        self.summary: MesaSummary | None = None
         self.simulation: SimulationSummary | None = None
         self.tables: tuple[Any, Any] | None = None
         self.record = FitRecord(self.state, KIND, self._restore)
@@ -63,30 +61,6 @@ class MesaController(PaperController):
         self.panel.n_changed.connect(lambda _n: self._n_chosen())
         self.panel.n_view_changed.connect(lambda _k: self._record())
         self.panel.export_requested.connect(self.export_dialog)
-        self.state.datasets_changed.connect(self._datasets_changed)
-        self.state.current_changed.connect(lambda _k: self._datasets_changed())
-
-    # -- which series -----------------------------------------------------------------------------------
-    def series_key(self) -> str | None:
-        return self.current_series_key()
-
-    def series(self) -> Series | None:
-        return self.series_at(self.key)
-
-    def _datasets_changed(self) -> None:
-        key = self.series_key()
-        if key == self.key or (self.summary is not None and self.key in self.state.entries):
-            return
-        self.key = key
-        self.summary = None
-        self._show_series()
-
-    def show_panel(self) -> MesaPanel:
-        super().show_panel()
-        if self.summary is None:
-            self.key = self.series_key()
-            self._show_series()
-        return self.panel
 
     def _show_series(self) -> None:
         s = self.series()

@@ -29,7 +29,7 @@ from analysis.series import Series
 from analysis.store import Attachment
 from analysis.store.records import key_remapper
 from app.features.host import Host
-from app.features.paper_base import PaperController, last_line
+from app.features.paper_base import PaperController, last_line, value_text
 from widgets.papers.microwave_panel import MicrowavePanel
 
 ATTACHMENT = "paper_microwave"
@@ -38,11 +38,8 @@ DOCK = "paper_microwave"
 PANEL_WIDTH = 820
 
 
-def _fmt(value: float, err: float, unit: str, scale: float = 1.0, digits: int = 5) -> str:
-    if not math.isfinite(value):
-        return "n/a"
-    e = f" +- {err * scale:.2g}" if math.isfinite(err) else ""
-    return f"{value * scale:.{digits}g}{e} {unit}".rstrip()
+def _fmt(value: float, err: float, unit: str, scale: float = 1.0) -> str:
+    return value_text(value, err, unit, scale, 5)
 
 
 def report(res: MicrowaveResult, settings: MicrowaveSettings) -> str:

@@ -20,14 +20,14 @@ from PySide6.QtCore import Qt
 from analysis.papers.neck_series import NeckSettings, NeckSummary, analyse_neck_series, sweep_rows
 from analysis.series import Series
 from app.features.host import Host
-from app.features.paper_base import FitRecord, PaperController, last_line
+from app.features.paper_base import CurrentSeriesController, FitRecord, last_line
 from widgets.papers.neck_panel import FieldCurve, NeckPanel
 
 KIND = "paper_neck"
 DOCK = "paper_neck"  # the dock key
 
 
-class NeckController(PaperController):
+class NeckController(CurrentSeriesController):
     """Binds the Necks panel to the current series and records its results in the state."""
 
     DOCK = "paper_neck"
@@ -38,41 +38,12 @@ class NeckController(PaperController):
 
     def __init__(self, host: Host) -> None:
         super().__init__(host, NeckPanel())
-        self.key: str | None = None  # the series analysed
-        self.summary: NeckSummary | None = None
         self.record = FitRecord(self.state, KIND, self._restore)
         self._dict: tuple[Any, Any] = (None, None)  # (summary, its dict)
         self.panel.analyse_requested.connect(self.analyse)
         self.panel.sweep_changed.connect(lambda _i: self._sweep_chosen())
         self.panel.field_view_changed.connect(lambda _k: self._save_view())
         self.panel.export_requested.connect(self.export_dialog)
-        self.state.datasets_changed.connect(self._datasets_changed)
-        self.state.current_changed.connect(lambda _k: self._datasets_changed())
-
-    # -- which series -----------------------------------------------------------------------------------
-    def series_key(self) -> str | None:
-        """The current dataset when it is a series, else the newest series of the session."""
-        return self.current_series_key()
-
-    def series(self) -> Series | None:
-        return self.series_at(self.key)
-
-    def _datasets_changed(self) -> None:
-        key = self.series_key()
-        if key == self.key:
-            return
-        if self.summary is not None and self.key in self.state.entries:
-            return  # keep showing the analysed series until the user analyses another
-        self.key = key
-        self.summary = None
-        self._show_series()
-
-    def show_panel(self) -> NeckPanel:
-        super().show_panel()
-        if self.summary is None:
-            self.key = self.series_key()
-            self._show_series()
-        return self.panel
 
     # -- analysis ---------------------------------------------------------------------------------------
     def settings(self) -> NeckSettings:
